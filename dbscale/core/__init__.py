@@ -1,0 +1,59 @@
+"""The provisioning core: plain boto3, no CDK. Safe inside Lambda and on a laptop.
+
+Names are imported lazily (PEP 562) so that ``import dbscale.core`` costs no more than boto3.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .aurora import RdsProvisioning
+    from .clock import Clock, SystemClock
+    from .errors import (
+        AwsError,
+        ClusterAlreadyExists,
+        ClusterNotFound,
+        ClusterNotOwned,
+        DbscaleError,
+        InvalidRequest,
+        InvalidState,
+        OperationFailed,
+        OperationTimeout,
+    )
+    from .operation import Operation, OperationStatus, PollResult
+    from .redshift import ConnectionInfo, RedshiftProvisioning
+    from .scaling import ProvisionScaling
+
+_EXPORTS = {
+    "RedshiftProvisioning": "redshift",
+    "ConnectionInfo": "redshift",
+    "RdsProvisioning": "aurora",
+    "ProvisionScaling": "scaling",
+    "Operation": "operation",
+    "OperationStatus": "operation",
+    "PollResult": "operation",
+    "Clock": "clock",
+    "SystemClock": "clock",
+    "DbscaleError": "errors",
+    "InvalidRequest": "errors",
+    "ClusterNotFound": "errors",
+    "ClusterAlreadyExists": "errors",
+    "ClusterNotOwned": "errors",
+    "InvalidState": "errors",
+    "OperationFailed": "errors",
+    "OperationTimeout": "errors",
+    "AwsError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dbscale.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,92 @@
+"""boto3 clients and error translation: the only place the core touches botocore directly."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .errors import AwsError, ClusterNotFound, DbscaleError, InvalidState
+
+if TYPE_CHECKING:
+    import boto3
+
+_RETRY_CONFIG: Any = None
+
+# AWS error codes that mean "no such cluster/instance"; they become ClusterNotFound.
+NOT_FOUND_CODES = frozenset(
+    {
+        "ClusterNotFound",
+        "ClusterNotFoundFault",
+        "DBClusterNotFoundFault",
+        "DBInstanceNotFound",
+        "DBInstanceNotFoundFault",
+        "ClusterSnapshotNotFound",
+        "DBClusterSnapshotNotFoundFault",
+    }
+)
+# Codes that mean "not now, the cluster is busy"; they become InvalidState.
+INVALID_STATE_CODES = frozenset(
+    {
+        "InvalidClusterState",
+        "InvalidClusterStateFault",
+        "InvalidDBClusterStateFault",
+        "InvalidDBInstanceState",
+        "InvalidDBInstanceStateFault",
+    }
+)
+
+
+def _retry_config() -> Any:
+    global _RETRY_CONFIG
+    if _RETRY_CONFIG is None:
+        from botocore.config import Config
+
+        # Standard mode retries throttling and transient errors with exponential backoff and
+        # jitter; 10 attempts rides out a throttling burst without hiding a real outage.
+        _RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+    return _RETRY_CONFIG
+
+
+def client(service: str, session: boto3.Session | None = None) -> Any:
+    """A boto3 client for ``service`` from ``session`` (default session when None), standard retries."""
+    if session is None:
+        import boto3
+
+        return boto3.client(service, config=_retry_config())  # type: ignore[call-overload]
+    return session.client(service, config=_retry_config())  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Translate botocore exceptions raised inside the block into :class:`DbscaleError` subclasses.
+
+    ``action`` says what dbscale was doing, e.g. ``"resize Redshift cluster 'a'"``.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except DbscaleError:
+        raise
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", "")).strip()
+        text = f"could not {action}: {code}: {message}" if message else f"could not {action}: {code}"
+        if code in NOT_FOUND_CODES:
+            raise ClusterNotFound(text) from None
+        if code in INVALID_STATE_CODES:
+            raise InvalidState(text) from None
+        raise AwsError(text, code=code, operation_name=err.operation_name) from None
+    except BotoCoreError as err:
+        raise AwsError(f"could not {action}: {err}", code=type(err).__name__) from None
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """``{"k": "v"}`` as AWS's ``[{"Key": "k", "Value": "v"}]``."""
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    """AWS's ``[{"Key": ..., "Value": ...}]`` as a dict."""
+    return {t["Key"]: t.get("Value", "") for t in tags or []}

@@ -1,0 +1,57 @@
+"""The one exception hierarchy of dbscale. Handlers map it to FAILED responses in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DbscaleError(Exception):
+    """Base of every error dbscale raises. ``str(err)`` is a sentence a human can act on."""
+
+
+class InvalidRequest(DbscaleError):
+    """The caller asked for something invalid; nothing was changed in AWS.
+
+    ``field`` names the offending argument or property when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ClusterNotFound(DbscaleError):
+    """The named cluster (or instance) does not exist."""
+
+
+class ClusterAlreadyExists(DbscaleError):
+    """A cluster of that identifier exists and adoption was not asked for."""
+
+
+class ClusterNotOwned(DbscaleError):
+    """The cluster was not created by dbscale, so dbscale refuses to delete it without ``force``."""
+
+
+class InvalidState(DbscaleError):
+    """The cluster is in a state that does not allow the operation (e.g. mid-resize)."""
+
+
+class OperationFailed(DbscaleError):
+    """A long operation ended in a state it cannot recover from."""
+
+
+class OperationTimeout(DbscaleError):
+    """A long operation did not finish before its deadline. The operation may still be running in AWS."""
+
+    def __init__(self, message: str, *, operation: Any = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class AwsError(DbscaleError):
+    """An AWS API call failed. ``code`` keeps the AWS error code (e.g. ``ClusterQuotaExceeded``)."""
+
+    def __init__(self, message: str, *, code: str, operation_name: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.operation_name = operation_name
