@@ -47,7 +47,26 @@ _EXPORTS = {
     "AwsError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AwsError",
+    "Clock",
+    "ClusterAlreadyExists",
+    "ClusterNotFound",
+    "ClusterNotOwned",
+    "ConnectionInfo",
+    "DbscaleError",
+    "InvalidRequest",
+    "InvalidState",
+    "Operation",
+    "OperationFailed",
+    "OperationStatus",
+    "OperationTimeout",
+    "PollResult",
+    "ProvisionScaling",
+    "RdsProvisioning",
+    "RedshiftProvisioning",
+    "SystemClock",
+]
 
 
 def __getattr__(name: str) -> Any:

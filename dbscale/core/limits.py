@@ -7,9 +7,9 @@ roughly constant factor, which cancels out in the comparisons dbscale makes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 GIB = 1024**3
 """Bytes in a gibibyte."""

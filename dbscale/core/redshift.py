@@ -88,10 +88,7 @@ def choose_resize(
     elif current_nodes == 1 or new_nodes == 1:
         why_not = "elastic resize is not available to or from a single-node cluster"
     elif not low <= new_nodes <= high:
-        why_not = (
-            f"elastic resize of a {current_nodes}-node {current_type} cluster allows {low} to "
-            f"{high} nodes"
-        )
+        why_not = f"elastic resize of a {current_nodes}-node {current_type} cluster allows {low} to {high} nodes"
     if why_not is None:
         return ResizePlan("elastic", f"{current_nodes} -> {new_nodes} nodes is within elastic bounds")
     if resize_type == "elastic":
@@ -295,7 +292,8 @@ class RedshiftProvisioning:
                     count_field="new_cluster_size",
                     elastic=resize_type != "classic",
                 )
-        c = self._describe()
+        c: dict[str, Any] | None = self._describe()
+        assert c is not None
         status = str(c["ClusterStatus"])
         steps: list[dict[str, Any]] = []
         if status not in _SETTLED:
@@ -350,6 +348,17 @@ class RedshiftProvisioning:
     ) -> list[dict[str, Any]]:
         return plan_rescale(c, target_type, target_nodes, new_paused, resize_type)
 
+    def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
+        """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
+        c = self._describe()
+        arn = cluster_arn(self._session, c, self._name)
+        remove = [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
+        with aws_errors(f"tag Redshift cluster '{self._name}'"):
+            if add:
+                self._client.create_tags(ResourceName=arn, Tags=tag_list(add))
+            if remove:
+                self._client.delete_tags(ResourceName=arn, TagKeys=list(remove))
+
     def delete(
         self,
         *,
@@ -399,6 +408,16 @@ def describe_cluster(redshift: Any, cluster_name: str) -> dict[str, Any]:
         raise ClusterNotFound(f"Redshift cluster '{cluster_name}' does not exist")
     cluster: dict[str, Any] = clusters[0]
     return cluster
+
+
+def cluster_arn(session: boto3.Session | None, cluster: dict[str, Any], cluster_name: str) -> str:
+    """The cluster's ARN (newer API versions return ``ClusterNamespaceArn`` only, so build it)."""
+    sts = client("sts", session)
+    with aws_errors("look up the AWS account"):
+        account = sts.get_caller_identity()["Account"]
+    region = sts.meta.region_name
+    partition = sts.meta.partition
+    return f"arn:{partition}:redshift:{region}:{account}:cluster:{cluster_name}"
 
 
 def plan_rescale(
@@ -558,7 +577,11 @@ class RedshiftSteps:
         shape = (c["NodeType"], int(c["NumberOfNodes"]))
         if c["ClusterStatus"] == "available" and shape == (node_type, number_of_nodes) and status != "IN_PROGRESS":
             return StepOutcome.next()
-        if c["ClusterStatus"] == "available" and status in ("NONE", "SUCCEEDED") and shape != (node_type, number_of_nodes):
+        if (
+            c["ClusterStatus"] == "available"
+            and status in ("NONE", "SUCCEEDED")
+            and shape != (node_type, number_of_nodes)
+        ):
             return StepOutcome.fail(
                 f"the resize ended with {shape[1]} x {shape[0]} instead of {number_of_nodes} x {node_type}"
             )

@@ -37,8 +37,7 @@ def validate_cluster_identifier(value: object, *, field: str = "cluster_name") -
         raise InvalidRequest(f"{field} is required and must be a non-empty string", field=field)
     if len(value) > CLUSTER_IDENTIFIER_MAX_LENGTH:
         raise InvalidRequest(
-            f"{field} '{value}' is {len(value)} characters long; the limit is "
-            f"{CLUSTER_IDENTIFIER_MAX_LENGTH}",
+            f"{field} '{value}' is {len(value)} characters long; the limit is {CLUSTER_IDENTIFIER_MAX_LENGTH}",
             field=field,
         )
     if not _IDENTIFIER.match(value) or value.endswith("-"):
@@ -54,8 +53,7 @@ def validate_redshift_node_type(node_type: object, *, field: str = "node_type") 
     """Check that ``node_type`` is a provisioned Redshift node type dbscale knows."""
     if node_type not in REDSHIFT_NODE_TYPES:
         raise InvalidRequest(
-            f"{field} '{node_type}' is not a Redshift node type; allowed: "
-            f"{', '.join(REDSHIFT_NODE_TYPES)}",
+            f"{field} '{node_type}' is not a Redshift node type; allowed: {', '.join(REDSHIFT_NODE_TYPES)}",
             field=field,
         )
     assert isinstance(node_type, str)
@@ -76,9 +74,7 @@ def validate_redshift_nodes(
     """
     spec = REDSHIFT_NODE_TYPES[validate_redshift_node_type(node_type, field=node_type_field)]
     if isinstance(number_of_nodes, bool) or not isinstance(number_of_nodes, int):
-        raise InvalidRequest(
-            f"{count_field} must be a whole number, got {number_of_nodes!r}", field=count_field
-        )
+        raise InvalidRequest(f"{count_field} must be a whole number, got {number_of_nodes!r}", field=count_field)
     upper = spec.elastic_max_nodes if elastic else spec.max_nodes
     if not spec.min_nodes <= number_of_nodes <= upper:
         raise InvalidRequest(
@@ -100,9 +96,7 @@ def validate_port(port: object, *, field: str = "port") -> int:
 def validate_aurora_engine(engine: object, *, field: str = "engine") -> str:
     """Check that ``engine`` is an Aurora engine (``aurora-postgresql`` or ``aurora-mysql``)."""
     if engine not in AURORA_ENGINES:
-        raise InvalidRequest(
-            f"{field} '{engine}' is not supported; allowed: {', '.join(AURORA_ENGINES)}", field=field
-        )
+        raise InvalidRequest(f"{field} '{engine}' is not supported; allowed: {', '.join(AURORA_ENGINES)}", field=field)
     assert isinstance(engine, str)
     return engine
 
@@ -123,7 +117,11 @@ def validate_aurora_instance_class(instance_class: object, *, field: str = "inst
 
 def validate_reader_count(reader_count: object, *, field: str = "reader_count") -> int:
     """Check the number of Aurora Replicas (0-15)."""
-    if isinstance(reader_count, bool) or not isinstance(reader_count, int) or not 0 <= reader_count <= AURORA_MAX_READERS:
+    if (
+        isinstance(reader_count, bool)
+        or not isinstance(reader_count, int)
+        or not 0 <= reader_count <= AURORA_MAX_READERS
+    ):
         raise InvalidRequest(
             f"{field} must be a whole number from 0 to {AURORA_MAX_READERS}, got {reader_count!r}",
             field=field,
@@ -148,8 +146,7 @@ def validate_serverless_v2_capacity(
         if min_acu is not None or max_acu is not None:
             field = min_field if min_acu is not None else max_field
             raise InvalidRequest(
-                f"{field} applies only to instance class {AURORA_SERVERLESS_INSTANCE_CLASS}, "
-                f"not {instance_class}",
+                f"{field} applies only to instance class {AURORA_SERVERLESS_INSTANCE_CLASS}, not {instance_class}",
                 field=field,
             )
         return None
@@ -174,9 +171,7 @@ def validate_serverless_v2_capacity(
             )
         values.append(number)
     if values[0] > values[1]:
-        raise InvalidRequest(
-            f"{min_field} {values[0]:g} is greater than {max_field} {values[1]:g}", field=min_field
-        )
+        raise InvalidRequest(f"{min_field} {values[0]:g} is greater than {max_field} {values[1]:g}", field=min_field)
     return values[0], values[1]
 
 

@@ -1,0 +1,759 @@
+"""Aurora clusters (PostgreSQL and MySQL, provisioned or Serverless v2): get-or-create, rolling
+instance-class changes, readers, ACU range, stop/start, delete."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from .aws import aws_errors, client, tag_dict, tag_list
+from .clock import SYSTEM_CLOCK, Clock, utc_stamp
+from .errors import ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
+from .limits import (
+    AURORA_DEFAULT_MASTER_USERNAME,
+    AURORA_SERVERLESS_INSTANCE_CLASS,
+    CLUSTER_IDENTIFIER_MAX_LENGTH,
+    CREATED_BY_TAG_KEY,
+    CREATED_BY_TAG_VALUE,
+)
+from .operation import Operation, StepOutcome
+from .redshift import ConnectionInfo
+from .validation import (
+    validate_aurora_cluster,
+    validate_aurora_instance_class,
+    validate_cluster_identifier,
+    validate_reader_count,
+    validate_serverless_v2_capacity,
+)
+
+if TYPE_CHECKING:
+    import boto3
+
+# Cluster states a change may start from; anything else is an operation in flight.
+_SETTLED = frozenset({"available", "stopped"})
+# States where the cluster serves and accepts changes.
+_USABLE = frozenset({"available", "backing-up"})
+_BROKEN = frozenset(
+    {
+        "inaccessible-encryption-credentials",
+        "inaccessible-encryption-credentials-recoverable",
+        "incompatible-parameters",
+        "incompatible-restore",
+        "cloning-failed",
+        "migration-failed",
+        "failed",
+        "incompatible-network",
+        "incompatible-option-group",
+        "storage-full",
+    }
+)
+_RESERVED_OPTIONS = frozenset({"DBClusterIdentifier", "Engine", "EngineVersion", "ServerlessV2ScalingConfiguration"})
+_FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterUserPassword"})
+_INSTANCE_SUFFIX = re.compile(r"-(\d+)$")
+
+
+def instance_identifier(cluster_name: str, number: int) -> str:
+    """The identifier of the ``number``-th instance dbscale creates in a cluster: ``<cluster>-<n>``.
+
+    The cluster part is shortened when needed so the result stays within 63 characters.
+    """
+    suffix = f"-{number}"
+    base = cluster_name[: CLUSTER_IDENTIFIER_MAX_LENGTH - len(suffix)].rstrip("-")
+    return base + suffix
+
+
+def _next_numbers(cluster_name: str, existing: list[str], count: int) -> list[str]:
+    used = {int(m.group(1)) for name in existing if (m := _INSTANCE_SUFFIX.search(name))}
+    ids: list[str] = []
+    number = 1
+    while len(ids) < count:
+        candidate = instance_identifier(cluster_name, number)
+        if number not in used and candidate not in existing:
+            ids.append(candidate)
+        number += 1
+    return ids
+
+
+class RdsProvisioning:
+    """An Aurora DB cluster with a writer instance and ``reader_count`` readers.
+
+    Adopted when it exists, created when it does not (given ``initial_instance_type``); a missing
+    cluster without it raises :class:`ClusterNotFound`. ``initial_instance_type="db.serverless"``
+    makes a Serverless v2 cluster with ``serverless_v2_min_acu``..``serverless_v2_max_acu`` ACUs
+    (min may be 0 for auto-pause). ``create_options`` are extra ``CreateDBCluster`` parameters in
+    AWS's names (``DBSubnetGroupName``, ``VpcSecurityGroupIds``, ``KmsKeyId``, ``DatabaseName``,
+    ``Tags`` ...). Defaults: master user ``postgres`` (PostgreSQL) or ``admin`` (MySQL), password
+    generated and kept by AWS in Secrets Manager, storage encrypted, tags copied to snapshots,
+    7 days of backups. ``wait`` (default True) waits for the cluster and its instances, at most
+    ``timeout_minutes`` (default 60); with ``wait=False`` the creation is left in
+    ``self.pending_operation``.
+    """
+
+    service = "aurora"
+
+    def __init__(
+        self,
+        cluster_name: str,
+        initial_instance_type: str | None = None,
+        *,
+        engine: str = "aurora-postgresql",
+        engine_version: str | None = None,
+        reader_count: int = 0,
+        serverless_v2_min_acu: float | None = None,
+        serverless_v2_max_acu: float | None = None,
+        session: boto3.Session | None = None,
+        clock: Clock | None = None,
+        wait: bool = True,
+        timeout_minutes: float = 60,
+        **create_options: Any,
+    ) -> None:
+        self._name = validate_cluster_identifier(cluster_name)
+        self._session = session
+        self._clock = clock or SYSTEM_CLOCK
+        self._client = client("rds", session)
+        self.pending_operation: Operation | None = None
+        if initial_instance_type is not None:
+            engine, instance_class, readers, acu = validate_aurora_cluster(
+                engine=engine,
+                instance_class=initial_instance_type,
+                reader_count=reader_count,
+                serverless_v2_min_acu=serverless_v2_min_acu,
+                serverless_v2_max_acu=serverless_v2_max_acu,
+                fields={"instance_class": "initial_instance_type"},
+            )
+            options = self._create_options(engine, create_options)
+        try:
+            self._cluster()
+            return
+        except ClusterNotFound:
+            if initial_instance_type is None:
+                raise ClusterNotFound(
+                    f"Aurora cluster '{cluster_name}' does not exist; pass initial_instance_type to create it"
+                ) from None
+        params: dict[str, Any] = {"DBClusterIdentifier": cluster_name, "Engine": engine, **options}
+        if engine_version:
+            params["EngineVersion"] = engine_version
+        if acu is not None:
+            params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
+        with aws_errors(f"create Aurora cluster '{cluster_name}'"):
+            self._client.create_db_cluster(**params)
+        steps: list[dict[str, Any]] = [
+            {
+                "action": "create_instance",
+                "instance_id": instance_id,
+                "instance_class": instance_class,
+                "engine": engine,
+                "promotion_tier": 0 if n == 0 else 1,
+            }
+            for n, instance_id in enumerate(_next_numbers(cluster_name, [], 1 + readers))
+        ]
+        steps.append({"action": "wait_available"})
+        self.pending_operation = self._operation(
+            steps, f"create Aurora cluster '{cluster_name}' ({engine}, {instance_class}, {readers} readers)"
+        )
+        if wait:
+            self.pending_operation.wait(timeout_minutes=timeout_minutes)
+
+    @staticmethod
+    def _create_options(engine: str, create_options: dict[str, Any]) -> dict[str, Any]:
+        for key in create_options:
+            if key in _FORBIDDEN_OPTIONS:
+                raise InvalidRequest(
+                    f"{key} is not accepted: dbscale lets AWS generate the master password and keep "
+                    "it in Secrets Manager",
+                    field=key,
+                )
+            if key in _RESERVED_OPTIONS:
+                raise InvalidRequest(f"{key} is set by dbscale from its own arguments", field=key)
+        options = dict(create_options)
+        tags = tag_dict(options.pop("Tags", None))
+        tags[CREATED_BY_TAG_KEY] = CREATED_BY_TAG_VALUE
+        return {
+            "MasterUsername": AURORA_DEFAULT_MASTER_USERNAME[engine],
+            "StorageEncrypted": True,
+            "CopyTagsToSnapshot": True,
+            "BackupRetentionPeriod": 7,
+            **options,
+            "ManageMasterUserPassword": True,
+            "Tags": tag_list(tags),
+        }
+
+    # --- state, read fresh from AWS -------------------------------------------------------
+
+    def _cluster(self) -> dict[str, Any]:
+        return describe_db_cluster(self._client, self._name)
+
+    def _writer(self, cluster: dict[str, Any]) -> dict[str, Any] | None:
+        for member in cluster.get("DBClusterMembers", []):
+            if member.get("IsClusterWriter"):
+                return describe_db_instance(self._client, member["DBInstanceIdentifier"])
+        return None
+
+    @property
+    def cluster_name(self) -> str:
+        return self._name
+
+    @property
+    def instance_type(self) -> str | None:
+        """The writer's DB instance class (``db.serverless`` for Serverless v2); None without a writer."""
+        writer = self._writer(self._cluster())
+        return None if writer is None else str(writer["DBInstanceClass"])
+
+    @property
+    def reader_count(self) -> int:
+        """The number of reader instances."""
+        return sum(1 for m in self._cluster().get("DBClusterMembers", []) if not m.get("IsClusterWriter"))
+
+    @property
+    def status(self) -> str:
+        """AWS's cluster Status, e.g. ``available``, ``stopped``, ``modifying``."""
+        return str(self._cluster()["Status"])
+
+    @property
+    def paused(self) -> bool:
+        """True when the cluster is stopped (not while it is stopping)."""
+        return self.status == "stopped"
+
+    @property
+    def adopted(self) -> bool:
+        """True when dbscale did not create the cluster (so it will not delete it without force)."""
+        return not _created_by_dbscale(self._cluster())
+
+    @property
+    def serverless_v2_capacity(self) -> tuple[float, float] | None:
+        """The Serverless v2 (min, max) ACU range, or None when the cluster has none."""
+        return _acu(self._cluster())
+
+    def __repr__(self) -> str:
+        try:
+            c = self._cluster()
+            writer = self._writer(c)
+        except Exception:  # a repr must not raise
+            return f"RdsProvisioning(cluster_name={self._name!r})"
+        readers = sum(1 for m in c.get("DBClusterMembers", []) if not m.get("IsClusterWriter"))
+        return (
+            f"RdsProvisioning(cluster_name={self._name!r}, engine={c.get('Engine')!r}, "
+            f"instance_type={writer['DBInstanceClass'] if writer else None!r}, reader_count={readers}, "
+            f"serverless_v2_capacity={_acu(c)}, status={c['Status']!r}, adopted={not _created_by_dbscale(c)})"
+        )
+
+    def connection_info(self) -> ConnectionInfo:
+        """Writer and reader endpoints, port, database, user and the managed secret's ARN (never a password)."""
+        c = self._cluster()
+        return ConnectionInfo(
+            host=c.get("Endpoint"),
+            port=c.get("Port"),
+            database=c.get("DatabaseName"),
+            user=c.get("MasterUsername"),
+            secret_arn=(c.get("MasterUserSecret") or {}).get("SecretArn"),
+            reader_host=c.get("ReaderEndpoint"),
+        )
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def rescale(
+        self,
+        immediate: bool = True,
+        new_paused: bool | None = None,
+        new_instance_type: str | None = None,
+        *,
+        new_reader_count: int | None = None,
+        new_serverless_v2_capacity: tuple[float, float] | None = None,
+        wait: bool = True,
+        timeout_minutes: float = 60,
+        after_pending: bool = False,
+    ) -> Operation:
+        """Bring the cluster to an instance class, reader count, ACU range and stopped state.
+
+        None keeps the current value. A stopped cluster that must change is started first and
+        stopped again afterwards when ``new_paused`` is True (or left None).
+
+        Instance class, ``immediate=True`` (default): readers are modified one at a time (each
+        reboots while the others serve reads); the writer is never rebooted in place: a new
+        instance of the new class is added, and when it is available the cluster fails over to it
+        (one failover, typically under a minute of write unavailability, instead of a 5-10 minute
+        reboot), then the old writer is deleted.
+
+        ``immediate=False``: every instance's class change is submitted with
+        ``ApplyImmediately=False``, so AWS applies it in that instance's next maintenance window,
+        as an in-place reboot of each instance (writer included: no failover swap happens, because a
+        swap cannot be deferred). The ACU range change is likewise deferred. Reader count changes
+        and start/stop cannot be deferred and happen now.
+
+        ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
+        :meth:`RedshiftProvisioning.rescale`.
+        """
+        if new_instance_type is not None:
+            validate_aurora_instance_class(new_instance_type, field="new_instance_type")
+        if new_reader_count is not None:
+            validate_reader_count(new_reader_count, field="new_reader_count")
+        if new_serverless_v2_capacity is not None:
+            if not isinstance(new_serverless_v2_capacity, (tuple, list)) or len(new_serverless_v2_capacity) != 2:
+                raise InvalidRequest(
+                    "new_serverless_v2_capacity must be a (min, max) pair of ACUs",
+                    field="new_serverless_v2_capacity",
+                )
+            validate_serverless_v2_capacity(
+                new_serverless_v2_capacity[0],
+                new_serverless_v2_capacity[1],
+                instance_class=AURORA_SERVERLESS_INSTANCE_CLASS,
+                min_field="new_serverless_v2_capacity[0]",
+                max_field="new_serverless_v2_capacity[1]",
+            )
+        request = {
+            "instance_class": new_instance_type,
+            "reader_count": new_reader_count,
+            "acu": list(new_serverless_v2_capacity) if new_serverless_v2_capacity else None,
+            "paused": new_paused,
+            "immediate": immediate,
+        }
+        c = self._cluster()
+        steps: list[dict[str, Any]]
+        if c["Status"] not in _SETTLED:
+            if not after_pending:
+                raise InvalidState(
+                    f"Aurora cluster '{self._name}' is '{c['Status']}'; wait until it is available or "
+                    "stopped before changing it"
+                )
+            steps = [{"action": "wait_settled"}, {"action": "replan", **request}]
+        else:
+            steps = plan_rescale(self._client, c, request)
+        parts = []
+        if new_instance_type:
+            parts.append(f"instance class {new_instance_type}")
+        if new_reader_count is not None:
+            parts.append(f"{new_reader_count} readers")
+        if new_serverless_v2_capacity:
+            parts.append(f"{new_serverless_v2_capacity[0]:g}-{new_serverless_v2_capacity[1]:g} ACUs")
+        if new_paused is not None:
+            parts.append("stopped" if new_paused else "started")
+        op = self._operation(steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}")
+        if wait:
+            op.wait(timeout_minutes=timeout_minutes)
+        return op
+
+    def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
+        """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
+        arn = self._cluster()["DBClusterArn"]
+        remove = [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
+        with aws_errors(f"tag Aurora cluster '{self._name}'"):
+            if add:
+                self._client.add_tags_to_resource(ResourceName=arn, Tags=tag_list(add))
+            if remove:
+                self._client.remove_tags_from_resource(ResourceName=arn, TagKeys=list(remove))
+
+    def delete(
+        self,
+        *,
+        final_snapshot: bool = True,
+        force: bool = False,
+        wait: bool = True,
+        snapshot_identifier: str | None = None,
+        timeout_minutes: float = 60,
+    ) -> Operation:
+        """Delete the instances, then the cluster, by default after a final snapshot
+        ``<cluster>-final-<UTC timestamp>``.
+
+        Refuses (:class:`ClusterNotOwned`) a cluster dbscale did not create unless ``force``. A
+        missing cluster is a no-op (an operation that is already done). ``wait``/``timeout_minutes``
+        (default 60) as for :meth:`rescale`.
+        """
+        try:
+            c = self._cluster()
+        except ClusterNotFound:
+            return self._operation([], f"delete Aurora cluster '{self._name}' (already gone)")
+        if not _created_by_dbscale(c) and not force:
+            raise ClusterNotOwned(
+                f"Aurora cluster '{self._name}' was not created by dbscale; pass force=True to delete it"
+            )
+        if c.get("DeletionProtection"):
+            raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
+        snapshot = None
+        if final_snapshot:
+            snapshot = snapshot_identifier or f"{self._name}-final-{utc_stamp(self._clock)}"
+        op = self._operation(
+            [
+                {"action": "delete_instances"},
+                {"action": "delete_cluster", "final_snapshot": snapshot},
+                {"action": "wait_deleted"},
+            ],
+            f"delete Aurora cluster '{self._name}'"
+            + (f" with final snapshot '{snapshot}'" if snapshot else " without a final snapshot"),
+        )
+        if wait:
+            op.wait(timeout_minutes=timeout_minutes)
+        return op
+
+    def _operation(self, steps: list[dict[str, Any]], description: str) -> Operation:
+        return Operation("aurora", self._name, steps, description=description, session=self._session, clock=self._clock)
+
+
+def _created_by_dbscale(cluster: dict[str, Any]) -> bool:
+    return tag_dict(cluster.get("TagList")).get(CREATED_BY_TAG_KEY) == CREATED_BY_TAG_VALUE
+
+
+def _acu(cluster: dict[str, Any]) -> tuple[float, float] | None:
+    config = cluster.get("ServerlessV2ScalingConfiguration")
+    if not config or config.get("MaxCapacity") is None:
+        return None
+    return float(config.get("MinCapacity", 0)), float(config["MaxCapacity"])
+
+
+def describe_db_cluster(rds: Any, cluster_name: str) -> dict[str, Any]:
+    """DescribeDBClusters for one cluster; :class:`ClusterNotFound` when it does not exist."""
+    with aws_errors(f"describe Aurora cluster '{cluster_name}'"):
+        clusters = rds.describe_db_clusters(DBClusterIdentifier=cluster_name)["DBClusters"]
+    if not clusters:
+        raise ClusterNotFound(f"Aurora cluster '{cluster_name}' does not exist")
+    cluster: dict[str, Any] = clusters[0]
+    return cluster
+
+
+def describe_db_instance(rds: Any, instance_id: str) -> dict[str, Any]:
+    """DescribeDBInstances for one instance; :class:`ClusterNotFound` when it does not exist."""
+    with aws_errors(f"describe DB instance '{instance_id}'"):
+        instances = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"]
+    if not instances:
+        raise ClusterNotFound(f"DB instance '{instance_id}' does not exist")
+    instance: dict[str, Any] = instances[0]
+    return instance
+
+
+def _members(rds: Any, cluster: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The writer instance (or None) and the reader instances, described."""
+    writer = None
+    readers = []
+    for member in cluster.get("DBClusterMembers", []):
+        instance = describe_db_instance(rds, member["DBInstanceIdentifier"])
+        if member.get("IsClusterWriter"):
+            writer = instance
+        else:
+            readers.append(instance)
+    readers.sort(key=lambda i: i["DBInstanceIdentifier"])
+    return writer, readers
+
+
+def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps that take a settled cluster to the requested shape (see ``RdsProvisioning.rescale``)."""
+    name = cluster["DBClusterIdentifier"]
+    engine = cluster["Engine"]
+    writer, readers = _members(rds, cluster)
+    current_class = writer["DBInstanceClass"] if writer else None
+    target_class = request["instance_class"] or current_class
+    target_readers = len(readers) if request["reader_count"] is None else request["reader_count"]
+    immediate = request["immediate"]
+    acu_now = _acu(cluster)
+    target_acu = tuple(request["acu"]) if request["acu"] else acu_now
+    if target_class == AURORA_SERVERLESS_INSTANCE_CLASS and target_acu is None:
+        raise InvalidRequest(
+            f"instance class {AURORA_SERVERLESS_INSTANCE_CLASS} needs a Serverless v2 capacity range; "
+            "pass new_serverless_v2_capacity=(min, max)",
+            field="new_serverless_v2_capacity",
+        )
+    stopped_now = cluster["Status"] == "stopped"
+    stopped_after = stopped_now if request["paused"] is None else request["paused"]
+    changes: list[dict[str, Any]] = []
+    if target_acu != acu_now:
+        changes.append(
+            {
+                "action": "modify_cluster",
+                "acu": list(target_acu) if target_acu else None,
+                "apply_immediately": immediate,
+            }
+        )
+        changes.append({"action": "wait_available"})
+    kept = readers
+    if target_readers < len(readers):
+        kept = readers[:target_readers]
+        for reader in readers[target_readers:]:
+            changes.append({"action": "delete_instance", "instance_id": reader["DBInstanceIdentifier"]})
+        changes.append({"action": "wait_available"})
+    existing = [i["DBInstanceIdentifier"] for i in ([writer] if writer else []) + readers]
+    new_ids = _next_numbers(name, existing, max(0, target_readers - len(readers)) + 1)
+    for instance_id in new_ids[:-1]:
+        changes.append(
+            {
+                "action": "create_instance",
+                "instance_id": instance_id,
+                "instance_class": target_class,
+                "engine": engine,
+                "promotion_tier": 1,
+            }
+        )
+    if target_readers > len(readers):
+        changes.append({"action": "wait_available"})
+    if target_class != current_class or writer is None:
+        for reader in kept:
+            if reader["DBInstanceClass"] != target_class:
+                changes.append(
+                    {
+                        "action": "modify_instance",
+                        "instance_id": reader["DBInstanceIdentifier"],
+                        "instance_class": target_class,
+                        "apply_immediately": immediate,
+                    }
+                )
+                if immediate:
+                    changes.append({"action": "wait_available"})
+        if writer is None:
+            changes.append(
+                {
+                    "action": "create_instance",
+                    "instance_id": new_ids[-1],
+                    "instance_class": target_class,
+                    "engine": engine,
+                    "promotion_tier": 0,
+                }
+            )
+            changes.append({"action": "wait_available"})
+        elif not immediate:
+            changes.append(
+                {
+                    "action": "modify_instance",
+                    "instance_id": writer["DBInstanceIdentifier"],
+                    "instance_class": target_class,
+                    "apply_immediately": False,
+                }
+            )
+        else:
+            old, new = writer["DBInstanceIdentifier"], new_ids[-1]
+            changes += [
+                {
+                    "action": "create_instance",
+                    "instance_id": new,
+                    "instance_class": target_class,
+                    "engine": engine,
+                    "promotion_tier": 0,
+                },
+                {"action": "wait_available"},
+                {"action": "failover", "instance_id": new},
+                {"action": "wait_writer", "instance_id": new},
+                {"action": "delete_instance", "instance_id": old},
+                {"action": "wait_available"},
+            ]
+    steps: list[dict[str, Any]] = []
+    if changes and stopped_now:
+        steps += [{"action": "start"}, {"action": "wait_available"}]
+    steps += changes
+    if stopped_after and (changes or not stopped_now):
+        steps += [{"action": "stop"}, {"action": "wait_stopped"}]
+    elif stopped_now and not stopped_after and not changes:
+        steps += [{"action": "start"}, {"action": "wait_available"}]
+    return steps
+
+
+class AuroraSteps:
+    """Runs the steps of Aurora operations. Each step checks the cluster before acting."""
+
+    def __init__(self, *, session: boto3.Session | None = None, clock: Clock | None = None) -> None:
+        self._client = client("rds", session)
+
+    def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome:
+        action = step["action"]
+        method = getattr(self, f"_{action}", None)
+        if method is None:
+            return StepOutcome.fail(f"unknown Aurora step '{action}'")
+        outcome: StepOutcome = method(cluster_name, step)
+        return outcome
+
+    def _cluster(self, name: str) -> dict[str, Any]:
+        return describe_db_cluster(self._client, name)
+
+    def _instances(self, name: str) -> list[dict[str, Any]]:
+        with aws_errors(f"describe the instances of Aurora cluster '{name}'"):
+            pages = self._client.get_paginator("describe_db_instances").paginate(
+                Filters=[{"Name": "db-cluster-id", "Values": [name]}]
+            )
+            return [i for page in pages for i in page["DBInstances"]]
+
+    @staticmethod
+    def _broken(status: str, what: str) -> StepOutcome | None:
+        if status in _BROKEN:
+            return StepOutcome.fail(f"{what} is '{status}' and needs attention in the RDS console")
+        return None
+
+    def _wait_settled(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        if (broken := self._broken(c["Status"], f"cluster '{name}'")) is not None:
+            return broken
+        if c["Status"] in _SETTLED:
+            return StepOutcome.next()
+        return StepOutcome.wait(f"waiting for the running '{c['Status']}' operation to finish")
+
+    def _replan(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        # The plan could not be made while another operation ran: make it now and run it inline.
+        request = {k: step[k] for k in ("instance_class", "reader_count", "acu", "paused", "immediate")}
+        step.clear()
+        step.update({"action": "planned", "steps": plan_rescale(self._client, self._cluster(name), request)})
+        return self._planned(name, step)
+
+    def _planned(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        remaining = step["steps"]
+        while remaining:
+            outcome = self.run(name, remaining[0])
+            if outcome.kind != "next":
+                return outcome
+            remaining.pop(0)
+        return StepOutcome.next()
+
+    def _wait_available(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        """The cluster and every instance in it are available (deleted instances gone)."""
+        c = self._cluster(name)
+        if (broken := self._broken(c["Status"], f"cluster '{name}'")) is not None:
+            return broken
+        if c["Status"] not in _USABLE:
+            return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for 'available'")
+        for instance in self._instances(name):
+            status = instance["DBInstanceStatus"]
+            what = f"instance '{instance['DBInstanceIdentifier']}'"
+            if (broken := self._broken(status, what)) is not None:
+                return broken
+            if status not in _USABLE:
+                return StepOutcome.wait(f"{what} is '{status}', waiting for 'available'")
+        return StepOutcome.next()
+
+    def _wait_stopped(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        if c["Status"] == "stopped":
+            return StepOutcome.next()
+        return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for 'stopped'")
+
+    def _start(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        if c["Status"] == "stopped":
+            with aws_errors(f"start Aurora cluster '{name}'"):
+                self._client.start_db_cluster(DBClusterIdentifier=name)
+        elif c["Status"] == "stopping":
+            return StepOutcome.wait("waiting for 'stopping' to finish before starting")
+        return StepOutcome.next()
+
+    def _stop(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        if c["Status"] in ("stopped", "stopping"):
+            return StepOutcome.next()
+        if c["Status"] != "available":
+            return StepOutcome.wait(f"waiting for '{c['Status']}' to finish before stopping")
+        with aws_errors(f"stop Aurora cluster '{name}'"):
+            self._client.stop_db_cluster(DBClusterIdentifier=name)
+        return StepOutcome.next()
+
+    def _modify_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        acu = step["acu"]
+        if acu is None or _acu(self._cluster(name)) == tuple(acu):
+            return StepOutcome.next()
+        with aws_errors(f"change the ACU range of Aurora cluster '{name}'"):
+            self._client.modify_db_cluster(
+                DBClusterIdentifier=name,
+                ServerlessV2ScalingConfiguration={"MinCapacity": acu[0], "MaxCapacity": acu[1]},
+                ApplyImmediately=step["apply_immediately"],
+            )
+        return StepOutcome.next()
+
+    def _create_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        instance_id = step["instance_id"]
+        try:
+            describe_db_instance(self._client, instance_id)
+            return StepOutcome.next()  # created by an earlier, interrupted poll
+        except ClusterNotFound:
+            pass
+        with aws_errors(f"add instance '{instance_id}' to Aurora cluster '{name}'"):
+            self._client.create_db_instance(
+                DBInstanceIdentifier=instance_id,
+                DBClusterIdentifier=name,
+                DBInstanceClass=step["instance_class"],
+                Engine=step["engine"],
+                PromotionTier=step["promotion_tier"],
+                PubliclyAccessible=False,
+            )
+        return StepOutcome.next()
+
+    def _modify_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        instance = describe_db_instance(self._client, step["instance_id"])
+        pending = (instance.get("PendingModifiedValues") or {}).get("DBInstanceClass")
+        if step["instance_class"] in (instance["DBInstanceClass"], pending):
+            return StepOutcome.next()
+        with aws_errors(f"change the class of instance '{step['instance_id']}'"):
+            self._client.modify_db_instance(
+                DBInstanceIdentifier=step["instance_id"],
+                DBInstanceClass=step["instance_class"],
+                ApplyImmediately=step["apply_immediately"],
+            )
+        return StepOutcome.next()
+
+    def _failover(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
+        if writer and writer["DBInstanceIdentifier"] == step["instance_id"]:
+            return StepOutcome.next()
+        if c["Status"] == "failing-over":
+            return StepOutcome.next()
+        with aws_errors(f"fail Aurora cluster '{name}' over to '{step['instance_id']}'"):
+            self._client.failover_db_cluster(DBClusterIdentifier=name, TargetDBInstanceIdentifier=step["instance_id"])
+        return StepOutcome.next()
+
+    def _wait_writer(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
+        if c["Status"] in _USABLE and writer and writer["DBInstanceIdentifier"] == step["instance_id"]:
+            return StepOutcome.next()
+        return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for '{step['instance_id']}' to become the writer")
+
+    def _delete_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        try:
+            instance = describe_db_instance(self._client, step["instance_id"])
+        except ClusterNotFound:
+            return StepOutcome.next()
+        if instance["DBInstanceStatus"] == "deleting":
+            return StepOutcome.next()
+        c = self._cluster(name)
+        writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
+        if writer and writer["DBInstanceIdentifier"] == step["instance_id"] and len(c["DBClusterMembers"]) > 1:
+            # Never delete the serving writer of a cluster that has others: that would force an
+            # unplanned failover. Wait for the planned one to land.
+            return StepOutcome.wait(f"'{step['instance_id']}' is still the writer; waiting for the failover")
+        with aws_errors(f"delete instance '{step['instance_id']}'"):
+            self._client.delete_db_instance(DBInstanceIdentifier=step["instance_id"])
+        return StepOutcome.next()
+
+    def _delete_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        try:
+            c = self._cluster(name)
+        except ClusterNotFound:
+            return StepOutcome.next()
+        if c["Status"] == "stopped":
+            # Instances of a stopped cluster cannot be deleted; start it so the delete can run.
+            with aws_errors(f"start Aurora cluster '{name}' to delete it"):
+                self._client.start_db_cluster(DBClusterIdentifier=name)
+            return StepOutcome.wait("starting the stopped cluster so that it can be deleted")
+        if c["Status"] in ("starting", "stopping"):
+            return StepOutcome.wait(f"cluster is '{c['Status']}', waiting before deleting its instances")
+        for instance in self._instances(name):
+            if instance["DBInstanceStatus"] != "deleting":
+                with aws_errors(f"delete instance '{instance['DBInstanceIdentifier']}'"):
+                    self._client.delete_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"])
+        return StepOutcome.next()
+
+    def _delete_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        try:
+            c = self._cluster(name)
+        except ClusterNotFound:
+            return StepOutcome.next()
+        if c["Status"] == "deleting":
+            return StepOutcome.next()
+        if self._instances(name):
+            return StepOutcome.wait("waiting for the cluster's instances to be deleted")
+        kwargs: dict[str, Any] = {"DBClusterIdentifier": name}
+        if step["final_snapshot"]:
+            kwargs["FinalDBSnapshotIdentifier"] = step["final_snapshot"]
+        else:
+            kwargs["SkipFinalSnapshot"] = True
+        with aws_errors(f"delete Aurora cluster '{name}'"):
+            self._client.delete_db_cluster(**kwargs)
+        return StepOutcome.next()
+
+    def _wait_deleted(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        try:
+            c = self._cluster(name)
+        except ClusterNotFound:
+            return StepOutcome.next()
+        return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for it to be deleted")
