@@ -224,6 +224,20 @@ class RdsProvisioning:
         """The Serverless v2 (min, max) ACU range, or None when the cluster has none."""
         return _acu(self._cluster())
 
+    @property
+    def tags(self) -> dict[str, str]:
+        """The cluster's tags."""
+        return tag_dict(self._cluster().get("TagList"))
+
+    @property
+    def engine(self) -> str:
+        """``aurora-postgresql`` or ``aurora-mysql``."""
+        return str(self._cluster()["Engine"])
+
+    def describe(self) -> dict[str, Any]:
+        """The cluster as DescribeDBClusters returns it (no secret values are in it)."""
+        return self._cluster()
+
     def __repr__(self) -> str:
         try:
             c = self._cluster()
@@ -331,6 +345,20 @@ class RdsProvisioning:
         if wait:
             op.wait(timeout_minutes=timeout_minutes)
         return op
+
+    def modify_settings(self, *, apply_immediately: bool = True, **params: Any) -> None:
+        """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``) now.
+
+        With ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
+        """
+        for key in params:
+            if key in _FORBIDDEN_OPTIONS or key in _RESERVED_OPTIONS - {"EngineVersion"}:
+                raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
+        if params:
+            with aws_errors(f"modify Aurora cluster '{self._name}'"):
+                self._client.modify_db_cluster(
+                    DBClusterIdentifier=self._name, ApplyImmediately=apply_immediately, **params
+                )
 
     def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""

@@ -225,6 +225,11 @@ class RedshiftProvisioning:
         """True when dbscale did not create the cluster (so it will not delete it without force)."""
         return tag_dict(self._describe().get("Tags")).get(CREATED_BY_TAG_KEY) != CREATED_BY_TAG_VALUE
 
+    @property
+    def tags(self) -> dict[str, str]:
+        """The cluster's tags."""
+        return tag_dict(self._describe().get("Tags"))
+
     def __repr__(self) -> str:
         try:
             c = self._describe()
@@ -235,6 +240,10 @@ class RedshiftProvisioning:
             f"cluster_size={c['NumberOfNodes']}, status={c['ClusterStatus']!r}, "
             f"adopted={tag_dict(c.get('Tags')).get(CREATED_BY_TAG_KEY) != CREATED_BY_TAG_VALUE})"
         )
+
+    def describe(self) -> dict[str, Any]:
+        """The cluster as DescribeClusters returns it (no secret values are in it)."""
+        return self._describe()
 
     def connection_info(self) -> ConnectionInfo:
         """Endpoint, database, user and the ARN of the AWS-managed secret (never a password)."""
@@ -347,6 +356,18 @@ class RedshiftProvisioning:
         resize_type: str,
     ) -> list[dict[str, Any]]:
         return plan_rescale(c, target_type, target_nodes, new_paused, resize_type)
+
+    def modify_settings(self, **params: Any) -> None:
+        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``) now.
+
+        The call returns when AWS accepts it; the cluster may be ``modifying`` for a while after.
+        """
+        for key in params:
+            if key in _FORBIDDEN_OPTIONS or key in ("MasterUserPassword", "NodeType", "NumberOfNodes", "ClusterType"):
+                raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
+        if params:
+            with aws_errors(f"modify Redshift cluster '{self._name}'"):
+                self._client.modify_cluster(ClusterIdentifier=self._name, **params)
 
     def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""

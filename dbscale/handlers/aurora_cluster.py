@@ -1,0 +1,162 @@
+"""Custom::AuroraCluster: ``dbscale.handlers.aurora_cluster.handler``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbscale.core.aurora import RdsProvisioning
+from dbscale.core.aws import tag_list
+from dbscale.core.limits import AURORA_DEFAULT_MASTER_USERNAME, AURORA_ENGINES, CREATED_BY_TAG_KEY
+from dbscale.core.operation import Operation
+from dbscale.core.validation import validate_aurora_cluster, validate_cluster_identifier
+
+from .cluster import ClusterResource, text_attributes
+from .properties import Prop
+from .runtime import Provider, Request
+
+SCHEMA: tuple[Prop, ...] = (
+    Prop("ClusterIdentifier", required=True),
+    Prop("Engine", default="aurora-postgresql", choices=AURORA_ENGINES, immutable=True),
+    Prop("EngineVersion"),
+    Prop("InstanceClass", required=True),
+    Prop("ServerlessV2MinCapacity", "float"),
+    Prop("ServerlessV2MaxCapacity", "float"),
+    Prop("ReaderCount", "int", default=0),
+    Prop("Paused", "bool", default=False),
+    Prop("DatabaseName", immutable=True),
+    Prop("MasterUsername", immutable=True),
+    Prop("DBSubnetGroupName", immutable=True),
+    Prop("VpcSecurityGroupIds", "list"),
+    Prop("DBClusterParameterGroupName"),
+    Prop("StorageEncrypted", "bool", default=True, immutable=True),
+    Prop("KmsKeyId", immutable=True),
+    Prop("EnableIAMDatabaseAuthentication", "bool", default=False),
+    Prop("CopyTagsToSnapshot", "bool", default=True),
+    Prop("BackupRetentionPeriod", "int", default=7, minimum=1, maximum=35),
+    Prop("ApplyImmediately", "bool", default=True),
+    Prop("SkipFinalSnapshot", "bool", default=False),
+    Prop("AdoptExisting", "bool", default=False),
+    Prop("WaitForCompletion", "bool", default=True),
+    Prop("Tags", "tags", default={}),
+)
+_FIELDS = {
+    "engine": "Engine",
+    "instance_class": "InstanceClass",
+    "reader_count": "ReaderCount",
+    "serverless_v2_min_acu": "ServerlessV2MinCapacity",
+    "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
+}
+
+
+class AuroraClusterResource(ClusterResource):
+    resource_type = "Custom::AuroraCluster"
+    service = "Aurora"
+    schema = SCHEMA
+    settings = (
+        "EngineVersion",
+        "VpcSecurityGroupIds",
+        "DBClusterParameterGroupName",
+        "EnableIAMDatabaseAuthentication",
+        "CopyTagsToSnapshot",
+        "BackupRetentionPeriod",
+    )
+
+    def validate(self, props: dict[str, Any], request: Request) -> None:
+        validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
+        validate_aurora_cluster(
+            engine=props["Engine"],
+            instance_class=props["InstanceClass"],
+            reader_count=props["ReaderCount"],
+            serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
+            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+            fields=_FIELDS,
+        )
+        if props["MasterUsername"] is None:
+            props["MasterUsername"] = AURORA_DEFAULT_MASTER_USERNAME[props["Engine"]]
+
+    def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
+        return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
+
+    def create(
+        self, provider: Provider, props: dict[str, Any], tags: dict[str, str]
+    ) -> tuple[RdsProvisioning, Operation]:
+        options: dict[str, Any] = {
+            "MasterUsername": props["MasterUsername"],
+            "StorageEncrypted": props["StorageEncrypted"],
+            "CopyTagsToSnapshot": props["CopyTagsToSnapshot"],
+            "BackupRetentionPeriod": props["BackupRetentionPeriod"],
+            "EnableIAMDatabaseAuthentication": props["EnableIAMDatabaseAuthentication"],
+            "Tags": tag_list({**props["Tags"], **tags}),
+        }
+        for name in (
+            "DatabaseName",
+            "DBSubnetGroupName",
+            "VpcSecurityGroupIds",
+            "DBClusterParameterGroupName",
+            "KmsKeyId",
+        ):
+            if props[name]:
+                options[name] = props[name]
+        cluster = RdsProvisioning(
+            props["ClusterIdentifier"],
+            props["InstanceClass"],
+            engine=props["Engine"],
+            engine_version=props["EngineVersion"],
+            reader_count=props["ReaderCount"],
+            serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
+            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+            session=provider.session,
+            clock=provider.clock,
+            wait=False,
+            **options,
+        )
+        assert cluster.pending_operation is not None
+        return cluster, cluster.pending_operation
+
+    def converge(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Operation:
+        acu = None
+        if props["ServerlessV2MaxCapacity"] is not None:
+            acu = (props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"])
+        return cluster.rescale(
+            immediate=props["ApplyImmediately"],
+            new_paused=props["Paused"],
+            new_instance_type=props["InstanceClass"],
+            new_reader_count=props["ReaderCount"],
+            new_serverless_v2_capacity=acu,
+            wait=False,
+            after_pending=True,
+        )
+
+    def apply_settings(self, cluster: RdsProvisioning, changed: dict[str, Any], props: dict[str, Any]) -> None:
+        if "VpcSecurityGroupIds" in changed and changed["VpcSecurityGroupIds"] is None:
+            changed["VpcSecurityGroupIds"] = []
+        if "EngineVersion" in changed and changed["EngineVersion"] is None:
+            del changed["EngineVersion"]  # removing the property keeps the running version
+        cluster.modify_settings(apply_immediately=props["ApplyImmediately"], **changed)
+
+    def attributes(self, cluster: RdsProvisioning) -> dict[str, str]:
+        c = cluster.describe()
+        members = c.get("DBClusterMembers", [])
+        writer_class = cluster.instance_type
+        return text_attributes(
+            {
+                "Endpoint.Address": c.get("Endpoint"),
+                "Endpoint.Port": c.get("Port"),
+                "ReadEndpoint.Address": c.get("ReaderEndpoint"),
+                "ClusterArn": c.get("DBClusterArn"),
+                "ClusterResourceId": c.get("DbClusterResourceId"),
+                "InstanceClass": writer_class,
+                "ReaderCount": sum(1 for m in members if not m.get("IsClusterWriter")),
+                "Paused": c["Status"] == "stopped",
+                "SecretArn": (c.get("MasterUserSecret") or {}).get("SecretArn"),
+                "Adopted": CREATED_BY_TAG_KEY not in {t["Key"] for t in c.get("TagList", [])},
+            }
+        )
+
+
+provider = Provider(AuroraClusterResource())
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda entry point for Custom::AuroraCluster."""
+    provider.handle(event, context)

@@ -1,0 +1,203 @@
+"""The lifecycle every cluster custom resource shares: create or adopt, converge, delete.
+
+A resource type supplies its schema and five small hooks (open, create, converge, apply_settings,
+attributes); this module owns the CloudFormation semantics: replacement on a new identifier,
+immutable properties, adoption, idempotent retries, rollback over a running operation, and
+never deleting a cluster this resource did not create.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
+from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
+from dbscale.core.operation import Operation
+from dbscale.core.validation import validate_cluster_identifier
+
+from .properties import Prop, immutable_changes, parse
+from .runtime import LOG, Progress, Provider, Request, ResourceType
+
+STACK_TAG_KEY = "dbscale:cfn-stack-id"
+LOGICAL_ID_TAG_KEY = "dbscale:cfn-logical-id"
+MAX_CONVERGE_ROUNDS = 3
+
+
+def cfn_tags(request: Request) -> dict[str, str]:
+    """The tags that mark a cluster as created by this stack's resource."""
+    return {STACK_TAG_KEY: request.stack_id, LOGICAL_ID_TAG_KEY: request.logical_id}
+
+
+def owned_by(tags: dict[str, str], request: Request) -> bool:
+    """True when this very resource (same stack, same logical id) created the cluster."""
+    return (
+        tags.get(CREATED_BY_TAG_KEY) == CREATED_BY_TAG_VALUE
+        and tags.get(STACK_TAG_KEY) == request.stack_id
+        and tags.get(LOGICAL_ID_TAG_KEY) == request.logical_id
+    )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+class ClusterResource(ResourceType):
+    """Base of Custom::RedshiftCluster and Custom::AuroraCluster."""
+
+    service = "cluster"
+    schema: tuple[Prop, ...] = ()
+    settings: tuple[str, ...] = ()
+    """Properties changed in place by :meth:`apply_settings` (not through rescale)."""
+
+    # --- hooks ----------------------------------------------------------------------------
+
+    def validate(self, props: dict[str, Any], request: Request) -> None:
+        raise NotImplementedError
+
+    def open(self, provider: Provider, cluster_id: str) -> Any:
+        """The provisioning object of an existing cluster; ClusterNotFound when missing."""
+        raise NotImplementedError
+
+    def create(self, provider: Provider, props: dict[str, Any], tags: dict[str, str]) -> tuple[Any, Operation]:
+        raise NotImplementedError
+
+    def converge(self, cluster: Any, props: dict[str, Any]) -> Operation:
+        """An operation (not yet polled) bringing the cluster to the declared shape and paused state."""
+        raise NotImplementedError
+
+    def apply_settings(self, cluster: Any, changed: dict[str, Any], props: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def attributes(self, cluster: Any) -> dict[str, str]:
+        raise NotImplementedError
+
+    # --- the lifecycle ----------------------------------------------------------------------
+
+    def parse(self, request: Request) -> dict[str, Any]:
+        props = parse(self.schema, request.properties)
+        self.validate(props, request)
+        return props
+
+    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        if request.request_type == "Delete":
+            return self._delete(provider, request, state)
+        props = self.parse(request)
+        if "physical_id" not in state:
+            if request.request_type == "Update" and request.physical_id == props["ClusterIdentifier"]:
+                self._begin_update(provider, request, props, state)
+            else:
+                self._begin_create(provider, request, props, state)
+        return self._converge(provider, props, state)
+
+    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        cluster_id = props["ClusterIdentifier"]
+        try:
+            cluster = self.open(provider, cluster_id)
+        except ClusterNotFound:
+            cluster = None
+        if cluster is None:
+            _, operation = self.create(provider, props, cfn_tags(request))
+            state["op"] = operation.to_dict()
+        elif owned_by(cluster.tags, request):
+            LOG.info("cluster %s was created by an earlier attempt of this resource; continuing", cluster_id)
+        elif props["AdoptExisting"]:
+            LOG.info("adopting existing cluster %s; it will never be deleted by this resource", cluster_id)
+            state["adopted"] = True
+        else:
+            raise ClusterAlreadyExists(
+                f"{self.service} cluster '{cluster_id}' already exists and was not created by this resource. "
+                "Set AdoptExisting to true to manage it (the stack will then never delete it), or choose "
+                "another ClusterIdentifier."
+            )
+        state["physical_id"] = cluster_id
+
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        try:
+            old = parse(self.schema, request.old_properties)
+        except InvalidRequest:
+            old = {}  # old properties from an older schema: nothing to compare
+        for name in immutable_changes(self.schema, old, props) if old else []:
+            raise InvalidRequest(
+                f"{name} cannot change in place (from {json.dumps(old.get(name))} to {json.dumps(props.get(name))}). "
+                "Set a new ClusterIdentifier to replace the cluster: CloudFormation then creates the new one and "
+                "deletes the old one (after a final snapshot unless SkipFinalSnapshot is true).",
+                field=name,
+            )
+        cluster_id = props["ClusterIdentifier"]
+        cluster = self.open(provider, cluster_id)
+        old_tags: dict[str, str] = old.get("Tags") or {}
+        new_tags: dict[str, str] = props.get("Tags") or {}
+        add = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
+        remove = [k for k in old_tags if k not in new_tags]
+        if add or remove:
+            cluster.update_tags(add, remove)
+        changed = {name: props[name] for name in self.settings if old and old.get(name) != props.get(name)}
+        if changed:
+            self.apply_settings(cluster, changed, props)
+        state["physical_id"] = cluster_id
+
+    def _converge(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+        cluster_id = state["physical_id"]
+        cluster = self.open(provider, cluster_id)
+        while True:
+            if state.get("op"):
+                operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+                result = operation.poll()
+                state["op"] = operation.to_dict()
+                if result.failed:
+                    raise OperationFailed(f"{self.service} cluster '{cluster_id}': {result.reason}")
+                if result.in_progress:
+                    if not props["WaitForCompletion"]:
+                        data = self.attributes(cluster)
+                        data.update({"InProgress": "true", "Status": cluster.status})
+                        return Progress(cluster_id, True, data, result.reason)
+                    return Progress(cluster_id, False, detail=result.reason)
+                state["op"] = None
+            rounds = state.get("rounds", 0)
+            if rounds >= MAX_CONVERGE_ROUNDS:
+                raise OperationFailed(
+                    f"{self.service} cluster '{cluster_id}' did not reach the declared state after "
+                    f"{rounds} rounds of changes; something outside this stack is changing it"
+                )
+            operation = self.converge(cluster, props)
+            state["rounds"] = rounds + 1
+            if not operation.steps:
+                data = self.attributes(cluster)
+                data["InProgress"] = "false"
+                return Progress(cluster_id, True, data)
+            state["op"] = operation.to_dict()
+
+    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        cluster_id = request.physical_id or request.failed_create_id
+        try:
+            validate_cluster_identifier(cluster_id)
+        except DbscaleError:
+            LOG.info("physical id %s names no cluster (an earlier Create failed); nothing to delete", cluster_id)
+            return Progress(cluster_id, True)
+        if not state.get("op"):
+            try:
+                cluster = self.open(provider, cluster_id)
+            except ClusterNotFound:
+                return Progress(cluster_id, True)
+            if not owned_by(cluster.tags, request):
+                LOG.info("cluster %s was not created by this resource (adopted or foreign); left untouched", cluster_id)
+                return Progress(cluster_id, True)
+            try:
+                skip = bool(parse(self.schema, request.properties)["SkipFinalSnapshot"])
+            except InvalidRequest:
+                skip = False  # unreadable properties: keep the data
+            state["op"] = cluster.delete(final_snapshot=not skip, wait=False).to_dict()
+        operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+        result = operation.poll()
+        state["op"] = operation.to_dict()
+        if result.failed:
+            raise OperationFailed(f"{self.service} cluster '{cluster_id}': {result.reason}")
+        return Progress(cluster_id, result.done, detail=result.reason)
+
+
+def text_attributes(values: dict[str, object]) -> dict[str, str]:
+    """Fn::GetAtt values are strings."""
+    return {key: _text(value) for key, value in values.items()}

@@ -1,0 +1,124 @@
+"""Custom::RedshiftCluster: ``dbscale.handlers.redshift_cluster.handler``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbscale.core.aws import tag_list
+from dbscale.core.limits import REDSHIFT_DEFAULT_PORT
+from dbscale.core.operation import Operation
+from dbscale.core.redshift import RESIZE_TYPES, RedshiftProvisioning
+from dbscale.core.validation import validate_cluster_identifier, validate_port, validate_redshift_nodes
+
+from .cluster import ClusterResource, text_attributes
+from .properties import Prop
+from .runtime import Provider, Request
+
+SCHEMA: tuple[Prop, ...] = (
+    Prop("ClusterIdentifier", required=True),
+    Prop("NodeType", required=True),
+    Prop("NumberOfNodes", "int", required=True),
+    Prop("Paused", "bool", default=False),
+    Prop("DBName", default="dev", immutable=True),
+    Prop("MasterUsername", default="admin", immutable=True),
+    Prop("ClusterSubnetGroupName", immutable=True),
+    Prop("VpcSecurityGroupIds", "list"),
+    Prop("Encrypted", "bool", default=True, immutable=True),
+    Prop("KmsKeyId", immutable=True),
+    Prop("Port", "int", default=REDSHIFT_DEFAULT_PORT),
+    Prop("PubliclyAccessible", "bool", default=False),
+    Prop("ResizeType", default="auto", choices=RESIZE_TYPES),
+    Prop("SkipFinalSnapshot", "bool", default=False),
+    Prop("AdoptExisting", "bool", default=False),
+    Prop("WaitForCompletion", "bool", default=True),
+    Prop("Tags", "tags", default={}),
+)
+
+
+class RedshiftClusterResource(ClusterResource):
+    resource_type = "Custom::RedshiftCluster"
+    service = "Redshift"
+    schema = SCHEMA
+    settings = ("VpcSecurityGroupIds", "Port", "PubliclyAccessible")
+
+    def validate(self, props: dict[str, Any], request: Request) -> None:
+        validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
+        validate_redshift_nodes(
+            props["NodeType"],
+            props["NumberOfNodes"],
+            node_type_field="NodeType",
+            count_field="NumberOfNodes",
+            elastic=request.request_type == "Update" and props["ResizeType"] != "classic",
+        )
+        validate_port(props["Port"], field="Port")
+
+    def open(self, provider: Provider, cluster_id: str) -> RedshiftProvisioning:
+        return RedshiftProvisioning(cluster_id, session=provider.session, clock=provider.clock)
+
+    def create(
+        self, provider: Provider, props: dict[str, Any], tags: dict[str, str]
+    ) -> tuple[RedshiftProvisioning, Operation]:
+        options: dict[str, Any] = {
+            "DBName": props["DBName"],
+            "MasterUsername": props["MasterUsername"],
+            "Encrypted": props["Encrypted"],
+            "PubliclyAccessible": props["PubliclyAccessible"],
+            "Port": props["Port"],
+            "Tags": tag_list({**props["Tags"], **tags}),
+        }
+        for name in ("ClusterSubnetGroupName", "VpcSecurityGroupIds", "KmsKeyId"):
+            if props[name]:
+                options[name] = props[name]
+        cluster = RedshiftProvisioning(
+            props["ClusterIdentifier"],
+            props["NodeType"],
+            props["NumberOfNodes"],
+            session=provider.session,
+            clock=provider.clock,
+            wait=False,
+            **options,
+        )
+        assert cluster.pending_operation is not None
+        return cluster, cluster.pending_operation
+
+    def converge(self, cluster: RedshiftProvisioning, props: dict[str, Any]) -> Operation:
+        return cluster.rescale(
+            new_cluster_size=props["NumberOfNodes"],
+            new_paused=props["Paused"],
+            new_instance_type=props["NodeType"],
+            resize_type=props["ResizeType"],
+            wait=False,
+            after_pending=True,
+        )
+
+    def apply_settings(self, cluster: RedshiftProvisioning, changed: dict[str, Any], props: dict[str, Any]) -> None:
+        if "VpcSecurityGroupIds" in changed and changed["VpcSecurityGroupIds"] is None:
+            changed["VpcSecurityGroupIds"] = []
+        cluster.modify_settings(**changed)
+
+    def attributes(self, cluster: RedshiftProvisioning) -> dict[str, str]:
+        c = cluster.describe()
+        endpoint = c.get("Endpoint") or {}
+        tags = {t["Key"]: t.get("Value") for t in c.get("Tags", [])}
+        from dbscale.core.limits import CREATED_BY_TAG_KEY
+
+        return text_attributes(
+            {
+                "Endpoint.Address": endpoint.get("Address"),
+                "Endpoint.Port": endpoint.get("Port"),
+                "ClusterIdentifier": c["ClusterIdentifier"],
+                "NodeType": c["NodeType"],
+                "NumberOfNodes": c["NumberOfNodes"],
+                "Paused": c["ClusterStatus"] == "paused",
+                "SecretArn": c.get("MasterPasswordSecretArn"),
+                "Adopted": CREATED_BY_TAG_KEY not in tags,
+            }
+        )
+
+
+provider = Provider(RedshiftClusterResource())
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda entry point for Custom::RedshiftCluster."""
+    provider.handle(event, context)
