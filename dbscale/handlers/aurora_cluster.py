@@ -61,6 +61,11 @@ class AuroraClusterResource(ClusterResource):
         "BackupRetentionPeriod",
     )
 
+    def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
+        if props["MasterUsername"] is None and props["Engine"] in AURORA_DEFAULT_MASTER_USERNAME:
+            props["MasterUsername"] = AURORA_DEFAULT_MASTER_USERNAME[props["Engine"]]
+        return props
+
     def validate(self, props: dict[str, Any], request: Request) -> None:
         validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
         validate_aurora_cluster(
@@ -71,8 +76,6 @@ class AuroraClusterResource(ClusterResource):
             serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
             fields=_FIELDS,
         )
-        if props["MasterUsername"] is None:
-            props["MasterUsername"] = AURORA_DEFAULT_MASTER_USERNAME[props["Engine"]]
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
         return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)

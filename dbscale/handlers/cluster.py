@@ -54,6 +54,10 @@ class ClusterResource(ResourceType):
 
     # --- hooks ----------------------------------------------------------------------------
 
+    def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
+        """Fill in defaults that depend on other properties (applied to old and new properties alike)."""
+        return props
+
     def validate(self, props: dict[str, Any], request: Request) -> None:
         raise NotImplementedError
 
@@ -77,7 +81,7 @@ class ClusterResource(ResourceType):
     # --- the lifecycle ----------------------------------------------------------------------
 
     def parse(self, request: Request) -> dict[str, Any]:
-        props = parse(self.schema, request.properties)
+        props = self.normalize(parse(self.schema, request.properties))
         self.validate(props, request)
         return props
 
@@ -116,7 +120,7 @@ class ClusterResource(ResourceType):
 
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         try:
-            old = parse(self.schema, request.old_properties)
+            old = self.normalize(parse(self.schema, request.old_properties))
         except InvalidRequest:
             old = {}  # old properties from an older schema: nothing to compare
         for name in immutable_changes(self.schema, old, props) if old else []:

@@ -143,7 +143,7 @@ def send_cfn_response(
         context.verify_mode = ssl.CERT_NONE
     for attempt in range(1, attempts + 1):
         try:
-            connection = crhelper_utils.HTTPSConnection(split.netloc, context=context, timeout=30)
+            connection = crhelper_utils.HTTPSConnection(split.netloc, context=context, timeout=30)  # type: ignore[attr-defined]
             connection.request(
                 "PUT", path, body=payload, headers={"content-type": "", "content-length": str(len(payload))}
             )

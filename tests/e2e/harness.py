@@ -1,0 +1,206 @@
+"""Drive a handler the way CloudFormation and EventBridge do, and capture its answers over HTTPS.
+
+* :class:`ResponseServer` is a TLS server on 127.0.0.1 (certificates from ``trustme``) that records
+  every PUT to a presigned-looking ResponseURL.
+* :class:`LambdaContext` gives the handler a remaining time that follows the test's clock.
+* :class:`CloudFormation` builds events in the exact shape CloudFormation sends, invokes the
+  handler, and while no response has arrived, plays EventBridge: it reads the poll rule's target
+  Input back from moto and invokes the handler with it a minute later (simulated time).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import boto3
+
+from dbscale.handlers.runtime import poll_name
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/dbscale-e2e/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
+FUNCTION_NAME = "dbscale-e2e-provider"
+LAMBDA_TIMEOUT_SECONDS = 900
+
+
+class ResponseServer:
+    """An HTTPS server on 127.0.0.1 that records CloudFormation responses by path."""
+
+    def __init__(self, ca: Any) -> None:
+        self.responses: dict[str, list[dict[str, Any]]] = {}
+        self.fail_next = 0  # answer this many PUTs with HTTP 500 first
+        self.requests_seen = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                server.requests_seen += 1
+                if server.fail_next > 0:
+                    server.fail_next -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                server.responses.setdefault(self.path.split("?")[0], []).append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self) -> str:
+        key = uuid.uuid4().hex
+        return (
+            f"https://127.0.0.1:{self.port}/cloudformation-custom-resource-response-useast1/{key}"
+            "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0123456789abcdef"
+        )
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class LambdaContext:
+    """The slice of the Lambda context crhelper and dbscale use; time follows ``clock``."""
+
+    def __init__(self, clock: Any, timeout_seconds: float = LAMBDA_TIMEOUT_SECONDS) -> None:
+        self._clock = clock
+        self._deadline = clock.now() + timeout_seconds
+        self.function_name = FUNCTION_NAME
+        self.aws_request_id = uuid.uuid4().hex
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock.now()) * 1000))
+
+
+@dataclass
+class Result:
+    """What CloudFormation received for one request, and how it got there."""
+
+    response: dict[str, Any]
+    invocations: int
+    responses: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.response["Status"])
+
+    @property
+    def reason(self) -> str:
+        return str(self.response.get("Reason", ""))
+
+    @property
+    def physical_id(self) -> str:
+        return str(self.response["PhysicalResourceId"])
+
+    @property
+    def data(self) -> dict[str, str]:
+        return dict(self.response.get("Data") or {})
+
+
+def install_provider_function() -> None:
+    """Create the provider function in moto, so crhelper's lambda:AddPermission finds it."""
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="dbscale-e2e-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName=FUNCTION_NAME,
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+
+
+class CloudFormation:
+    """Sends real-shaped custom resource events to ``handler`` and collects the answers."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], Any], Any], server: ResponseServer, clock: Any) -> None:
+        self.handler = handler
+        self.server = server
+        self.clock = clock
+        self.events = boto3.client("events")
+        self.last_event: dict[str, Any] = {}
+
+    def event(
+        self,
+        request_type: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        *,
+        logical_id: str = "Cluster",
+        physical_id: str | None = None,
+        old_properties: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        service_timeout: int | None = None,
+    ) -> dict[str, Any]:
+        """A custom resource event exactly as CloudFormation shapes it (all values strings)."""
+        props: dict[str, Any] = {"ServiceToken": f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"}
+        if service_timeout is not None:
+            props["ServiceTimeout"] = str(service_timeout)
+        props.update(stringify(properties))
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": props["ServiceToken"],
+            "ResponseURL": self.server.url(),
+            "StackId": STACK_ID,
+            "RequestId": request_id or str(uuid.uuid4()),
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": props,
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old_properties is not None:
+            old = {"ServiceToken": props["ServiceToken"]}
+            old.update(stringify(old_properties))
+            event["OldResourceProperties"] = old
+        return event
+
+    def send(self, event: dict[str, Any], *, max_invocations: int = 200) -> Result:
+        """Invoke the handler, then play EventBridge until a response arrives."""
+        self.last_event = event
+        path = event["ResponseURL"].split("?")[0].split(f":{self.server.port}", 1)[1]
+        current = event
+        for invocation in range(1, max_invocations + 1):
+            started = self.clock.now()
+            self.handler(json.loads(json.dumps(current)), LambdaContext(self.clock))
+            answers = self.server.responses.get(path, [])
+            if answers:
+                return Result(answers[0], invocation, answers)
+            rule = poll_name(event)
+            assert rule in self.poll_rules(), "no response and no poll rule: the stack would hang"
+            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
+            current = json.loads(targets[0]["Input"])
+            # EventBridge fires every minute from the rule's creation.
+            self.clock.sleep(max(0.0, 60.0 - (self.clock.now() - started) % 60.0))
+        raise AssertionError(f"no response after {max_invocations} invocations")
+
+    def poll_rules(self) -> list[str]:
+        return [r["Name"] for r in self.events.list_rules(NamePrefix="dbscale-poll-")["Rules"]]
+
+
+def stringify(value: Any) -> Any:
+    """CloudFormation sends every scalar as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return [stringify(v) for v in value]
+    if isinstance(value, dict):
+        return {k: stringify(v) for k, v in value.items()}
+    return value
