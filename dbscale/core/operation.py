@@ -10,6 +10,7 @@ duplicate event) observes the cluster and moves on instead of repeating the chan
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -172,16 +173,29 @@ class Operation:
         self.last_detail = "done"
         return PollResult(OperationStatus.DONE, f"{self.description}: done")
 
-    def wait(self, *, timeout_minutes: float, poll_seconds: float = 15.0) -> PollResult:
+    def wait(
+        self,
+        *,
+        timeout_minutes: float,
+        poll_seconds: float = 15.0,
+        on_progress: Callable[[PollResult], None] | None = None,
+    ) -> PollResult:
         """Poll every ``poll_seconds`` (default 15 s) until done.
+
+        ``on_progress`` is called with each poll result whose reason differs from the previous one
+        (each state change, as it happens).
 
         Raises :class:`OperationFailed` when the operation fails and :class:`OperationTimeout` at
         the deadline, ``timeout_minutes`` after this call (the operation may go on in AWS; the
         exception carries it so a caller can resume).
         """
         deadline = self._clock.now() + timeout_minutes * 60
+        last_reason = None
         while True:
             result = self.poll()
+            if on_progress is not None and result.reason != last_reason:
+                on_progress(result)
+                last_reason = result.reason
             if result.done:
                 return result
             if result.failed:

@@ -1,0 +1,471 @@
+"""The custom resource providers: one Lambda function per resource type, shared by a stack's clusters.
+
+A provider is the crhelper Lambda handler (``dbscale.handlers.<type>.handler``) with a role that
+can do what the handler does and no more. Two ways to get one:
+
+* ``RedshiftClusterProvider.of(scope)`` — the per-stack singleton every ``RedshiftCluster`` uses.
+  Its role is scoped to exactly the clusters (and their keys, subnet groups, parameter groups)
+  registered with it at synth time.
+* ``RedshiftClusterProvider(scope, id, cluster_identifier_prefix="dbscale-")`` — a standalone
+  provider for plain CloudFormation templates (see ``examples/raw-cloudformation.yaml``); its role
+  is scoped to identifiers starting with the prefix, since the templates it serves are unknown here.
+
+The function is not in a VPC: it only calls AWS APIs (Redshift, RDS, EventBridge, Lambda) over
+their public endpoints and never connects to a database, so a VPC would add ENIs, NAT cost and
+cold-start time for nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar, cast
+
+from aws_cdk import (
+    Acknowledgment,
+    Duration,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IConstruct
+
+from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
+
+from ._asset import staged_handler_code
+from ._support import fail
+
+P = TypeVar("P", bound="ClusterProvider")
+
+# crhelper polling: the handler names every EventBridge rule and Lambda permission statement it
+# creates with this prefix, so the role can be limited to those rules.
+POLL_PREFIX = "dbscale-poll-"
+
+
+class ClusterProvider(Construct):
+    """Base of the two providers: the function, its role, its log group and its polling policy.
+
+    :param cluster_identifier_prefix: standalone providers only: the role may manage clusters whose
+        identifier starts with this prefix (``""`` means any cluster in the account and region).
+        Default None: the provider manages only the clusters registered with it by the constructs
+        (the per-stack singleton from :meth:`of`).
+    :param log_retention: how long the function's logs are kept. Default three months.
+    :param memory_size: the function's memory in MiB. Default 256 (it only makes API calls).
+    """
+
+    resource_type: ClassVar[str]
+    handler_name: ClassVar[str]
+    singleton_id: ClassVar[str]
+    service: ClassVar[str]
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster_identifier_prefix: str | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, id)
+        self._stack = Stack.of(self)
+        self._statements: dict[str, iam.PolicyStatement] = {}
+        self._resources: dict[str, set[str]] = {}
+
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        # No AWSLambdaBasicExecutionRole: that managed policy may write to any log group; this
+        # role writes only to its own.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"dbscale {self.resource_type} provider",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            description=f"dbscale {self.resource_type} custom resource provider",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=self.handler_name,
+            code=lambda_.Code.from_asset(staged_handler_code()),
+            timeout=Duration.minutes(15),
+            memory_size=memory_size,
+            role=self.role,
+            log_group=self.log_group,
+        )
+        # The polling statements name the function's own ARN, so they cannot sit in the role's
+        # default policy (the function depends on that policy: a cycle). A separate policy that
+        # depends on the function breaks the cycle; each custom resource depends on it instead.
+        self.polling_policy = iam.Policy(
+            self,
+            "PollingPolicy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="CrhelperPollingRules",
+                    actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                    resources=[self._arn("events", f"rule/{POLL_PREFIX}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="CrhelperPollingPermission",
+                    actions=["lambda:AddPermission", "lambda:RemovePermission"],
+                    resources=[self.function.function_arn],
+                ),
+            ],
+        )
+        self._acknowledge(
+            self.polling_policy,
+            "AwsSolutions-IAM5",
+            [f"Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/{POLL_PREFIX}*"],
+            "crhelper polling creates one EventBridge rule per in-flight request with a generated name; "
+            f"the handler prefixes every such rule with '{POLL_PREFIX}' and the grant covers only those",
+        )
+        self._grant_fixed()
+        if cluster_identifier_prefix is not None:
+            check_provider_prefix(self, cluster_identifier_prefix)
+            self._grant_prefix(cluster_identifier_prefix)
+
+    # --- public ----------------------------------------------------------------------------
+
+    @property
+    def service_token(self) -> str:
+        """The ServiceToken of ``Custom::...`` resources served by this provider (the function ARN)."""
+        return self.function.function_arn
+
+    @classmethod
+    def of(cls: type[P], scope: IConstruct) -> P:
+        """The provider of ``scope``'s stack, created on first use (one per resource type per stack)."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.singleton_id)
+        if existing is not None:
+            return cast(P, existing)
+        return cls(stack, cls.singleton_id)
+
+    # --- for the cluster constructs -------------------------------------------------------
+
+    def register(
+        self,
+        resource: IConstruct,
+        identifier: str,
+        *,
+        key: kms.IKey,
+        subnet_group_name: str,
+        parameter_group_name: str | None = None,
+    ) -> None:
+        """Let the role manage cluster ``identifier`` and make ``resource`` wait for the role's policies."""
+        self._grant_cluster(identifier, subnet_group_name=subnet_group_name, parameter_group_name=parameter_group_name)
+        self._grant_key(key.key_arn, via_service=False)
+        if Stack.of(resource) is self._stack:
+            resource.node.add_dependency(self.polling_policy)
+
+    # --- for subclasses -------------------------------------------------------------------
+
+    def _grant_fixed(self) -> None:
+        raise NotImplementedError
+
+    def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
+        raise NotImplementedError
+
+    def _grant_prefix(self, prefix: str) -> None:
+        raise NotImplementedError
+
+    def _arn(self, service: str, resource: str) -> str:
+        s = self._stack
+        return f"arn:{s.partition}:{service}:{s.region}:{s.account}:{resource}"
+
+    def _allow(
+        self,
+        sid: str,
+        actions: list[str],
+        resources: list[str],
+        conditions: dict[str, Any] | None = None,
+    ) -> None:
+        """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use)."""
+        seen = self._resources.setdefault(sid, set())
+        fresh = [r for r in resources if r not in seen]
+        if not fresh:
+            return
+        seen.update(fresh)
+        statement = self._statements.get(sid)
+        if statement is None:
+            statement = iam.PolicyStatement(sid=sid, actions=actions, resources=fresh, conditions=conditions)
+            self._statements[sid] = statement
+            self.role.add_to_principal_policy(statement)
+        else:
+            statement.add_resources(*fresh)
+
+    def _grant_key(self, key_arn: str, *, via_service: bool) -> None:
+        """Let the service create grants on the cluster's KMS key for the cluster (and only for it)."""
+        service_host = f"{self.service}.{self._stack.region}.amazonaws.com"
+        via = {"StringEquals": {"kms:ViaService": service_host}} if via_service else {}
+        self._allow(
+            "KmsGrantForCluster",
+            ["kms:CreateGrant"],
+            [key_arn],
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}, **via},
+        )
+        self._allow("KmsDescribeKey", ["kms:DescribeKey"], [key_arn], via or None)
+
+    def _grant_service_linked_role(self, service_principal: str, role_name: str) -> None:
+        # The service creates its service-linked role on an account's first cluster; it needs the
+        # caller to be allowed to, and only that exact role.
+        self._allow(
+            "CreateServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole"],
+            [f"arn:{self._stack.partition}:iam::{self._stack.account}:role/aws-service-role/{service_principal}/{role_name}"],
+            {"StringLike": {"iam:AWSServiceName": service_principal}},
+        )
+
+    def _acknowledge(self, scope: IConstruct, rule: str, findings: list[str], reason: str) -> None:
+        """Acknowledge a cdk-nag finding in code, with the reason (CDK's native Validations API)."""
+        Validations.of(scope).acknowledge(
+            *[Acknowledgment(id=f"{rule}[{finding}]", reason=reason) for finding in findings]
+        )
+
+    def _nag_arn(self, service: str, resource: str) -> str:
+        """An ARN as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::...>``)."""
+        s = self._stack
+        partition = "<AWS::Partition>"
+        region = s.region if not _token(s.region) else "<AWS::Region>"
+        account = s.account if not _token(s.account) else "<AWS::AccountId>"
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+    def _instance_prefix(self, identifier: str) -> str:
+        """Instance identifiers of a cluster start with this (see ``core.aurora.instance_identifier``)."""
+        if _token(identifier) or len(identifier) <= CLUSTER_IDENTIFIER_MAX_LENGTH - 4:
+            return f"{identifier}-"
+        # A long cluster name is shortened so '-<n>' fits in 63 characters.
+        return identifier[: CLUSTER_IDENTIFIER_MAX_LENGTH - 4]
+
+
+def _token(value: str) -> bool:
+    from aws_cdk import Token
+
+    return Token.is_unresolved(value)
+
+
+class RedshiftClusterProvider(ClusterProvider):
+    """The provider of ``Custom::RedshiftCluster`` (handler ``dbscale.handlers.redshift_cluster.handler``)."""
+
+    resource_type = "Custom::RedshiftCluster"
+    handler_name = "dbscale.handlers.redshift_cluster.handler"
+    singleton_id = "DbscaleRedshiftClusterProvider"
+    service = "redshift"
+
+    _CLUSTER_ACTIONS: ClassVar[list[str]] = [
+        "redshift:CreateCluster",
+        "redshift:DescribeClusters",
+        "redshift:ModifyCluster",
+        "redshift:ResizeCluster",
+        "redshift:DescribeResize",
+        "redshift:PauseCluster",
+        "redshift:ResumeCluster",
+        "redshift:DeleteCluster",
+        "redshift:CreateTags",
+        "redshift:DeleteTags",
+    ]
+    # DeleteCluster with a final snapshot also authorizes CreateClusterSnapshot on the snapshot.
+    _SNAPSHOT_ACTIONS: ClassVar[list[str]] = ["redshift:CreateClusterSnapshot", "redshift:CreateTags"]
+
+    def _grant_fixed(self) -> None:
+        # ManageMasterPassword: Redshift creates the admin secret ('redshift!...') as the caller.
+        self._allow(
+            "ManagedAdminSecret",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:RotateSecret",
+                "secretsmanager:DeleteSecret",
+            ],
+            [self._arn("secretsmanager", "secret:redshift!*")],
+        )
+        # GetRandomPassword and DescribeTags have no resource type in IAM: '*' is the only form.
+        self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword", "redshift:DescribeTags"], ["*"])
+        self._grant_service_linked_role("redshift.amazonaws.com", "AWSServiceRoleForRedshift")
+        self._acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            [
+                f"Resource::{self._nag_arn('secretsmanager', 'secret:redshift!*')}",
+                "Resource::*",
+            ],
+            "the admin secret is created by Redshift with a generated name under the 'redshift!' prefix "
+            "(ManageMasterPassword); secretsmanager:GetRandomPassword and redshift:DescribeTags support "
+            "no resource-level permissions",
+        )
+
+    def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
+        self._allow("Clusters", self._CLUSTER_ACTIONS, [self._arn("redshift", f"cluster:{identifier}")])
+        self._allow(
+            "FinalSnapshots",
+            self._SNAPSHOT_ACTIONS,
+            [self._arn("redshift", f"snapshot:{identifier}/*")],
+        )
+        self._acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            [f"Resource::{self._nag_arn('redshift', f'snapshot:{identifier}/*')}"],
+            "final snapshots are named at deletion time; the grant covers only snapshots of this cluster",
+        )
+
+    def _grant_prefix(self, prefix: str) -> None:
+        self._allow("Clusters", self._CLUSTER_ACTIONS, [self._arn("redshift", f"cluster:{prefix}*")])
+        self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("redshift", f"snapshot:{prefix}*/*")])
+        # Keys of templates this provider serves are unknown here: any key, but only through
+        # Redshift and only for grants to Redshift itself.
+        self._grant_key(self._arn("kms", "key/*"), via_service=True)
+        self._acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            [
+                f"Resource::{self._nag_arn('redshift', f'cluster:{prefix}*')}",
+                f"Resource::{self._nag_arn('redshift', f'snapshot:{prefix}*/*')}",
+                f"Resource::{self._nag_arn('kms', 'key/*')}",
+            ],
+            f"a standalone provider serves templates unknown at synth time: clusters are limited to the "
+            f"'{prefix}' identifier prefix, keys to use through Redshift for Redshift grants",
+        )
+
+
+class AuroraClusterProvider(ClusterProvider):
+    """The provider of ``Custom::AuroraCluster`` (handler ``dbscale.handlers.aurora_cluster.handler``)."""
+
+    resource_type = "Custom::AuroraCluster"
+    handler_name = "dbscale.handlers.aurora_cluster.handler"
+    singleton_id = "DbscaleAuroraClusterProvider"
+    service = "rds"
+
+    _CLUSTER_ACTIONS: ClassVar[list[str]] = [
+        "rds:CreateDBCluster",
+        "rds:DescribeDBClusters",
+        "rds:ModifyDBCluster",
+        "rds:FailoverDBCluster",
+        "rds:StartDBCluster",
+        "rds:StopDBCluster",
+        "rds:DeleteDBCluster",
+        "rds:CreateDBInstance",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+        "rds:ListTagsForResource",
+    ]
+    _INSTANCE_ACTIONS: ClassVar[list[str]] = [
+        "rds:CreateDBInstance",
+        "rds:ModifyDBInstance",
+        "rds:DeleteDBInstance",
+        "rds:DescribeDBInstances",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+        "rds:ListTagsForResource",
+    ]
+    # DeleteDBCluster with a final snapshot authorizes on the snapshot too; CopyTagsToSnapshot tags it.
+    _SNAPSHOT_ACTIONS: ClassVar[list[str]] = [
+        "rds:CreateDBClusterSnapshot",
+        "rds:DeleteDBCluster",
+        "rds:AddTagsToResource",
+    ]
+    # Creating or modifying a cluster or instance also authorizes on the groups it names.
+    _REFERENCE_ACTIONS: ClassVar[list[str]] = [
+        "rds:CreateDBCluster",
+        "rds:ModifyDBCluster",
+        "rds:CreateDBInstance",
+        "rds:ModifyDBInstance",
+    ]
+
+    def _grant_fixed(self) -> None:
+        self._allow(
+            "ManagedMasterUserSecret",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:RotateSecret",
+                "secretsmanager:DeleteSecret",
+            ],
+            [self._arn("secretsmanager", "secret:rds!*")],
+        )
+        # The handler lists a cluster's instances with a db-cluster-id filter, which IAM
+        # authorizes against 'db:*' (read only).
+        self._allow("DescribeInstancesByCluster", ["rds:DescribeDBInstances"], [self._arn("rds", "db:*")])
+        # Instances use the engine's default DB parameter and option groups (read-only references).
+        self._allow(
+            "DefaultGroups",
+            self._REFERENCE_ACTIONS,
+            [self._arn("rds", "pg:default.*"), self._arn("rds", "og:default:*"), self._arn("rds", "cluster-pg:default.*")],
+        )
+        self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword"], ["*"])
+        self._grant_service_linked_role("rds.amazonaws.com", "AWSServiceRoleForRDS")
+        self._acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            [
+                f"Resource::{self._nag_arn('secretsmanager', 'secret:rds!*')}",
+                f"Resource::{self._nag_arn('rds', 'db:*')}",
+                f"Resource::{self._nag_arn('rds', 'pg:default.*')}",
+                f"Resource::{self._nag_arn('rds', 'og:default:*')}",
+                f"Resource::{self._nag_arn('rds', 'cluster-pg:default.*')}",
+                "Resource::*",
+            ],
+            "the master user secret is created by RDS under the 'rds!' prefix with a generated name; "
+            "DescribeDBInstances with a cluster filter is authorized on 'db:*' (read only); the "
+            "engine's default parameter and option groups are only referenced, never changed; "
+            "secretsmanager:GetRandomPassword supports no resource-level permissions",
+        )
+
+    def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
+        instances = self._instance_prefix(identifier)
+        self._allow("Clusters", self._CLUSTER_ACTIONS, [self._arn("rds", f"cluster:{identifier}")])
+        self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{instances}*")])
+        self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{identifier}*")])
+        groups = [self._arn("rds", f"subgrp:{subnet_group_name}")]
+        if parameter_group_name is not None:
+            groups.append(self._arn("rds", f"cluster-pg:{parameter_group_name}"))
+        self._allow("ClusterGroups", self._REFERENCE_ACTIONS, groups)
+        self._acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            [
+                f"Resource::{self._nag_arn('rds', f'db:{instances}*')}",
+                f"Resource::{self._nag_arn('rds', f'cluster-snapshot:{identifier}*')}",
+            ],
+            "instances ('<cluster>-<n>') and final snapshots are named by the handler at run time; the "
+            "grant covers only names derived from this cluster's identifier",
+        )
+
+    def _grant_prefix(self, prefix: str) -> None:
+        self._allow("Clusters", self._CLUSTER_ACTIONS, [self._arn("rds", f"cluster:{prefix}*")])
+        self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{prefix}*")])
+        self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{prefix}*")])
+        # Templates name their own subnet and cluster parameter groups: referenced, never changed.
+        self._allow(
+            "ClusterGroups",
+            self._REFERENCE_ACTIONS,
+            [self._arn("rds", "subgrp:*"), self._arn("rds", "cluster-pg:*")],
+        )
+        self._grant_key(self._arn("kms", "key/*"), via_service=True)
+        self._acknowledge(
+            self.role,
+            "AwsSolutions-IAM5",
+            [
+                f"Resource::{self._nag_arn('rds', f'cluster:{prefix}*')}",
+                f"Resource::{self._nag_arn('rds', f'db:{prefix}*')}",
+                f"Resource::{self._nag_arn('rds', f'cluster-snapshot:{prefix}*')}",
+                f"Resource::{self._nag_arn('rds', 'subgrp:*')}",
+                f"Resource::{self._nag_arn('rds', 'cluster-pg:*')}",
+                f"Resource::{self._nag_arn('kms', 'key/*')}",
+            ],
+            f"a standalone provider serves templates unknown at synth time: clusters, instances and "
+            f"snapshots are limited to the '{prefix}' identifier prefix; subnet and parameter groups are "
+            "only referenced; keys are usable only through RDS for RDS grants",
+        )
+
+
+def check_provider_prefix(scope: IConstruct, prefix: str) -> None:
+    """Reject a prefix no cluster identifier could start with (upper case, symbols)."""
+    if prefix and (not prefix[0].isalpha() or prefix.lower() != prefix or "--" in prefix):
+        raise fail(scope, f"cluster_identifier_prefix '{prefix}' cannot start a cluster identifier")
