@@ -39,6 +39,8 @@ class RedshiftNodeType:
     elastic_max_nodes: int
     elastic_factor: int
     usd_per_node_hour: float
+    elastic_shrink_factor: int = 0
+    """Elastic resize shrinks the count to as little as current / this; 0 means ``elastic_factor``."""
 
 
 def _redshift_table(*types: RedshiftNodeType) -> Mapping[str, RedshiftNodeType]:
@@ -47,17 +49,34 @@ def _redshift_table(*types: RedshiftNodeType) -> Mapping[str, RedshiftNodeType]:
 
 # Node ranges: https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-clusters.html
 # ("Node type details"); elastic bounds: .../mgmt/resizing-cluster.html ("Elastic resize").
+# Verified against those pages (see docs/aws-facts.md, section 1):
+# - vCPU/GiB/slices and create ranges for dc2.*, ra3.xlplus/4xlarge/16xlarge; ra3.xlplus creates up to
+#   16 and elastic-resizes to 32, ra3.4xlarge creates up to 32 and elastic-resizes to 64.
+# - Elastic growth/reduction (resizing-cluster.html table): ra3.16xlarge/4xlarge 4x / to 1/4;
+#   ra3.xlplus 2x / to 1/4; ra3.large 2x / to 1/2; dc2.* 2x / to 1/2. elastic_factor holds the
+#   growth limit, so for ra3.xlplus the shrink bound it implies (1/2) is stricter than AWS's (1/4).
+# - ra3.large row (2 vCPU, 16 GiB, 2 slices, 1 or 2-16 nodes) matches secondary summaries of the
+#   current guide only; its elastic_max_nodes (32) is NOT verified.
+# - usd_per_node_hour: not readable from https://aws.amazon.com/redshift/pricing/ here; the values
+#   match third-party Price List API captures (unverified first-hand).
+# - DC2 is deprecated (AWS, April 2025) and the API now also accepts rg.large/xlarge/4xlarge/12xlarge
+#   (API_CreateCluster NodeType), which this table does not list.
 REDSHIFT_NODE_TYPES: Mapping[str, RedshiftNodeType] = _redshift_table(
     RedshiftNodeType("dc2.large", 2, 15, 2, 1, 32, 32, 2, 0.25),
     RedshiftNodeType("dc2.8xlarge", 32, 244, 16, 2, 128, 128, 2, 4.80),
     RedshiftNodeType("ra3.large", 2, 16, 2, 1, 16, 32, 2, 0.543),
-    RedshiftNodeType("ra3.xlplus", 4, 32, 2, 1, 16, 32, 2, 1.086),
+    RedshiftNodeType("ra3.xlplus", 4, 32, 2, 1, 16, 32, 2, 1.086, elastic_shrink_factor=4),
     RedshiftNodeType("ra3.4xlarge", 12, 96, 4, 2, 32, 64, 4, 3.26),
     RedshiftNodeType("ra3.16xlarge", 48, 384, 16, 2, 128, 128, 4, 13.04),
 )
 
 REDSHIFT_DEFAULT_PORT = 5439
-REDSHIFT_PORT_RANGE = (1115, 65535)
+REDSHIFT_PORT_RANGE = (1150, 65535)
+REDSHIFT_RA3_PORT_RANGES: tuple[tuple[int, int], ...] = ((5431, 5455), (8191, 8215))
+"""New RA3 (and RG) clusters accept only these ports (CreateCluster API reference, ``Port``)."""
+# CreateCluster/ModifyCluster Port: DC2 1150-65535; RA3/RG clusters must use 5431-5455 or 8191-8215
+# (existing RA3/RG clusters may keep other ports). This single range is only right for DC2.
+# https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
 
 # --- Aurora ---------------------------------------------------------------------------------
 
@@ -69,22 +88,46 @@ AURORA_DEFAULT_PORT: Mapping[str, int] = MappingProxyType(
     {"aurora-postgresql": 5432, "aurora-mysql": 3306}
 )
 AURORA_MAX_READERS = 15
-"""An Aurora cluster has at most 15 Aurora Replicas besides its writer."""
+"""An Aurora cluster has at most 15 Aurora Replicas besides its writer.
+
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-replicas-adding.html
+"""
 
 AURORA_SERVERLESS_INSTANCE_CLASS = "db.serverless"
 SERVERLESS_V2_MIN_ACU = 0.0
-"""Serverless v2 minimum capacity may be 0 (auto-pause) on recent engine versions."""
+"""Serverless v2 minimum capacity may be 0 (auto-pause) on recent engine versions.
+
+0 needs Aurora PostgreSQL 13.15/14.12/15.7/16.3+ or Aurora MySQL 3.08.0+; older versions start at
+0.5. Max is 256 (128 on older versions), in 0.5 steps; a max of 1 is the lowest (the max must be
+above 0.5). https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ServerlessV2ScalingConfiguration.html
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.how-it-works.html
+"""
 SERVERLESS_V2_MAX_ACU = 256.0
 SERVERLESS_V2_LOWEST_MAX_ACU = 1.0
 SERVERLESS_V2_ACU_STEP = 0.5
 SERVERLESS_V2_GIB_PER_ACU = 2
 SERVERLESS_V2_USD_PER_ACU_HOUR = 0.12
+# Aurora Standard, us-east-1 ($0.16 on I/O-Optimized): matches third-party Price List API captures;
+# not readable from https://aws.amazon.com/rds/aurora/pricing/ here (unverified first-hand).
 
 MAX_CLONES_PER_SOURCE = 15
-"""Aurora allows up to 15 copy-on-write clones based on one copy (including clones of clones)."""
+"""Copy-on-write clones per source before Aurora falls back to full copies.
+
+The Aurora User Guide ("Limitations of Aurora cloning") now says you can create as many clones as the
+Region's DB cluster quota allows (40 by default), and up to 15 of them with the copy-on-write
+protocol; past 15 the next clone is a full copy (it acts like a point-in-time restore: slower, full
+storage). So 15 is not a hard error limit. One current localized copy of the page no longer states
+the 15. RestoreDBClusterToPointInTime defaults to a full copy unless RestoreType='copy-on-write'.
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Clone.html
+"""
 
 ATHENA_USD_PER_TB = 5.0
-"""Athena SQL query price per TB (10**12 bytes) scanned."""
+"""Athena SQL query price per TB (10**12 bytes) scanned.
+
+$5/TB, rounded up to the nearest MB, 10 MB minimum per query: secondary sources only; the table on
+https://aws.amazon.com/athena/pricing/ was not readable here, and whether AWS's TB/MB are decimal is
+not stated in what could be checked.
+"""
 ATHENA_MIN_BYTES_PER_QUERY = 10 * 1000**2
 """Athena bills at least 10 MB per query."""
 
@@ -104,6 +147,9 @@ def _aurora_table(*classes: AuroraInstanceClass) -> Mapping[str, AuroraInstanceC
 
 
 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.Summary.html
+# vCPU/GiB verified there for db.t3, db.t4g, db.r5, db.r6g, db.r6i and db.x2g; db.r7g and db.r8g are
+# not verified (they follow the same 8 GiB per vCPU shape). usd_per_hour (Aurora PostgreSQL, Aurora
+# Standard, us-east-1) is not verified: https://aws.amazon.com/rds/aurora/pricing/ was not readable.
 AURORA_INSTANCE_CLASSES: Mapping[str, AuroraInstanceClass] = _aurora_table(
     AuroraInstanceClass("db.t3.medium", 2, 4, 0.082),
     AuroraInstanceClass("db.t3.large", 2, 8, 0.164),

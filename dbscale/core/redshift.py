@@ -65,28 +65,38 @@ def choose_resize(
 ) -> ResizePlan:
     """Choose elastic or classic resize for a node type/count change, following AWS's rules.
 
-    AWS (Amazon Redshift Management Guide, "Resizing a cluster" -> "Elastic resize"): elastic
-    resize keeps the node type and changes the count within a factor of the current one (2x/half
-    for dc2.large, dc2.8xlarge, ra3.large and ra3.xlplus; 4x/quarter for ra3.4xlarge and
-    ra3.16xlarge), up to the elastic maximum of the node type; it is not available for single-node
-    clusters. Everything else (a node type change, a larger step, single-node) needs classic
-    resize. ``resize_type="elastic"`` on a change elastic resize cannot do raises
-    :class:`InvalidRequest` naming the allowed counts.
+    AWS (Amazon Redshift Management Guide, "Resizing a cluster" -> "Elastic resize",
+    https://docs.aws.amazon.com/redshift/latest/mgmt/resizing-cluster.html): elastic resize of the
+    node count grows it up to 2x (4x for ra3.4xlarge and ra3.16xlarge) and shrinks it to 1/2 (1/4
+    for ra3.xlplus, ra3.4xlarge and ra3.16xlarge), up to the elastic maximum of the node type; it is
+    not available to or from a single-node cluster. Elastic resize can also change the node type
+    (e.g. DC2 to RA3) when AWS can map the slices, which AWS decides at request time, so ``auto``
+    picks classic (always allowed) for a node type change and ``resize_type="elastic"`` tries it.
+    Nothing resizes back to DC2. ``resize_type="elastic"`` on a count change elastic resize cannot
+    do raises :class:`InvalidRequest` naming the allowed counts.
     """
     if resize_type not in RESIZE_TYPES:
         raise InvalidRequest(
             f"resize_type '{resize_type}' is not one of {', '.join(RESIZE_TYPES)}", field="resize_type"
         )
+    if new_type != current_type and new_type.startswith("dc2.") and not current_type.startswith("dc2."):
+        raise InvalidRequest(
+            f"{current_type} cannot be resized to {new_type}: AWS does not resize back to DC2",
+            field="new_instance_type",
+        )
     if resize_type == "classic":
         return ResizePlan("classic", "classic resize requested")
     spec = REDSHIFT_NODE_TYPES[current_type]
-    low = max(math.ceil(current_nodes / spec.elastic_factor), 2)
+    shrink = spec.elastic_shrink_factor or spec.elastic_factor
+    low = max(math.ceil(current_nodes / shrink), 2)
     high = min(current_nodes * spec.elastic_factor, spec.elastic_max_nodes)
     why_not: str | None = None
-    if new_type != current_type:
-        why_not = f"elastic resize keeps the node type ({current_type} -> {new_type} needs classic)"
-    elif current_nodes == 1 or new_nodes == 1:
+    if current_nodes == 1 or new_nodes == 1:
         why_not = "elastic resize is not available to or from a single-node cluster"
+    elif new_type != current_type:
+        if resize_type == "elastic":
+            return ResizePlan("elastic", f"elastic node type change {current_type} -> {new_type} requested")
+        why_not = f"a node type change ({current_type} -> {new_type}) uses classic resize unless elastic is forced"
     elif not low <= new_nodes <= high:
         why_not = f"elastic resize of a {current_nodes}-node {current_type} cluster allows {low} to {high} nodes"
     if why_not is None:

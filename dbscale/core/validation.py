@@ -18,6 +18,7 @@ from .limits import (
     CLUSTER_IDENTIFIER_MAX_LENGTH,
     REDSHIFT_NODE_TYPES,
     REDSHIFT_PORT_RANGE,
+    REDSHIFT_RA3_PORT_RANGES,
     SERVERLESS_V2_ACU_STEP,
     SERVERLESS_V2_LOWEST_MAX_ACU,
     SERVERLESS_V2_MAX_ACU,
@@ -85,11 +86,15 @@ def validate_redshift_nodes(
     return spec.name, number_of_nodes
 
 
-def validate_port(port: object, *, field: str = "port") -> int:
-    """Check a Redshift port number (1115-65535)."""
+def validate_port(port: object, *, field: str = "port", node_type: str | None = None) -> int:
+    """Check a Redshift port: 1150-65535, and for RA3 node types 5431-5455 or 8191-8215."""
     low, high = REDSHIFT_PORT_RANGE
     if isinstance(port, bool) or not isinstance(port, int) or not low <= port <= high:
         raise InvalidRequest(f"{field} must be a whole number from {low} to {high}, got {port!r}", field=field)
+    ra3 = node_type is not None and node_type.startswith("ra3.")
+    if ra3 and not any(start <= port <= end for start, end in REDSHIFT_RA3_PORT_RANGES):
+        allowed = " or ".join(f"{start}-{end}" for start, end in REDSHIFT_RA3_PORT_RANGES)
+        raise InvalidRequest(f"{field} {port} is not allowed for {node_type}: use {allowed}", field=field)
     return port
 
 

@@ -50,7 +50,7 @@ class RedshiftClusterResource(ClusterResource):
             count_field="NumberOfNodes",
             elastic=request.request_type == "Update" and props["ResizeType"] != "classic",
         )
-        validate_port(props["Port"], field="Port")
+        validate_port(props["Port"], field="Port", node_type=props["NodeType"])
 
     def open(self, provider: Provider, cluster_id: str) -> RedshiftProvisioning:
         return RedshiftProvisioning(cluster_id, session=provider.session, clock=provider.clock)
