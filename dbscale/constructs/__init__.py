@@ -1,0 +1,24 @@
+"""AWS CDK constructs for dbscale: ``RedshiftCluster`` and ``AuroraCluster`` and their providers.
+
+    from dbscale.constructs import AuroraCluster, RedshiftCluster
+
+This is the only dbscale package that imports ``aws_cdk``; the core and the Lambda handlers never
+do (it would cost the handler seconds of cold start), and nothing here is bundled into the Lambda.
+"""
+
+from __future__ import annotations
+
+from ._support import InvalidConstructProps
+from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
+from .provider import AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
+from .redshift import RedshiftCluster
+
+__all__ = [
+    "DEFAULT_ENGINE_VERSIONS",
+    "AuroraCluster",
+    "AuroraClusterProvider",
+    "ClusterProvider",
+    "InvalidConstructProps",
+    "RedshiftCluster",
+    "RedshiftClusterProvider",
+]

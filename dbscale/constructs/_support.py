@@ -82,15 +82,16 @@ def cluster_identifier(scope: Construct, given: str | None) -> str:
     return checked(scope, validate_cluster_identifier, name, field="cluster_identifier")
 
 
-def private_subnets(
-    scope: Construct, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None
-) -> ec2.SelectedSubnets:
+def private_subnets(scope: Construct, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.SelectedSubnets:
     """Select the subnets for the cluster; refuse any selection that contains a public subnet.
 
     The default selection is the VPC's private subnets (with egress, else isolated). A VPC that has
     only public subnets therefore fails here rather than putting a database on the internet.
     """
-    selected = vpc.select_subnets(selection) if selection is not None else vpc.select_subnets()
+    # jsii takes a struct argument as keyword arguments.
+    fields = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")
+    given = {f: getattr(selection, f) for f in fields if selection is not None and getattr(selection, f) is not None}
+    selected = vpc.select_subnets(**given)
     if selected.has_public:
         raise fail(
             scope,
@@ -113,9 +114,7 @@ def security_groups(
     """
     if given:
         return list(given)
-    return [
-        ec2.SecurityGroup(scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False)
-    ]
+    return [ec2.SecurityGroup(scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False)]
 
 
 def encryption_key(scope: Construct, given: kms.IKey | None, description: str) -> kms.IKey:

@@ -70,7 +70,10 @@ class ClusterProvider(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._stack = Stack.of(self)
+        # Every jsii property read is a round trip to node; ARNs below need these dozens of times.
+        self._partition, self._region, self._account = self._stack.partition, self._stack.region, self._stack.account
         self._statements: dict[str, iam.PolicyStatement] = {}
+        self._nag_env: tuple[str, str] | None = None
         self._resources: dict[str, set[str]] = {}
 
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
@@ -90,36 +93,35 @@ class ClusterProvider(Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler=self.handler_name,
-            code=lambda_.Code.from_asset(staged_handler_code()),
+            code=_shared_code(self._stack),
             timeout=Duration.minutes(15),
             memory_size=memory_size,
             role=self.role,
             log_group=self.log_group,
         )
-        # The polling statements name the function's own ARN, so they cannot sit in the role's
-        # default policy (the function depends on that policy: a cycle). A separate policy that
-        # depends on the function breaks the cycle; each custom resource depends on it instead.
-        self.polling_policy = iam.Policy(
-            self,
-            "PollingPolicy",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="CrhelperPollingRules",
-                    actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
-                    resources=[self._arn("events", f"rule/{POLL_PREFIX}*")],
-                ),
-                iam.PolicyStatement(
-                    sid="CrhelperPollingPermission",
-                    actions=["lambda:AddPermission", "lambda:RemovePermission"],
-                    resources=[self.function.function_arn],
-                ),
-            ],
-        )
+        # Everything known now (the fixed grants, a standalone provider's prefix grants, crhelper's
+        # polling grants) goes into one policy built from JSON in a single call; the grants the
+        # clusters add later go to the role's default policy. The polling statements name the
+        # function's own ARN, so they cannot sit in the default policy (the function depends on
+        # it: a cycle); this policy depends on the function instead, and each custom resource
+        # depends on this policy.
+        self._fixed: list[dict[str, Any]] | None = [
+            {
+                "Sid": "CrhelperPollingRules",
+                "Effect": "Allow",
+                "Action": ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                "Resource": self._arn("events", f"rule/{POLL_PREFIX}*"),
+            },
+            {
+                "Sid": "CrhelperPollingPermission",
+                "Effect": "Allow",
+                "Action": ["lambda:AddPermission", "lambda:RemovePermission"],
+                "Resource": self.function.function_arn,
+            },
+        ]
+        self._pending_acks: list[Acknowledgment] | None = []
         self._acknowledge(
-            self.polling_policy,
-            "AwsSolutions-IAM5",
-            [f"Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/{POLL_PREFIX}*"],
+            [f"Resource::{self._nag_arn('events', f'rule/{POLL_PREFIX}*')}"],
             "crhelper polling creates one EventBridge rule per in-flight request with a generated name; "
             f"the handler prefixes every such rule with '{POLL_PREFIX}' and the grant covers only those",
         )
@@ -127,6 +129,15 @@ class ClusterProvider(Construct):
         if cluster_identifier_prefix is not None:
             check_provider_prefix(self, cluster_identifier_prefix)
             self._grant_prefix(cluster_identifier_prefix)
+        self.policy = iam.Policy(
+            self,
+            "Policy",
+            roles=[self.role],
+            document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": self._fixed}),
+        )
+        self._fixed = None
+        Validations.of(self).acknowledge(*self._pending_acks)
+        self._pending_acks = None
 
     # --- public ----------------------------------------------------------------------------
 
@@ -159,11 +170,12 @@ class ClusterProvider(Construct):
         self._grant_cluster(identifier, subnet_group_name=subnet_group_name, parameter_group_name=parameter_group_name)
         self._grant_key(key.key_arn, via_service=False)
         if Stack.of(resource) is self._stack:
-            resource.node.add_dependency(self.polling_policy)
+            resource.node.add_dependency(self.policy)
 
     # --- for subclasses -------------------------------------------------------------------
 
     def _grant_fixed(self) -> None:
+        """Grants every provider of the type needs."""
         raise NotImplementedError
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
@@ -173,8 +185,7 @@ class ClusterProvider(Construct):
         raise NotImplementedError
 
     def _arn(self, service: str, resource: str) -> str:
-        s = self._stack
-        return f"arn:{s.partition}:{service}:{s.region}:{s.account}:{resource}"
+        return f"arn:{self._partition}:{service}:{self._region}:{self._account}:{resource}"
 
     def _allow(
         self,
@@ -184,22 +195,28 @@ class ClusterProvider(Construct):
         conditions: dict[str, Any] | None = None,
     ) -> None:
         """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use)."""
+        if self._fixed is not None:
+            statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+            if conditions:
+                statement["Condition"] = conditions
+            self._fixed.append(statement)
+            return
         seen = self._resources.setdefault(sid, set())
         fresh = [r for r in resources if r not in seen]
         if not fresh:
             return
         seen.update(fresh)
-        statement = self._statements.get(sid)
-        if statement is None:
-            statement = iam.PolicyStatement(sid=sid, actions=actions, resources=fresh, conditions=conditions)
-            self._statements[sid] = statement
-            self.role.add_to_principal_policy(statement)
+        existing = self._statements.get(sid)
+        if existing is None:
+            existing = iam.PolicyStatement(sid=sid, actions=actions, resources=fresh, conditions=conditions)
+            self._statements[sid] = existing
+            self.role.add_to_principal_policy(existing)
         else:
-            statement.add_resources(*fresh)
+            existing.add_resources(*fresh)
 
     def _grant_key(self, key_arn: str, *, via_service: bool) -> None:
         """Let the service create grants on the cluster's KMS key for the cluster (and only for it)."""
-        service_host = f"{self.service}.{self._stack.region}.amazonaws.com"
+        service_host = f"{self.service}.{self._region}.amazonaws.com"
         via = {"StringEquals": {"kms:ViaService": service_host}} if via_service else {}
         self._allow(
             "KmsGrantForCluster",
@@ -215,23 +232,31 @@ class ClusterProvider(Construct):
         self._allow(
             "CreateServiceLinkedRole",
             ["iam:CreateServiceLinkedRole"],
-            [f"arn:{self._stack.partition}:iam::{self._stack.account}:role/aws-service-role/{service_principal}/{role_name}"],
+            [f"arn:{self._partition}:iam::{self._account}:role/aws-service-role/{service_principal}/{role_name}"],
             {"StringLike": {"iam:AWSServiceName": service_principal}},
         )
 
-    def _acknowledge(self, scope: IConstruct, rule: str, findings: list[str], reason: str) -> None:
-        """Acknowledge a cdk-nag finding in code, with the reason (CDK's native Validations API)."""
-        Validations.of(scope).acknowledge(
-            *[Acknowledgment(id=f"{rule}[{finding}]", reason=reason) for finding in findings]
-        )
+    def _acknowledge(self, findings: list[str], reason: str) -> None:
+        """Acknowledge cdk-nag IAM5 (wildcard) findings on this provider, with the reason, in code.
+
+        Uses CDK's native ``Validations`` API, so dbscale needs no cdk-nag at run time; the
+        acknowledgment covers the role's default policy and the provider's policy below it.
+        """
+        acks = [Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]
+        if self._pending_acks is not None:
+            self._pending_acks.extend(acks)  # sent in one call at the end of __init__
+        else:
+            Validations.of(self).acknowledge(*acks)
 
     def _nag_arn(self, service: str, resource: str) -> str:
         """An ARN as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::...>``)."""
-        s = self._stack
-        partition = "<AWS::Partition>"
-        region = s.region if not _token(s.region) else "<AWS::Region>"
-        account = s.account if not _token(s.account) else "<AWS::AccountId>"
-        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+        if self._nag_env is None:
+            self._nag_env = (
+                "<AWS::Region>" if _token(self._region) else self._region,
+                "<AWS::AccountId>" if _token(self._account) else self._account,
+            )
+        region, account = self._nag_env
+        return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
 
     def _instance_prefix(self, identifier: str) -> str:
         """Instance identifiers of a cluster start with this (see ``core.aurora.instance_identifier``)."""
@@ -239,6 +264,21 @@ class ClusterProvider(Construct):
             return f"{identifier}-"
         # A long cluster name is shortened so '-<n>' fits in 63 characters.
         return identifier[: CLUSTER_IDENTIFIER_MAX_LENGTH - 4]
+
+
+_CODE: dict[int, tuple[Stack, lambda_.Code]] = {}
+
+
+def _shared_code(stack: Stack) -> lambda_.Code:
+    """One asset per stack for both providers (an AssetCode binds to a single stack).
+
+    Keyed by the stack object itself (ids are checked against the stored stack, since Python may
+    reuse the id of a collected one); the cache lives only as long as the process.
+    """
+    entry = _CODE.get(id(stack))
+    if entry is None or entry[0] is not stack:
+        entry = _CODE[id(stack)] = (stack, lambda_.Code.from_asset(staged_handler_code()))
+    return entry[1]
 
 
 def _token(value: str) -> bool:
@@ -288,8 +328,6 @@ class RedshiftClusterProvider(ClusterProvider):
         self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword", "redshift:DescribeTags"], ["*"])
         self._grant_service_linked_role("redshift.amazonaws.com", "AWSServiceRoleForRedshift")
         self._acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
             [
                 f"Resource::{self._nag_arn('secretsmanager', 'secret:redshift!*')}",
                 "Resource::*",
@@ -307,8 +345,6 @@ class RedshiftClusterProvider(ClusterProvider):
             [self._arn("redshift", f"snapshot:{identifier}/*")],
         )
         self._acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
             [f"Resource::{self._nag_arn('redshift', f'snapshot:{identifier}/*')}"],
             "final snapshots are named at deletion time; the grant covers only snapshots of this cluster",
         )
@@ -320,8 +356,6 @@ class RedshiftClusterProvider(ClusterProvider):
         # Redshift and only for grants to Redshift itself.
         self._grant_key(self._arn("kms", "key/*"), via_service=True)
         self._acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
             [
                 f"Resource::{self._nag_arn('redshift', f'cluster:{prefix}*')}",
                 f"Resource::{self._nag_arn('redshift', f'snapshot:{prefix}*/*')}",
@@ -396,13 +430,15 @@ class AuroraClusterProvider(ClusterProvider):
         self._allow(
             "DefaultGroups",
             self._REFERENCE_ACTIONS,
-            [self._arn("rds", "pg:default.*"), self._arn("rds", "og:default:*"), self._arn("rds", "cluster-pg:default.*")],
+            [
+                self._arn("rds", "pg:default.*"),
+                self._arn("rds", "og:default:*"),
+                self._arn("rds", "cluster-pg:default.*"),
+            ],
         )
         self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword"], ["*"])
         self._grant_service_linked_role("rds.amazonaws.com", "AWSServiceRoleForRDS")
         self._acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
             [
                 f"Resource::{self._nag_arn('secretsmanager', 'secret:rds!*')}",
                 f"Resource::{self._nag_arn('rds', 'db:*')}",
@@ -427,8 +463,6 @@ class AuroraClusterProvider(ClusterProvider):
             groups.append(self._arn("rds", f"cluster-pg:{parameter_group_name}"))
         self._allow("ClusterGroups", self._REFERENCE_ACTIONS, groups)
         self._acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
             [
                 f"Resource::{self._nag_arn('rds', f'db:{instances}*')}",
                 f"Resource::{self._nag_arn('rds', f'cluster-snapshot:{identifier}*')}",
@@ -449,8 +483,6 @@ class AuroraClusterProvider(ClusterProvider):
         )
         self._grant_key(self._arn("kms", "key/*"), via_service=True)
         self._acknowledge(
-            self.role,
-            "AwsSolutions-IAM5",
             [
                 f"Resource::{self._nag_arn('rds', f'cluster:{prefix}*')}",
                 f"Resource::{self._nag_arn('rds', f'db:{prefix}*')}",

@@ -24,13 +24,15 @@ if TYPE_CHECKING:
     )
     from .operation import Operation, OperationStatus, PollResult
     from .redshift import ConnectionInfo, RedshiftProvisioning
-    from .scaling import ProvisionScaling
+    from .scaling import Check, CheckResult, ProvisionScaling
 
 _EXPORTS = {
     "RedshiftProvisioning": "redshift",
     "ConnectionInfo": "redshift",
     "RdsProvisioning": "aurora",
     "ProvisionScaling": "scaling",
+    "Check": "scaling",
+    "CheckResult": "scaling",
     "Operation": "operation",
     "OperationStatus": "operation",
     "PollResult": "operation",
@@ -49,6 +51,8 @@ _EXPORTS = {
 
 __all__ = [
     "AwsError",
+    "Check",
+    "CheckResult",
     "Clock",
     "ClusterAlreadyExists",
     "ClusterNotFound",

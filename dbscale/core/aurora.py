@@ -3,12 +3,13 @@ instance-class changes, readers, ACU range, stop/start, delete."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from .aws import aws_errors, client, tag_dict, tag_list
+from .aws import InstanceAlreadyExists, aws_errors, client, tag_dict, tag_list, tags_include
 from .clock import SYSTEM_CLOCK, Clock, utc_stamp
-from .errors import ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
+from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_SERVERLESS_INSTANCE_CLASS,
@@ -135,8 +136,16 @@ class RdsProvisioning:
             params["EngineVersion"] = engine_version
         if acu is not None:
             params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
-        with aws_errors(f"create Aurora cluster '{cluster_name}'"):
-            self._client.create_db_cluster(**params)
+        try:
+            with aws_errors(f"create Aurora cluster '{cluster_name}'"):
+                self._client.create_db_cluster(**params)
+        except AwsError as err:
+            # A retried CreateDBCluster whose first attempt went through: the cluster carrying
+            # exactly our tags is ours.
+            if err.code != "DBClusterAlreadyExistsFault":
+                raise
+            if not tags_include(tag_dict(self._cluster().get("TagList")), tag_dict(params["Tags"])):
+                raise ClusterAlreadyExists(f"Aurora cluster '{cluster_name}' already exists") from None
         steps: list[dict[str, Any]] = [
             {
                 "action": "create_instance",
@@ -684,7 +693,10 @@ class AuroraSteps:
             return StepOutcome.next()  # created by an earlier, interrupted poll
         except ClusterNotFound:
             pass
-        with aws_errors(f"add instance '{instance_id}' to Aurora cluster '{name}'"):
+        with (
+            contextlib.suppress(InstanceAlreadyExists),
+            aws_errors(f"add instance '{instance_id}' to Aurora cluster '{name}'"),
+        ):
             self._client.create_db_instance(
                 DBInstanceIdentifier=instance_id,
                 DBClusterIdentifier=name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     import boto3
 
 _RETRY_CONFIG: Any = None
+_CLIENTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 # AWS error codes that mean "no such cluster/instance"; they become ClusterNotFound.
 NOT_FOUND_CODES = frozenset(
@@ -49,12 +51,22 @@ def _retry_config() -> Any:
 
 
 def client(service: str, session: boto3.Session | None = None) -> Any:
-    """A boto3 client for ``service`` from ``session`` (default session when None), standard retries."""
+    """A boto3 client for ``service`` from ``session`` (default session when None), standard retries.
+
+    Clients are cached per session and service: making one costs tens of milliseconds, and a
+    long operation polls many times. boto3 clients are thread-safe.
+    """
     if session is None:
         import boto3
 
-        return boto3.client(service, config=_retry_config())  # type: ignore[call-overload]
-    return session.client(service, config=_retry_config())  # type: ignore[call-overload]
+        session = boto3._get_default_session()
+    per_session = _CLIENTS.get(session)
+    if per_session is None:
+        per_session = _CLIENTS[session] = {}
+    cached = per_session.get(service)
+    if cached is None:
+        cached = per_session[service] = session.client(service, config=_retry_config())  # type: ignore[call-overload]
+    return cached
 
 
 @contextlib.contextmanager
@@ -78,9 +90,20 @@ def aws_errors(action: str) -> Iterator[None]:
             raise ClusterNotFound(text) from None
         if code in INVALID_STATE_CODES:
             raise InvalidState(text) from None
+        if code in ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"):
+            raise InstanceAlreadyExists(text, code=code, operation_name=err.operation_name) from None
         raise AwsError(text, code=code, operation_name=err.operation_name) from None
     except BotoCoreError as err:
         raise AwsError(f"could not {action}: {err}", code=type(err).__name__) from None
+
+
+class InstanceAlreadyExists(AwsError):
+    """CreateDBInstance found the instance there: an earlier, interrupted attempt made it."""
+
+
+def tags_include(tags: dict[str, str], expected: dict[str, str]) -> bool:
+    """True when ``tags`` has every key of ``expected`` with the same value."""
+    return all(tags.get(key) == value for key, value in expected.items())
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .aws import aws_errors, client, tag_dict, tag_list
+from .aws import aws_errors, client, tag_dict, tag_list, tags_include
 from .clock import SYSTEM_CLOCK, Clock, utc_stamp
-from .errors import AwsError, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
+from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from .limits import (
     CREATED_BY_TAG_KEY,
     CREATED_BY_TAG_VALUE,
@@ -162,14 +162,22 @@ class RedshiftProvisioning:
                     "and initial_cluster_size to create it"
                 ) from None
         assert initial_instance_type is not None and initial_cluster_size is not None
-        with aws_errors(f"create Redshift cluster '{cluster_name}'"):
-            self._client.create_cluster(
-                ClusterIdentifier=cluster_name,
-                NodeType=initial_instance_type,
-                NumberOfNodes=initial_cluster_size,
-                ClusterType="single-node" if initial_cluster_size == 1 else "multi-node",
-                **options,
-            )
+        try:
+            with aws_errors(f"create Redshift cluster '{cluster_name}'"):
+                self._client.create_cluster(
+                    ClusterIdentifier=cluster_name,
+                    NodeType=initial_instance_type,
+                    NumberOfNodes=initial_cluster_size,
+                    ClusterType="single-node" if initial_cluster_size == 1 else "multi-node",
+                    **options,
+                )
+        except AwsError as err:
+            # A retried CreateCluster whose first attempt went through (a timeout or 5xx after AWS
+            # accepted it) answers ClusterAlreadyExists: the cluster carrying exactly our tags is ours.
+            if err.code not in ("ClusterAlreadyExists", "ClusterAlreadyExistsFault"):
+                raise
+            if not tags_include(tag_dict(self._describe().get("Tags")), tag_dict(options["Tags"])):
+                raise ClusterAlreadyExists(f"Redshift cluster '{cluster_name}' already exists") from None
         self.pending_operation = self._operation(
             [{"action": "wait_available"}],
             f"create Redshift cluster '{cluster_name}' ({initial_cluster_size} x {initial_instance_type})",

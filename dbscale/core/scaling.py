@@ -280,6 +280,12 @@ class Check:
             if not isinstance(self.check_overused, bool):
                 raise InvalidRequest("check_overused must be True or False", field="check_overused")
         if self.kind == "aurora_utilization" and self.utilization_type == "memory":
+            if self.node_type is None:
+                raise InvalidRequest(
+                    "node_type is required to check Aurora memory: FreeableMemory is turned into a share of "
+                    f"the instance class's memory (e.g. db.r6g.large, or {AURORA_SERVERLESS_INSTANCE_CLASS})",
+                    field="node_type",
+                )
             validate_aurora_instance_class(self.node_type, field="node_type")
 
     @classmethod
@@ -528,6 +534,8 @@ class _MetricPlan:
 
 @dataclass
 class _StatementPlan:
+    check: Check
+    window: _Window
     state: _RedshiftState
     sql: str
     parameters: dict[str, str]
@@ -548,6 +556,9 @@ class ProvisionScaling:
     that read query history connect through the Redshift Data API; by default the cluster's
     database, and its AWS-managed master secret when it has one (else temporary credentials for
     the master user). ``data_api_timeout_seconds`` bounds the wait for those statements.
+    ``redshift_node_prices`` (node type -> USD per node-hour, or the ``PriceQuote`` values of
+    :func:`dbscale.core.pricing.redshift_node_prices`) replaces the table's US East prices in
+    ``can_boot_redshift``.
     """
 
     def __init__(
@@ -563,6 +574,7 @@ class ProvisionScaling:
         redshift_secret_arn: str | None = None,
         redshift_db_user: str | None = None,
         data_api_timeout_seconds: float = 300.0,
+        redshift_node_prices: Mapping[str, Any] | None = None,
     ) -> None:
         if redshift_cluster_name is not None:
             validate_cluster_identifier(redshift_cluster_name, field="redshift_cluster_name")
@@ -582,6 +594,10 @@ class ProvisionScaling:
         self._redshift_secret_arn = redshift_secret_arn
         self._redshift_db_user = redshift_db_user
         self._data_api_timeout = _positive(data_api_timeout_seconds, "data_api_timeout_seconds")
+        self._node_prices: dict[str, float] = {}
+        for node_type, price in (redshift_node_prices or {}).items():
+            value = getattr(price, "usd_per_node_hour", price)
+            self._node_prices[node_type] = _positive(value, f"redshift_node_prices[{node_type!r}]")
         self._clients: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -729,7 +745,7 @@ class ProvisionScaling:
                 a_state = aurora.get(check.cluster)
                 plans.append(_missing(check, window) if a_state is None else self._plan_aurora(check, a_state, window))
         series = self._fetch_metrics([key for plan in plans if isinstance(plan, _MetricPlan) for key in plan.keys])
-        self._run_statements([plan for plan in plans if isinstance(plan, _StatementPlan)])
+        self._run_statements([plan for plan in plans if isinstance(plan, _StatementPlan)], strict)
         results: list[CheckResult] = []
         for plan in plans:
             if isinstance(plan, CheckResult):
@@ -737,7 +753,7 @@ class ProvisionScaling:
             elif isinstance(plan, _MetricPlan):
                 results.append(plan.finish(series))
             else:
-                results.append(self._finish_statement(plan))
+                results.append(self._finish_statement(plan, strict))
         return results
 
     # --- describing clusters ------------------------------------------------------------------
@@ -878,15 +894,15 @@ class ProvisionScaling:
             charged.append(max(math.ceil(data_scanned / _MB) * _MB, ATHENA_MIN_BYTES_PER_QUERY))
         billed = sum(charged)
         athena_usd = billed / TB * ATHENA_USD_PER_TB
-        spec = REDSHIFT_NODE_TYPES[check.node_type]
-        redshift_usd = spec.usd_per_node_hour * check.node_count * window.minutes / 60
+        node_price = self._node_prices.get(check.node_type, REDSHIFT_NODE_TYPES[check.node_type].usd_per_node_hour)
+        redshift_usd = node_price * check.node_count * window.minutes / 60
         verdict = athena_usd >= redshift_usd
         reason = (
             f"Athena catalog '{catalog}' (workgroup '{check.workgroup}') was billed for "
             f"{_fmt(billed)} bytes in {len(charged)} queries in the last {_fmt(window.minutes)} minutes: "
             f"{_usd(athena_usd)} at {_usd(ATHENA_USD_PER_TB)} per TB, "
             f"{'at least' if verdict else 'less than'} the {_usd(redshift_usd)} that {check.node_count} x "
-            f"{check.node_type} would cost for the same time ({_usd(spec.usd_per_node_hour)} per node-hour): "
+            f"{check.node_type} would cost for the same time ({_usd(node_price)} per node-hour): "
             f"{'booting Redshift pays off' if verdict else 'Athena is cheaper'}."
         )
         return CheckResult(
@@ -910,7 +926,8 @@ class ProvisionScaling:
                 "athena_usd_per_tb": ATHENA_USD_PER_TB,
                 "node_type": check.node_type,
                 "node_count": check.node_count,
-                "usd_per_node_hour": spec.usd_per_node_hour,
+                "usd_per_node_hour": node_price,
+                "price_source": "given" if check.node_type in self._node_prices else "limits table",
                 "athena_usd": athena_usd,
                 "redshift_usd": redshift_usd,
             },
@@ -1026,6 +1043,8 @@ class ProvisionScaling:
             )
 
         return _StatementPlan(
+            check,
+            window,
             state,
             REDSHIFT_SLOW_SQL,
             {
@@ -1066,14 +1085,20 @@ class ProvisionScaling:
             )
 
         return _StatementPlan(
+            check,
+            window,
             state,
             REDSHIFT_SPILL_SQL,
             {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)},
             finish,
         )
 
-    def _run_statements(self, plans: list[_StatementPlan]) -> None:
-        """Submit every statement, then poll them together until all have finished."""
+    def _run_statements(self, plans: list[_StatementPlan], strict: bool) -> None:
+        """Submit every statement, then poll them together until all have finished.
+
+        In the fleet form (``strict=False``) a statement that cannot be submitted or does not finish
+        in time is marked failed (its result says so) instead of failing the whole fleet.
+        """
         if not plans:
             return
         data = self._client("redshift-data")
@@ -1090,8 +1115,13 @@ class ProvisionScaling:
                 request["SecretArn"] = secret
             else:
                 request["DbUser"] = self._redshift_db_user or plan.state.user or "admin"
-            with aws_errors(f"run a statement on Redshift cluster '{plan.state.name}'"):
-                plan.statement_id = str(data.execute_statement(**request)["Id"])
+            try:
+                with aws_errors(f"run a statement on Redshift cluster '{plan.state.name}'"):
+                    plan.statement_id = str(data.execute_statement(**request)["Id"])
+            except AwsError as err:
+                if strict:
+                    raise
+                plan.status, plan.error = "FAILED", str(err)
         deadline = self._clock.now() + self._data_api_timeout
         delay = 0.25
         while True:
@@ -1106,21 +1136,27 @@ class ProvisionScaling:
             if not pending:
                 return
             if self._clock.now() >= deadline:
-                raise OperationTimeout(
+                message = (
                     f"the Redshift Data API statement on cluster '{pending[0].state.name}' did not finish within "
                     f"{_fmt(self._data_api_timeout)} s (status {pending[0].status or 'unknown'})"
                 )
+                if strict:
+                    raise OperationTimeout(message)
+                for plan in pending:
+                    plan.status, plan.error = "TIMEOUT", f"did not finish within {_fmt(self._data_api_timeout)} s"
+                return
             self._clock.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    def _finish_statement(self, plan: _StatementPlan) -> CheckResult:
+    def _finish_statement(self, plan: _StatementPlan, strict: bool) -> CheckResult:
         if plan.status != "FINISHED":
-            raise AwsError(
+            message = (
                 f"the Redshift Data API statement on cluster '{plan.state.name}' ended {plan.status}: "
-                f"{plan.error or 'no error message'}",
-                code=f"Statement{plan.status.title()}",
-                operation_name="ExecuteStatement",
+                f"{plan.error or 'no error message'}"
             )
+            if strict:
+                raise AwsError(message, code=f"Statement{plan.status.title()}", operation_name="ExecuteStatement")
+            return _no_data(plan.check, plan.window, "Redshift Data API", message, note="no data (query failed)")
         data = self._client("redshift-data")
         with aws_errors(f"read a statement result from Redshift cluster '{plan.state.name}'"):
             records = data.get_statement_result(Id=plan.statement_id).get("Records", [])

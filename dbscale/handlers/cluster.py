@@ -145,7 +145,6 @@ class ClusterResource(ResourceType):
 
     def _converge(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
         cluster_id = state["physical_id"]
-        cluster = self.open(provider, cluster_id)
         while True:
             if state.get("op"):
                 operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
@@ -155,6 +154,7 @@ class ClusterResource(ResourceType):
                     raise OperationFailed(f"{self.service} cluster '{cluster_id}': {result.reason}")
                 if result.in_progress:
                     if not props["WaitForCompletion"]:
+                        cluster = self.open(provider, cluster_id)
                         data = self.attributes(cluster)
                         data.update({"InProgress": "true", "Status": cluster.status})
                         return Progress(cluster_id, True, data, result.reason)
@@ -166,6 +166,7 @@ class ClusterResource(ResourceType):
                     f"{self.service} cluster '{cluster_id}' did not reach the declared state after "
                     f"{rounds} rounds of changes; something outside this stack is changing it"
                 )
+            cluster = self.open(provider, cluster_id)
             operation = self.converge(cluster, props)
             state["rounds"] = rounds + 1
             if not operation.steps:

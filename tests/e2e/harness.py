@@ -34,6 +34,8 @@ class ResponseServer:
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self.fail_next = 0  # answer this many PUTs with HTTP 500 first
         self.requests_seen = 0
+        self.clock: Any = None  # when set, the (simulated) time each response arrived is recorded
+        self.received_at: dict[str, list[float]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,7 +48,10 @@ class ResponseServer:
                     self.send_response(500)
                     self.end_headers()
                     return
-                server.responses.setdefault(self.path.split("?")[0], []).append(json.loads(body))
+                path = self.path.split("?")[0]
+                server.responses.setdefault(path, []).append(json.loads(body))
+                if server.clock is not None:
+                    server.received_at.setdefault(path, []).append(server.clock.now())
                 self.send_response(200)
                 self.end_headers()
 
@@ -94,6 +99,8 @@ class Result:
     response: dict[str, Any]
     invocations: int
     responses: list[dict[str, Any]] = field(default_factory=list)
+    sent_at: float | None = None
+    started_at: float | None = None
 
     @property
     def status(self) -> str:
@@ -175,12 +182,15 @@ class CloudFormation:
         self.last_event = event
         path = event["ResponseURL"].split("?")[0].split(f":{self.server.port}", 1)[1]
         current = event
+        self.server.clock = self.clock
+        first_started = self.clock.now()
         for invocation in range(1, max_invocations + 1):
             started = self.clock.now()
             self.handler(json.loads(json.dumps(current)), LambdaContext(self.clock))
             answers = self.server.responses.get(path, [])
             if answers:
-                return Result(answers[0], invocation, answers)
+                sent = self.server.received_at.get(path, [None])[0]
+                return Result(answers[0], invocation, answers, sent, first_started)
             rule = poll_name(event)
             assert rule in self.poll_rules(), "no response and no poll rule: the stack would hang"
             targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The dbscale example CDK app: ``cdk synth`` works offline, with no credentials and no lookups.
+
+Two stacks:
+
+* ``DbscaleProviders`` deploys the two custom resource providers on their own and exports their
+  ServiceTokens as ``dbscale-RedshiftClusterServiceToken`` and ``dbscale-AuroraClusterServiceToken``
+  for plain CloudFormation templates (``examples/raw-cloudformation.yaml``).
+* ``DbscaleExample`` is what a CDK user writes: a VPC, a Redshift cluster and an Aurora
+  Serverless v2 cluster, the Redshift cluster reachable from the Aurora cluster's security group.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aws_cdk import App, CfnOutput, Environment, Stack, Tags
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from dbscale.constructs import AuroraCluster, AuroraClusterProvider, RedshiftCluster, RedshiftClusterProvider
+
+# Identifiers served by the standalone providers must start with this (their IAM scope).
+RAW_TEMPLATE_PREFIX = "dbscale-"
+
+
+class ProvidersStack(Stack):
+    """Both providers, for templates that are not CDK apps; their ServiceTokens are exported."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        super().__init__(scope, id, description="dbscale custom resource providers", **kwargs)  # type: ignore[arg-type]
+        redshift = RedshiftClusterProvider(
+            self, "RedshiftClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX
+        )
+        aurora = AuroraClusterProvider(self, "AuroraClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX)
+        CfnOutput(
+            self,
+            "RedshiftClusterServiceToken",
+            value=redshift.service_token,
+            export_name="dbscale-RedshiftClusterServiceToken",
+        )
+        CfnOutput(
+            self,
+            "AuroraClusterServiceToken",
+            value=aurora.service_token,
+            export_name="dbscale-AuroraClusterServiceToken",
+        )
+
+
+class ExampleStack(Stack):
+    """A VPC with a Redshift cluster and an Aurora Serverless v2 cluster in its private subnets."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        super().__init__(scope, id, description="dbscale example: Redshift and Aurora", **kwargs)  # type: ignore[arg-type]
+        flow_logs = logs.LogGroup(self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS)
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=1,
+            flow_logs={"All": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))},
+        )
+        self.warehouse = RedshiftCluster(self, "Warehouse", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
+        self.app_db = AuroraCluster(
+            self,
+            "AppDb",
+            vpc=vpc,
+            instance_class="db.serverless",
+            serverless_v2_min_capacity=0.5,
+            serverless_v2_max_capacity=4,
+            reader_count=1,
+            database_name="app",
+        )
+        # Federated queries from Redshift into Aurora.
+        self.app_db.connections.allow_default_port_from(self.warehouse, "Redshift federated queries")
+        CfnOutput(self, "WarehouseEndpoint", value=self.warehouse.cluster_endpoint.socket_address)
+        CfnOutput(self, "WarehouseSecretArn", value=self.warehouse.secret.secret_arn)
+        CfnOutput(self, "AppDbEndpoint", value=self.app_db.cluster_endpoint.socket_address)
+        CfnOutput(self, "AppDbSecretArn", value=self.app_db.secret.secret_arn)
+
+
+def build_app(app: App | None = None) -> App:
+    """The example app's stacks on ``app`` (a new App by default); tests and the benchmark reuse it."""
+    app = app or App()
+    # Env-agnostic unless CDK_DEFAULT_* are set by the CLI with credentials; synth needs neither.
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    env = Environment(account=account, region=region) if account and region else None
+    ProvidersStack(app, "DbscaleProviders", env=env)
+    ExampleStack(app, "DbscaleExample", env=env)
+    Tags.of(app).add("project", "dbscale-example")
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

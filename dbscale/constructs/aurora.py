@@ -1,0 +1,294 @@
+"""``AuroraCluster``: an Aurora PostgreSQL or MySQL cluster (provisioned or Serverless v2) managed by dbscale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct, IConstruct
+
+from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
+from dbscale.core.validation import validate_aurora_cluster, validate_aurora_engine
+
+from . import _support as support
+from ._cluster import _ClusterBase
+from ._support import checked, fail, private_subnets, skip_final_snapshot, unresolved, warn
+from .provider import AuroraClusterProvider
+
+DEFAULT_ENGINE_VERSIONS: dict[str, str] = {
+    "aurora-postgresql": "16.6",
+    "aurora-mysql": "8.0.mysql_aurora.3.08.0",
+}
+"""The engine version used when ``engine_version`` is None. Pinned (not left to RDS's moving
+default) because the TLS parameter group's family must match the major version, and because a
+silent major-version change between two deploys is not something a database should do. Both
+support a Serverless v2 minimum of 0 ACU."""
+
+# The parameter that makes the engine refuse unencrypted connections.
+_TLS_PARAMETERS: dict[str, dict[str, str]] = {
+    "aurora-postgresql": {"rds.force_ssl": "1"},
+    "aurora-mysql": {"require_secure_transport": "ON"},
+}
+
+_SEVEN_DAYS = Duration.days(7)
+# RDS keeps automated backups for 1 to 35 days.
+_BACKUP_RETENTION_DAYS = (1, 35)
+
+
+def parameter_group_family(engine: str, engine_version: str) -> str:
+    """The DB cluster parameter group family of an engine version (``aurora-postgresql16``, ``aurora-mysql8.0``)."""
+    if engine == "aurora-postgresql":
+        return f"aurora-postgresql{engine_version.split('.')[0]}"
+    # Aurora MySQL versions look like '8.0.mysql_aurora.3.08.0': the family is the MySQL major.minor.
+    major, minor = engine_version.split(".")[:2]
+    return f"aurora-mysql{major}.{minor}"
+
+
+class AuroraCluster(_ClusterBase):
+    """An Aurora cluster: private, encrypted with a retained KMS key, TLS required, AWS-managed password.
+
+    The subnet group, security group, key and (with ``require_tls``) the cluster parameter group are
+    native CloudFormation resources; the cluster and its instances are one ``Custom::AuroraCluster``
+    resource served by the stack's ``AuroraClusterProvider`` (instance-class changes roll through
+    the readers with a failover; Serverless v2 capacity and reader count change in place).
+
+    :param vpc: the VPC the cluster lives in.
+    :param instance_class: the instance class of the writer and readers, e.g. ``db.r6g.large``, or
+        ``db.serverless`` for Serverless v2 (then both capacities are required).
+    :param engine: ``aurora-postgresql`` (default) or ``aurora-mysql``.
+    :param engine_version: the engine version. Default None: ``DEFAULT_ENGINE_VERSIONS[engine]``
+        (PostgreSQL 16.6 / MySQL 8.0 Aurora 3.08.0), pinned so deploys never change the major.
+    :param reader_count: Aurora Replicas besides the writer, 0-15. Default 0.
+    :param serverless_v2_min_capacity: Serverless v2 minimum ACUs (0 enables auto-pause). Required
+        with ``db.serverless``, refused otherwise. Default None.
+    :param serverless_v2_max_capacity: Serverless v2 maximum ACUs. Same rules. Default None.
+    :param cluster_identifier: the cluster identifier. Default: derived from the construct's
+        unique id (stable across deploys, unique per stack, lowercase).
+    :param paused: keep the cluster stopped. Default False. (RDS restarts a stopped cluster after
+        seven days; the handler does not fight that.)
+    :param vpc_subnets: where to place the cluster. Default: the VPC's private subnets; public
+        subnets are an error.
+    :param security_groups: Default: one new group with no rules (use ``cluster.connections``).
+    :param encryption_key: Default: a new key with rotation, retained when the stack is deleted.
+    :param database_name: a database to create. Default None: none (PostgreSQL still has
+        ``postgres``).
+    :param master_username: Default None: ``postgres`` or ``admin`` by engine. The password is
+        generated and kept by RDS in Secrets Manager (``cluster.secret``).
+    :param iam_authentication: allow IAM database authentication. Default False.
+    :param require_tls: refuse unencrypted connections through a cluster parameter group
+        (``rds.force_ssl`` / ``require_secure_transport``). Default True; False is warned.
+    :param backup_retention: automated backup retention, 1-35 days. Default 7 days.
+    :param copy_tags_to_snapshot: copy the cluster's tags to its snapshots. Default True.
+    :param removal_policy: SNAPSHOT (default) takes a final snapshot on deletion; DESTROY deletes
+        without one (warned); RETAIN leaves the cluster and the groups it uses in place.
+    :param adopt_existing: manage an existing cluster of that identifier. Default False.
+    :param wait_for_completion: the deploy waits for the cluster to settle. Default True.
+    """
+
+    _metric_namespace = "AWS/RDS"
+    _metric_dimension = "DBClusterIdentifier"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc,
+        instance_class: str,
+        engine: str = "aurora-postgresql",
+        engine_version: str | None = None,
+        reader_count: int = 0,
+        serverless_v2_min_capacity: float | None = None,
+        serverless_v2_max_capacity: float | None = None,
+        cluster_identifier: str | None = None,
+        paused: bool = False,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: list[ec2.ISecurityGroup] | None = None,
+        encryption_key: kms.IKey | None = None,
+        database_name: str | None = None,
+        master_username: str | None = None,
+        iam_authentication: bool = False,
+        require_tls: bool = True,
+        backup_retention: Duration = _SEVEN_DAYS,
+        copy_tags_to_snapshot: bool = True,
+        removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
+        adopt_existing: bool = False,
+        wait_for_completion: bool = True,
+    ) -> None:
+        super().__init__(scope, id, AuroraClusterProvider.resource_type)
+        self._validate(engine, instance_class, reader_count, serverless_v2_min_capacity, serverless_v2_max_capacity)
+        retention_days = self._backup_days(backup_retention)
+        version = engine_version if engine_version is not None else DEFAULT_ENGINE_VERSIONS.get(engine)
+        self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
+
+        subnets = private_subnets(self, vpc, vpc_subnets)
+        subnet_group = rds.CfnDBSubnetGroup(
+            self,
+            "SubnetGroup",
+            db_subnet_group_description=f"dbscale Aurora cluster {self.node.path}",
+            subnet_ids=subnets.subnet_ids,
+        )
+        groups = support.security_groups(self, vpc, security_groups, f"dbscale Aurora cluster {self.node.path}")
+        key = support.encryption_key(self, encryption_key, f"dbscale Aurora cluster {self.node.path}")
+        parameter_group = self._tls_parameter_group(engine, version) if require_tls else None
+        if not require_tls:
+            warn(self, "tlsNotRequired", "require_tls is False: clients may connect without encryption")
+        self.security_groups = groups
+        self.encryption_key = key
+        self.subnet_group = subnet_group
+        self.parameter_group = parameter_group
+
+        serverless = instance_class == AURORA_SERVERLESS_INSTANCE_CLASS
+        provider = AuroraClusterProvider.of(self)
+        self.provider = provider
+        created: list[IConstruct] = [subnet_group]
+        created += [g for g in groups if g not in (security_groups or [])]
+        if parameter_group is not None:
+            created.append(parameter_group)
+        resource = self._create_resource(
+            provider,
+            {
+                "ClusterIdentifier": self._cluster_identifier,
+                "Engine": engine,
+                "EngineVersion": version,
+                "InstanceClass": instance_class,
+                "ServerlessV2MinCapacity": serverless_v2_min_capacity if serverless else None,
+                "ServerlessV2MaxCapacity": serverless_v2_max_capacity if serverless else None,
+                "ReaderCount": reader_count,
+                "Paused": paused,
+                "DatabaseName": database_name,
+                "MasterUsername": master_username,
+                "DBSubnetGroupName": subnet_group.ref,
+                "VpcSecurityGroupIds": [g.security_group_id for g in groups],
+                "DBClusterParameterGroupName": parameter_group.ref if parameter_group is not None else None,
+                "StorageEncrypted": True,
+                "KmsKeyId": key.key_arn,
+                "EnableIAMDatabaseAuthentication": iam_authentication,
+                "CopyTagsToSnapshot": copy_tags_to_snapshot,
+                "BackupRetentionPeriod": retention_days,
+                "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
+                "AdoptExisting": adopt_existing,
+                "WaitForCompletion": wait_for_completion,
+            },
+            removal_policy=removal_policy,
+            retain_with_cluster=created,
+        )
+        provider.register(
+            resource,
+            self._cluster_identifier,
+            key=key,
+            subnet_group_name=subnet_group.ref,
+            parameter_group_name=parameter_group.ref if parameter_group is not None else None,
+        )
+
+        port = AURORA_DEFAULT_PORT.get(engine, 5432)
+        self._endpoint_value = self._endpoint("Endpoint.Address")
+        self._read_endpoint_value = rds.Endpoint(
+            self._att("ReadEndpoint.Address"), Token.as_number(resource.get_att("Endpoint.Port"))
+        )
+        self._secret = self._managed_secret()
+        self._connections_value = self._connections(groups, port)
+
+    # --- validation ---------------------------------------------------------------------------
+
+    def _validate(
+        self,
+        engine: str,
+        instance_class: str,
+        reader_count: int,
+        min_capacity: float | None,
+        max_capacity: float | None,
+    ) -> None:
+        if unresolved(engine, instance_class, reader_count, min_capacity, max_capacity):
+            if not unresolved(engine):
+                checked(self, validate_aurora_engine, engine)
+            return
+        checked(
+            self,
+            validate_aurora_cluster,
+            engine=engine,
+            instance_class=instance_class,
+            reader_count=reader_count,
+            serverless_v2_min_acu=min_capacity,
+            serverless_v2_max_acu=max_capacity,
+            fields={
+                "serverless_v2_min_acu": "serverless_v2_min_capacity",
+                "serverless_v2_max_acu": "serverless_v2_max_capacity",
+            },
+        )
+
+    def _backup_days(self, retention: Duration) -> Any:
+        days = retention.to_days()
+        if unresolved(days):
+            return days
+        low, high = _BACKUP_RETENTION_DAYS
+        if days != int(days) or not low <= days <= high:
+            raise fail(
+                self,
+                f"backup_retention must be a whole number of days from {low} to {high}, got {days:g}",
+                field="backup_retention",
+            )
+        return int(days)
+
+    def _tls_parameter_group(self, engine: str, version: str | None) -> rds.CfnDBClusterParameterGroup:
+        if version is None or unresolved(engine, version):
+            raise fail(
+                self,
+                "require_tls needs a literal engine and engine_version to choose the parameter group family",
+                field="engine_version",
+            )
+        return rds.CfnDBClusterParameterGroup(
+            self,
+            "ParameterGroup",
+            description=f"dbscale Aurora cluster {self.node.path}: TLS required",
+            family=parameter_group_family(engine, version),
+            parameters=_TLS_PARAMETERS[engine],
+        )
+
+    # --- attributes ---------------------------------------------------------------------------
+
+    @property
+    def cluster_identifier(self) -> str:
+        """The cluster identifier (known at synth time unless given as a token)."""
+        return self._cluster_identifier
+
+    @property
+    def cluster_endpoint(self) -> rds.Endpoint:
+        """The writer endpoint (address and port)."""
+        return self._endpoint_value
+
+    @property
+    def cluster_read_endpoint(self) -> rds.Endpoint:
+        """The reader endpoint (load-balanced across readers; the writer when there are none)."""
+        return self._read_endpoint_value
+
+    @property
+    def cluster_arn(self) -> str:
+        """The cluster ARN (``ClusterArn`` attribute)."""
+        return self._att("ClusterArn")
+
+    @property
+    def secret(self) -> secretsmanager.ISecret:
+        """The master user credentials: the Secrets Manager secret RDS created and rotates."""
+        return self._secret
+
+    def metric_freeable_memory(self, **props: Any) -> cloudwatch.Metric:
+        """Freeable memory, bytes (Average over 5 minutes)."""
+        return self.metric("FreeableMemory", **props)
+
+    def metric_select_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Average latency of SELECT queries, milliseconds (Aurora MySQL publishes it)."""
+        return self.metric("SelectLatency", **props)
+
+    def metric_dml_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Average latency of INSERT/UPDATE/DELETE, milliseconds (Aurora MySQL publishes it)."""
+        return self.metric("DMLLatency", **props)
+
+    def metric_serverless_database_capacity(self, **props: Any) -> cloudwatch.Metric:
+        """Serverless v2 capacity in ACUs (Average over 5 minutes)."""
+        return self.metric("ServerlessDatabaseCapacity", **props)

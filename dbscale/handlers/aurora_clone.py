@@ -1,0 +1,281 @@
+"""Custom::AuroraClone: ``dbscale.handlers.aurora_clone.handler``.
+
+A copy-on-write clone of an Aurora cluster (or of a fresh full copy of it when the source has no
+free clone slot), with one writer instance. Create picks where to clone from with
+:func:`dbscale.core.clones.provision_clone`; a copy (snapshot and restore) can take longer than one
+Lambda invocation, so the operation is kept in the poll state and continued by later polls.
+Update changes the writer's instance class and the tags in place; a new ``SourceClusterId`` (with
+a derived ``CloneClusterIdentifier``) or a new ``CloneClusterIdentifier`` replaces the clone.
+Delete removes the clone, without a final snapshot unless ``FinalSnapshot`` is true (clones are
+disposable), and never touches a cluster this resource did not create.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from dbscale.core.aurora import RdsProvisioning
+from dbscale.core.aws import tag_dict
+from dbscale.core.clones import CLONE_OF_TAG_KEY, parse_timestamp, provision_clone, waiting_only
+from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
+from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
+from dbscale.core.operation import Operation
+from dbscale.core.validation import (
+    validate_aurora_instance_class,
+    validate_cluster_identifier,
+    validate_serverless_v2_capacity,
+)
+
+from .cluster import cfn_tags, owned_by, text_attributes
+from .properties import Prop, immutable_changes, parse
+from .runtime import LOG, Progress, Provider, Request, ResourceType
+
+SCHEMA: tuple[Prop, ...] = (
+    Prop("SourceClusterId", required=True, immutable=True),
+    Prop("InstanceClass", required=True),
+    Prop("CopyOk", "bool", default=False),
+    Prop("CopyCreatedSince"),
+    Prop("MaxCopyAgeHours", "float"),
+    Prop("PurgeObsoleteCopies", "bool", default=False),
+    Prop("MaxClonesPerSource", "int", minimum=1),
+    Prop("CopyInstanceClass"),
+    Prop("ServerlessV2MinCapacity", "float"),
+    Prop("ServerlessV2MaxCapacity", "float"),
+    Prop("CloneClusterIdentifier", immutable=True),
+    Prop("FinalSnapshot", "bool", default=False),
+    Prop("WaitForCompletion", "bool", default=True),
+    Prop("Tags", "tags", default={}),
+)
+_NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
+
+
+def default_clone_identifier(stack_id: str, logical_id: str, source_cluster_id: str) -> str:
+    """``<stack name>-<logical id>-<8 hex>``, lowercased and shortened to a valid identifier.
+
+    The hash covers the stack id, the logical id and the source, so the name is stable across
+    polls and retries, and a new source gives a new name (CloudFormation then replaces the clone).
+    """
+    parts = stack_id.split("/")
+    stack_name = parts[1] if len(parts) >= 3 else stack_id
+    digest = hashlib.sha256(f"{stack_id}|{logical_id}|{source_cluster_id}".encode()).hexdigest()[:8]
+    base = _NOT_IDENTIFIER.sub("-", f"{stack_name}-{logical_id}".lower()).strip("-")
+    if not base or not base[0].isalpha():
+        base = f"clone-{base}".rstrip("-")
+    base = base[: CLUSTER_IDENTIFIER_MAX_LENGTH - len(digest) - 1].rstrip("-")
+    return f"{base}-{digest}"
+
+
+class AuroraCloneResource(ResourceType):
+    resource_type = "Custom::AuroraClone"
+
+    # --- properties ---------------------------------------------------------------------------
+
+    def parse(self, request: Request, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+        props = parse(SCHEMA, request.properties if raw is None else raw)
+        validate_cluster_identifier(props["SourceClusterId"], field="SourceClusterId")
+        validate_aurora_instance_class(props["InstanceClass"], field="InstanceClass")
+        if props["CopyInstanceClass"] is not None:
+            validate_aurora_instance_class(props["CopyInstanceClass"], field="CopyInstanceClass")
+        if props["CopyCreatedSince"] is not None:
+            parse_timestamp(props["CopyCreatedSince"], field="CopyCreatedSince")
+        if props["MaxCopyAgeHours"] is not None and props["MaxCopyAgeHours"] <= 0:
+            raise InvalidRequest(
+                f"MaxCopyAgeHours must be greater than 0, got {props['MaxCopyAgeHours']:g}", field="MaxCopyAgeHours"
+            )
+        if props["InstanceClass"] != "db.serverless" or props["ServerlessV2MaxCapacity"] is not None:
+            validate_serverless_v2_capacity(
+                props["ServerlessV2MinCapacity"],
+                props["ServerlessV2MaxCapacity"],
+                instance_class=props["InstanceClass"],
+                min_field="ServerlessV2MinCapacity",
+                max_field="ServerlessV2MaxCapacity",
+            )
+        if props["CloneClusterIdentifier"] is None:
+            props["CloneClusterIdentifier"] = default_clone_identifier(
+                request.stack_id, request.logical_id, props["SourceClusterId"]
+            )
+        else:
+            validate_cluster_identifier(props["CloneClusterIdentifier"], field="CloneClusterIdentifier")
+        if props["CloneClusterIdentifier"] == props["SourceClusterId"]:
+            raise InvalidRequest(
+                "CloneClusterIdentifier must differ from SourceClusterId", field="CloneClusterIdentifier"
+            )
+        return props
+
+    # --- the lifecycle ------------------------------------------------------------------------
+
+    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        if request.request_type == "Delete":
+            return self._delete(provider, request, state)
+        props = self.parse(request)
+        if "physical_id" not in state:
+            if request.request_type == "Update" and request.physical_id == props["CloneClusterIdentifier"]:
+                self._begin_update(provider, request, props, state)
+            else:
+                self._begin_create(provider, request, props, state)
+        return self._advance(provider, props, state)
+
+    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        clone_id = props["CloneClusterIdentifier"]
+        try:
+            existing = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+        except ClusterNotFound:
+            existing = None
+        if existing is not None and not owned_by(existing.tags, request):
+            raise ClusterAlreadyExists(
+                f"cluster '{clone_id}' already exists and was not created by this resource; choose another "
+                "CloneClusterIdentifier (or leave it out: dbscale then derives one from the stack and logical id)"
+            )
+        max_age = props["MaxCopyAgeHours"]
+        acu_given = props["ServerlessV2MaxCapacity"] is not None
+        plan = provision_clone(
+            props["SourceClusterId"],
+            clone_id,
+            instance_class=props["InstanceClass"],
+            max_copy_age=None if max_age is None else timedelta(hours=max_age),
+            copy_created_since=props["CopyCreatedSince"],
+            copy_ok=props["CopyOk"],
+            purge_obsolete_copies=props["PurgeObsoleteCopies"],
+            max_clones_per_source=props["MaxClonesPerSource"],
+            tags={**props["Tags"], **cfn_tags(request)},
+            copy_instance_class=props["CopyInstanceClass"],
+            serverless_v2_min_acu=props["ServerlessV2MinCapacity"] if acu_given else None,
+            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"] if acu_given else None,
+            session=provider.session,
+            clock=provider.clock,
+            wait=False,
+        )
+        LOG.info(
+            json.dumps(
+                {
+                    "logical_id": request.logical_id,
+                    "clone": clone_id,
+                    "action": plan.action,
+                    "cloned_from": plan.cloned_from,
+                    "new_copy": plan.new_copy_id,
+                    "purged_copies": list(plan.purged_copies),
+                    "reason": plan.reason,
+                }
+            )
+        )
+        assert plan.operation is not None
+        state.update(physical_id=clone_id, op=plan.operation.to_dict(), cloned_from=plan.cloned_from)
+
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        try:
+            old = self.parse(request, request.old_properties or {})
+        except InvalidRequest:
+            old = {}  # old properties from an older schema: nothing to compare
+        for name in immutable_changes(SCHEMA, old, props) if old else []:
+            raise InvalidRequest(
+                f"{name} cannot change in place (from {json.dumps(old.get(name))} to {json.dumps(props.get(name))}) "
+                "while CloneClusterIdentifier stays the same. Set a new CloneClusterIdentifier, or leave it out so "
+                "that dbscale derives one: CloudFormation then creates the new clone and deletes the old one.",
+                field=name,
+            )
+        clone_id = props["CloneClusterIdentifier"]
+        try:
+            cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+        except ClusterNotFound:
+            raise ClusterNotFound(
+                f"clone '{clone_id}' no longer exists; remove the resource from the template and add it again "
+                "(or give it a new CloneClusterIdentifier) to make a new clone"
+            ) from None
+        old_tags: dict[str, str] = old.get("Tags") or {}
+        new_tags: dict[str, str] = props["Tags"]
+        add = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
+        remove = [k for k in old_tags if k not in new_tags]
+        if add or remove:
+            cluster.update_tags(add, remove)
+        state.update(physical_id=clone_id, op=None)
+
+    def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+        clone_id = state["physical_id"]
+        while True:
+            if state.get("op"):
+                operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+                result = operation.poll()
+                state["op"] = operation.to_dict()
+                if result.failed:
+                    raise OperationFailed(f"Aurora clone '{clone_id}': {result.reason}")
+                if result.in_progress:
+                    if not props["WaitForCompletion"] and waiting_only(operation):
+                        try:
+                            data = self.attributes(provider, clone_id)
+                        except ClusterNotFound:
+                            return Progress(clone_id, False, detail=result.reason)
+                        data["InProgress"] = "true"
+                        return Progress(clone_id, True, data, result.reason)
+                    return Progress(clone_id, False, detail=result.reason)
+                state["op"] = None
+            if state.get("converged"):
+                data = self.attributes(provider, clone_id)
+                data["InProgress"] = "false"
+                return Progress(clone_id, True, data)
+            # Bring the writer to the declared class (and ACU range): a no-op right after a create.
+            cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+            acu = None
+            if props["ServerlessV2MaxCapacity"] is not None:
+                acu = (props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"])
+            operation = cluster.rescale(
+                new_instance_type=props["InstanceClass"],
+                new_serverless_v2_capacity=acu,
+                wait=False,
+                after_pending=True,
+            )
+            state["converged"] = True
+            if operation.steps:
+                state["op"] = operation.to_dict()
+
+    def attributes(self, provider: Provider, clone_id: str) -> dict[str, str]:
+        cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock).describe()
+        return text_attributes(
+            {
+                "Endpoint.Address": cluster.get("Endpoint"),
+                "Endpoint.Port": cluster.get("Port"),
+                "ReadEndpoint.Address": cluster.get("ReaderEndpoint"),
+                "ClusterIdentifier": clone_id,
+                "ClusterArn": cluster.get("DBClusterArn"),
+                "ClonedFrom": tag_dict(cluster.get("TagList")).get(CLONE_OF_TAG_KEY),
+                "SecretArn": (cluster.get("MasterUserSecret") or {}).get("SecretArn"),
+            }
+        )
+
+    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        clone_id = request.physical_id or request.failed_create_id
+        try:
+            validate_cluster_identifier(clone_id)
+        except DbscaleError:
+            LOG.info("physical id %s names no cluster (an earlier Create failed); nothing to delete", clone_id)
+            return Progress(clone_id, True)
+        if not state.get("op"):
+            try:
+                cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+            except ClusterNotFound:
+                return Progress(clone_id, True)
+            if not owned_by(cluster.tags, request):
+                LOG.info("cluster %s was not created by this resource; left untouched", clone_id)
+                return Progress(clone_id, True)
+            try:
+                final_snapshot = bool(parse(SCHEMA, request.properties)["FinalSnapshot"])
+            except InvalidRequest:
+                final_snapshot = True  # unreadable properties: keep the data
+            state["op"] = cluster.delete(final_snapshot=final_snapshot, wait=False).to_dict()
+        operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+        result = operation.poll()
+        state["op"] = operation.to_dict()
+        if result.failed:
+            raise OperationFailed(f"Aurora clone '{clone_id}': {result.reason}")
+        return Progress(clone_id, result.done, detail=result.reason)
+
+
+provider = Provider(AuroraCloneResource())
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda entry point for Custom::AuroraClone."""
+    provider.handle(event, context)

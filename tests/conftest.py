@@ -1,0 +1,119 @@
+"""Shared fixtures: fake AWS credentials, moto, a simulated clock, slow transitions, throttling
+faults and an API call recorder (see tests/fakes/)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import boto3
+import botocore.endpoint
+import pytest
+from moto import mock_aws
+
+from tests.fakes import (
+    AwsCallRecorder,
+    BackoffOnClock,
+    FakeClock,
+    SlowAws,
+    ThrottleInjector,
+    install_moto_shims,
+)
+from tests.fakes.sessions import fresh_session
+
+REGION = "us-east-1"
+
+install_moto_shims()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and us-east-1 for every test; no profile, config file or endpoint override
+    can point a test at a real account."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE", "AWS_WEB_IDENTITY")):
+            monkeypatch.delenv(name)
+        if name.startswith("AWS_CONTAINER_"):
+            monkeypatch.delenv(name)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # moto builds an EC2 backend for every Redshift/RDS backend; its default AMIs cost ~0.4 s each.
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto's ``mock_aws`` active for the test: every AWS call is served in-process, state is fresh."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A :class:`FakeClock` (implements dbscale's Clock) at 2025-01-15 12:00:00 UTC."""
+    return FakeClock()
+
+
+@pytest.fixture
+def slow_aws(aws: None, fake_clock: FakeClock) -> Iterator[SlowAws]:
+    """Timed status transitions on ``fake_clock`` for moto's Redshift and Aurora resources."""
+    with SlowAws(fake_clock) as slow:
+        yield slow
+
+
+@pytest.fixture
+def _aws_call_recorder() -> AwsCallRecorder:
+    return AwsCallRecorder()
+
+
+@pytest.fixture
+def _throttle_injector() -> ThrottleInjector:
+    return ThrottleInjector(rate=0.0, seed=1234)
+
+
+@pytest.fixture
+def boto_session(
+    aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    _aws_call_recorder: AwsCallRecorder,
+    _throttle_injector: ThrottleInjector,
+) -> boto3.Session:
+    """A boto3 session in us-east-1 under moto, with the call recorder and the (idle) throttle
+    injector attached. It is also boto3's default session for the test, so code given no session
+    goes through the same hooks. Pass it as ``session=`` to the core."""
+    session = fresh_session(REGION)
+    _aws_call_recorder.attach(session.events)
+    _throttle_injector.attach(session.events)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    return session
+
+
+@pytest.fixture
+def aws_calls(boto_session: boto3.Session, _aws_call_recorder: AwsCallRecorder) -> AwsCallRecorder:
+    """The API calls made through ``boto_session`` clients, by operation (``aws_calls.count("ResizeCluster")``)."""
+    return _aws_call_recorder
+
+
+@pytest.fixture
+def throttle(
+    boto_session: boto3.Session,
+    _throttle_injector: ThrottleInjector,
+    fake_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> ThrottleInjector:
+    """Throttle 30% of ``boto_session`` requests (seeded, deterministic; set ``throttle.rate`` to
+    change). botocore's retry backoff sleeps advance ``fake_clock`` instead of blocking."""
+    _throttle_injector.rate = 0.3
+    monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(fake_clock))
+    return _throttle_injector

@@ -1,0 +1,90 @@
+"""Shared fixtures: every CDK app here is synthesized once per test process (jsii start-up is slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+ROOT = Path(__file__).resolve().parents[2]
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+
+
+@dataclass
+class Synthesized:
+    """A synthesized app: its App, its stacks by name, its cloud assembly directory."""
+
+    app: Any
+    stacks: dict[str, Any]
+    outdir: Path
+
+    def template(self, stack_name: str) -> dict[str, Any]:
+        return json.loads((self.outdir / f"{stack_name}.template.json").read_text())
+
+    def template_paths(self) -> list[Path]:
+        return sorted(self.outdir.glob("*.template.json"))
+
+
+def synthesize(outdir: Path, build: Callable[[Any], None]) -> Synthesized:
+    from aws_cdk import App, Stack
+
+    app = App(outdir=str(outdir))
+    build(app)
+    app.synth()
+    stacks = {c.node.id: c for c in app.node.children if isinstance(c, Stack)}
+    return Synthesized(app, stacks, outdir)
+
+
+@pytest.fixture(scope="session")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The repository's example app (app.py), synthesized once."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        import app as example_app
+    finally:
+        sys.path.remove(str(ROOT))
+    return synthesize(tmp_path_factory.mktemp("example"), lambda app: example_app.build_app(app))
+
+
+def cfn_lint(paths: list[Path]) -> list[str]:
+    """cfn-lint findings of level error (E...) for ``paths``, as parseable lines."""
+    result = subprocess.run(
+        [str(CFN_LINT), "--format", "parseable", "--regions", "us-east-1", "--", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode not in (0, 2, 4, 6, 8, 10, 12, 14) and not result.stdout:
+        raise AssertionError(f"cfn-lint did not run: {result.stderr}")
+    # parseable: file:line:col:line:col:RULE:message
+    return [line for line in result.stdout.splitlines() if line.split(":")[5:6] and line.split(":")[5].startswith("E")]
+
+
+@pytest.fixture
+def scratch() -> Iterator[Any]:
+    """A fresh stack with a VPC (private, isolated and public subnets) for construct-time errors."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_ec2 as ec2
+
+    app = App()
+    stack = Stack(app, "Scratch")
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
+            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+    )
+    yield stack, vpc
