@@ -39,9 +39,26 @@ class InvalidConstructProps(ValueError):
         self.field = field
 
 
+# How CDK encodes tokens in plain values: strings carry "${Token[...]}" ("#{Token[...]}" inside
+# encoded lists), numbers are doubles around -1.888e289. Checking here avoids a round trip to node
+# per value (Token.is_unresolved), which adds up in synth time.
+_NUMBER_TOKEN_BELOW = -1e289
+
+
+def is_token(value: object) -> bool:
+    """True when ``value`` is a CDK token (a parameter, an import ...) known only at deploy time."""
+    if value is None or isinstance(value, (bool, int)):
+        return False
+    if isinstance(value, str):
+        return "${Token[" in value or "#{Token[" in value
+    if isinstance(value, float):
+        return value < _NUMBER_TOKEN_BELOW
+    return bool(Token.is_unresolved(value))
+
+
 def unresolved(*values: object) -> bool:
-    """True when any value is a CDK token (a parameter, an import ...) known only at deploy time."""
-    return any(value is not None and Token.is_unresolved(value) for value in values)
+    """True when any value is a token, so its check must wait for deploy time (the handler's)."""
+    return any(is_token(value) for value in values)
 
 
 def checked(scope: IConstruct, check: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -34,7 +34,7 @@ from constructs import Construct, IConstruct
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 
 from ._asset import staged_handler_code
-from ._support import fail
+from ._support import fail, is_token
 
 P = TypeVar("P", bound="ClusterProvider")
 
@@ -282,9 +282,7 @@ def _shared_code(stack: Stack) -> lambda_.Code:
 
 
 def _token(value: str) -> bool:
-    from aws_cdk import Token
-
-    return Token.is_unresolved(value)
+    return is_token(value)
 
 
 class RedshiftClusterProvider(ClusterProvider):

@@ -912,6 +912,7 @@ class ClonePool:
         decisions: list[PoolDecision] = []
         plans: list[tuple[list[dict[str, Any]], str, str]] = []  # steps, operation name, description
         copy_class = self.copy_instance_class or inventory.writer_class(source)
+        seeds = {snapshot["DBClusterSnapshotIdentifier"] for snapshot in inventory.snapshots}
         for copy in status.copies:
             text = copy.summary(limit)
             if copy.status == "deleting":
@@ -935,14 +936,16 @@ class ClonePool:
                         "they are gone",
                     )
                 )
-            elif not copy.ready:
+            elif not copy.ready or seed_snapshot_identifier(copy.cluster_id) in seeds:
                 if copy_class is None:
                     raise InvalidRequest(
                         f"'{self.source_cluster_id}' has no instance to take the copy's instance class from; "
                         "pass copy_instance_class",
                         field="copy_instance_class",
                     )
-                decisions.append(PoolDecision("continue-copy", copy.cluster_id, f"copy {text} is still being made"))
+                decisions.append(
+                    PoolDecision("continue-copy", copy.cluster_id, f"copy {text} is still being made (or tidied up)")
+                )
                 steps = _copy_steps(source, copy.cluster_id, iso(copy.created_at), copy_class)
                 plans.append((steps, copy.cluster_id, f"make copy '{copy.cluster_id}' of '{self.source_cluster_id}'"))
             else:

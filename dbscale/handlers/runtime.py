@@ -238,7 +238,12 @@ class Provider:
     def _new_state(self, request: Request) -> dict[str, Any]:
         from .properties import service_timeout_seconds
 
-        timeout = service_timeout_seconds(request.properties)
+        try:
+            timeout = service_timeout_seconds(request.properties)
+        except InvalidRequest:
+            if request.request_type != "Delete":
+                raise
+            timeout = 3600  # a Delete must not fail on the property that failed its Create
         now = self.clock.now()
         # Answer before CloudFormation gives up: leave one poll gap (60 s) and some slack.
         margin = min(90.0, max(10.0, timeout * 0.25))
