@@ -15,6 +15,7 @@ from tests.fakes import (
     AwsCallRecorder,
     BackoffOnClock,
     FakeClock,
+    LostResponses,
     SlowAws,
     ThrottleInjector,
     install_moto_shims,
@@ -83,11 +84,17 @@ def _throttle_injector() -> ThrottleInjector:
 
 
 @pytest.fixture
+def _lost_responses() -> LostResponses:
+    return LostResponses()
+
+
+@pytest.fixture
 def boto_session(
     aws: None,
     monkeypatch: pytest.MonkeyPatch,
     _aws_call_recorder: AwsCallRecorder,
     _throttle_injector: ThrottleInjector,
+    _lost_responses: LostResponses,
 ) -> boto3.Session:
     """A boto3 session in us-east-1 under moto, with the call recorder and the (idle) throttle
     injector attached. It is also boto3's default session for the test, so code given no session
@@ -95,6 +102,7 @@ def boto_session(
     session = fresh_session(REGION)
     _aws_call_recorder.attach(session.events)
     _throttle_injector.attach(session.events)
+    _lost_responses.attach(session.events)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
     return session
 
@@ -117,3 +125,17 @@ def throttle(
     _throttle_injector.rate = 0.3
     monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(fake_clock))
     return _throttle_injector
+
+
+@pytest.fixture
+def lost_responses(
+    boto_session: boto3.Session,
+    _lost_responses: LostResponses,
+    fake_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> LostResponses:
+    """``lost_responses.lose("CreateCluster")``: the next CreateCluster through ``boto_session``
+    takes effect in moto but its response is lost, so botocore retries it. Retry backoff sleeps
+    advance ``fake_clock``."""
+    monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(fake_clock))
+    return _lost_responses

@@ -44,7 +44,7 @@ from .aurora import _BROKEN as BROKEN_STATES
 from .aurora import AuroraSteps, describe_db_cluster, instance_identifier
 from .aws import aws_errors, client, tag_dict, tag_list
 from .clock import SYSTEM_CLOCK, Clock, utc_datetime
-from .errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
+from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
 from .limits import (
     AURORA_SERVERLESS_INSTANCE_CLASS,
     CLUSTER_IDENTIFIER_MAX_LENGTH,
@@ -75,6 +75,17 @@ COPY_CREATED_TAG_KEY = "dbscale:copy-created"
 COPY_ID_TAG_KEY = "dbscale:copy-id"
 CLONE_OF_TAG_KEY = "dbscale:clone-of"
 CLONED_FROM_SOURCE_TAG_KEY = "dbscale:cloned-from-source"
+
+_MANAGED_TAG_KEYS = frozenset(
+    {
+        CREATED_BY_TAG_KEY,
+        COPY_OF_TAG_KEY,
+        COPY_CREATED_TAG_KEY,
+        COPY_ID_TAG_KEY,
+        CLONE_OF_TAG_KEY,
+        CLONED_FROM_SOURCE_TAG_KEY,
+    }
+)
 
 DEFAULT_COPY_SERVERLESS_V2_CAPACITY = (0.5, 8.0)
 """ACU range of a copy whose instance is ``db.serverless`` when the source has none to copy."""
@@ -697,8 +708,8 @@ def provision_clone(
     acu = _clone_acu(instance_class, source, serverless_v2_min_acu, serverless_v2_max_acu)
     user_tags = dict(tags or {})
     for key in user_tags:
-        if key.startswith("dbscale:") or key.lower().startswith("aws:"):
-            raise InvalidRequest(f"tag key {key!r} is reserved (dbscale: and aws: prefixes)", field="tags")
+        if key in _MANAGED_TAG_KEYS or key.lower().startswith("aws:"):
+            raise InvalidRequest(f"tag key {key!r} is set by dbscale (or AWS) and cannot be given", field="tags")
     inventory = _Inventory(rds, source_cluster_id)
     cutoff = copy_cutoff(now, age, since)
     copies = inventory.copies(source_cluster_id, cutoff, limit, now)
@@ -1049,13 +1060,28 @@ class CloneSteps:
             return StepOutcome.fail(f"source '{step['source']}' is '{status}' and needs attention in the RDS console")
         if status not in _USABLE:
             return StepOutcome.wait(f"source '{step['source']}' is '{status}'; waiting to snapshot it")
-        with aws_errors(f"snapshot '{step['source']}' for copy '{step['copy']}'"):
-            self._client.create_db_cluster_snapshot(
-                DBClusterIdentifier=step["source"],
-                DBClusterSnapshotIdentifier=step["snapshot"],
-                Tags=tag_list(step["tags"]),
-            )
+        try:
+            with aws_errors(f"snapshot '{step['source']}' for copy '{step['copy']}'"):
+                self._client.create_db_cluster_snapshot(
+                    DBClusterIdentifier=step["source"],
+                    DBClusterSnapshotIdentifier=step["snapshot"],
+                    Tags=tag_list(step["tags"]),
+                )
+        except AwsError as err:
+            # A retried request whose first attempt went through finds its own snapshot.
+            if err.code != "DBClusterSnapshotAlreadyExistsFault" or not self._ours(
+                _find_snapshot(self._client, step["snapshot"]), step["tags"]
+            ):
+                raise
         return StepOutcome.next()
+
+    @staticmethod
+    def _ours(found: dict[str, Any] | None, tags: dict[str, str]) -> bool:
+        """True when ``found`` (a described cluster or snapshot) carries every tag in ``tags``."""
+        if found is None:
+            return False
+        have = tag_dict(found.get("TagList"))
+        return all(have.get(key) == value for key, value in tags.items())
 
     def _wait_snapshot(self, step: dict[str, Any]) -> StepOutcome:
         if _find_cluster(self._client, step["copy"]) is not None:
@@ -1075,13 +1101,19 @@ class CloneSteps:
     def _restore_copy(self, step: dict[str, Any]) -> StepOutcome:
         if _find_cluster(self._client, step["copy"]) is not None:
             return StepOutcome.next()
-        with aws_errors(f"restore copy '{step['copy']}' from snapshot '{step['snapshot']}'"):
-            self._client.restore_db_cluster_from_snapshot(
-                DBClusterIdentifier=step["copy"],
-                SnapshotIdentifier=step["snapshot"],
-                Tags=tag_list(step["tags"]),
-                **step["options"],
-            )
+        try:
+            with aws_errors(f"restore copy '{step['copy']}' from snapshot '{step['snapshot']}'"):
+                self._client.restore_db_cluster_from_snapshot(
+                    DBClusterIdentifier=step["copy"],
+                    SnapshotIdentifier=step["snapshot"],
+                    Tags=tag_list(step["tags"]),
+                    **step["options"],
+                )
+        except AwsError as err:
+            if err.code != "DBClusterAlreadyExistsFault" or not self._ours(
+                _find_cluster(self._client, step["copy"]), step["tags"]
+            ):
+                raise
         return StepOutcome.next()
 
     def _delete_snapshot(self, step: dict[str, Any]) -> StepOutcome:
@@ -1124,15 +1156,21 @@ class CloneSteps:
                 "last free slot after this plan was made. Retry: a new plan picks another copy (or makes one when "
                 "copies are allowed)."
             )
-        with aws_errors(f"clone '{origin_id}' into '{clone_id}'"):
-            self._client.restore_db_cluster_to_point_in_time(
-                DBClusterIdentifier=clone_id,
-                SourceDBClusterIdentifier=origin_id,
-                RestoreType="copy-on-write",
-                UseLatestRestorableTime=True,
-                Tags=tag_list(step["tags"]),
-                **step["options"],
-            )
+        try:
+            with aws_errors(f"clone '{origin_id}' into '{clone_id}'"):
+                self._client.restore_db_cluster_to_point_in_time(
+                    DBClusterIdentifier=clone_id,
+                    SourceDBClusterIdentifier=origin_id,
+                    RestoreType="copy-on-write",
+                    UseLatestRestorableTime=True,
+                    Tags=tag_list(step["tags"]),
+                    **step["options"],
+                )
+        except AwsError as err:
+            if err.code != "DBClusterAlreadyExistsFault" or not self._ours(
+                _find_cluster(self._client, clone_id), step["tags"]
+            ):
+                raise
         return StepOutcome.next()
 
     def _manage_password(self, step: dict[str, Any]) -> StepOutcome:

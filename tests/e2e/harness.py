@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 import boto3
 
-from dbscale.handlers.runtime import poll_name
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/dbscale-e2e/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
 FUNCTION_NAME = "dbscale-e2e-provider"
@@ -184,23 +183,41 @@ class CloudFormation:
         current = event
         self.server.clock = self.clock
         first_started = self.clock.now()
+        rule: str | None = None
+        rule_made = 0.0
         for invocation in range(1, max_invocations + 1):
-            started = self.clock.now()
             self.handler(json.loads(json.dumps(current)), LambdaContext(self.clock))
             answers = self.server.responses.get(path, [])
             if answers:
                 sent = self.server.received_at.get(path, [None])[0]
                 return Result(answers[0], invocation, answers, sent, first_started)
-            rule = poll_name(event)
-            assert rule in self.poll_rules(), "no response and no poll rule: the stack would hang"
+            if rule is None:
+                rule = self.find_rule(event["RequestId"])
+                assert rule is not None, "no response and no poll rule: the stack would hang"
+                rule_made = self.clock.now()
             targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
             current = json.loads(targets[0]["Input"])
-            # EventBridge fires every minute from the rule's creation.
-            self.clock.sleep(max(0.0, 60.0 - (self.clock.now() - started) % 60.0))
+            # EventBridge fires the rule at its rate, counted from the rule's creation.
+            period = rate_seconds(self.events.describe_rule(Name=rule)["ScheduleExpression"])
+            self.clock.sleep(period - (self.clock.now() - rule_made) % period)
         raise AssertionError(f"no response after {max_invocations} invocations")
+
+    def find_rule(self, request_id: str) -> str | None:
+        """The poll rule whose target replays the request ``request_id``."""
+        for found in self.events.list_rules()["Rules"]:
+            for target in self.events.list_targets_by_rule(Rule=found["Name"])["Targets"]:
+                if json.loads(target.get("Input", "{}")).get("RequestId") == request_id:
+                    return str(found["Name"])
+        return None
 
     def poll_rules(self) -> list[str]:
         return [r["Name"] for r in self.events.list_rules(NamePrefix="dbscale-poll-")["Rules"]]
+
+
+def rate_seconds(expression: str) -> float:
+    """``rate(2 minutes)`` -> 120.0."""
+    amount, unit = expression.strip()[len("rate(") : -1].split()
+    return float(amount) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}[unit]
 
 
 def stringify(value: Any) -> Any:

@@ -4,7 +4,7 @@ timed status transitions, throttling faults and an API call recorder. Never impo
 from __future__ import annotations
 
 from .clock import DEFAULT_START, FakeClock
-from .faults import BackoffOnClock, ThrottleInjector, throttling_response
+from .faults import BackoffOnClock, LostResponses, ThrottleInjector, throttling_response
 from .moto_shims import ResizeRecord, ShimObsolete, attach_managed_secret, install_moto_shims
 from .patching import Patcher
 from .recorder import AwsCall, AwsCallRecorder
@@ -22,6 +22,7 @@ __all__ = [
     "AwsCallRecorder",
     "BackoffOnClock",
     "FakeClock",
+    "LostResponses",
     "Patcher",
     "ResizeRecord",
     "ShimObsolete",

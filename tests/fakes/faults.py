@@ -1,8 +1,12 @@
-"""Deterministic AWS throttling: a seeded fraction of requests get a real throttling response.
+"""Deterministic AWS faults, injected where botocore sends a request.
 
-The injector answers botocore's ``before-send`` event (ahead of moto's own handler) with an HTTP
-400 ``Throttling`` / ``ThrottlingException`` response in the service's wire format, so botocore's
-retry handler parses and retries it exactly as it would a real one.
+* :class:`ThrottleInjector`: a seeded fraction of requests get an HTTP 400 ``Throttling`` /
+  ``ThrottlingException`` response in the service's wire format, so botocore's retry handler
+  parses and retries it exactly as it would a real one.
+* :class:`LostResponses`: chosen requests reach AWS (moto) and take effect, but the response is
+  lost (a read timeout), so botocore retries a request AWS already carried out.
+
+Both answer botocore's ``before-send`` event, ahead of moto's own handler.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 
 from .clock import FakeClock
 
@@ -74,6 +79,36 @@ class ThrottleInjector:
         self.injected += 1
         self.injected_by_operation[operation] += 1
         return throttling_response(request)
+
+
+class LostResponses:
+    """Lose the response of the next ``times`` attempts of an operation after AWS carried it out.
+
+    ``lose("CreateCluster")`` makes the next CreateCluster reach moto (the cluster is created) and
+    then fail with a read timeout; botocore retries it and the retry meets the result of the first
+    attempt (e.g. ``ClusterAlreadyExists``), as after a real network failure.
+    """
+
+    def __init__(self) -> None:
+        self._pending: Counter[str] = Counter()
+        self.lost: Counter[str] = Counter()
+
+    def lose(self, operation: str, times: int = 1) -> None:
+        self._pending[operation] += times
+
+    def attach(self, events: Any) -> None:
+        events.register_first("before-send", self._before_send, unique_id=_UNIQUE_ID + "-lost")
+
+    def _before_send(self, request: Any, event_name: str = "", **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        if self._pending[operation] <= 0:
+            return None
+        from moto.core.models import botocore_stubber
+
+        self._pending[operation] -= 1
+        botocore_stubber(event_name=event_name, request=request)  # AWS carries the request out
+        self.lost[operation] += 1
+        raise ReadTimeoutError(endpoint_url=request.url, error="simulated: the response was lost")
 
 
 class BackoffOnClock:

@@ -11,6 +11,8 @@ loudly at install time and can be deleted.
   unless ``SkipFinalClusterSnapshot=false`` is sent explicitly; AWS defaults it to false.
 * RDS ``RestoreDBClusterFromSnapshot`` of a cluster with a managed master password: moto crashes
   (KeyError on ``_master_user_password``) copying the source cluster's settings.
+* RDS ``CreateDBCluster`` of an identifier that exists: moto silently replaces the cluster; AWS
+  answers ``DBClusterAlreadyExistsFault``.
 
 Without :class:`tests.fakes.transitions.SlowAws` every change is instant, as in plain moto: a resize
 is ``SUCCEEDED`` as soon as it is requested.
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.rds.models import DBCluster
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import DBCluster, RDSBackend
 from moto.redshift.exceptions import (
     ClusterNotFoundError,
     InvalidParameterCombinationError,
@@ -239,6 +242,16 @@ def _tolerant_get_cfg(original: Any) -> Any:
     return get_cfg
 
 
+def _refuse_duplicate_cluster(original: Any) -> Any:
+    def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
+        if kwargs["db_cluster_identifier"] in self.clusters:
+            raise RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        cluster: DBCluster = original(self, kwargs)
+        return cluster
+
+    return create_db_cluster
+
+
 # --- install ------------------------------------------------------------------------------
 
 
@@ -257,6 +270,7 @@ def install_moto_shims() -> None:
     _require_source_lacks(RedshiftResponse.create_cluster, "ManageMasterPassword")
     _require_source_lacks(RedshiftResponse.delete_cluster, '"SkipFinalClusterSnapshot", False')
     _require_source_lacks(DBCluster.get_cfg, "master_user_secret")
+    _require_source_lacks(RDSBackend.create_db_cluster, "AlreadyExists")
 
     RedshiftBackend.resize_cluster = _backend_resize_cluster  # type: ignore[attr-defined]
     RedshiftBackend.describe_resize = _backend_describe_resize  # type: ignore[attr-defined]
@@ -270,4 +284,5 @@ def install_moto_shims() -> None:
         RedshiftBackend.delete_cluster
     )
     DBCluster.get_cfg = _tolerant_get_cfg(DBCluster.get_cfg)  # type: ignore[method-assign]
+    RDSBackend.create_db_cluster = _refuse_duplicate_cluster(RDSBackend.create_db_cluster)  # type: ignore[method-assign]
     _installed = True

@@ -81,7 +81,11 @@ def test_a_missing_cluster_is_created_with_its_instances_and_waited_for(
     assert fake_clock.slept >= 600  # instances take 600 s in the fake
     (params,) = aws_calls.params("CreateDBCluster")
     assert params["ManageMasterUserPassword"] is True and "MasterUserPassword" not in params
-    assert (params["Engine"], params["MasterUsername"], params["StorageEncrypted"]) == ("aurora-postgresql", "postgres", True)
+    assert (params["Engine"], params["MasterUsername"], params["StorageEncrypted"]) == (
+        "aurora-postgresql",
+        "postgres",
+        True,
+    )
     tiers = {p["DBInstanceIdentifier"]: p["PromotionTier"] for p in aws_calls.params("CreateDBInstance")}
     assert tiers == {f"{NAME}-1": 0, f"{NAME}-2": 1}
 
@@ -90,7 +94,12 @@ def test_a_serverless_v2_cluster_is_created_with_its_capacity_range(
     slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session, aws_calls: AwsCallRecorder
 ) -> None:
     rds = create(
-        boto_session, fake_clock, "db.serverless", engine="aurora-mysql", serverless_v2_min_acu=0.5, serverless_v2_max_acu=4
+        boto_session,
+        fake_clock,
+        "db.serverless",
+        engine="aurora-mysql",
+        serverless_v2_min_acu=0.5,
+        serverless_v2_max_acu=4,
     )
     assert rds.instance_type == "db.serverless"
     assert rds.serverless_v2_capacity == (0.5, 4.0)
@@ -151,9 +160,18 @@ def test_an_existing_cluster_is_adopted_and_deleted_only_with_force(
         ({"reader_count": 16}, "reader_count"),
         ({"reader_count": -1}, "reader_count"),
         ({"initial_instance_type": "db.serverless"}, "serverless_v2_min_acu"),
-        ({"initial_instance_type": "db.serverless", "serverless_v2_min_acu": 0.5, "serverless_v2_max_acu": 300}, "serverless_v2_max_acu"),  # noqa: E501
-        ({"initial_instance_type": "db.serverless", "serverless_v2_min_acu": 0.7, "serverless_v2_max_acu": 4}, "serverless_v2_min_acu"),  # noqa: E501
-        ({"initial_instance_type": "db.serverless", "serverless_v2_min_acu": 8, "serverless_v2_max_acu": 4}, "serverless_v2_min_acu"),  # noqa: E501
+        (
+            {"initial_instance_type": "db.serverless", "serverless_v2_min_acu": 0.5, "serverless_v2_max_acu": 300},
+            "serverless_v2_max_acu",
+        ),
+        (
+            {"initial_instance_type": "db.serverless", "serverless_v2_min_acu": 0.7, "serverless_v2_max_acu": 4},
+            "serverless_v2_min_acu",
+        ),
+        (
+            {"initial_instance_type": "db.serverless", "serverless_v2_min_acu": 8, "serverless_v2_max_acu": 4},
+            "serverless_v2_min_acu",
+        ),
         ({"serverless_v2_min_acu": 1, "serverless_v2_max_acu": 4}, "serverless_v2_min_acu"),  # provisioned class
         ({"MasterUserPassword": "hunter2hunter2"}, "MasterUserPassword"),
         ({"ManageMasterUserPassword": False}, "ManageMasterUserPassword"),
@@ -252,7 +270,9 @@ def test_a_rolling_class_change_leaves_one_writer_of_the_new_class_and_no_leftov
     assert {i["DBInstanceStatus"] for i in found.values()} == {"available"}
     assert (rds.instance_type, rds.reader_count) == ("db.r6g.xlarge", reader_count)
     # The writer was replaced by one failover to a new instance, never modified in place.
-    assert aws_calls.params("FailoverDBCluster") == [{"DBClusterIdentifier": NAME, "TargetDBInstanceIdentifier": writer}]
+    assert aws_calls.params("FailoverDBCluster") == [
+        {"DBClusterIdentifier": NAME, "TargetDBInstanceIdentifier": writer}
+    ]
     assert [p["DBInstanceIdentifier"] for p in aws_calls.params("DeleteDBInstance")] == [old_writer]
     assert old_writer not in [p["DBInstanceIdentifier"] for p in aws_calls.params("ModifyDBInstance")]
     assert len(aws_calls.params("ModifyDBInstance")) == reader_count

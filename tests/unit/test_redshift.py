@@ -86,7 +86,9 @@ def test_a_missing_cluster_is_created_tagged_and_waited_for_through_creating(
     assert (params["DBName"], params["MasterUsername"], params["Port"]) == ("dev", "admin", 5439)
 
 
-def test_a_single_node_cluster_is_created_as_single_node(boto_session: boto3.Session, aws_calls: AwsCallRecorder) -> None:
+def test_a_single_node_cluster_is_created_as_single_node(
+    boto_session: boto3.Session, aws_calls: AwsCallRecorder
+) -> None:
     rp = create(boto_session, FakeClock(), nodes=1)
     assert rp.cluster_size == 1
     assert aws_calls.params("CreateCluster")[0]["ClusterType"] == "single-node"
@@ -626,7 +628,14 @@ def test_the_whole_lifecycle_converges_with_30_percent_of_calls_throttled(
     assert throttle.injected > 30
     assert 0.2 < throttle.injected / throttle.attempts < 0.4
     # Each change was asked for exactly once: botocore retried the throttled attempts itself.
-    assert mutations(aws_calls) == ["CreateCluster", "PauseCluster", "ResumeCluster", "ResizeCluster", "PauseCluster", "DeleteCluster"]  # noqa: E501
+    assert mutations(aws_calls) == [
+        "CreateCluster",
+        "PauseCluster",
+        "ResumeCluster",
+        "ResizeCluster",
+        "PauseCluster",
+        "DeleteCluster",
+    ]
 
 
 def test_throttling_that_outlasts_the_retries_surfaces_as_aws_error(
