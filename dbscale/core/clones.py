@@ -704,7 +704,10 @@ def provision_clone(
     since = _check_since(copy_created_since, now)
     rds = client("rds", session)
 
-    source = describe_db_cluster(rds, source_cluster_id)
+    try:
+        source = describe_db_cluster(rds, source_cluster_id)
+    except ClusterNotFound:
+        raise ClusterNotFound(f"source Aurora cluster '{source_cluster_id}' does not exist") from None
     acu = _clone_acu(instance_class, source, serverless_v2_min_acu, serverless_v2_max_acu)
     user_tags = dict(tags or {})
     for key in user_tags:

@@ -306,9 +306,9 @@ class RedshiftProvisioning:
         if new_instance_type is not None:
             validate_redshift_node_type(new_instance_type, field="new_instance_type")
         if new_cluster_size is not None:
-            if isinstance(new_cluster_size, bool) or not isinstance(new_cluster_size, int):
+            if isinstance(new_cluster_size, bool) or not isinstance(new_cluster_size, int) or new_cluster_size < 1:
                 raise InvalidRequest(
-                    f"new_cluster_size must be a whole number, got {new_cluster_size!r}",
+                    f"new_cluster_size must be a whole number of at least 1, got {new_cluster_size!r}",
                     field="new_cluster_size",
                 )
             if new_instance_type is not None:
@@ -333,8 +333,8 @@ class RedshiftProvisioning:
             c = None  # the settled state is unknown until then: plan on what is asked
         current_type = str(c["NodeType"]) if c else None
         current_nodes = int(c["NumberOfNodes"]) if c else None
-        target_type = new_instance_type or current_type
-        target_nodes = new_cluster_size or current_nodes
+        target_type = new_instance_type if new_instance_type is not None else current_type
+        target_nodes = new_cluster_size if new_cluster_size is not None else current_nodes
         if c is not None:
             assert target_type is not None and target_nodes is not None
             validate_redshift_nodes(
@@ -356,7 +356,7 @@ class RedshiftProvisioning:
                 }
             )
         parts = []
-        if new_instance_type or new_cluster_size:
+        if new_instance_type is not None or new_cluster_size is not None:
             parts.append(f"resize to {target_nodes or '?'} x {target_type or '?'}")
         if new_paused is not None:
             parts.append("pause" if new_paused else "resume")
@@ -469,6 +469,11 @@ def plan_rescale(
     steps: list[dict[str, Any]] = []
     if must_resize:
         plan = choose_resize(c["NodeType"], int(c["NumberOfNodes"]), target_type, target_nodes, resize_type)
+        if plan.method == "classic":
+            # Counts only elastic resize reaches (RA3 beyond its create maximum) are out of reach now.
+            validate_redshift_nodes(
+                target_type, target_nodes, node_type_field="new_instance_type", count_field="new_cluster_size"
+            )
         if paused_now:
             steps += [{"action": "resume"}, {"action": "wait_available"}]
         steps += [
@@ -526,8 +531,8 @@ class RedshiftSteps:
     def _replan(self, name: str, step: dict[str, Any], **args: Any) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and splice it in.
         c = self._cluster(name)
-        target_type = args["node_type"] or c["NodeType"]
-        target_nodes = args["number_of_nodes"] or int(c["NumberOfNodes"])
+        target_type = c["NodeType"] if args["node_type"] is None else args["node_type"]
+        target_nodes = int(c["NumberOfNodes"]) if args["number_of_nodes"] is None else args["number_of_nodes"]
         validate_redshift_nodes(target_type, target_nodes, elastic=args["resize_type"] != "classic")
         step["action"] = "planned"
         step["steps"] = plan_rescale(c, target_type, target_nodes, args["paused"], args["resize_type"])

@@ -174,7 +174,7 @@ def test_no_free_slot_fails_naming_the_copies_and_their_ages(
         ({**PROPS, "InstanceClass": "db.m1.small"}, "Invalid property InstanceClass"),
         ({**PROPS, "CloneClusterIdentifier": "Not_Valid"}, "Invalid property CloneClusterIdentifier"),
         ({**PROPS, "ClusterIdentifier": "x"}, "Invalid property ClusterIdentifier: unknown property"),
-        ({**PROPS, "SourceClusterId": "missing"}, "Aurora cluster 'missing' does not exist"),
+        ({**PROPS, "SourceClusterId": "missing"}, "source Aurora cluster 'missing' does not exist"),
     ],
 )
 def test_bad_input_fails_with_a_reason(
@@ -197,7 +197,9 @@ def test_duplicate_create_makes_one_clone(cfn: CloudFormation, source: str, rds:
     assert [kind for kind, origin, _ in fake.restores if origin == "prod"] == ["clone"]
 
 
-def test_create_over_a_cluster_it_does_not_own_fails(cfn: CloudFormation, source: str, fake: AuroraCloneFake, rds: Any) -> None:
+def test_create_over_a_cluster_it_does_not_own_fails(
+    cfn: CloudFormation, source: str, fake: AuroraCloneFake, rds: Any
+) -> None:
     fake.make_source(rds, "taken")
     result = create(cfn, {**PROPS, "CloneClusterIdentifier": "taken"})
     assert result.status == "FAILED"
@@ -259,12 +261,16 @@ def test_new_source_with_a_derived_identifier_replaces_the_clone(
     assert CLONE not in clusters(rds) and replacement in clusters(rds)
 
 
-def test_new_source_with_a_fixed_identifier_is_refused(cfn: CloudFormation, source: str, fake: AuroraCloneFake, rds: Any) -> None:
+def test_new_source_with_a_fixed_identifier_is_refused(
+    cfn: CloudFormation, source: str, fake: AuroraCloneFake, rds: Any
+) -> None:
     fixed = {**PROPS, "CloneClusterIdentifier": "qa-clone"}
     assert create(cfn, fixed).status == "SUCCESS"
     fake.make_source(rds, "staging")
     moved = {**fixed, "SourceClusterId": "staging"}
-    result = cfn.send(cfn.event("Update", TYPE, moved, logical_id="Clone", physical_id="qa-clone", old_properties=fixed))
+    result = cfn.send(
+        cfn.event("Update", TYPE, moved, logical_id="Clone", physical_id="qa-clone", old_properties=fixed)
+    )
     assert result.status == "FAILED"
     assert "SourceClusterId cannot change in place" in result.reason
     assert tag_dict(clusters(rds)["qa-clone"]["TagList"])[CLONE_OF_TAG_KEY] == "prod"
@@ -295,9 +301,7 @@ def test_delete_of_a_missing_clone_succeeds(cfn: CloudFormation, source: str) ->
     assert result.status == "SUCCESS", result.reason
 
 
-def test_delete_leaves_a_cluster_this_resource_did_not_create(
-    cfn: CloudFormation, source: str, rds: Any
-) -> None:
+def test_delete_leaves_a_cluster_this_resource_did_not_create(cfn: CloudFormation, source: str, rds: Any) -> None:
     result = cfn.send(cfn.event("Delete", TYPE, PROPS, logical_id="Clone", physical_id="prod"))
     assert result.status == "SUCCESS", result.reason
     assert clusters(rds)["prod"]["Status"] == "available"
@@ -331,3 +335,19 @@ def test_the_example_events_run_through_the_handler(
     deleted = cfn.send(example("aurora-clone-delete.json", cfn))
     assert deleted.status == "SUCCESS", deleted.reason
     assert created.physical_id not in clusters(rds)
+
+
+def test_the_example_template_uses_only_known_properties_and_attributes(cfn: CloudFormation, source: str) -> None:
+    from cfnlint.decode import decode_str
+
+    template, problems = decode_str((EXAMPLES.parent / "aurora-clone.yaml").read_text())
+    assert not problems
+    resource = template["Resources"]["Clone"]
+    assert resource["Type"] == TYPE
+    assert resource["Properties"]["ServiceToken"] == {"Fn::ImportValue": "dbscale-AuroraCloneServiceToken"}
+    known = {prop.name for prop in aurora_clone.SCHEMA} | {"ServiceToken", "ServiceTimeout"}
+    assert set(resource["Properties"]) <= known
+    created = create(cfn)
+    assert created.status == "SUCCESS", created.reason
+    used = {o["Value"]["Fn::GetAtt"][1] for o in template["Outputs"].values()}
+    assert used <= set(created.data)

@@ -10,10 +10,10 @@ import boto3
 import pytest
 
 from dbscale.core.aurora import RdsProvisioning, instance_identifier
-from dbscale.core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
+from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
-from tests.fakes import AwsCallRecorder, FakeClock, SlowAws, ThrottleInjector, fresh_session
+from tests.fakes import AwsCallRecorder, FakeClock, LostResponses, SlowAws, ThrottleInjector, fresh_session
 
 NAME = "orders"
 MUTATING = (
@@ -148,6 +148,35 @@ def test_an_existing_cluster_is_adopted_and_deleted_only_with_force(
     rds.delete(force=True, final_snapshot=False)
     with pytest.raises(ClusterNotFound):
         rds.describe()
+
+
+@pytest.mark.parametrize("operation", ["CreateDBCluster", "CreateDBInstance"])
+def test_a_create_whose_response_was_lost_is_recognised_as_ours(
+    operation: str,
+    lost_responses: LostResponses,
+    slow_aws: SlowAws,
+    fake_clock: FakeClock,
+    boto_session: boto3.Session,
+) -> None:
+    lost_responses.lose(operation)  # AWS carries it out; botocore's retry meets "already exists"
+    rds = create(boto_session, fake_clock, reader_count=1)
+    assert lost_responses.lost[operation] == 1
+    assert (rds.status, rds.adopted, rds.reader_count) == ("available", False, 1)
+    assert set(instances(boto_session)) == {f"{NAME}-1", f"{NAME}-2"}
+
+
+def test_a_cluster_someone_else_creates_meanwhile_is_not_taken_for_ours(
+    slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session
+) -> None:
+    def race(**_: Any) -> None:
+        fresh_session().client("rds").create_db_cluster(
+            DBClusterIdentifier=NAME, Engine="aurora-postgresql", MasterUsername="x", MasterUserPassword="Sup3rSecret!"
+        )
+
+    boto_session.events.register_first("before-call.rds.CreateDBCluster", race)
+    with pytest.raises(ClusterAlreadyExists):
+        create(boto_session, fake_clock)
+    assert RdsProvisioning(NAME, session=boto_session).adopted is True
 
 
 @pytest.mark.parametrize(

@@ -72,9 +72,7 @@ def instances_of(rds: Any, name: str) -> list[dict[str, Any]]:
     return list(found)
 
 
-def provision(
-    boto_session: boto3.Session, fake_clock: FakeClock, clone: str = "dev-1", **kwargs: Any
-) -> Any:
+def provision(boto_session: boto3.Session, fake_clock: FakeClock, clone: str = "dev-1", **kwargs: Any) -> Any:
     kwargs.setdefault("instance_class", "db.r6g.large")
     kwargs.setdefault("source_cluster_id", "prod")
     source_id = kwargs.pop("source_cluster_id")
@@ -382,9 +380,7 @@ def test_dry_run_leaves_aws_state_identical(
     before = aws_state(rds)
     calls_before = len(aws_calls.calls)
 
-    plan = provision(
-        boto_session, fake_clock, max_copy_age=DAY, copy_ok=True, purge_obsolete_copies=True, dry_run=True
-    )
+    plan = provision(boto_session, fake_clock, max_copy_age=DAY, copy_ok=True, purge_obsolete_copies=True, dry_run=True)
 
     assert plan.action == expected_action and plan.dry_run and plan.operation is None
     assert plan.purged_copies == ("prod-copy-old",)
@@ -533,7 +529,7 @@ def test_parse_timestamp_forms() -> None:
 
 def test_clone_count_takes_the_larger_of_group_and_tags() -> None:
     origin = {"DBClusterIdentifier": "a", "CloneGroupId": "g"}
-    others = [
+    others: list[dict[str, Any]] = [
         origin,
         {"DBClusterIdentifier": "b", "CloneGroupId": "g"},
         {"DBClusterIdentifier": "c", "CloneGroupId": "g"},
@@ -555,3 +551,18 @@ def test_waiting_only_looks_at_the_steps_left() -> None:
     assert not waiting_only(op)
     op.index = 1
     assert waiting_only(op)
+
+
+def test_copy_and_clone_converge_under_throttling(
+    fake: AuroraCloneFake, source: str, rds: Any, boto_session: boto3.Session, fake_clock: FakeClock, throttle: Any
+) -> None:
+    throttle.rate = 0.0  # set the scene unthrottled
+    fake.add_clones(rds, "prod", 15)
+    throttle.rate = 0.3
+    plan = provision(boto_session, fake_clock, copy_ok=True, wait=False)
+    assert plan.operation is not None
+    drive(plan.operation, fake_clock)
+    assert throttle.injected > 0
+    throttle.rate = 0.0  # the test's own client has no retries to spare
+    assert tags_of(rds, "dev-1")[CLONE_OF_TAG_KEY] == plan.new_copy_id
+    assert fake.silent_full_copies == []

@@ -267,7 +267,9 @@ def test_handler_with_bad_configuration_raises_and_logs_the_reason(
     with pytest.raises(InvalidRequest) as caught:
         clone_pool.handler(schedule_event(), None)
     assert caught.value.field == "MinSpareSlots"
-    assert json_lines(caplog) == [{"source": "prod", "error": "Invalid property MinSpareSlots: MinSpareSlots is required"}]
+    assert json_lines(caplog) == [
+        {"source": "prod", "error": "Invalid property MinSpareSlots: MinSpareSlots is required"}
+    ]
     with pytest.raises(InvalidRequest, match="unknown property"):
         clone_pool.handler(schedule_event({"MinSpareSlot": 3}), None)
 
@@ -280,4 +282,18 @@ def test_configuration_parses_environment_strings() -> None:
     assert config["SourceClusterId"] == "prod"
     assert (config["MinSpareSlots"], config["MaxCopyAgeHours"], config["DryRun"]) == (3, 12.5, True)
     with pytest.raises(InvalidRequest):
-        clone_pool.configuration({"detail": {"MaxCopyAgeHours": "0"}}, {"SOURCE_CLUSTER_ID": "p", "MIN_SPARE_SLOTS": "1"})
+        clone_pool.configuration(
+            {"detail": {"MaxCopyAgeHours": "0"}}, {"SOURCE_CLUSTER_ID": "p", "MIN_SPARE_SLOTS": "1"}
+        )
+
+
+def test_the_handlers_import_nothing_from_the_cdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dbscale.handlers.aurora_clone, dbscale.handlers.clone_pool, dbscale.core.clones\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'constructs', 'jsii', 'cdk_nag')]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -233,7 +233,7 @@ def test_aurora_failover_switches_the_writer_only_when_it_completes(
     assert rds.describe_db_instances(DBInstanceIdentifier="au-2")["DBInstances"][0]["DBInstanceStatus"] == "creating"
     with pytest.raises(ClientError) as err:
         rds.failover_db_cluster(DBClusterIdentifier="au", TargetDBInstanceIdentifier="au-2")
-    assert code(err)[0] == "InvalidDBInstanceStateFault"  # the target is still creating
+    assert code(err)[0] == "InvalidDBInstanceState"  # the target is still creating
     slow_aws.finish_all()
 
     def writer() -> str:

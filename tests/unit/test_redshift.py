@@ -12,6 +12,7 @@ import pytest
 
 from dbscale.core.errors import (
     AwsError,
+    ClusterAlreadyExists,
     ClusterNotFound,
     ClusterNotOwned,
     InvalidRequest,
@@ -22,7 +23,7 @@ from dbscale.core.errors import (
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation, OperationStatus
 from dbscale.core.redshift import ConnectionInfo, RedshiftProvisioning, choose_resize
-from tests.fakes import AwsCallRecorder, FakeClock, SlowAws, ThrottleInjector, fresh_session
+from tests.fakes import AwsCallRecorder, FakeClock, LostResponses, SlowAws, ThrottleInjector, fresh_session
 
 NAME = "analytics"
 MUTATING = ("CreateCluster", "ResizeCluster", "PauseCluster", "ResumeCluster", "DeleteCluster", "ModifyCluster")
@@ -137,6 +138,27 @@ def test_an_adopted_cluster_is_deleted_only_with_force(
     assert aws_calls.params("DeleteCluster") == [{"ClusterIdentifier": NAME, "SkipFinalClusterSnapshot": True}]
     with pytest.raises(ClusterNotFound):
         rp.describe()
+
+
+def test_a_create_whose_response_was_lost_is_recognised_as_ours(
+    lost_responses: LostResponses, slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session
+) -> None:
+    lost_responses.lose("CreateCluster")  # AWS creates it; botocore's retry meets ClusterAlreadyExists
+    rp = create(boto_session, fake_clock)
+    assert lost_responses.lost["CreateCluster"] == 1
+    assert (rp.status, rp.adopted) == ("available", False)
+
+
+def test_a_cluster_someone_else_creates_meanwhile_is_not_taken_for_ours(
+    slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session
+) -> None:
+    def race(**_: Any) -> None:  # another tool creates the cluster between dbscale's describe and create
+        create_outside_dbscale(fresh_session())
+
+    boto_session.events.register_first("before-call.redshift.CreateCluster", race)
+    with pytest.raises(ClusterAlreadyExists):
+        create(boto_session, fake_clock)
+    assert RedshiftProvisioning(NAME, session=boto_session).adopted is True
 
 
 @pytest.mark.parametrize(
@@ -385,18 +407,12 @@ def test_a_count_out_of_range_for_the_current_type_is_refused_without_a_change(
     assert mutations(aws_calls) == []  # it had to read the current node type, nothing more
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: new_cluster_size=0 is falsy and read as 'keep the current size'")
 def test_a_zero_node_count_is_refused(boto_session: boto3.Session, fake_clock: FakeClock) -> None:
     rp = create(boto_session, fake_clock)
     with pytest.raises(InvalidRequest):
         rp.rescale(new_cluster_size=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: auto validates against the elastic maximum (32) but falls back to a classic "
-    "resize, whose maximum for ra3.xlplus is 16",
-)
 def test_a_count_only_elastic_could_reach_but_not_in_one_step_is_refused(
     boto_session: boto3.Session, fake_clock: FakeClock, aws_calls: AwsCallRecorder
 ) -> None:
