@@ -21,7 +21,7 @@ node_modules/.bin/cdk:
 	npm install --no-save --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_VERSION)
 
 demo: $(STAMP)
-	$(PY) -m dbscale.demo
+	$(PY) examples/demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile

@@ -52,30 +52,31 @@ class Transition:
     next: str
 
 
-# Typical durations, in simulated seconds (AWS's own ranges vary with data size).
+# Typical durations, in simulated seconds, at the quick end of what AWS takes (it varies with data
+# size and region); short enough that a test polling every 15 s stays fast.
 REDSHIFT_CLUSTER: dict[str, Transition] = {
     "create": Transition("creating", 600, "available"),
-    "pause": Transition("pausing", 300, "paused"),
-    "resume": Transition("resuming", 300, "available"),
+    "pause": Transition("pausing", 180, "paused"),
+    "resume": Transition("resuming", 180, "available"),
     "elastic_resize": Transition("resizing", 600, "available"),
     "classic_resize": Transition("resizing", 1800, "available"),
-    "final_snapshot": Transition("final-snapshot", 300, "delete"),
-    "delete": Transition("deleting", 300, GONE),
+    "final_snapshot": Transition("final-snapshot", 180, "delete"),
+    "delete": Transition("deleting", 180, GONE),
 }
 AURORA_CLUSTER: dict[str, Transition] = {
-    "create": Transition("creating", 300, "available"),
+    "create": Transition("creating", 120, "available"),
     "modify": Transition("modifying", 60, "available"),
-    "stop": Transition("stopping", 300, "stopped"),
-    "start": Transition("starting", 300, "available"),
+    "stop": Transition("stopping", 180, "stopped"),
+    "start": Transition("starting", 180, "available"),
     "failover": Transition("failing-over", 60, "available"),
     "delete": Transition("deleting", 120, GONE),
 }
 AURORA_INSTANCE: dict[str, Transition] = {
-    "create": Transition("creating", 600, "available"),
-    "modify": Transition("modifying", 600, "available"),
-    "stop": Transition("stopping", 300, "stopped"),
-    "start": Transition("starting", 300, "available"),
-    "delete": Transition("deleting", 300, GONE),
+    "create": Transition("creating", 300, "available"),
+    "modify": Transition("modifying", 300, "available"),
+    "stop": Transition("stopping", 180, "stopped"),
+    "start": Transition("starting", 180, "available"),
+    "delete": Transition("deleting", 180, GONE),
 }
 TABLES: dict[str, dict[str, Transition]] = {
     "redshift": REDSHIFT_CLUSTER,

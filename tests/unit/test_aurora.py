@@ -13,7 +13,15 @@ from dbscale.core.aurora import RdsProvisioning, instance_identifier
 from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
-from tests.fakes import AwsCallRecorder, FakeClock, LostResponses, SlowAws, ThrottleInjector, fresh_session
+from tests.fakes import (
+    AURORA_INSTANCE,
+    AwsCallRecorder,
+    FakeClock,
+    LostResponses,
+    SlowAws,
+    ThrottleInjector,
+    fresh_session,
+)
 
 NAME = "orders"
 MUTATING = (
@@ -78,7 +86,7 @@ def test_a_missing_cluster_is_created_with_its_instances_and_waited_for(
     }
     assert slow_aws.observed(NAME, "aurora") == ["creating", "available"]
     assert slow_aws.observed(f"{NAME}-1", "aurora-instance") == ["creating", "available"]
-    assert fake_clock.slept >= 600  # instances take 600 s in the fake
+    assert fake_clock.slept >= AURORA_INSTANCE["create"].seconds
     (params,) = aws_calls.params("CreateDBCluster")
     assert params["ManageMasterUserPassword"] is True and "MasterUserPassword" not in params
     assert (params["Engine"], params["MasterUsername"], params["StorageEncrypted"]) == (

@@ -23,7 +23,15 @@ from dbscale.core.errors import (
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation, OperationStatus
 from dbscale.core.redshift import ConnectionInfo, RedshiftProvisioning, choose_resize
-from tests.fakes import AwsCallRecorder, FakeClock, LostResponses, SlowAws, ThrottleInjector, fresh_session
+from tests.fakes import (
+    REDSHIFT_CLUSTER,
+    AwsCallRecorder,
+    FakeClock,
+    LostResponses,
+    SlowAws,
+    ThrottleInjector,
+    fresh_session,
+)
 
 NAME = "analytics"
 MUTATING = ("CreateCluster", "ResizeCluster", "PauseCluster", "ResumeCluster", "DeleteCluster", "ModifyCluster")
@@ -257,9 +265,10 @@ def test_rescaling_a_paused_cluster_resumes_resizes_and_pauses_it_again(
         "paused", "resuming", "available", "resizing", "available", "pausing", "paused",
     ]  # fmt: skip
     assert mutations(aws_calls) == ["ResumeCluster", "ResizeCluster", "PauseCluster"]
-    # It waited out resume (300 s), elastic resize (600 s) and pause (300 s) on the fake clock.
-    assert fake_clock.now() - start >= 1200
-    assert len(fake_clock.sleeps) - polls >= 1200 / 15
+    # It waited out resume, elastic resize and pause on the fake clock, polling every 15 s.
+    needed = sum(REDSHIFT_CLUSTER[action].seconds for action in ("resume", "elastic_resize", "pause"))
+    assert fake_clock.now() - start >= needed
+    assert len(fake_clock.sleeps) - polls >= needed / 15
 
 
 def test_rescale_pauses_and_resumes_without_resizing(
@@ -356,8 +365,8 @@ def test_rescale_sends_the_chosen_resize_method_to_aws(
     resize = boto_session.client("redshift").describe_resize(ClusterIdentifier=NAME)
     assert (resize["ResizeType"], resize["Status"]) == (resize_type, "SUCCEEDED")
     assert (rp.instance_type, rp.cluster_size) == (sent["NodeType"], sent["NumberOfNodes"])
-    # Classic resize (1800 s in the fake) takes longer than elastic (600 s).
-    assert fake_clock.now() - start >= (1800 if classic else 600)
+    # Classic resize takes longer than elastic (1800 s and 600 s in the fake).
+    assert fake_clock.now() - start >= REDSHIFT_CLUSTER["classic_resize" if classic else "elastic_resize"].seconds
 
 
 def test_a_forced_elastic_resize_out_of_bounds_is_refused_before_any_change(
@@ -442,8 +451,8 @@ def test_rescaling_a_cluster_mid_resize_is_refused_unless_after_pending(
     assert op.done
     assert rp.cluster_size == 8
     assert op.steps[0]["action"] == "wait_settled"
-    # It first waited for the running resize (600 s), then ran its own elastic 4 -> 8.
-    assert fake_clock.now() - start >= 1200
+    # It first waited for the running resize, then ran its own elastic 4 -> 8.
+    assert fake_clock.now() - start >= 2 * REDSHIFT_CLUSTER["elastic_resize"].seconds
     assert mutations(aws_calls) == ["ResizeCluster"]
     assert aws_calls.params("ResizeCluster")[0]["NumberOfNodes"] == 8
     assert slow_aws.observed(NAME)[-4:] == ["resizing", "available", "resizing", "available"]
@@ -502,9 +511,10 @@ def test_an_operation_resumes_from_its_json_in_a_later_invocation(
             break
 
     assert result.done, result.reason
-    assert invocations >= 7  # 600 s of resize and 300 s of pause, polled every 120 s
+    needed = REDSHIFT_CLUSTER["elastic_resize"].seconds + REDSHIFT_CLUSTER["pause"].seconds
+    assert invocations >= needed // 120  # one invocation every 120 s
     assert (rp.cluster_size, rp.status) == (4, "paused")
-    assert later.elapsed_seconds() >= 900
+    assert later.elapsed_seconds() >= needed
 
 
 def test_an_operation_of_an_unknown_format_is_refused() -> None:
@@ -544,7 +554,7 @@ def test_delete_takes_a_final_snapshot_named_after_the_cluster_and_the_utc_time(
     op = rp.delete()
 
     assert op.done
-    assert stamp == "20250115121000"  # created at 12:00:00, available 600 s later
+    assert stamp == "20250115121000"  # created at 12:00:00, 'creating' for 600 s
     redshift = boto_session.client("redshift")
     (snapshot,) = redshift.describe_cluster_snapshots(SnapshotIdentifier=f"{NAME}-final-{stamp}")["Snapshots"]
     assert snapshot["ClusterIdentifier"] == NAME and snapshot["SnapshotType"] == "manual"
