@@ -13,7 +13,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
-from dbscale.core.validation import validate_aurora_cluster, validate_aurora_engine
+from dbscale.core.validation import validate_aurora_cluster, validate_aurora_engine, validate_backup_retention
 
 from . import _support as support
 from ._cluster import _ClusterBase
@@ -36,8 +36,6 @@ _TLS_PARAMETERS: dict[str, dict[str, str]] = {
 }
 
 _SEVEN_DAYS = Duration.days(7)
-# RDS keeps automated backups for 1 to 35 days.
-_BACKUP_RETENTION_DAYS = (1, 35)
 
 
 def parameter_group_family(engine: str, engine_version: str) -> str:
@@ -226,14 +224,7 @@ class AuroraCluster(_ClusterBase):
         days = retention.to_days()
         if unresolved(days):
             return days
-        low, high = _BACKUP_RETENTION_DAYS
-        if days != int(days) or not low <= days <= high:
-            raise fail(
-                self,
-                f"backup_retention must be a whole number of days from {low} to {high}, got {days:g}",
-                field="backup_retention",
-            )
-        return int(days)
+        return checked(self, validate_backup_retention, days)
 
     def _tls_parameter_group(self, engine: str, version: str | None) -> rds.CfnDBClusterParameterGroup:
         if version is None or unresolved(engine, version):

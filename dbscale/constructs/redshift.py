@@ -12,12 +12,16 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dbscale.core.limits import REDSHIFT_DEFAULT_PORT
-from dbscale.core.redshift import RESIZE_TYPES
-from dbscale.core.validation import validate_port, validate_redshift_node_type, validate_redshift_nodes
+from dbscale.core.validation import (
+    validate_port,
+    validate_redshift_node_type,
+    validate_redshift_nodes,
+    validate_resize_type,
+)
 
 from . import _support as support
 from ._cluster import _ClusterBase
-from ._support import checked, fail, private_subnets, skip_final_snapshot, unresolved, warn
+from ._support import checked, private_subnets, skip_final_snapshot, unresolved, warn
 from .provider import RedshiftClusterProvider
 
 
@@ -143,11 +147,8 @@ class RedshiftCluster(_ClusterBase):
             checked(self, validate_redshift_node_type, node_type)
         if not unresolved(port):
             checked(self, validate_port, port)
-        # The core's resize planner accepts exactly these (dbscale.core.redshift.RESIZE_TYPES).
-        if not unresolved(resize_type) and resize_type not in RESIZE_TYPES:
-            raise fail(
-                self, f"resize_type '{resize_type}' is not one of {', '.join(RESIZE_TYPES)}", field="resize_type"
-            )
+        if not unresolved(resize_type):
+            checked(self, validate_resize_type, resize_type)
 
     @property
     def cluster_identifier(self) -> str:

@@ -71,6 +71,8 @@ REDSHIFT_NODE_TYPES: Mapping[str, RedshiftNodeType] = _redshift_table(
 )
 
 REDSHIFT_DEFAULT_PORT = 5439
+REDSHIFT_RESIZE_TYPES: tuple[str, ...] = ("auto", "elastic", "classic")
+"""``auto`` lets dbscale choose elastic resize when AWS allows it, classic otherwise."""
 REDSHIFT_PORT_RANGE = (1150, 65535)
 REDSHIFT_RA3_PORT_RANGES: tuple[tuple[int, int], ...] = ((5431, 5455), (8191, 8215))
 """New RA3 (and RG) clusters accept only these ports (CreateCluster API reference, ``Port``)."""
@@ -87,6 +89,8 @@ AURORA_DEFAULT_MASTER_USERNAME: Mapping[str, str] = MappingProxyType(
 AURORA_DEFAULT_PORT: Mapping[str, int] = MappingProxyType(
     {"aurora-postgresql": 5432, "aurora-mysql": 3306}
 )
+AURORA_BACKUP_RETENTION_DAYS = (1, 35)
+"""Aurora keeps automated backups for 1 to 35 days."""
 AURORA_MAX_READERS = 15
 """An Aurora cluster has at most 15 Aurora Replicas besides its writer.
 

@@ -14,14 +14,20 @@ from .limits import (
     CREATED_BY_TAG_VALUE,
     REDSHIFT_DEFAULT_PORT,
     REDSHIFT_NODE_TYPES,
+    REDSHIFT_RESIZE_TYPES,
 )
 from .operation import Operation, StepOutcome
-from .validation import validate_cluster_identifier, validate_redshift_node_type, validate_redshift_nodes
+from .validation import (
+    validate_cluster_identifier,
+    validate_redshift_node_type,
+    validate_redshift_nodes,
+    validate_resize_type,
+)
 
 if TYPE_CHECKING:
     import boto3
 
-RESIZE_TYPES = ("auto", "elastic", "classic")
+RESIZE_TYPES = REDSHIFT_RESIZE_TYPES
 # States a change may start from; anything else is an operation in flight.
 _SETTLED = frozenset({"available", "paused"})
 # States no amount of waiting fixes: a human has to look.
@@ -75,10 +81,7 @@ def choose_resize(
     Nothing resizes back to DC2. ``resize_type="elastic"`` on a count change elastic resize cannot
     do raises :class:`InvalidRequest` naming the allowed counts.
     """
-    if resize_type not in RESIZE_TYPES:
-        raise InvalidRequest(
-            f"resize_type '{resize_type}' is not one of {', '.join(RESIZE_TYPES)}", field="resize_type"
-        )
+    validate_resize_type(resize_type)
     if new_type != current_type and new_type.startswith("dc2.") and not current_type.startswith("dc2."):
         raise InvalidRequest(
             f"{current_type} cannot be resized to {new_type}: AWS does not resize back to DC2",
@@ -299,10 +302,7 @@ class RedshiftProvisioning:
         ``after_pending`` is True, in which case the plan first waits for it to settle. Nothing to
         change returns an operation that is already done.
         """
-        if resize_type not in RESIZE_TYPES:
-            raise InvalidRequest(
-                f"resize_type '{resize_type}' is not one of {', '.join(RESIZE_TYPES)}", field="resize_type"
-            )
+        validate_resize_type(resize_type)
         if new_instance_type is not None:
             validate_redshift_node_type(new_instance_type, field="new_instance_type")
         if new_cluster_size is not None:

@@ -11,6 +11,7 @@ import re
 
 from .errors import InvalidRequest
 from .limits import (
+    AURORA_BACKUP_RETENTION_DAYS,
     AURORA_ENGINES,
     AURORA_INSTANCE_CLASSES,
     AURORA_MAX_READERS,
@@ -19,6 +20,7 @@ from .limits import (
     REDSHIFT_NODE_TYPES,
     REDSHIFT_PORT_RANGE,
     REDSHIFT_RA3_PORT_RANGES,
+    REDSHIFT_RESIZE_TYPES,
     SERVERLESS_V2_ACU_STEP,
     SERVERLESS_V2_LOWEST_MAX_ACU,
     SERVERLESS_V2_MAX_ACU,
@@ -212,3 +214,24 @@ def validate_aurora_cluster(
         max_field=names["serverless_v2_max_acu"],
     )
     return checked_engine, checked_class, readers, acu
+
+
+def validate_resize_type(value: object, *, field: str = "resize_type") -> str:
+    """Check a Redshift resize type: ``auto``, ``elastic`` or ``classic``."""
+    if value not in REDSHIFT_RESIZE_TYPES:
+        raise InvalidRequest(f"{field} '{value}' is not one of {', '.join(REDSHIFT_RESIZE_TYPES)}", field=field)
+    assert isinstance(value, str)
+    return value
+
+
+def validate_backup_retention(days: object, *, field: str = "backup_retention") -> int:
+    """Check an Aurora automated backup retention: a whole number of days, 1-35."""
+    low, high = AURORA_BACKUP_RETENTION_DAYS
+    whole: int | None = None
+    if isinstance(days, int) and not isinstance(days, bool):
+        whole = days
+    elif isinstance(days, float) and days.is_integer():
+        whole = int(days)
+    if whole is None or not low <= whole <= high:
+        raise InvalidRequest(f"{field} must be a whole number of days from {low} to {high}, got {days!r}", field=field)
+    return whole

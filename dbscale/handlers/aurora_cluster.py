@@ -6,7 +6,12 @@ from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning
 from dbscale.core.aws import tag_list
-from dbscale.core.limits import AURORA_DEFAULT_MASTER_USERNAME, AURORA_ENGINES, CREATED_BY_TAG_KEY
+from dbscale.core.limits import (
+    AURORA_BACKUP_RETENTION_DAYS,
+    AURORA_DEFAULT_MASTER_USERNAME,
+    AURORA_ENGINES,
+    CREATED_BY_TAG_KEY,
+)
 from dbscale.core.operation import Operation
 from dbscale.core.validation import validate_aurora_cluster, validate_cluster_identifier
 
@@ -32,7 +37,13 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("KmsKeyId", immutable=True),
     Prop("EnableIAMDatabaseAuthentication", "bool", default=False),
     Prop("CopyTagsToSnapshot", "bool", default=True),
-    Prop("BackupRetentionPeriod", "int", default=7, minimum=1, maximum=35),
+    Prop(
+        "BackupRetentionPeriod",
+        "int",
+        default=7,
+        minimum=AURORA_BACKUP_RETENTION_DAYS[0],
+        maximum=AURORA_BACKUP_RETENTION_DAYS[1],
+    ),
     Prop("ApplyImmediately", "bool", default=True),
     Prop("SkipFinalSnapshot", "bool", default=False),
     Prop("AdoptExisting", "bool", default=False),
