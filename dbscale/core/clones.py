@@ -667,8 +667,9 @@ def provision_clone(
     copies, with a writer instance of ``instance_class``; return the :class:`ClonePlan`.
 
     The clone is made from, in this order: the source, when it has fewer than
-    ``max_clones_per_source`` (default 15) clones; else the newest copy of the source that is
-    newer than the later of (now - ``max_copy_age``, ``copy_created_since``) and has a free slot;
+    ``max_clones_per_source`` (default 15) clones; else a copy of the source that is newer than
+    the later of (now - ``max_copy_age``, ``copy_created_since``) and has a free slot (ready copies
+    first, then the newest; a copy still being made is driven on and cloned when ready);
     else, when ``copy_ok``, a new copy (snapshot and restore: as slow as a restore of the source's
     data), which is then cloned. Otherwise :class:`CloneSlotUnavailable` is raised, naming every
     copy with its age and clone count.

@@ -59,7 +59,7 @@ REDSHIFT_CLUSTER: dict[str, Transition] = {
     "pause": Transition("pausing", 180, "paused"),
     "resume": Transition("resuming", 180, "available"),
     "elastic_resize": Transition("resizing", 600, "available"),
-    "classic_resize": Transition("resizing", 1800, "available"),
+    "classic_resize": Transition("resizing", 1200, "available"),
     "final_snapshot": Transition("final-snapshot", 180, "delete"),
     "delete": Transition("deleting", 180, GONE),
 }
@@ -154,7 +154,11 @@ class SlowAws:
         *,
         start: float | None = None,
     ) -> None:
-        """Put ``obj`` into ``action``'s state now; ``on_done`` runs when its chain of rows ends."""
+        """Put ``obj`` into ``action``'s state now; ``on_done`` runs when its chain of rows ends.
+
+        A transition already running for ``obj`` is replaced (its ``on_done`` never runs), so
+        wrappers check the state first, as AWS does.
+        """
         row = self.tables[kind][action]
         name = _identifier(kind, obj)
         begun = self.clock.now() if start is None else start
@@ -191,10 +195,13 @@ class SlowAws:
     def apply_maintenance(self) -> None:
         """Start the class changes deferred to the maintenance window (``ApplyImmediately=False``)."""
         self.advance()
+        waiting = []
         for instance in self.pending_maintenance:
             if instance.status == "available":
                 self.begin("aurora-instance", instance, "modify", on_done=_apply_pending(instance))
-        self.pending_maintenance = []
+            else:
+                waiting.append(instance)  # e.g. stopped: AWS applies it in a later window
+        self.pending_maintenance = waiting
 
     def _set_status(self, kind: str, obj: Any, name: str, status: str, *, at: float | None = None) -> None:
         obj.status = status

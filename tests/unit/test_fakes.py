@@ -211,7 +211,7 @@ def test_durations_can_be_changed_per_test(
     redshift_cluster(boto_session)
     fake_clock.advance(5)
     assert status(boto_session) == "available"
-    assert REDSHIFT_CLUSTER["create"].seconds == 600  # the module table is untouched
+    assert REDSHIFT_CLUSTER["create"].seconds > 5  # the module table is untouched
 
 
 def test_aurora_failover_switches_the_writer_only_when_it_completes(

@@ -1,0 +1,362 @@
+"""``Autoscaler``: the autoscaler Lambda, its schedule, its alarm trigger and a role scoped to its clusters.
+
+The function runs ``dbscale.handlers.autoscaler.handler`` from the same asset as the providers
+(``dbscale.core`` + ``dbscale.handlers``, no Docker). EventBridge invokes it on a schedule (every
+``policy.evaluation_interval_minutes``) and whenever one of the ``ScalingAlarms`` alarms goes into
+ALARM. Reserved concurrency 1 keeps two invocations from deciding about the same cluster at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from dbscale.core.autoscale import (
+    CHECKS_NAMESPACE,
+    CONFIG_ENV,
+    DECISION_NAMESPACE,
+    STATE_PARAMETER_PREFIX,
+    AutoscalePolicy,
+)
+from dbscale.core.errors import InvalidRequest
+from dbscale.core.limits import AURORA_SERVERLESS_INSTANCE_CLASS, CLUSTER_IDENTIFIER_MAX_LENGTH
+
+from ._support import fail, is_token, warn
+from .aurora import AuroraCluster
+from .provider import _shared_code
+from .redshift import RedshiftCluster
+from .scaling_alarms import ClusterArg, ScalingAlarms, as_list, declared
+
+HANDLER = "dbscale.handlers.autoscaler.handler"
+# Describing more than three clusters of a kind lists them all (one call instead of many).
+_DESCRIBE_ONE_BY_ONE = 3
+
+
+class Autoscaler(Construct):
+    """Autoscales the given clusters with ``policy`` (see ``docs/autoscaling.md``).
+
+    :param redshift: a ``RedshiftCluster`` or a list of them.
+    :param aurora: an ``AuroraCluster`` or a list of them.
+    :param policy: bounds, thresholds and timing. Default ``AutoscalePolicy()``. Checked against
+        each cluster's declared node type or instance class at synth time.
+    :param dry_run: decide, log and publish (``DryRunDecision``) but change nothing. Default False.
+    :param alarms: the ``ScalingAlarms`` whose state changes trigger an evaluation. Default: made
+        here from ``policy.thresholds`` and ``policy.window_minutes``.
+    :param alarm_topic: SNS topic for the alarms made here. Default None.
+    :param log_retention: how long decisions stay in the function's log. Default three months.
+
+    Declare the clusters with ``autoscaled=True`` so the next deploy keeps the autoscaler's size
+    (the declared size is then the initial one); without it a warning says what would happen.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        redshift: ClusterArg = None,
+        aurora: ClusterArg = None,
+        policy: AutoscalePolicy | None = None,
+        dry_run: bool = False,
+        alarms: ScalingAlarms | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    ) -> None:
+        super().__init__(scope, id)
+        self.policy = policy if policy is not None else AutoscalePolicy()
+        if not isinstance(self.policy, AutoscalePolicy):
+            raise fail(self, "policy must be a dbscale.core.autoscale.AutoscalePolicy", field="policy")
+        self.dry_run = bool(dry_run)
+        redshift_clusters: list[RedshiftCluster] = as_list(self, redshift, RedshiftCluster, "redshift")
+        aurora_clusters: list[AuroraCluster] = as_list(self, aurora, AuroraCluster, "aurora")
+        if not redshift_clusters and not aurora_clusters:
+            raise fail(self, "give at least one cluster (redshift=... or aurora=...)", field="redshift")
+        for r in redshift_clusters:
+            self._check_redshift(r)
+        for a in aurora_clusters:
+            self._check_aurora(a)
+
+        stack = Stack.of(self)
+        self._partition, self._region, self._account = stack.partition, stack.region, stack.account
+        self.alarms = alarms or ScalingAlarms(
+            self,
+            "Alarms",
+            redshift=redshift_clusters or None,
+            aurora=aurora_clusters or None,
+            thresholds=self.policy.thresholds,
+            window=Duration.minutes(self.policy.window_minutes),
+            alarm_topic=alarm_topic,
+        )
+        clusters = [("redshift", c) for c in redshift_clusters] + [("aurora", c) for c in aurora_clusters]
+        config = {
+            "policy": self.policy.to_dict(),
+            "clusters": [
+                {"service": service, "name": c.cluster_identifier, "declared_paused": self._declared_paused(c)}
+                for service, c in clusters
+            ],
+            "dry_run": self.dry_run,
+            "state_prefix": STATE_PARAMETER_PREFIX,
+        }
+
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="dbscale autoscaler",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="dbscale autoscaler: evaluates scaling checks and rescales the clusters it manages",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=_shared_code(stack),
+            # Never waits for AWS; the Data API checks (when enabled) are bounded at 90 s.
+            timeout=Duration.minutes(3),
+            memory_size=256,
+            role=self.role,
+            log_group=self.log_group,
+            reserved_concurrent_executions=1,
+            environment={CONFIG_ENV: stack.to_json_string(config)},
+        )
+        target = targets.LambdaFunction(self.function, max_event_age=Duration.minutes(10), retry_attempts=2)
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description="dbscale autoscaler: periodic evaluation",
+            schedule=events.Schedule.rate(Duration.minutes(self.policy.evaluation_interval_minutes)),
+            targets=[target],
+        )
+        self.alarm_rule = events.Rule(
+            self,
+            "AlarmStateChange",
+            description="dbscale autoscaler: evaluate when a scaling alarm goes into ALARM",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                resources=[a.alarm_arn for a in self.alarms.alarms],
+                detail={"state": {"value": ["ALARM"]}},
+            ),
+            targets=[target],
+        )
+        self._grant(redshift_clusters, aurora_clusters)
+
+    # --- synth-time checks -----------------------------------------------------------------
+
+    def _check_autoscaled(self, cluster: Construct) -> None:
+        if getattr(cluster, "autoscaled", None) is not True:
+            warn(
+                self,
+                "clusterNotAutoscaled",
+                f"{cluster.node.path} is not declared with autoscaled=True: the next deploy that updates it sets "
+                "its size back to the declared one, undoing the autoscaler",
+            )
+
+    def _check_redshift(self, cluster: RedshiftCluster) -> None:
+        self._check_autoscaled(cluster)
+        node_type = declared(cluster, "node_type", "NodeType")
+        nodes = declared(cluster, "number_of_nodes", "NumberOfNodes")
+        if not isinstance(node_type, str) or is_token(node_type):
+            return
+        try:
+            low, high = self.policy.redshift_bounds(node_type)
+        except InvalidRequest as err:
+            raise fail(self, f"policy does not fit {cluster.node.path} ({node_type}): {err}", field=err.field) from None
+        if isinstance(nodes, int) and not is_token(nodes) and not low <= nodes <= high:
+            warn(
+                self,
+                "declaredSizeOutsideBounds",
+                f"{cluster.node.path} declares {nodes} nodes, outside the policy's {low}-{high}: the autoscaler "
+                "brings it within the bounds",
+            )
+
+    def _check_aurora(self, cluster: AuroraCluster) -> None:
+        self._check_autoscaled(cluster)
+        p = self.policy
+        instance_class = declared(cluster, "instance_class", "InstanceClass")
+        if not isinstance(instance_class, str) or is_token(instance_class):
+            return
+        path = cluster.node.path
+        if instance_class == AURORA_SERVERLESS_INSTANCE_CLASS:
+            if p.aurora_acu_range is None and not p.manages_readers:
+                raise fail(
+                    self,
+                    f"{path} is Serverless v2: set policy.aurora_acu_range (and/or reader bounds) to autoscale it",
+                    field="policy",
+                )
+            max_acu = declared(cluster, "serverless_v2_max_capacity", "ServerlessV2MaxCapacity")
+            if (
+                p.aurora_acu_range is not None
+                and isinstance(max_acu, (int, float))
+                and not is_token(max_acu)
+                and not p.aurora_acu_range[0] <= max_acu <= p.aurora_acu_range[1]
+            ):
+                warn(
+                    self,
+                    "declaredSizeOutsideBounds",
+                    f"{path} declares a maximum of {max_acu:g} ACU, outside policy.aurora_acu_range",
+                )
+        elif instance_class not in p.aurora_instance_classes:
+            if not p.manages_readers:
+                raise fail(
+                    self,
+                    f"{path} runs {instance_class}, which is not on policy.aurora_instance_classes, and the policy "
+                    "sets no reader bounds: there is nothing the autoscaler could change",
+                    field="policy",
+                )
+            warn(self, "classNotOnLadder", f"{path} runs {instance_class}, not on the ladder: only readers change")
+        readers = declared(cluster, "reader_count", "ReaderCount")
+        if (
+            p.manages_readers
+            and isinstance(readers, int)
+            and not is_token(readers)
+            and p.aurora_min_readers is not None
+            and p.aurora_max_readers is not None
+            and not p.aurora_min_readers <= readers <= p.aurora_max_readers
+        ):
+            warn(self, "declaredSizeOutsideBounds", f"{path} declares {readers} readers, outside the policy's bounds")
+
+    @staticmethod
+    def _declared_paused(cluster: Construct) -> bool:
+        paused = declared(cluster, "paused", "Paused")
+        return paused is True
+
+    # --- IAM --------------------------------------------------------------------------------
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:{self._partition}:{service}:{self._region}:{self._account}:{resource}"
+
+    def _nag(self, service: str, resource: str) -> str:
+        region = "<AWS::Region>" if is_token(self._region) else self._region
+        account = "<AWS::AccountId>" if is_token(self._account) else self._account
+        return f"Resource::arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+
+    def _allow(
+        self, sid: str, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None
+    ) -> None:
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
+        )
+
+    @staticmethod
+    def _instance_prefix(identifier: str) -> str:
+        """Instance identifiers dbscale creates are ``<cluster>-<n>`` (cluster part shortened to fit 63)."""
+        if is_token(identifier) or len(identifier) <= CLUSTER_IDENTIFIER_MAX_LENGTH - 4:
+            return f"{identifier}-"
+        return identifier[: CLUSTER_IDENTIFIER_MAX_LENGTH - 4]
+
+    def _grant(self, redshift_clusters: list[RedshiftCluster], aurora_clusters: list[AuroraCluster]) -> None:
+        p = self.policy
+        findings: list[str] = ["Resource::*"]
+        reasons = [
+            "cloudwatch:GetMetricData and PutMetricData support no resource-level permissions (PutMetricData is "
+            f"limited to the {DECISION_NAMESPACE} and {CHECKS_NAMESPACE} namespaces by condition)"
+        ]
+        self._allow("ReadMetrics", ["cloudwatch:GetMetricData"], ["*"])
+        self._allow(
+            "PublishDecisions",
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            {"StringEquals": {"cloudwatch:namespace": [DECISION_NAMESPACE, CHECKS_NAMESPACE]}},
+        )
+        state: list[str] = []
+        for service, clusters in (("redshift", redshift_clusters), ("aurora", aurora_clusters)):
+            for cluster in clusters:
+                name = cluster.cluster_identifier
+                state.append(self._arn("ssm", f"parameter{STATE_PARAMETER_PREFIX}/{service}/{name}"))
+                state.append(self._arn("ssm", f"parameter{STATE_PARAMETER_PREFIX}/dry-run/{service}/{name}"))
+        self._allow("State", ["ssm:GetParameter", "ssm:PutParameter"], state)
+
+        if redshift_clusters:
+            arns = [self._arn("redshift", f"cluster:{c.cluster_identifier}") for c in redshift_clusters]
+            actions = ["redshift:DescribeClusters"]
+            if not self.dry_run:
+                actions += [
+                    "redshift:ResizeCluster",
+                    "redshift:DescribeResize",
+                    "redshift:PauseCluster",
+                    "redshift:ResumeCluster",
+                ]
+            self._allow("RedshiftClusters", actions, arns)
+            if len(redshift_clusters) > _DESCRIBE_ONE_BY_ONE:
+                self._allow("RedshiftListClusters", ["redshift:DescribeClusters"], [self._arn("redshift", "cluster:*")])
+                findings.append(self._nag("redshift", "cluster:*"))
+                reasons.append("more than three Redshift clusters are described in one listing (read only)")
+            if p.redshift_query_checks:
+                self._allow("QueryHistory", ["redshift-data:ExecuteStatement"], arns)
+                # DescribeStatement/GetStatementResult have no resource type; only the caller's own statements.
+                self._allow(
+                    "QueryHistoryResults",
+                    ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"],
+                    ["*"],
+                    {"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
+                )
+                self._allow(
+                    "QueryHistorySecrets",
+                    ["secretsmanager:GetSecretValue"],
+                    [c.secret.secret_arn for c in redshift_clusters],
+                )
+                reasons.append("Redshift Data API statement results support no resource-level permissions")
+
+        if aurora_clusters:
+            ids = [c.cluster_identifier for c in aurora_clusters]
+            cluster_arns = [self._arn("rds", f"cluster:{i}") for i in ids]
+            instance_arns = [self._arn("rds", f"db:{self._instance_prefix(i)}*") for i in ids]
+            self._allow("AuroraDescribe", ["rds:DescribeDBClusters"], cluster_arns)
+            # DescribeDBInstances filtered by cluster is authorized on 'db:*' (read only).
+            self._allow("AuroraDescribeInstances", ["rds:DescribeDBInstances"], [self._arn("rds", "db:*")])
+            findings.append(self._nag("rds", "db:*"))
+            reasons.append("DescribeDBInstances with a db-cluster-id filter is authorized on 'db:*' (read only)")
+            if len(aurora_clusters) > _DESCRIBE_ONE_BY_ONE:
+                self._allow("AuroraListClusters", ["rds:DescribeDBClusters"], [self._arn("rds", "cluster:*")])
+                findings.append(self._nag("rds", "cluster:*"))
+                reasons.append("more than three Aurora clusters are described in one listing (read only)")
+            if not self.dry_run:
+                self._allow(
+                    "AuroraClusters",
+                    [
+                        "rds:ModifyDBCluster",
+                        "rds:StartDBCluster",
+                        "rds:StopDBCluster",
+                        "rds:FailoverDBCluster",
+                        "rds:CreateDBInstance",
+                    ],
+                    cluster_arns,
+                )
+                self._allow(
+                    "AuroraInstances",
+                    ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:DeleteDBInstance"],
+                    instance_arns,
+                )
+                # A new instance references the cluster's subnet group and the engine's default groups.
+                groups = [self._arn("rds", f"subgrp:{c.subnet_group.ref}") for c in aurora_clusters]
+                defaults = [self._arn("rds", "pg:default.*"), self._arn("rds", "og:default:*")]
+                self._allow("AuroraInstanceGroups", ["rds:CreateDBInstance", "rds:ModifyDBInstance"], groups + defaults)
+                findings += [self._nag("rds", "pg:default.*"), self._nag("rds", "og:default:*")]
+                findings += [self._nag("rds", f"db:{self._instance_prefix(i)}*") for i in ids]
+                reasons.append(
+                    "instances are named '<cluster>-<n>' at run time (the grant covers only this cluster's names); "
+                    "the engine's default parameter and option groups are only referenced"
+                )
+
+        if p.resume_catalog:
+            self._allow(
+                "AthenaSpend",
+                ["athena:ListQueryExecutions", "athena:BatchGetQueryExecution", "athena:GetQueryExecution"],
+                [self._arn("athena", f"workgroup/{p.resume_workgroup}")],
+            )
+        reason = "; ".join(reasons)
+        Validations.of(self).acknowledge(
+            *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]
+        )
