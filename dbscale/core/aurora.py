@@ -372,6 +372,8 @@ class RdsProvisioning:
     def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
         arn = self._cluster()["DBClusterArn"]
+        if CREATED_BY_TAG_KEY in add:
+            raise InvalidRequest(f"{CREATED_BY_TAG_KEY} is dbscale's ownership tag and cannot be set", field="add")
         remove = [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
         with aws_errors(f"tag Aurora cluster '{self._name}'"):
             if add:
@@ -620,8 +622,9 @@ class AuroraSteps:
     def _replan(self, name: str, step: dict[str, Any]) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and run it inline.
         request = {k: step[k] for k in ("instance_class", "reader_count", "acu", "paused", "immediate")}
+        planned = plan_rescale(self._client, self._cluster(name), request)
         step.clear()
-        step.update({"action": "planned", "steps": plan_rescale(self._client, self._cluster(name), request)})
+        step.update({"action": "planned", "steps": planned})
         return self._planned(name, step)
 
     def _planned(self, name: str, step: dict[str, Any]) -> StepOutcome:

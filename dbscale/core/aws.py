@@ -45,8 +45,8 @@ def _retry_config() -> Any:
         from botocore.config import Config
 
         # Standard mode retries throttling and transient errors with exponential backoff and
-        # jitter; 10 attempts rides out a throttling burst without hiding a real outage.
-        _RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+        # jitter; 10 attempts in all rides out a throttling burst without hiding a real outage.
+        _RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
     return _RETRY_CONFIG
 
 

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import AwsError, ClusterNotFound, InvalidState, OperationFailed, OperationTimeout
+from .errors import AwsError, ClusterNotFound, InvalidRequest, InvalidState, OperationFailed, OperationTimeout
 
 if TYPE_CHECKING:
     import boto3
@@ -160,7 +160,7 @@ class Operation:
             except InvalidState as err:
                 # AWS refused because the cluster is busy: the step is retried on the next poll.
                 outcome = StepOutcome.wait(f"AWS reports the cluster busy ({err})")
-            except (AwsError, ClusterNotFound, OperationFailed) as err:
+            except (AwsError, ClusterNotFound, InvalidRequest, OperationFailed) as err:
                 outcome = StepOutcome.fail(str(err))
             if outcome.kind == "next":
                 self.index += 1

@@ -391,6 +391,8 @@ class RedshiftProvisioning:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
         c = self._describe()
         arn = cluster_arn(self._session, c, self._name)
+        if CREATED_BY_TAG_KEY in add:
+            raise InvalidRequest(f"{CREATED_BY_TAG_KEY} is dbscale's ownership tag and cannot be set", field="add")
         remove = [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
         with aws_errors(f"tag Redshift cluster '{self._name}'"):
             if add:
@@ -534,8 +536,9 @@ class RedshiftSteps:
         target_type = c["NodeType"] if args["node_type"] is None else args["node_type"]
         target_nodes = int(c["NumberOfNodes"]) if args["number_of_nodes"] is None else args["number_of_nodes"]
         validate_redshift_nodes(target_type, target_nodes, elastic=args["resize_type"] != "classic")
+        planned = plan_rescale(c, target_type, target_nodes, args["paused"], args["resize_type"])
         step["action"] = "planned"
-        step["steps"] = plan_rescale(c, target_type, target_nodes, args["paused"], args["resize_type"])
+        step["steps"] = planned
         return self._planned(name, step)
 
     def _planned(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:

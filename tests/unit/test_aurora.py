@@ -404,11 +404,6 @@ def test_rescaling_a_busy_cluster_is_refused_unless_after_pending(
     assert (rds.reader_count, rds.status) == (1, "stopped")  # planned on the stopped state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: AuroraSteps._replan clears the step before plan_rescale raises InvalidRequest, so "
-    "poll() raises it once and then KeyError 'action' on every later poll",
-)
 def test_a_plan_made_after_pending_that_turns_out_invalid_fails_cleanly(
     slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session
 ) -> None:
@@ -424,7 +419,6 @@ def test_a_plan_made_after_pending_that_turns_out_invalid_fails_cleanly(
             assert again.poll().failed
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: update_tags lets 'add' overwrite dbscale's ownership tag")
 def test_update_tags_cannot_change_who_owns_the_cluster(boto_session: boto3.Session, fake_clock: FakeClock) -> None:
     rds = create(boto_session, fake_clock)
     with contextlib.suppress(InvalidRequest):
