@@ -94,12 +94,31 @@ def aurora_lifecycle() -> None:
     follow(db.rescale(new_paused=True, wait=False))
     say("start (resume)")
     follow(db.rescale(new_paused=False, wait=False))
+    clone_and_pool()
     say("delete with a final snapshot")
     follow(db.delete(wait=False))
     import boto3
 
     snapshots = boto3.client("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
     say(f"final snapshot: {[s['DBClusterSnapshotIdentifier'] for s in snapshots]}")
+
+
+def clone_and_pool() -> None:
+    from datetime import timedelta
+
+    from dbscale.core.clones import ClonePool, provision_clone
+
+    say("copy-on-write clone of demo-orders (dbscale.core.clones)")
+    plan = provision_clone("demo-orders", "demo-orders-clone", instance_class="db.r6g.large", clock=CLOCK, wait=False)
+    say(f"  plan: {plan.action} from {plan.cloned_from}: {plan.reason}")
+    follow(plan.operation)
+    status = ClonePool("demo-orders", min_spare_slots=2, max_copy_age=timedelta(days=1), clock=CLOCK).status()
+    say(
+        f"  pool status: {status.source_clones} clone(s) of the source, {status.source_free_slots} free slots, "
+        f"{len(status.copies)} copies, spare slots {status.spare_slots} (target {status.min_spare_slots})"
+    )
+    say("delete the clone (clones are disposable: no final snapshot)")
+    follow(RdsProvisioning("demo-orders-clone", clock=CLOCK).delete(final_snapshot=False, wait=False))
 
 
 def custom_resources() -> None:
@@ -152,12 +171,18 @@ def synthesize_example_app() -> None:
 
 def main() -> int:
     install_moto_shims()
-    with mock_aws(), SlowAws(CLOCK):
+    from tests.fakes.clones import AuroraCloneFake
+
+    with mock_aws(), SlowAws(CLOCK) as slow, AuroraCloneFake(slow):
         redshift_lifecycle()
         aurora_lifecycle()
     with mock_aws(), SlowAws(CLOCK):
         custom_resources()
     synthesize_example_app()
+    heading("Scaling checks on a simulated load, and one autoscaling decision (bench/autoscale_sim.py --demo)")
+    import subprocess
+
+    subprocess.run([sys.executable, str(ROOT / "bench/autoscale_sim.py"), "--demo"], check=True)
     print("\nDone: every change above ran through dbscale's real code against moto; no AWS account was used.")
     return 0
 

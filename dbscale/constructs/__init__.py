@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from ._support import InvalidConstructProps
 from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
+from .autoscaler import Autoscaler
 from .provider import AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
 from .redshift import RedshiftCluster
+from .scaling_alarms import ALARM_SPECS, ScalingAlarms
 
 __all__ = [
+    "ALARM_SPECS",
     "DEFAULT_ENGINE_VERSIONS",
     "AuroraCluster",
     "AuroraClusterProvider",
+    "Autoscaler",
     "ClusterProvider",
     "InvalidConstructProps",
     "RedshiftCluster",
     "RedshiftClusterProvider",
+    "ScalingAlarms",
 ]

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .aurora import RdsProvisioning
+    from .autoscale import AutoscalePolicy, Autoscaler, ClusterRef, Decision, Thresholds
     from .clock import Clock, SystemClock
+    from .clones import ClonePool, provision_clone
     from .errors import (
         AwsError,
         ClusterAlreadyExists,
@@ -32,6 +34,13 @@ _EXPORTS = {
     "RdsProvisioning": "aurora",
     "ProvisionScaling": "scaling",
     "Check": "scaling",
+    "AutoscalePolicy": "autoscale",
+    "Autoscaler": "autoscale",
+    "ClusterRef": "autoscale",
+    "Decision": "autoscale",
+    "Thresholds": "autoscale",
+    "ClonePool": "clones",
+    "provision_clone": "clones",
     "CheckResult": "scaling",
     "Operation": "operation",
     "OperationStatus": "operation",
@@ -50,15 +59,20 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AutoscalePolicy",
+    "Autoscaler",
     "AwsError",
     "Check",
     "CheckResult",
     "Clock",
+    "ClonePool",
     "ClusterAlreadyExists",
     "ClusterNotFound",
     "ClusterNotOwned",
+    "ClusterRef",
     "ConnectionInfo",
     "DbscaleError",
+    "Decision",
     "InvalidRequest",
     "InvalidState",
     "Operation",
@@ -70,6 +84,8 @@ __all__ = [
     "RdsProvisioning",
     "RedshiftProvisioning",
     "SystemClock",
+    "Thresholds",
+    "provision_clone",
 ]
 
 
