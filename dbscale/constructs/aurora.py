@@ -85,6 +85,9 @@ class AuroraCluster(_ClusterBase):
     :param removal_policy: SNAPSHOT (default) takes a final snapshot on deletion; DESTROY deletes
         without one (warned); RETAIN leaves the cluster and the groups it uses in place.
     :param adopt_existing: manage an existing cluster of that identifier. Default False.
+    :param autoscaled: the declared size is only the initial size; a deploy that leaves the size
+        properties unchanged keeps whatever size the autoscaler chose (``paused`` stays declared).
+        Default False: every deploy restores the declared size.
     :param wait_for_completion: the deploy waits for the cluster to settle. Default True.
     """
 
@@ -117,8 +120,10 @@ class AuroraCluster(_ClusterBase):
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         adopt_existing: bool = False,
         wait_for_completion: bool = True,
+        autoscaled: bool = False,
     ) -> None:
         super().__init__(scope, id, AuroraClusterProvider.resource_type)
+        self.autoscaled = autoscaled
         self._validate(engine, instance_class, reader_count, serverless_v2_min_capacity, serverless_v2_max_capacity)
         retention_days = self._backup_days(backup_retention)
         version = engine_version if engine_version is not None else DEFAULT_ENGINE_VERSIONS.get(engine)
@@ -172,6 +177,7 @@ class AuroraCluster(_ClusterBase):
                 "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
                 "AdoptExisting": adopt_existing,
                 "WaitForCompletion": wait_for_completion,
+                "Autoscaled": autoscaled,
             },
             removal_policy=removal_policy,
             retain_with_cluster=created,

@@ -57,6 +57,9 @@ class RedshiftCluster(_ClusterBase):
         group in place when the resource or stack is deleted.
     :param adopt_existing: manage a cluster of that identifier that already exists instead of
         failing. Default False.
+    :param autoscaled: the declared size is only the initial size; a deploy that leaves the size
+        properties unchanged keeps whatever size the autoscaler chose (``paused`` stays declared).
+        Default False: every deploy restores the declared size.
     :param wait_for_completion: the deploy waits until the cluster is available (or resized,
         paused ...). Default True; with False the change is started and the deploy moves on.
     """
@@ -84,8 +87,10 @@ class RedshiftCluster(_ClusterBase):
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         adopt_existing: bool = False,
         wait_for_completion: bool = True,
+        autoscaled: bool = False,
     ) -> None:
         super().__init__(scope, id, RedshiftClusterProvider.resource_type)
+        self.autoscaled = autoscaled
         self._validate(node_type, number_of_nodes, port, resize_type)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 
@@ -123,6 +128,7 @@ class RedshiftCluster(_ClusterBase):
                 "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
                 "AdoptExisting": adopt_existing,
                 "WaitForCompletion": wait_for_completion,
+                "Autoscaled": autoscaled,
             },
             removal_policy=removal_policy,
             retain_with_cluster=[subnet_group, *[g for g in groups if g not in (security_groups or [])]],

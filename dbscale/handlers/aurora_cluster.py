@@ -48,6 +48,7 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("SkipFinalSnapshot", "bool", default=False),
     Prop("AdoptExisting", "bool", default=False),
     Prop("WaitForCompletion", "bool", default=True),
+    Prop("Autoscaled", "bool", default=False),
     Prop("Tags", "tags", default={}),
 )
 _FIELDS = {
@@ -63,6 +64,7 @@ class AuroraClusterResource(ClusterResource):
     resource_type = "Custom::AuroraCluster"
     service = "Aurora"
     schema = SCHEMA
+    size_properties = ("InstanceClass", "ReaderCount", "ServerlessV2MinCapacity", "ServerlessV2MaxCapacity")
     settings = (
         "EngineVersion",
         "VpcSecurityGroupIds",

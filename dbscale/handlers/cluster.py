@@ -49,6 +49,9 @@ class ClusterResource(ResourceType):
 
     service = "cluster"
     schema: tuple[Prop, ...] = ()
+    size_properties: tuple[str, ...] = ()
+    """Properties an autoscaler may change; with ``Autoscaled`` an update that leaves them as they
+    were keeps the cluster's current size instead of restoring the declared one."""
     settings: tuple[str, ...] = ()
     """Properties changed in place by :meth:`apply_settings` (not through rescale)."""
 
@@ -138,6 +141,8 @@ class ClusterResource(ResourceType):
         remove = [k for k in old_tags if k not in new_tags]
         if add or remove:
             cluster.update_tags(add, remove)
+        if props["Autoscaled"] and old and all(old.get(n) == props.get(n) for n in self.size_properties):
+            state["keep_size"] = True
         changed = {name: props[name] for name in self.settings if old and old.get(name) != props.get(name)}
         if changed:
             self.apply_settings(cluster, changed, props)
@@ -145,6 +150,8 @@ class ClusterResource(ResourceType):
 
     def _converge(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
         cluster_id = state["physical_id"]
+        if state.get("keep_size"):
+            props = {**props, **dict.fromkeys(self.size_properties)}
         while True:
             if state.get("op"):
                 operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)

@@ -31,6 +31,7 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("SkipFinalSnapshot", "bool", default=False),
     Prop("AdoptExisting", "bool", default=False),
     Prop("WaitForCompletion", "bool", default=True),
+    Prop("Autoscaled", "bool", default=False),
     Prop("Tags", "tags", default={}),
 )
 
@@ -40,6 +41,7 @@ class RedshiftClusterResource(ClusterResource):
     service = "Redshift"
     schema = SCHEMA
     settings = ("VpcSecurityGroupIds", "Port", "PubliclyAccessible")
+    size_properties = ("NodeType", "NumberOfNodes")
 
     def validate(self, props: dict[str, Any], request: Request) -> None:
         validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")

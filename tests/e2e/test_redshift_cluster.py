@@ -231,3 +231,22 @@ def test_logs_never_contain_the_response_url(redshift_cfn: CloudFormation, caplo
     redshift_cfn.send(redshift_cfn.event("Create", TYPE, {**PROPS, "ClusterIdentifier": "Bad_Name"}))
     assert "X-Amz-Signature" not in caplog.text
     assert "cloudformation-custom-resource-response" not in caplog.text
+
+
+def test_autoscaled_cluster_keeps_the_autoscalers_size_across_deploys(redshift_cfn: CloudFormation) -> None:
+    from dbscale.core import RedshiftProvisioning
+
+    declared = {**PROPS, "Autoscaled": True}
+    assert redshift_cfn.send(redshift_cfn.event("Create", TYPE, declared)).status == "SUCCESS"
+    # The autoscaler grows the cluster outside the stack.
+    RedshiftProvisioning("warehouse", clock=redshift_cfn.clock).rescale(new_cluster_size=4)
+    # A deploy that changes something else (Paused) but not the size keeps the autoscaler's size.
+    paused = {**declared, "Paused": True}
+    result = redshift_cfn.send(redshift_cfn.event("Update", TYPE, paused, physical_id="warehouse", old_properties=declared))
+    assert result.status == "SUCCESS", result.reason
+    assert (cluster()["NumberOfNodes"], cluster()["ClusterStatus"]) == (4, "paused")
+    # Changing the declared size is an explicit instruction and is applied.
+    resized = {**paused, "NumberOfNodes": 3}
+    result = redshift_cfn.send(redshift_cfn.event("Update", TYPE, resized, physical_id="warehouse", old_properties=paused))
+    assert result.status == "SUCCESS", result.reason
+    assert cluster()["NumberOfNodes"] == 3
