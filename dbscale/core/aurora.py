@@ -7,8 +7,17 @@ import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from .aws import InstanceAlreadyExists, aws_errors, client, tag_dict, tag_list, tags_include
-from .clock import SYSTEM_CLOCK, Clock, utc_stamp
+from .aws import (
+    InstanceAlreadyExists,
+    aws_errors,
+    checked_tag_changes,
+    client,
+    final_snapshot_name,
+    tag_dict,
+    tag_list,
+    tags_include,
+)
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
@@ -372,9 +381,7 @@ class RdsProvisioning:
     def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
         arn = self._cluster()["DBClusterArn"]
-        if CREATED_BY_TAG_KEY in add:
-            raise InvalidRequest(f"{CREATED_BY_TAG_KEY} is dbscale's ownership tag and cannot be set", field="add")
-        remove = [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
+        remove = checked_tag_changes(add, remove)
         with aws_errors(f"tag Aurora cluster '{self._name}'"):
             if add:
                 self._client.add_tags_to_resource(ResourceName=arn, Tags=tag_list(add))
@@ -409,7 +416,7 @@ class RdsProvisioning:
             raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
         snapshot = None
         if final_snapshot:
-            snapshot = snapshot_identifier or f"{self._name}-final-{utc_stamp(self._clock)}"
+            snapshot = final_snapshot_name(self._name, self._clock, snapshot_identifier)
         op = self._operation(
             [
                 {"action": "delete_instances"},

@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .errors import AwsError, ClusterNotFound, DbscaleError, InvalidState
+from .errors import AwsError, ClusterNotFound, DbscaleError, InvalidRequest, InvalidState
 
 if TYPE_CHECKING:
     import boto3
@@ -104,6 +104,22 @@ class InstanceAlreadyExists(AwsError):
 def tags_include(tags: dict[str, str], expected: dict[str, str]) -> bool:
     """True when ``tags`` has every key of ``expected`` with the same value."""
     return all(tags.get(key) == value for key, value in expected.items())
+
+
+def checked_tag_changes(add: dict[str, str], remove: list[str] | tuple[str, ...]) -> list[str]:
+    """The keys to remove for a tag update, never dbscale's ownership tag; setting that tag is refused."""
+    from .limits import CREATED_BY_TAG_KEY
+
+    if CREATED_BY_TAG_KEY in add:
+        raise InvalidRequest(f"{CREATED_BY_TAG_KEY} is dbscale's ownership tag and cannot be set", field="add")
+    return [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
+
+
+def final_snapshot_name(cluster_name: str, clock: Any, given: str | None = None) -> str:
+    """``given``, or ``<cluster>-final-<UTC timestamp>``."""
+    from .clock import utc_stamp
+
+    return given or f"{cluster_name}-final-{utc_stamp(clock)}"
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .aws import aws_errors, client, tag_dict, tag_list, tags_include
-from .clock import SYSTEM_CLOCK, Clock, utc_stamp
+from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, tag_dict, tag_list, tags_include
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from .limits import (
     CREATED_BY_TAG_KEY,
@@ -391,9 +391,7 @@ class RedshiftProvisioning:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
         c = self._describe()
         arn = cluster_arn(self._session, c, self._name)
-        if CREATED_BY_TAG_KEY in add:
-            raise InvalidRequest(f"{CREATED_BY_TAG_KEY} is dbscale's ownership tag and cannot be set", field="add")
-        remove = [key for key in remove if key not in add and key != CREATED_BY_TAG_KEY]
+        remove = checked_tag_changes(add, remove)
         with aws_errors(f"tag Redshift cluster '{self._name}'"):
             if add:
                 self._client.create_tags(ResourceName=arn, Tags=tag_list(add))
@@ -425,7 +423,7 @@ class RedshiftProvisioning:
             )
         snapshot = None
         if final_snapshot:
-            snapshot = snapshot_identifier or f"{self._name}-final-{utc_stamp(self._clock)}"
+            snapshot = final_snapshot_name(self._name, self._clock, snapshot_identifier)
         op = self._operation(
             [{"action": "delete", "final_snapshot": snapshot}, {"action": "wait_deleted"}],
             f"delete Redshift cluster '{self._name}'"
