@@ -95,6 +95,7 @@ _CLONABLE = frozenset({"available", "backing-up", "stopped"})
 _USABLE = frozenset({"available", "backing-up"})
 _PENDING_SNAPSHOT = "snapshotting"  # status of a copy that exists only as its seed snapshot so far
 _STAMP = "%Y%m%d%H%M"
+_STAMP_EXAMPLE = "202501151200"  # what _STAMP renders: 12 characters
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 # Step actions (and wrapped Aurora steps) that only wait for AWS: no change is requested by them.
 _WAIT_ACTIONS = frozenset({"wait_snapshot", "wait_available", "wait_deleted", "wait_settled", "wait_stopped"})
@@ -215,8 +216,9 @@ class PoolDecision:
     """One thing :meth:`ClonePool.maintain` decided about one cluster.
 
     ``action``: ``create-copy``, ``continue-copy`` (a copy being made is driven on),
-    ``delete-copy``, ``keep-copy``, ``keep-obsolete-copy`` (too old but still has clones) or
-    ``enough-slots``.
+    ``delete-copy``, ``keep-copy``, ``keep-obsolete-copy`` (too old but still has clones),
+    ``enough-slots`` or ``copy-deferred`` (short of slots, but new copies are not started in this
+    run: ``maintain(start_copies=False)``).
     """
 
     action: str
@@ -259,6 +261,94 @@ def parse_timestamp(value: datetime | str, *, field: str = "copy_created_since")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def validate_clone_request(
+    *,
+    source_cluster_id: object,
+    instance_class: object,
+    clone_cluster_id: object = None,
+    copy_instance_class: object = None,
+    copy_created_since: object = None,
+    max_copy_age_hours: object = None,
+    max_clones_per_source: object = None,
+    serverless_v2_min_acu: object = None,
+    serverless_v2_max_acu: object = None,
+    fields: dict[str, str] | None = None,
+) -> None:
+    """Check the inputs of a clone request (``Custom::AuroraClone``, the ``AuroraClone`` construct).
+
+    Identifiers and classes as for clusters; ``copy_created_since`` an ISO-8601 time or datetime;
+    ``max_copy_age_hours`` above 0; ``max_clones_per_source`` at least 1; an ACU range only with
+    ``db.serverless`` (which may also leave it out: the clone then takes the source's range); the
+    clone named differently from its source. ``fields`` renames inputs in messages, keyed by the
+    Python argument name. None means "not given" for every optional input.
+    """
+    names = {
+        "source_cluster_id": "source_cluster_id",
+        "instance_class": "instance_class",
+        "clone_cluster_id": "clone_cluster_id",
+        "copy_instance_class": "copy_instance_class",
+        "copy_created_since": "copy_created_since",
+        "max_copy_age_hours": "max_copy_age_hours",
+        "max_clones_per_source": "max_clones_per_source",
+        "serverless_v2_min_acu": "serverless_v2_min_acu",
+        "serverless_v2_max_acu": "serverless_v2_max_acu",
+        **(fields or {}),
+    }
+    validate_cluster_identifier(source_cluster_id, field=names["source_cluster_id"])
+    checked_class = validate_aurora_instance_class(instance_class, field=names["instance_class"])
+    if copy_instance_class is not None:
+        validate_aurora_instance_class(copy_instance_class, field=names["copy_instance_class"])
+    if copy_created_since is not None:
+        if not isinstance(copy_created_since, (str, datetime)):
+            raise InvalidRequest(
+                f"{names['copy_created_since']} must be an ISO-8601 string or a datetime, got {copy_created_since!r}",
+                field=names["copy_created_since"],
+            )
+        parse_timestamp(copy_created_since, field=names["copy_created_since"])
+    if max_copy_age_hours is not None and (
+        isinstance(max_copy_age_hours, bool)
+        or not isinstance(max_copy_age_hours, (int, float))
+        or max_copy_age_hours <= 0
+    ):
+        raise InvalidRequest(
+            f"{names['max_copy_age_hours']} must be greater than 0, got {max_copy_age_hours!r}",
+            field=names["max_copy_age_hours"],
+        )
+    limit = max_clones_per_source
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidRequest(
+            f"{names['max_clones_per_source']} must be a whole number of at least 1, got {max_clones_per_source!r}",
+            field=names["max_clones_per_source"],
+        )
+    if checked_class != AURORA_SERVERLESS_INSTANCE_CLASS or serverless_v2_max_acu is not None:
+        validate_serverless_v2_capacity(
+            serverless_v2_min_acu,
+            serverless_v2_max_acu,
+            instance_class=checked_class,
+            min_field=names["serverless_v2_min_acu"],
+            max_field=names["serverless_v2_max_acu"],
+        )
+    if clone_cluster_id is not None:
+        validate_cluster_identifier(clone_cluster_id, field=names["clone_cluster_id"])
+        if clone_cluster_id == source_cluster_id:
+            raise InvalidRequest(
+                f"{names['clone_cluster_id']} must differ from {names['source_cluster_id']}",
+                field=names["clone_cluster_id"],
+            )
+
+
+def copy_identifier_prefix(source_cluster_id: str) -> str:
+    """What the name of every copy of ``source_cluster_id`` starts with (for IAM scoping).
+
+    ``<source>-copy-`` while the source's name is short enough to stay whole in
+    :func:`copy_identifier`; for longer names, the part of the source that is always kept.
+    """
+    longest_suffix = len("-copy-") + len(_STAMP_EXAMPLE) + len("-99")
+    if len(source_cluster_id) + longest_suffix <= CLUSTER_IDENTIFIER_MAX_LENGTH:
+        return f"{source_cluster_id}-copy-"
+    return source_cluster_id[: CLUSTER_IDENTIFIER_MAX_LENGTH - longest_suffix].rstrip("-")
 
 
 def iso(moment: datetime) -> str:
@@ -834,6 +924,42 @@ def provision_clone(
 # --- the pool -------------------------------------------------------------------------------
 
 
+def validate_pool_settings(
+    source_cluster_id: object,
+    *,
+    min_spare_slots: object,
+    max_copy_age: object,
+    copy_created_since: object = None,
+    max_clones_per_source: object = None,
+    copy_instance_class: object = None,
+    fields: dict[str, str] | None = None,
+) -> None:
+    """Check the settings of a :class:`ClonePool` (and of the ``ClonePoolMaintenance`` construct).
+
+    ``min_spare_slots`` a whole number, at least 0; ``max_copy_age`` a positive timedelta or None;
+    the rest as in :func:`validate_clone_request`. ``fields`` renames inputs in messages.
+    """
+    names = {"min_spare_slots": "min_spare_slots", "max_copy_age": "max_copy_age", **(fields or {})}
+    if isinstance(min_spare_slots, bool) or not isinstance(min_spare_slots, int) or min_spare_slots < 0:
+        raise InvalidRequest(
+            f"{names['min_spare_slots']} must be a whole number of at least 0, got {min_spare_slots!r}",
+            field=names["min_spare_slots"],
+        )
+    if max_copy_age is not None and (not isinstance(max_copy_age, timedelta) or max_copy_age <= timedelta(0)):
+        raise InvalidRequest(
+            f"{names['max_copy_age']} must be a positive timedelta, got {max_copy_age!r}", field=names["max_copy_age"]
+        )
+    # The rest are checked as for a clone request; the instance class there is a placeholder.
+    validate_clone_request(
+        source_cluster_id=source_cluster_id,
+        instance_class=AURORA_SERVERLESS_INSTANCE_CLASS,
+        copy_instance_class=copy_instance_class,
+        copy_created_since=copy_created_since,
+        max_clones_per_source=max_clones_per_source,
+        fields=fields,
+    )
+
+
 class ClonePool:
     """Keeps ``min_spare_slots`` clone slots free for ``source_cluster_id`` by making full copies,
     and deletes copies older than the age limit once they have no clones.
@@ -857,16 +983,17 @@ class ClonePool:
         session: boto3.Session | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.source_cluster_id = validate_cluster_identifier(source_cluster_id, field="source_cluster_id")
-        if isinstance(min_spare_slots, bool) or not isinstance(min_spare_slots, int) or min_spare_slots < 0:
-            raise InvalidRequest(
-                f"min_spare_slots must be a whole number of at least 0, got {min_spare_slots!r}",
-                field="min_spare_slots",
-            )
-        if copy_instance_class is not None:
-            validate_aurora_instance_class(copy_instance_class, field="copy_instance_class")
+        validate_pool_settings(
+            source_cluster_id,
+            min_spare_slots=min_spare_slots,
+            max_copy_age=max_copy_age,
+            copy_created_since=copy_created_since,
+            max_clones_per_source=max_clones_per_source,
+            copy_instance_class=copy_instance_class,
+        )
+        self.source_cluster_id = source_cluster_id
         self.min_spare_slots = min_spare_slots
-        self.max_copy_age = _check_age(max_copy_age)
+        self.max_copy_age = max_copy_age
         self.copy_created_since = None if copy_created_since is None else parse_timestamp(copy_created_since)
         self.max_clones_per_source = _check_limit(max_clones_per_source)
         self.copy_instance_class = copy_instance_class
@@ -912,7 +1039,14 @@ class ClonePool:
         """The source's clones and free slots, every copy (age, clones, free slots), the spare total."""
         return self._look()[2]
 
-    def maintain(self, dry_run: bool = False, *, wait: bool = False, timeout_minutes: float = 240) -> PoolMaintenance:
+    def maintain(
+        self,
+        dry_run: bool = False,
+        *,
+        wait: bool = False,
+        timeout_minutes: float = 240,
+        start_copies: bool = True,
+    ) -> PoolMaintenance:
         """Bring the pool to ``min_spare_slots`` and the age limit; return what was decided.
 
         Deletes every copy that is older than the limit (or failed) and has no clones; drives on
@@ -920,7 +1054,10 @@ class ClonePool:
         (``ceil(shortfall / max_clones_per_source)``). Each operation is polled once and left
         running (``wait=False``, the default: a scheduled run picks them up again next time, as
         every step first checks what AWS already did), or waited for, at most ``timeout_minutes``.
-        ``dry_run`` only reads and reports the decisions.
+        ``dry_run`` only reads and reports the decisions. ``start_copies=False`` drives on and
+        tidies up but starts no new copy (a ``copy-deferred`` decision says what is missing): for
+        frequent follow-up runs between the scheduled ones, so the snapshot load stays in the
+        scheduled window. Default True.
         """
         source, inventory, status = self._look()
         limit = self.max_clones_per_source
@@ -968,7 +1105,16 @@ class ClonePool:
                     PoolDecision("keep-copy", copy.cluster_id, f"copy {text} has {copy.free_slots} free slots")
                 )
         missing = status.short_of
-        if missing:
+        if missing and not start_copies:
+            decisions.append(
+                PoolDecision(
+                    "copy-deferred",
+                    self.source_cluster_id,
+                    f"{status.spare_slots} spare clone slots, fewer than the {self.min_spare_slots} wanted; "
+                    "new copies are started by the next scheduled maintenance run",
+                )
+            )
+        elif missing:
             if copy_class is None:
                 raise InvalidRequest(
                     f"'{self.source_cluster_id}' has no instance to take the copies' instance class from; "

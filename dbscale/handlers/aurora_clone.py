@@ -20,14 +20,12 @@ from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning
 from dbscale.core.aws import tag_dict
-from dbscale.core.clones import CLONE_OF_TAG_KEY, parse_timestamp, provision_clone, waiting_only
+from dbscale.core.clones import CLONE_OF_TAG_KEY, provision_clone, validate_clone_request, waiting_only
 from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
 from dbscale.core.validation import (
-    validate_aurora_instance_class,
     validate_cluster_identifier,
-    validate_serverless_v2_capacity,
 )
 
 from .cluster import cfn_tags, owned_by, text_attributes
@@ -50,6 +48,18 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("WaitForCompletion", "bool", default=True),
     Prop("Tags", "tags", default={}),
 )
+# validate_clone_request's argument names -> this resource's property names (for messages).
+CONSTRUCT_TO_PROPERTY: dict[str, str] = {
+    "source_cluster_id": "SourceClusterId",
+    "instance_class": "InstanceClass",
+    "clone_cluster_id": "CloneClusterIdentifier",
+    "copy_instance_class": "CopyInstanceClass",
+    "copy_created_since": "CopyCreatedSince",
+    "max_copy_age_hours": "MaxCopyAgeHours",
+    "max_clones_per_source": "MaxClonesPerSource",
+    "serverless_v2_min_acu": "ServerlessV2MinCapacity",
+    "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
+}
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 
 
@@ -76,34 +86,27 @@ class AuroraCloneResource(ResourceType):
 
     def parse(self, request: Request, raw: dict[str, Any] | None = None) -> dict[str, Any]:
         props = parse(SCHEMA, request.properties if raw is None else raw)
-        validate_cluster_identifier(props["SourceClusterId"], field="SourceClusterId")
-        validate_aurora_instance_class(props["InstanceClass"], field="InstanceClass")
-        if props["CopyInstanceClass"] is not None:
-            validate_aurora_instance_class(props["CopyInstanceClass"], field="CopyInstanceClass")
-        if props["CopyCreatedSince"] is not None:
-            parse_timestamp(props["CopyCreatedSince"], field="CopyCreatedSince")
-        if props["MaxCopyAgeHours"] is not None and props["MaxCopyAgeHours"] <= 0:
-            raise InvalidRequest(
-                f"MaxCopyAgeHours must be greater than 0, got {props['MaxCopyAgeHours']:g}", field="MaxCopyAgeHours"
-            )
-        if props["InstanceClass"] != "db.serverless" or props["ServerlessV2MaxCapacity"] is not None:
-            validate_serverless_v2_capacity(
-                props["ServerlessV2MinCapacity"],
-                props["ServerlessV2MaxCapacity"],
-                instance_class=props["InstanceClass"],
-                min_field="ServerlessV2MinCapacity",
-                max_field="ServerlessV2MaxCapacity",
-            )
+        validate_clone_request(
+            source_cluster_id=props["SourceClusterId"],
+            instance_class=props["InstanceClass"],
+            clone_cluster_id=props["CloneClusterIdentifier"],
+            copy_instance_class=props["CopyInstanceClass"],
+            copy_created_since=props["CopyCreatedSince"],
+            max_copy_age_hours=props["MaxCopyAgeHours"],
+            max_clones_per_source=props["MaxClonesPerSource"],
+            serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
+            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+            fields=CONSTRUCT_TO_PROPERTY,
+        )
         if props["CloneClusterIdentifier"] is None:
             props["CloneClusterIdentifier"] = default_clone_identifier(
                 request.stack_id, request.logical_id, props["SourceClusterId"]
             )
-        else:
-            validate_cluster_identifier(props["CloneClusterIdentifier"], field="CloneClusterIdentifier")
-        if props["CloneClusterIdentifier"] == props["SourceClusterId"]:
-            raise InvalidRequest(
-                "CloneClusterIdentifier must differ from SourceClusterId", field="CloneClusterIdentifier"
-            )
+            if props["CloneClusterIdentifier"] == props["SourceClusterId"]:
+                raise InvalidRequest(
+                    "the derived CloneClusterIdentifier equals SourceClusterId; set CloneClusterIdentifier",
+                    field="CloneClusterIdentifier",
+                )
         return props
 
     # --- the lifecycle ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ environment                detail                 meaning
 ``MAX_CLONES_PER_SOURCE``  ``MaxClonesPerSource`` clone slots per source or copy (default 15)
 ``COPY_INSTANCE_CLASS``    ``CopyInstanceClass``  instance class of each copy's one instance
 ``DRY_RUN``                ``DryRun``             ``true``: decide and log, change nothing
+(none)                     ``StartCopies``        ``false``: drive copies on, start none
 =========================  =====================  ==========================================
 
 The return value (a JSON-safe dict) summarizes the run. Invalid configuration or an AWS error
@@ -51,6 +52,7 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("MaxClonesPerSource", "int", minimum=1),
     Prop("CopyInstanceClass"),
     Prop("DryRun", "bool", default=False),
+    Prop("StartCopies", "bool", default=True),
 )
 ENVIRONMENT: Mapping[str, str] = {
     "SOURCE_CLUSTER_ID": "SourceClusterId",
@@ -101,7 +103,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             session=session,
             clock=clock,
         )
-        outcome = pool.maintain(dry_run=config["DryRun"])
+        outcome = pool.maintain(dry_run=config["DryRun"], start_copies=config["StartCopies"])
     except Exception as err:
         detail = (event or {}).get("detail")
         source = detail.get("SourceClusterId") if isinstance(detail, dict) else None

@@ -110,6 +110,31 @@ def test_maintain_reaches_the_spare_slot_target_over_scheduled_runs(
     assert plan.action == "clone-copy" and plan.cloned_from in (first_copy, second_copy)
 
 
+def test_follow_up_runs_drive_copies_on_but_start_none(
+    fake: AuroraCloneFake, full_source: str, rds: Any, boto_session: boto3.Session, fake_clock: FakeClock
+) -> None:
+    # Between scheduled runs, start_copies=False only continues what a scheduled run started.
+    idle = pool(boto_session, fake_clock).maintain(start_copies=False)
+    assert actions(idle) == [("copy-deferred", "prod")]
+    assert "next scheduled maintenance run" in idle.decisions[0].reason
+    assert idle.operations == ()
+    assert not any(name.startswith("prod-copy") for name in cluster_names(rds))
+
+    started = pool(boto_session, fake_clock, min_spare_slots=1).maintain()
+    (copy_id,) = [cluster for action, cluster in actions(started) if action == "create-copy"]
+    runs = 0
+    while copy_id not in {c.cluster_id for c in pool(boto_session, fake_clock).status().copies if c.ready}:
+        runs += 1
+        assert runs < 100, "follow-up runs never finished the copy"
+        fake_clock.advance(SCHEDULE_SECONDS)
+        outcome = pool(boto_session, fake_clock).maintain(start_copies=False)
+        kinds = {action for action, _ in actions(outcome)}
+        assert "create-copy" not in kinds, actions(outcome)
+    assert runs > 3
+    # Still short of the 20 slots wanted (one copy gives 15), and still no second copy.
+    assert {c.cluster_id for c in pool(boto_session, fake_clock).status().copies} == {copy_id}
+
+
 def test_maintain_replaces_copies_past_the_age_limit_and_keeps_those_with_clones(
     fake: AuroraCloneFake, full_source: str, rds: Any, boto_session: boto3.Session, fake_clock: FakeClock
 ) -> None:
@@ -257,6 +282,25 @@ def test_handler_detail_overrides_environment_and_dry_run_changes_nothing(
     assert summary["dry_run"] is True and summary["min_spare_slots"] == 10
     assert [line["decision"] for line in json_lines(caplog)] == ["create-copy"]
     assert aws_state(rds) == before
+
+
+def test_handler_follow_up_event_starts_no_copy(
+    fake: AuroraCloneFake,
+    full_source: str,
+    rds: Any,
+    scheduled: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The event ClonePoolMaintenance's follow-up rule sends between the scheduled runs.
+    scheduled.setenv("SOURCE_CLUSTER_ID", "prod")
+    scheduled.setenv("MIN_SPARE_SLOTS", "5")
+    caplog.set_level(logging.INFO, logger="dbscale.clone_pool")
+    before = aws_state(rds)
+
+    summary = clone_pool.handler({"detail": {"StartCopies": "false"}}, None)
+
+    assert [line["decision"] for line in json_lines(caplog)] == ["copy-deferred"]
+    assert summary["dry_run"] is False and aws_state(rds) == before
 
 
 def test_handler_with_bad_configuration_raises_and_logs_the_reason(
