@@ -1,25 +1,36 @@
 #!/usr/bin/env python3
 """The dbscale example CDK app: ``cdk synth`` works offline, with no credentials and no lookups.
 
-Two stacks:
+Three stacks:
 
-* ``DbscaleProviders`` deploys the two custom resource providers on their own and exports their
-  ServiceTokens as ``dbscale-RedshiftClusterServiceToken`` and ``dbscale-AuroraClusterServiceToken``
-  for plain CloudFormation templates (``examples/raw-cloudformation.yaml``).
+* ``DbscaleProviders`` deploys the custom resource providers on their own and exports their
+  ServiceTokens as ``dbscale-RedshiftClusterServiceToken``, ``dbscale-AuroraClusterServiceToken``
+  and ``dbscale-AuroraCloneServiceToken`` for plain CloudFormation templates
+  (``examples/raw-cloudformation.yaml``, ``examples/aurora-clone.yaml``).
 * ``DbscaleExample`` is what a CDK user writes: a VPC, a Redshift cluster and an Aurora
   Serverless v2 cluster, the Redshift cluster reachable from the Aurora cluster's security group.
+* ``DbscaleDevClones``: a developer's copy-on-write clone of that Aurora cluster, and a pool of
+  full copies kept ready (nightly) for when the cluster's 15 clone slots are taken.
 """
 
 from __future__ import annotations
 
 import os
 
-from aws_cdk import App, CfnOutput, Environment, Stack, Tags
+from aws_cdk import App, CfnOutput, Duration, Environment, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from dbscale.constructs import AuroraCluster, AuroraClusterProvider, RedshiftCluster, RedshiftClusterProvider
+from dbscale.constructs import (
+    AuroraClone,
+    AuroraCloneProvider,
+    AuroraCluster,
+    AuroraClusterProvider,
+    ClonePoolMaintenance,
+    RedshiftCluster,
+    RedshiftClusterProvider,
+)
 
 # Identifiers served by the standalone providers must start with this (their IAM scope).
 RAW_TEMPLATE_PREFIX = "dbscale-"
@@ -34,6 +45,7 @@ class ProvidersStack(Stack):
             self, "RedshiftClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX
         )
         aurora = AuroraClusterProvider(self, "AuroraClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX)
+        clone = AuroraCloneProvider(self, "AuroraCloneProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX)
         CfnOutput(
             self,
             "RedshiftClusterServiceToken",
@@ -45,6 +57,12 @@ class ProvidersStack(Stack):
             "AuroraClusterServiceToken",
             value=aurora.service_token,
             export_name="dbscale-AuroraClusterServiceToken",
+        )
+        CfnOutput(
+            self,
+            "AuroraCloneServiceToken",
+            value=clone.service_token,
+            export_name="dbscale-AuroraCloneServiceToken",
         )
 
 
@@ -80,6 +98,29 @@ class ExampleStack(Stack):
         CfnOutput(self, "AppDbSecretArn", value=self.app_db.secret.secret_arn)
 
 
+class DevClonesStack(Stack):
+    """A clone of ``source`` for a developer, and a pool of full copies of it kept ready."""
+
+    def __init__(self, scope: Construct, id: str, *, source: AuroraCluster, **kwargs: object) -> None:
+        super().__init__(scope, id, description="dbscale example: Aurora clones", **kwargs)  # type: ignore[arg-type]
+        # A clone of the source, or of a copy at most two days old; with copy_ok a new copy is
+        # made when every slot is taken (slow: the pool below keeps copies ready instead).
+        self.clone = AuroraClone(
+            self,
+            "DevClone",
+            source=source,
+            instance_class="db.t4g.medium",
+            copy_ok=True,
+            max_copy_age=Duration.days(2),
+        )
+        self.pool = ClonePoolMaintenance(
+            self, "ClonePool", source=source, min_spare_slots=5, max_copy_age=Duration.days(2)
+        )
+        CfnOutput(self, "DevCloneEndpoint", value=self.clone.cluster_endpoint.socket_address)
+        CfnOutput(self, "DevCloneClonedFrom", value=self.clone.cloned_from)
+        CfnOutput(self, "DevCloneSecretArn", value=self.clone.secret.secret_arn)
+
+
 def build_app(app: App | None = None) -> App:
     """The example app's stacks on ``app`` (a new App by default); tests and the benchmark reuse it."""
     app = app or App()
@@ -87,7 +128,8 @@ def build_app(app: App | None = None) -> App:
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = Environment(account=account, region=region) if account and region else None
     ProvidersStack(app, "DbscaleProviders", env=env)
-    ExampleStack(app, "DbscaleExample", env=env)
+    example = ExampleStack(app, "DbscaleExample", env=env)
+    DevClonesStack(app, "DbscaleDevClones", source=example.app_db, env=env)
     Tags.of(app).add("project", "dbscale-example")
     return app
 

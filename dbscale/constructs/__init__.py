@@ -1,6 +1,7 @@
-"""AWS CDK constructs for dbscale: ``RedshiftCluster`` and ``AuroraCluster`` and their providers.
+"""AWS CDK constructs for dbscale: ``RedshiftCluster``, ``AuroraCluster``, ``AuroraClone`` and their
+providers, ``ScalingAlarms``, ``Autoscaler`` and ``ClonePoolMaintenance``.
 
-    from dbscale.constructs import AuroraCluster, RedshiftCluster
+    from dbscale.constructs import AuroraClone, AuroraCluster, RedshiftCluster
 
 This is the only dbscale package that imports ``aws_cdk``; the core and the Lambda handlers never
 do (it would cost the handler seconds of cold start), and nothing here is bundled into the Lambda.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from ._support import InvalidConstructProps
 from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
+from .aurora_clone import AuroraClone, AuroraCloneProvider
 from .autoscaler import Autoscaler
+from .clone_pool import NIGHTLY, ClonePoolMaintenance
 from .provider import AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
 from .redshift import RedshiftCluster
 from .scaling_alarms import ALARM_SPECS, ScalingAlarms
@@ -18,9 +21,13 @@ from .scaling_alarms import ALARM_SPECS, ScalingAlarms
 __all__ = [
     "ALARM_SPECS",
     "DEFAULT_ENGINE_VERSIONS",
+    "NIGHTLY",
+    "AuroraClone",
+    "AuroraCloneProvider",
     "AuroraCluster",
     "AuroraClusterProvider",
     "Autoscaler",
+    "ClonePoolMaintenance",
     "ClusterProvider",
     "InvalidConstructProps",
     "RedshiftCluster",

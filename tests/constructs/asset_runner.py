@@ -119,6 +119,27 @@ def make_references(kinds: dict[str, str]) -> dict[str, dict[str, str]]:
     return values
 
 
+def make_source_cluster(identifier: str) -> None:
+    """An Aurora PostgreSQL cluster with a writer, for a clone to be made of."""
+    import boto3
+
+    rds = boto3.client("rds", region_name=REGION)
+    rds.create_db_cluster(
+        DBClusterIdentifier=identifier,
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        MasterUsername="postgres",
+        ManageMasterUserPassword=True,
+        StorageEncrypted=True,
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{identifier}-1",
+        DBClusterIdentifier=identifier,
+        DBInstanceClass="db.r6g.large",
+        Engine="aurora-postgresql",
+    )
+
+
 def resolve(value: Any, refs: dict[str, dict[str, str]]) -> Any:
     if isinstance(value, list):
         return [resolve(v, refs) for v in value]
@@ -152,6 +173,8 @@ def main() -> None:
         import importlib
 
         refs = make_references(spec["references"])
+        if spec.get("source_cluster"):
+            make_source_cluster(spec["source_cluster"])
         properties = cfn_strings(resolve(spec["properties"], refs))
         module = importlib.import_module(spec["handler_module"])
         import crhelper

@@ -46,8 +46,17 @@ def references(template: dict[str, Any], value: Any) -> dict[str, str]:
     return found
 
 
-def run_in_asset(example: Synthesized, tmp_path: Path, resource_type: str, module: str, service: str) -> dict[str, Any]:
-    template = example.template("DbscaleExample")
+def run_in_asset(
+    example: Synthesized,
+    tmp_path: Path,
+    resource_type: str,
+    module: str,
+    service: str,
+    *,
+    stack: str = "DbscaleExample",
+    source_cluster: str | None = None,
+) -> dict[str, Any]:
+    template = example.template(stack)
     (logical_id, resource), *_ = [(k, v) for k, v in template["Resources"].items() if v["Type"] == resource_type]
     code = template["Resources"][resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]["Properties"]["Code"]
     asset = example.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
@@ -61,6 +70,7 @@ def run_in_asset(example: Synthesized, tmp_path: Path, resource_type: str, modul
         "references": references(template, resource["Properties"]),
         "handler_module": module,
         "describe": service,
+        "source_cluster": source_cluster,
     }
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
@@ -116,5 +126,33 @@ def test_aurora_resource_runs_through_the_bundled_handler(example: Synthesized, 
     assert described["DBClusterParameterGroup"] == props["DBClusterParameterGroupName"]["Ref"].lower()
     assert described["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
     assert len(described["DBClusterMembers"]) == 2  # the writer and one reader
+    assert report["delete"]["Status"] == "SUCCESS", report["delete"]["Reason"]
+    assert report["after_delete"] == {"error": "DBClusterNotFoundFault"}
+
+
+def test_aurora_clone_runs_through_the_bundled_handler(example: Synthesized, tmp_path: Path) -> None:
+    source = next(
+        r["Properties"]["ClusterIdentifier"]
+        for r in example.template("DbscaleExample")["Resources"].values()
+        if r["Type"] == "Custom::AuroraCluster"
+    )
+    run = run_in_asset(
+        example,
+        tmp_path,
+        "Custom::AuroraClone",
+        "dbscale.handlers.aurora_clone",
+        "rds",
+        stack="DbscaleDevClones",
+        source_cluster=source,
+    )
+    report, props = run["report"], run["properties"]
+    create = report["create"]
+    assert create["Status"] == "SUCCESS", create["Reason"]
+    assert create["PhysicalResourceId"] == props["CloneClusterIdentifier"]
+    assert create["Data"]["ClonedFrom"] == source
+    described = report["described"]
+    tags = {t["Key"]: t["Value"] for t in described["TagList"]}
+    assert tags["dbscale:clone-of"] == source
+    assert [m["IsClusterWriter"] for m in described["DBClusterMembers"]] == [True]
     assert report["delete"]["Status"] == "SUCCESS", report["delete"]["Reason"]
     assert report["after_delete"] == {"error": "DBClusterNotFoundFault"}

@@ -72,17 +72,18 @@ def test_properties_are_only_those_the_handlers_accept(example: Synthesized) -> 
 
     from cfnlint.decode import cfn_yaml
 
-    t = example.template("DbscaleExample")
-    raw = cfn_yaml.load(str(ROOT / "examples" / "raw-cloudformation.yaml"))
-    for type_, module in (
-        ("Custom::RedshiftCluster", "dbscale.handlers.redshift_cluster"),
-        ("Custom::AuroraCluster", "dbscale.handlers.aurora_cluster"),
+    examples = ROOT / "examples"
+    for type_, module, stack, raw_template in (
+        ("Custom::RedshiftCluster", "dbscale.handlers.redshift_cluster", "DbscaleExample", "raw-cloudformation.yaml"),
+        ("Custom::AuroraCluster", "dbscale.handlers.aurora_cluster", "DbscaleExample", "raw-cloudformation.yaml"),
+        ("Custom::AuroraClone", "dbscale.handlers.aurora_clone", "DbscaleDevClones", "aurora-clone.yaml"),
     ):
         handler = importlib.import_module(module)
         allowed = {p.name for p in handler.SCHEMA} | {"ServiceToken", "ServiceTimeout"}
         required = {p.name for p in handler.SCHEMA if p.required}
+        raw = cfn_yaml.load(str(examples / raw_template))
         for where, props in (
-            ("construct", only(t, type_)["Properties"]),
+            ("construct", only(example.template(stack), type_)["Properties"]),
             ("raw template", only(raw, type_)["Properties"]),
         ):
             sent = set(props)
@@ -108,10 +109,19 @@ def test_one_provider_per_type_per_stack(example: Synthesized) -> None:
 def test_providers_stack_exports_service_tokens(example: Synthesized) -> None:
     t = example.template("DbscaleProviders")
     exports = {o["Export"]["Name"]: o["Value"] for o in t["Outputs"].values() if "Export" in o}
-    assert set(exports) == {"dbscale-RedshiftClusterServiceToken", "dbscale-AuroraClusterServiceToken"}
+    assert set(exports) == {
+        "dbscale-RedshiftClusterServiceToken",
+        "dbscale-AuroraClusterServiceToken",
+        "dbscale-AuroraCloneServiceToken",
+    }
     for value in exports.values():
         assert value["Fn::GetAtt"][1] == "Arn"
-    assert len(resources(t, "AWS::Lambda::Function")) == 2
+    handlers = {f["Properties"]["Handler"] for f in resources(t, "AWS::Lambda::Function").values()}
+    assert handlers == {
+        "dbscale.handlers.redshift_cluster.handler",
+        "dbscale.handlers.aurora_cluster.handler",
+        "dbscale.handlers.aurora_clone.handler",
+    }
     assert not [r for r in t["Resources"].values() if r["Type"].startswith("Custom::")]
 
 
@@ -216,7 +226,8 @@ def test_asset_hash_is_stable_across_synths(example: Synthesized, tmp_path: Path
 
 
 def test_cfn_lint_reports_no_errors(example: Synthesized) -> None:
-    errors = cfn_lint([*example.template_paths(), ROOT / "examples" / "raw-cloudformation.yaml"])
+    examples = ROOT / "examples"
+    errors = cfn_lint([*example.template_paths(), examples / "raw-cloudformation.yaml", examples / "aurora-clone.yaml"])
     assert errors == []
 
 
@@ -236,3 +247,18 @@ def test_raw_template_imports_both_service_tokens() -> None:
     assert "ServiceToken: !ImportValue dbscale-RedshiftClusterServiceToken" in text
     assert "ServiceToken: !ImportValue dbscale-AuroraClusterServiceToken" in text
     assert "Type: Custom::RedshiftCluster" in text and "Type: Custom::AuroraCluster" in text
+    clone = (ROOT / "examples" / "aurora-clone.yaml").read_text()
+    assert "ServiceToken: !ImportValue dbscale-AuroraCloneServiceToken" in clone
+
+
+def test_dev_clones_stack_clones_the_example_cluster(example: Synthesized) -> None:
+    t = example.template("DbscaleDevClones")
+    source = only(example.template("DbscaleExample"), "Custom::AuroraCluster")["Properties"]["ClusterIdentifier"]
+    clone = only(t, "Custom::AuroraClone")["Properties"]
+    assert clone["SourceClusterId"] == source and clone["CopyOk"] is True and clone["MaxCopyAgeHours"] == 48
+    pool = next(
+        f["Properties"]
+        for f in resources(t, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "dbscale.handlers.clone_pool.handler"
+    )
+    assert pool["Environment"]["Variables"]["SOURCE_CLUSTER_ID"] == source
