@@ -69,6 +69,26 @@ def cfn_lint(paths: list[Path]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.split(":")[5:6] and line.split(":")[5].startswith("E")]
 
 
+def cdk_nag_errors(app: Any, *, only_under: str | None = None, except_under: str | None = None) -> list[str]:
+    """cdk-nag ``AwsSolutionsChecks`` errors in ``app`` that no acknowledgment covers, as
+    ``rule at [paths]`` lines. ``only_under`` keeps those on constructs whose path contains it,
+    ``except_under`` drops those whose paths all contain it (a test's own scaffolding, such as a
+    bare VPC, is not what it checks)."""
+    cdk_nag = pytest.importorskip("cdk_nag")
+    report = cdk_nag.AwsSolutionsChecks(app).validate_scope(app)
+    errors = []
+    for violation in report.violations:
+        paths = [r.construct_path for r in violation.violating_resources]
+        if violation.severity != "error":
+            continue
+        if only_under is not None and not any(only_under in p for p in paths):
+            continue
+        if except_under is not None and all(except_under in p for p in paths):
+            continue
+        errors.append(f"{violation.rule_name} at {paths}")
+    return errors
+
+
 @pytest.fixture
 def scratch() -> Iterator[Any]:
     """A fresh stack with a VPC (private, isolated and public subnets) for construct-time errors."""

@@ -8,7 +8,7 @@ import pytest
 
 from dbscale.core.autoscale import CONFIG_ENV, AutoscalePolicy, AutoscalerConfig, ClusterRef
 
-from .conftest import Synthesized, cfn_lint, synthesize
+from .conftest import Synthesized, cdk_nag_errors, cfn_lint, synthesize
 
 pytestmark = pytest.mark.slow
 
@@ -226,14 +226,7 @@ def test_cfn_lint_reports_no_errors(synth: Synthesized) -> None:
 
 
 def test_cdk_nag_aws_solutions_has_no_unacknowledged_errors(synth: Synthesized) -> None:
-    cdk_nag = pytest.importorskip("cdk_nag")
-    report = cdk_nag.AwsSolutionsChecks(synth.app).validate_scope(synth.app)
-    errors = [
-        f"{v.rule_name} at {[r.construct_path for r in v.violating_resources]}"
-        for v in report.violations
-        if v.severity == "error" and any("Autoscaler" in r.construct_path for r in v.violating_resources)
-    ]
-    assert errors == []
+    assert cdk_nag_errors(synth.app, only_under="Autoscaler") == []
 
 
 def test_a_policy_that_does_not_fit_the_cluster_fails_at_synth(scratch: Any) -> None:
