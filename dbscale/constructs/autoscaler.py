@@ -14,7 +14,6 @@ from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -29,9 +28,9 @@ from dbscale.core.autoscale import (
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.limits import AURORA_SERVERLESS_INSTANCE_CLASS, CLUSTER_IDENTIFIER_MAX_LENGTH
 
+from ._function import handler_function
 from ._support import fail, is_token, warn
 from .aurora import AuroraCluster
-from .provider import _shared_code
 from .redshift import RedshiftCluster
 from .scaling_alarms import ClusterArg, ScalingAlarms, as_list, declared
 
@@ -106,30 +105,16 @@ class Autoscaler(Construct):
             "state_prefix": STATE_PARAMETER_PREFIX,
         }
 
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(
+        made = handler_function(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="dbscale autoscaler",
-        )
-        self.log_group.grant_write(self.role)
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="dbscale autoscaler: evaluates scaling checks and rescales the clusters it manages",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=_shared_code(stack),
+            description="dbscale autoscaler: evaluates scaling checks and rescales the clusters it manages",
             # Never waits for AWS; the Data API checks (when enabled) are bounded at 90 s.
             timeout=Duration.minutes(3),
-            memory_size=256,
-            role=self.role,
-            log_group=self.log_group,
-            reserved_concurrent_executions=1,
             environment={CONFIG_ENV: stack.to_json_string(config)},
+            log_retention=log_retention,
         )
+        self.function, self.role, self.log_group = made.function, made.role, made.log_group
         target = targets.LambdaFunction(self.function, max_event_age=Duration.minutes(10), retry_attempts=2)
         self.schedule = events.Rule(
             self,

@@ -18,16 +18,15 @@ from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dbscale.core.clones import copy_identifier_prefix, iso, validate_pool_settings
 
+from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
 from .aurora import AuroraCluster
 from .aurora_clone import copy_grants, source_groups, source_name
-from .provider import _shared_code
 
 HANDLER = "dbscale.handlers.clone_pool.handler"
 
@@ -108,30 +107,17 @@ class ClonePoolMaintenance(Construct):
             "COPY_INSTANCE_CLASS": copy_instance_class or "",
             "DRY_RUN": "true" if self.dry_run else "false",
         }
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
-        self.role = iam.Role(
+        made = handler_function(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"dbscale clone pool of {source_id}",
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=f"dbscale clone pool maintenance of {source_id}",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=_shared_code(stack),
+            description=f"dbscale clone pool maintenance of {source_id}",
             # One run never waits for AWS: it looks, decides and polls each copy once.
             timeout=Duration.minutes(2),
-            memory_size=256,
-            role=self.role,
-            log_group=self.log_group,
-            # Two runs at once could both decide to make the same missing copy.
-            reserved_concurrent_executions=1,
             environment=environment,
+            log_retention=log_retention,
+            grant_logs=False,  # in the one policy document below
         )
+        self.function, self.role, self.log_group = made.function, made.role, made.log_group
         self.schedule = events.Rule(
             self,
             "Schedule",
