@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Synthesized, cdk_nag_errors, cfn_lint, synthesize
+from .conftest import ROOT, Synthesized, cdk_nag_errors, cfn_lint, synthesize
 from .test_example_app import arn_text, only, resources
 
 pytestmark = pytest.mark.slow
@@ -227,6 +227,8 @@ def test_pool_function_rules_and_settings(variants: Synthesized) -> None:
     follow_up = next(r for k, r in rules.items() if k.startswith("PoolFollowUp"))
     assert follow_up["ScheduleExpression"] == "rate(10 minutes)"
     assert json.loads(follow_up["Targets"][0]["Input"]) == {"detail": {"StartCopies": False}}
+    documented = json.loads((ROOT / "examples" / "events" / "aurora-clone-pool-follow-up.json").read_text())
+    assert json.loads(follow_up["Targets"][0]["Input"]) == documented
     assert not [k for k in rules if k.startswith("LegacyPoolFollowUp")]
 
 
