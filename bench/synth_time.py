@@ -130,10 +130,15 @@ def main() -> int:
             samples[name].append(timed(build))
     native, data, whole = (statistics.median(samples[name]) for name in builds)
     ratio = data / native
-    print(f"native constructs (CfnCluster + DatabaseCluster), 1 stack: {native:.3f} s median of {rounds}")
-    print(f"dbscale data stack (VPC + RedshiftCluster + AuroraCluster): {data:.3f} s")
-    print(f"dbscale whole example app (+ the providers stack):          {whole:.3f} s")
+    spread = {name: f"(min {min(times):.3f}, max {max(times):.3f})" for name, times in samples.items()}
+    print(f"medians of {rounds} rounds, (min, max) after each")
+    print(f"native constructs (CfnCluster + DatabaseCluster), 1 stack: {native:.3f} s {spread['native']}")
+    print(f"dbscale data stack (VPC + RedshiftCluster + AuroraCluster): {data:.3f} s {spread['data']}")
+    print(f"dbscale whole example app (+ the providers stack):          {whole:.3f} s {spread['app']}")
     print(f"ratio, same topology: {ratio:.2f}x (target <= {TARGET_RATIO}x)")
+    # Shared, noisy machines move the medians of a few rounds a lot; the minimums (the least
+    # disturbed rounds) are printed as a cross-check. The gate stays on the medians.
+    print(f"ratio of the minimums, same topology: {min(samples['data']) / min(samples['native']):.2f}x (not gated)")
     print(f"ratio, whole example app incl. the extra providers stack: {whole / native:.2f}x (not gated)")
     return 0 if ratio <= TARGET_RATIO else 1
 

@@ -6,13 +6,15 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
-    Aspects,
     CfnResource,
     CustomResource,
     Duration,
-    IAspect,
+    IAnyProducer,
+    IResolveContext,
     ITaggable,
+    Lazy,
     RemovalPolicy,
+    Stack,
     TagManager,
     TagType,
     Token,
@@ -23,26 +25,36 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from ._support import SERVICE_TIMEOUT_SECONDS, retained
+from dbscale.handlers.properties import Prop, parse
+
+from ._support import SERVICE_TIMEOUT_SECONDS, checked, is_token, retained
 from .provider import ClusterProvider
 
+# The handlers' own schema entry for Tags: the same checks (no 'aws:' or 'dbscale:' keys, lengths,
+# duplicates) with the same words, here at synth time instead of at deploy time.
+_TAGS_SCHEMA = (Prop("Tags", "tags", default={}),)
 
-@jsii.implements(IAspect)
+
+@jsii.implements(IAnyProducer)
 class _RenderTags:
-    """Copies the construct's tags (``Tags.of(...)``) into the custom resource's ``Tags`` property.
+    """The custom resource's ``Tags`` property: the construct's tags (``Tags.of(...)``), checked.
 
-    Added to the custom resource's CfnResource (a leaf: visited once). Runs at the default aspect
-    priority, after CDK's tag aspects (priority MUTATING) have filled the TagManager, so stack- and
-    app-level tags reach the cluster and, through the handler, its snapshots.
+    Resolved while the template is synthesized, after every aspect (CDK's tag aspects included)
+    has filled the TagManager, so stack- and app-level tags reach the cluster and, through the
+    handler, its snapshots. No tags: no ``Tags`` property. A tag key the handler would refuse
+    (``aws:...``, ``dbscale:...``) fails the synth with the construct's path.
     """
 
     def __init__(self, owner: _ClusterBase) -> None:
         self._owner = owner
 
-    def visit(self, node: IConstruct) -> None:
+    def produce(self, context: IResolveContext) -> Any:
         tags = self._owner.tags.render_tags()
-        if tags:
-            self._owner._cfn.add_property_override("Tags", tags)
+        if not tags:
+            return None
+        literal = [tag for tag in tags if not (is_token(tag.get("Key")) or is_token(tag.get("Value")))]
+        checked(self._owner, parse, _TAGS_SCHEMA, {"Tags": literal})
+        return tags
 
 
 @jsii.implements(ITaggable, ec2.IConnectable)
@@ -57,6 +69,21 @@ class _ClusterBase(Construct):
         self._tags = TagManager(TagType.KEY_VALUE, resource_type)
         self._resource: CustomResource | None = None
         self._connections_value: ec2.Connections
+        # Values read from node once and kept (each read is a round trip, ~0.3 ms).
+        self._path_value: str | None = None
+        self._atts: dict[str, str] = {}
+        self._endpoints: dict[str, rds.Endpoint] = {}
+        self._port_token: float | None = None
+        # Where the stack's providers are looked up: the stack itself when it is the scope (no
+        # round trip to find it), else this construct.
+        self._provider_scope: IConstruct = scope if isinstance(scope, Stack) else self
+
+    @property
+    def _path(self) -> str:
+        """``self.node.path``, asked of node once (two round trips) and kept."""
+        if self._path_value is None:
+            self._path_value = self.node.path
+        return self._path_value
 
     @property
     def connections(self) -> ec2.Connections:
@@ -79,14 +106,18 @@ class _ClusterBase(Construct):
         removal_policy: RemovalPolicy,
         retain_with_cluster: list[IConstruct],
     ) -> CustomResource:
+        # Only set properties are sent: the handler fails on unknown ones and defaults the rest.
+        rendered = {k: v for k, v in properties.items() if v is not None}
+        # Tags last, as a lazy value: two round trips now and one per resolution at synth (CDK
+        # resolves a template twice), where an aspect overriding the property took five and four.
+        rendered.setdefault("Tags", Lazy.uncached_any(_RenderTags(self)))
         resource = CustomResource(
             self,
             "Resource",
             service_token=provider.service_token,
             resource_type=provider.resource_type,
-            # Only set properties are sent: the handler fails on unknown ones and defaults the rest.
-            properties={k: v for k, v in properties.items() if v is not None},
-            service_timeout=Duration.seconds(SERVICE_TIMEOUT_SECONDS),
+            properties=rendered,
+            service_timeout=provider._stack_value("service-timeout", lambda: Duration.seconds(SERVICE_TIMEOUT_SECONDS)),
         )
         if retained(removal_policy):
             resource.apply_removal_policy(RemovalPolicy.RETAIN)
@@ -97,9 +128,6 @@ class _ClusterBase(Construct):
                 if isinstance(child, CfnResource):
                     child.apply_removal_policy(RemovalPolicy.RETAIN)
         self._resource = resource
-        # On the leaf CfnResource, so the aspect (a call from node into Python) runs once, not
-        # once per construct under the cluster.
-        Aspects.of(self._cfn).add(_RenderTags(self))
         return resource
 
     @property
@@ -113,10 +141,22 @@ class _ClusterBase(Construct):
         return self.resource.node.default_child  # type: ignore[return-value]
 
     def _att(self, name: str) -> str:
-        return self.resource.get_att_string(name)
+        """``resource.get_att_string(name)``, asked of node once per attribute."""
+        if name not in self._atts:
+            self._atts[name] = self.resource.get_att_string(name)
+        return self._atts[name]
 
     def _endpoint(self, address_attribute: str) -> rds.Endpoint:
-        return rds.Endpoint(self._att(address_attribute), Token.as_number(self.resource.get_att("Endpoint.Port")))
+        """The endpoint of ``address_attribute`` and the ``Endpoint.Port`` attribute.
+
+        Made on first use and kept (an Endpoint is a pair of tokens, not a construct: when it is
+        made changes nothing in the template); the port token is shared by all endpoints.
+        """
+        if address_attribute not in self._endpoints:
+            if self._port_token is None:
+                self._port_token = Token.as_number(self.resource.get_att("Endpoint.Port"))
+            self._endpoints[address_attribute] = rds.Endpoint(self._att(address_attribute), self._port_token)
+        return self._endpoints[address_attribute]
 
     def _managed_secret(self) -> secretsmanager.ISecret:
         # The handler reports the ARN of the secret the service created (ManageMasterPassword /

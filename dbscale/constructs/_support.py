@@ -108,7 +108,7 @@ def private_subnets(scope: Construct, vpc: ec2.IVpc, selection: ec2.SubnetSelect
     # jsii takes a struct argument as keyword arguments.
     fields = ("availability_zones", "one_per_az", "subnet_filters", "subnet_group_name", "subnets", "subnet_type")
     given = {f: getattr(selection, f) for f in fields if selection is not None and getattr(selection, f) is not None}
-    selected = vpc.select_subnets(**given)
+    selected = _select_subnets(vpc, given)
     if selected.has_public:
         raise fail(
             scope,
@@ -119,6 +119,29 @@ def private_subnets(scope: Construct, vpc: ec2.IVpc, selection: ec2.SubnetSelect
     if not selected.subnet_ids:
         raise fail(scope, "vpc_subnets selects no subnets", field="vpc_subnets")
     return selected
+
+
+# Selections already made, per VPC: select_subnets is a pure function of the VPC and the selection,
+# and its answer costs seven round trips to node (the call, then jsii reads the returned struct
+# field by field). Clusters of a stack usually share the VPC and the default selection.
+_SELECTIONS: dict[int, tuple[ec2.IVpc, dict[tuple[tuple[str, Any], ...], ec2.SelectedSubnets]]] = {}
+
+
+def _select_subnets(vpc: ec2.IVpc, given: dict[str, Any]) -> ec2.SelectedSubnets:
+    """``vpc.select_subnets(**given)``, made once per VPC and selection of plain values."""
+    key = tuple(sorted((f, tuple(v) if isinstance(v, list) else v) for f, v in given.items()))
+    if not all(isinstance(v, (str, bool, int, ec2.SubnetType)) or _strings(v) for _, v in key):
+        return vpc.select_subnets(**given)  # subnet objects or filters: not cached
+    entry = _SELECTIONS.get(id(vpc))
+    if entry is None or entry[0] is not vpc:
+        entry = _SELECTIONS[id(vpc)] = (vpc, {})
+    if key not in entry[1]:
+        entry[1][key] = vpc.select_subnets(**given)
+    return entry[1][key]
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(item, str) for item in value)
 
 
 def security_groups(

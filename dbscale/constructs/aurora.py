@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
@@ -130,14 +130,15 @@ class AuroraCluster(_ClusterBase):
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 
         subnets = private_subnets(self, vpc, vpc_subnets)
+        description = f"dbscale Aurora cluster {self._path}"
         subnet_group = rds.CfnDBSubnetGroup(
             self,
             "SubnetGroup",
-            db_subnet_group_description=f"dbscale Aurora cluster {self.node.path}",
+            db_subnet_group_description=description,
             subnet_ids=subnets.subnet_ids,
         )
-        groups = support.security_groups(self, vpc, security_groups, f"dbscale Aurora cluster {self.node.path}")
-        key = support.encryption_key(self, encryption_key, f"dbscale Aurora cluster {self.node.path}")
+        groups = support.security_groups(self, vpc, security_groups, description)
+        key = support.encryption_key(self, encryption_key, description)
         parameter_group = self._tls_parameter_group(engine, version) if require_tls else None
         if not require_tls:
             warn(self, "tlsNotRequired", "require_tls is False: clients may connect without encryption")
@@ -147,12 +148,15 @@ class AuroraCluster(_ClusterBase):
         self.parameter_group = parameter_group
 
         serverless = instance_class == AURORA_SERVERLESS_INSTANCE_CLASS
-        provider = AuroraClusterProvider.of(self)
+        provider = AuroraClusterProvider.of(self._provider_scope)
         self.provider = provider
         created: list[IConstruct] = [subnet_group]
         created += [g for g in groups if g not in (security_groups or [])]
         if parameter_group is not None:
             created.append(parameter_group)
+        # Read once: each read of a jsii attribute is a round trip to node.
+        subnet_group_name, key_arn = subnet_group.ref, key.key_arn
+        parameter_group_name = parameter_group.ref if parameter_group is not None else None
         resource = self._create_resource(
             provider,
             {
@@ -166,11 +170,11 @@ class AuroraCluster(_ClusterBase):
                 "Paused": paused,
                 "DatabaseName": database_name,
                 "MasterUsername": master_username,
-                "DBSubnetGroupName": subnet_group.ref,
+                "DBSubnetGroupName": subnet_group_name,
                 "VpcSecurityGroupIds": [g.security_group_id for g in groups],
-                "DBClusterParameterGroupName": parameter_group.ref if parameter_group is not None else None,
+                "DBClusterParameterGroupName": parameter_group_name,
                 "StorageEncrypted": True,
-                "KmsKeyId": key.key_arn,
+                "KmsKeyId": key_arn,
                 "EnableIAMDatabaseAuthentication": iam_authentication,
                 "CopyTagsToSnapshot": copy_tags_to_snapshot,
                 "BackupRetentionPeriod": retention_days,
@@ -182,19 +186,17 @@ class AuroraCluster(_ClusterBase):
             removal_policy=removal_policy,
             retain_with_cluster=created,
         )
-        provider.register(
+        # The resource is in the provider's stack (of() found the provider from this construct).
+        provider._register(
             resource,
             self._cluster_identifier,
-            key=key,
-            subnet_group_name=subnet_group.ref,
-            parameter_group_name=parameter_group.ref if parameter_group is not None else None,
+            key_arn=key_arn,
+            subnet_group_name=subnet_group_name,
+            parameter_group_name=parameter_group_name,
+            same_stack=True,
         )
 
         port = AURORA_DEFAULT_PORT.get(engine, 5432)
-        self._endpoint_value = self._endpoint("Endpoint.Address")
-        self._read_endpoint_value = rds.Endpoint(
-            self._att("ReadEndpoint.Address"), Token.as_number(resource.get_att("Endpoint.Port"))
-        )
         self._secret = self._managed_secret()
         self._connections_value = self._connections(groups, port)
 
@@ -227,7 +229,7 @@ class AuroraCluster(_ClusterBase):
         )
 
     def _backup_days(self, retention: Duration) -> Any:
-        days = retention.to_days()
+        days = 7 if retention is _SEVEN_DAYS else retention.to_days()  # the default: no round trip
         if unresolved(days):
             return days
         return checked(self, validate_backup_retention, days)
@@ -242,7 +244,7 @@ class AuroraCluster(_ClusterBase):
         return rds.CfnDBClusterParameterGroup(
             self,
             "ParameterGroup",
-            description=f"dbscale Aurora cluster {self.node.path}: TLS required",
+            description=f"dbscale Aurora cluster {self._path}: TLS required",
             family=parameter_group_family(engine, version),
             parameters=_TLS_PARAMETERS[engine],
         )
@@ -257,12 +259,12 @@ class AuroraCluster(_ClusterBase):
     @property
     def cluster_endpoint(self) -> rds.Endpoint:
         """The writer endpoint (address and port)."""
-        return self._endpoint_value
+        return self._endpoint("Endpoint.Address")
 
     @property
     def cluster_read_endpoint(self) -> rds.Endpoint:
         """The reader endpoint (load-balanced across readers; the writer when there are none)."""
-        return self._read_endpoint_value
+        return self._endpoint("ReadEndpoint.Address")
 
     @property
     def cluster_arn(self) -> str:

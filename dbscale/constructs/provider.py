@@ -17,6 +17,7 @@ cold-start time for nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, cast
 
 from aws_cdk import (
@@ -37,10 +38,45 @@ from ._asset import staged_handler_code
 from ._support import fail, is_token
 
 P = TypeVar("P", bound="ClusterProvider")
+T = TypeVar("T")
 
 # crhelper polling: the handler names every EventBridge rule and Lambda permission statement it
 # creates with this prefix, so the role can be limited to those rules.
 POLL_PREFIX = "dbscale-poll-"
+
+
+class _StackState:
+    """What the providers and clusters of one stack share, so that node is asked once per stack.
+
+    Every jsii call is a round trip to node (~0.3 ms). Kept here: the stack's environment, its
+    singleton providers, and immutable jsii values (a Duration, a Runtime, a principal) that
+    every provider or cluster of the stack would otherwise ask for again. Nothing is shared
+    between stacks, let alone apps.
+    """
+
+    __slots__ = ("env", "providers", "stack", "values")
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.env: tuple[str, str, str] | None = None
+        self.providers: dict[str, ClusterProvider] = {}
+        self.values: dict[str, Any] = {}
+
+    def value(self, name: str, make: Callable[[], T]) -> T:
+        if name not in self.values:
+            self.values[name] = make()
+        return cast(T, self.values[name])
+
+
+# Keyed like _CODE below (id of the stack, checked against the stored stack).
+_STACKS: dict[int, _StackState] = {}
+
+
+def _stack_state(stack: Stack) -> _StackState:
+    state = _STACKS.get(id(stack))
+    if state is None or state.stack is not stack:
+        state = _STACKS[id(stack)] = _StackState(stack)
+    return state
 
 
 class ClusterProvider(Construct):
@@ -69,9 +105,15 @@ class ClusterProvider(Construct):
         memory_size: int = 256,
     ) -> None:
         super().__init__(scope, id)
-        self._stack = Stack.of(self)
-        # Every jsii property read is a round trip to node; ARNs below need these dozens of times.
-        self._partition, self._region, self._account = self._stack.partition, self._stack.region, self._stack.account
+        # Every jsii call is a round trip to node (~0.3 ms): values needed more than once are read
+        # once, here or per stack, and kept.
+        self._stack = scope if isinstance(scope, Stack) else Stack.of(self)
+        self._state = state = _stack_state(self._stack)
+        if id == self.singleton_id and scope is self._stack:
+            state.providers.setdefault(id, self)  # found by of() without asking node
+        if state.env is None:
+            state.env = (self._stack.partition, self._stack.region, self._stack.account)
+        self._partition, self._region, self._account = state.env
         self._statements: dict[str, iam.PolicyStatement] = {}
         self._nag_env: tuple[str, str] | None = None
         self._resources: dict[str, set[str]] = {}
@@ -82,7 +124,7 @@ class ClusterProvider(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=state.value("lambda-principal", lambda: iam.ServicePrincipal("lambda.amazonaws.com")),
             description=f"dbscale {self.resource_type} provider",
         )
         self.log_group.grant_write(self.role)
@@ -90,11 +132,11 @@ class ClusterProvider(Construct):
             self,
             "Handler",
             description=f"dbscale {self.resource_type} custom resource provider",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=state.value("runtime", lambda: lambda_.Runtime.PYTHON_3_14),
+            architecture=state.value("architecture", lambda: lambda_.Architecture.ARM_64),
             handler=self.handler_name,
             code=_shared_code(self._stack),
-            timeout=Duration.minutes(15),
+            timeout=state.value("timeout", lambda: Duration.minutes(15)),
             memory_size=memory_size,
             role=self.role,
             log_group=self.log_group,
@@ -105,6 +147,7 @@ class ClusterProvider(Construct):
         # function's own ARN, so they cannot sit in the default policy (the function depends on
         # it: a cycle); this policy depends on the function instead, and each custom resource
         # depends on this policy.
+        self._function_arn = self.function.function_arn
         self._fixed: list[dict[str, Any]] | None = [
             {
                 "Sid": "CrhelperPollingRules",
@@ -116,7 +159,7 @@ class ClusterProvider(Construct):
                 "Sid": "CrhelperPollingPermission",
                 "Effect": "Allow",
                 "Action": ["lambda:AddPermission", "lambda:RemovePermission"],
-                "Resource": self.function.function_arn,
+                "Resource": self._function_arn,
             },
         ]
         self._pending_acks: list[Acknowledgment] | None = []
@@ -136,7 +179,8 @@ class ClusterProvider(Construct):
             document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": self._fixed}),
         )
         self._fixed = None
-        Validations.of(self).acknowledge(*self._pending_acks)
+        self._validations = Validations.of(self)
+        self._validations.acknowledge(*self._pending_acks)
         self._pending_acks = None
 
     # --- public ----------------------------------------------------------------------------
@@ -144,16 +188,29 @@ class ClusterProvider(Construct):
     @property
     def service_token(self) -> str:
         """The ServiceToken of ``Custom::...`` resources served by this provider (the function ARN)."""
-        return self.function.function_arn
+        return self._function_arn
+
+    def _stack_value(self, name: str, make: Callable[[], T]) -> T:
+        """``make()``, made once per stack (for immutable jsii values such as a Duration)."""
+        return self._state.value(name, make)
 
     @classmethod
     def of(cls: type[P], scope: IConstruct) -> P:
         """The provider of ``scope``'s stack, created on first use (one per resource type per stack)."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.singleton_id)
-        if existing is not None:
-            return cast(P, existing)
-        return cls(stack, cls.singleton_id)
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        found = _stack_state(stack).providers.get(cls.singleton_id)
+        if isinstance(found, cls):
+            return found
+        if found is None:
+            # First use in this stack, unless the provider was made where this registry did not
+            # see it (a stack object jsii handed out under another Python identity): then the id
+            # is taken, and the existing construct is looked up as before.
+            try:
+                return cls(stack, cls.singleton_id)
+            except RuntimeError as err:
+                if "There is already a Construct with name" not in str(err):
+                    raise
+        return cast(P, stack.node.find_child(cls.singleton_id))
 
     # --- for the cluster constructs -------------------------------------------------------
 
@@ -167,9 +224,34 @@ class ClusterProvider(Construct):
         parameter_group_name: str | None = None,
     ) -> None:
         """Let the role manage cluster ``identifier`` and make ``resource`` wait for the role's policies."""
+        self._register(
+            resource,
+            identifier,
+            key_arn=key.key_arn,
+            subnet_group_name=subnet_group_name,
+            parameter_group_name=parameter_group_name,
+            same_stack=Stack.of(resource) is self._stack,
+        )
+
+    def _register(
+        self,
+        resource: IConstruct,
+        identifier: str,
+        *,
+        key_arn: str,
+        subnet_group_name: str,
+        parameter_group_name: str | None,
+        same_stack: bool,
+    ) -> None:
+        """:meth:`register` for callers that already hold the key's ARN and know the resource's stack.
+
+        The cluster constructs use it (their resource is always in this provider's stack, since
+        they get the provider with :meth:`of`), saving the two round trips to node that
+        :meth:`register` makes to find them out.
+        """
         self._grant_cluster(identifier, subnet_group_name=subnet_group_name, parameter_group_name=parameter_group_name)
-        self._grant_key(key.key_arn, via_service=False)
-        if Stack.of(resource) is self._stack:
+        self._grant_key(key_arn, via_service=False)
+        if same_stack:
             resource.node.add_dependency(self.policy)
 
     # --- for subclasses -------------------------------------------------------------------
@@ -194,7 +276,13 @@ class ClusterProvider(Construct):
         resources: list[str],
         conditions: dict[str, Any] | None = None,
     ) -> None:
-        """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use)."""
+        """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use).
+
+        While the provider is being built, statements go into :attr:`policy` (rendered from JSON in
+        one call); afterwards into the role's default policy, two round trips to node for a new
+        statement and one for resources added to an existing one. Callable at any time before
+        synthesis, also by subclasses registering grants of their own after construction.
+        """
         if self._fixed is not None:
             statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
             if conditions:
@@ -210,7 +298,9 @@ class ClusterProvider(Construct):
         if existing is None:
             existing = iam.PolicyStatement(sid=sid, actions=actions, resources=fresh, conditions=conditions)
             self._statements[sid] = existing
-            self.role.add_to_principal_policy(existing)
+            # add_to_policy, not add_to_principal_policy: the same call in CDK, but it answers a
+            # bool instead of a struct that jsii reads back field by field (two more round trips).
+            self.role.add_to_policy(existing)
         else:
             existing.add_resources(*fresh)
 
@@ -246,7 +336,7 @@ class ClusterProvider(Construct):
         if self._pending_acks is not None:
             self._pending_acks.extend(acks)  # sent in one call at the end of __init__
         else:
-            Validations.of(self).acknowledge(*acks)
+            self._validations.acknowledge(*acks)
 
     def _nag_arn(self, service: str, resource: str) -> str:
         """An ARN as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::...>``)."""

@@ -95,20 +95,23 @@ class RedshiftCluster(_ClusterBase):
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 
         subnets = private_subnets(self, vpc, vpc_subnets)
+        description = f"dbscale Redshift cluster {self._path}"
         subnet_group = redshift.CfnClusterSubnetGroup(
             self,
             "SubnetGroup",
-            description=f"dbscale Redshift cluster {self.node.path}",
+            description=description,
             subnet_ids=subnets.subnet_ids,
         )
-        groups = support.security_groups(self, vpc, security_groups, f"dbscale Redshift cluster {self.node.path}")
-        key = support.encryption_key(self, encryption_key, f"dbscale Redshift cluster {self.node.path}")
+        groups = support.security_groups(self, vpc, security_groups, description)
+        key = support.encryption_key(self, encryption_key, description)
         self.security_groups = groups
         self.encryption_key = key
         self.subnet_group = subnet_group
 
-        provider = RedshiftClusterProvider.of(self)
+        provider = RedshiftClusterProvider.of(self._provider_scope)
         self.provider = provider
+        # Read once: each read of a jsii attribute is a round trip to node.
+        subnet_group_name, key_arn = subnet_group.ref, key.key_arn
         resource = self._create_resource(
             provider,
             {
@@ -118,10 +121,10 @@ class RedshiftCluster(_ClusterBase):
                 "Paused": paused,
                 "DBName": database_name,
                 "MasterUsername": master_username,
-                "ClusterSubnetGroupName": subnet_group.ref,
+                "ClusterSubnetGroupName": subnet_group_name,
                 "VpcSecurityGroupIds": [g.security_group_id for g in groups],
                 "Encrypted": True,
-                "KmsKeyId": key.key_arn,
+                "KmsKeyId": key_arn,
                 "Port": port,
                 "PubliclyAccessible": False,
                 "ResizeType": resize_type,
@@ -133,9 +136,16 @@ class RedshiftCluster(_ClusterBase):
             removal_policy=removal_policy,
             retain_with_cluster=[subnet_group, *[g for g in groups if g not in (security_groups or [])]],
         )
-        provider.register(resource, self._cluster_identifier, key=key, subnet_group_name=subnet_group.ref)
+        # The resource is in the provider's stack (of() found the provider from this construct).
+        provider._register(
+            resource,
+            self._cluster_identifier,
+            key_arn=key_arn,
+            subnet_group_name=subnet_group_name,
+            parameter_group_name=None,
+            same_stack=True,
+        )
 
-        self._endpoint_value = self._endpoint("Endpoint.Address")
         self._secret = self._managed_secret()
         self._connections_value = self._connections(groups, port)
 
@@ -164,7 +174,7 @@ class RedshiftCluster(_ClusterBase):
     @property
     def cluster_endpoint(self) -> rds.Endpoint:
         """The cluster's address and port (``Endpoint.Address`` / ``Endpoint.Port`` of the resource)."""
-        return self._endpoint_value
+        return self._endpoint("Endpoint.Address")
 
     @property
     def secret(self) -> secretsmanager.ISecret:

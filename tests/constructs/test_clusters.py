@@ -322,3 +322,50 @@ def test_default_identifier_is_stable_lowercase_and_valid(tmp_path: Path) -> Non
     assert identifiers[0] == identifiers[1]
     assert validate_cluster_identifier(identifiers[0]) == identifiers[0]
     assert identifiers[0] == identifiers[0].lower() and len(identifiers[0]) <= 63
+
+
+@pytest.mark.parametrize(
+    ("kind", "tagged", "key"),
+    [
+        ("redshift", "cluster", "aws:owner"),
+        ("aurora", "cluster", "dbscale:created-by"),
+        ("aurora", "stack", "AWS:Team"),  # a stack-level tag reaches the cluster too
+    ],
+)
+def test_reserved_tag_keys_fail_at_synth(scratch: Any, kind: str, tagged: str, key: str) -> None:
+    """Tag keys the handler would refuse at deploy time fail the synth, naming the construct."""
+    from aws_cdk import Stage, Tags
+
+    from dbscale.constructs import AuroraCluster, RedshiftCluster
+
+    stack, vpc = scratch
+    if kind == "redshift":
+        cluster: Any = RedshiftCluster(stack, "Tagged", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
+    else:
+        cluster = AuroraCluster(stack, "Tagged", vpc=vpc, instance_class="db.r6g.large")
+    Tags.of(stack).add("team", "data")
+    Tags.of(cluster if tagged == "cluster" else stack).add(key, "x")
+    with pytest.raises(RuntimeError) as err:
+        Stage.of(stack).synth()  # type: ignore[union-attr]
+    assert f"Scratch/Tagged: Tags key {key!r} is not allowed" in str(err.value)
+    assert "not starting with aws: or dbscale:" in str(err.value)  # the handler's own words
+
+
+def test_tags_reach_the_cluster_and_tokens_are_not_checked(scratch: Any) -> None:
+    from aws_cdk import Stage, Tags
+
+    from dbscale.constructs import RedshiftCluster
+
+    stack, vpc = scratch
+    RedshiftCluster(stack, "Tagged", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
+    RedshiftCluster(stack, "Untagged", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
+    Tags.of(stack.node.find_child("Tagged")).add("owner", stack.account)
+    Tags.of(stack.node.find_child("Tagged")).add("team", "data")
+    assembly = Stage.of(stack).synth()  # type: ignore[union-attr]
+    resources = assembly.get_stack_by_name("Scratch").template["Resources"]
+    props = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "Custom::RedshiftCluster"}
+    tagged = next(p for k, p in props.items() if k.startswith("Tagged"))
+    untagged = next(p for k, p in props.items() if k.startswith("Untagged"))
+    assert tagged["Tags"] == [{"Key": "owner", "Value": {"Ref": "AWS::AccountId"}}, {"Key": "team", "Value": "data"}]
+    assert list(tagged)[-1] == "Tags"  # after every other property, as before
+    assert "Tags" not in untagged
