@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from ._support import InvalidConstructProps
 from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
-from .aurora_clone import AuroraClone, AuroraCloneProvider
+from .aurora_clone import AuroraClone
 from .autoscaler import Autoscaler
 from .clone_pool import NIGHTLY, ClonePoolMaintenance
-from .provider import AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
+from .provider import AuroraCloneProvider, AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
 from .redshift import RedshiftCluster
 from .scaling_alarms import ALARM_SPECS, ScalingAlarms
 

@@ -47,7 +47,57 @@ def parameter_group_family(engine: str, engine_version: str) -> str:
     return f"aurora-mysql{major}.{minor}"
 
 
-class AuroraCluster(_ClusterBase):
+class _AuroraBase(_ClusterBase):
+    """What an Aurora cluster and a clone of one have in common: endpoints, secret, metrics."""
+
+    _metric_namespace = "AWS/RDS"
+    _metric_dimension = "DBClusterIdentifier"
+    _cluster_identifier: str
+    _secret: secretsmanager.ISecret
+
+    @property
+    def cluster_identifier(self) -> str:
+        """The cluster identifier (known at synth time unless given as a token)."""
+        return self._cluster_identifier
+
+    @property
+    def cluster_endpoint(self) -> rds.Endpoint:
+        """The writer endpoint (address and port)."""
+        return self._endpoint("Endpoint.Address")
+
+    @property
+    def cluster_read_endpoint(self) -> rds.Endpoint:
+        """The reader endpoint (load-balanced across readers; the writer when there are none)."""
+        return self._endpoint("ReadEndpoint.Address")
+
+    @property
+    def cluster_arn(self) -> str:
+        """The cluster ARN (``ClusterArn`` attribute)."""
+        return self._att("ClusterArn")
+
+    @property
+    def secret(self) -> secretsmanager.ISecret:
+        """The master user credentials: the Secrets Manager secret RDS created and rotates."""
+        return self._secret
+
+    def metric_freeable_memory(self, **props: Any) -> cloudwatch.Metric:
+        """Freeable memory, bytes (Average over 5 minutes)."""
+        return self.metric("FreeableMemory", **props)
+
+    def metric_select_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Average latency of SELECT queries, milliseconds (Aurora MySQL publishes it)."""
+        return self.metric("SelectLatency", **props)
+
+    def metric_dml_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Average latency of INSERT/UPDATE/DELETE, milliseconds (Aurora MySQL publishes it)."""
+        return self.metric("DMLLatency", **props)
+
+    def metric_serverless_database_capacity(self, **props: Any) -> cloudwatch.Metric:
+        """Serverless v2 capacity in ACUs (Average over 5 minutes)."""
+        return self.metric("ServerlessDatabaseCapacity", **props)
+
+
+class AuroraCluster(_AuroraBase):
     """An Aurora cluster: private, encrypted with a retained KMS key, TLS required, AWS-managed password.
 
     The subnet group, security group, key and (with ``require_tls``) the cluster parameter group are
@@ -90,9 +140,6 @@ class AuroraCluster(_ClusterBase):
         Default False: every deploy restores the declared size.
     :param wait_for_completion: the deploy waits for the cluster to settle. Default True.
     """
-
-    _metric_namespace = "AWS/RDS"
-    _metric_dimension = "DBClusterIdentifier"
 
     def __init__(
         self,
@@ -248,46 +295,3 @@ class AuroraCluster(_ClusterBase):
             family=parameter_group_family(engine, version),
             parameters=_TLS_PARAMETERS[engine],
         )
-
-    # --- attributes ---------------------------------------------------------------------------
-
-    @property
-    def cluster_identifier(self) -> str:
-        """The cluster identifier (known at synth time unless given as a token)."""
-        return self._cluster_identifier
-
-    @property
-    def cluster_endpoint(self) -> rds.Endpoint:
-        """The writer endpoint (address and port)."""
-        return self._endpoint("Endpoint.Address")
-
-    @property
-    def cluster_read_endpoint(self) -> rds.Endpoint:
-        """The reader endpoint (load-balanced across readers; the writer when there are none)."""
-        return self._endpoint("ReadEndpoint.Address")
-
-    @property
-    def cluster_arn(self) -> str:
-        """The cluster ARN (``ClusterArn`` attribute)."""
-        return self._att("ClusterArn")
-
-    @property
-    def secret(self) -> secretsmanager.ISecret:
-        """The master user credentials: the Secrets Manager secret RDS created and rotates."""
-        return self._secret
-
-    def metric_freeable_memory(self, **props: Any) -> cloudwatch.Metric:
-        """Freeable memory, bytes (Average over 5 minutes)."""
-        return self.metric("FreeableMemory", **props)
-
-    def metric_select_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Average latency of SELECT queries, milliseconds (Aurora MySQL publishes it)."""
-        return self.metric("SelectLatency", **props)
-
-    def metric_dml_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Average latency of INSERT/UPDATE/DELETE, milliseconds (Aurora MySQL publishes it)."""
-        return self.metric("DMLLatency", **props)
-
-    def metric_serverless_database_capacity(self, **props: Any) -> cloudwatch.Metric:
-        """Serverless v2 capacity in ACUs (Average over 5 minutes)."""
-        return self.metric("ServerlessDatabaseCapacity", **props)

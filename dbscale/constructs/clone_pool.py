@@ -26,7 +26,8 @@ from dbscale.core.clones import copy_identifier_prefix, iso, validate_pool_setti
 from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
 from .aurora import AuroraCluster
-from .aurora_clone import copy_grants, source_groups, source_name
+from .aurora_clone import source_groups, source_name
+from .provider import copy_grants
 
 HANDLER = "dbscale.handlers.clone_pool.handler"
 
