@@ -69,6 +69,8 @@ class _ClusterBase(Construct):
         self._tags = TagManager(TagType.KEY_VALUE, resource_type)
         self._resource: CustomResource | None = None
         self._connections_value: ec2.Connections
+        self._cluster_identifier: str
+        self._secret: secretsmanager.ISecret
         # Values read from node once and kept (each read is a round trip, ~0.3 ms).
         self._path_value: str | None = None
         self._atts: dict[str, str] = {}
@@ -187,4 +189,16 @@ class _ClusterBase(Construct):
 
     @property
     def cluster_identifier(self) -> str:
-        raise NotImplementedError
+        """The cluster identifier (known at synth time unless given as a token)."""
+        return self._cluster_identifier
+
+    @property
+    def cluster_endpoint(self) -> rds.Endpoint:
+        """The cluster's (writer's) address and port: ``Endpoint.Address`` / ``Endpoint.Port``."""
+        return self._endpoint("Endpoint.Address")
+
+    @property
+    def secret(self) -> secretsmanager.ISecret:
+        """The master user credentials: the Secrets Manager secret the service created and rotates
+        (dbscale never sees the password)."""
+        return self._secret

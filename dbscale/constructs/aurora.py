@@ -9,7 +9,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
@@ -52,18 +51,6 @@ class _AuroraBase(_ClusterBase):
 
     _metric_namespace = "AWS/RDS"
     _metric_dimension = "DBClusterIdentifier"
-    _cluster_identifier: str
-    _secret: secretsmanager.ISecret
-
-    @property
-    def cluster_identifier(self) -> str:
-        """The cluster identifier (known at synth time unless given as a token)."""
-        return self._cluster_identifier
-
-    @property
-    def cluster_endpoint(self) -> rds.Endpoint:
-        """The writer endpoint (address and port)."""
-        return self._endpoint("Endpoint.Address")
 
     @property
     def cluster_read_endpoint(self) -> rds.Endpoint:
@@ -74,11 +61,6 @@ class _AuroraBase(_ClusterBase):
     def cluster_arn(self) -> str:
         """The cluster ARN (``ClusterArn`` attribute)."""
         return self._att("ClusterArn")
-
-    @property
-    def secret(self) -> secretsmanager.ISecret:
-        """The master user credentials: the Secrets Manager secret RDS created and rotates."""
-        return self._secret
 
     def metric_freeable_memory(self, **props: Any) -> cloudwatch.Metric:
         """Freeable memory, bytes (Average over 5 minutes)."""

@@ -6,9 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_rds as rds
 from aws_cdk import aws_redshift as redshift
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dbscale.core.limits import REDSHIFT_DEFAULT_PORT
@@ -165,21 +163,6 @@ class RedshiftCluster(_ClusterBase):
             checked(self, validate_port, port)
         if not unresolved(resize_type):
             checked(self, validate_resize_type, resize_type)
-
-    @property
-    def cluster_identifier(self) -> str:
-        """The cluster identifier (known at synth time unless given as a token)."""
-        return self._cluster_identifier
-
-    @property
-    def cluster_endpoint(self) -> rds.Endpoint:
-        """The cluster's address and port (``Endpoint.Address`` / ``Endpoint.Port`` of the resource)."""
-        return self._endpoint("Endpoint.Address")
-
-    @property
-    def secret(self) -> secretsmanager.ISecret:
-        """The admin credentials: the Secrets Manager secret Redshift created and rotates."""
-        return self._secret
 
     def metric_percentage_disk_space_used(self, **props: object) -> cloudwatch.Metric:
         """Percentage of disk space used (Average over 5 minutes)."""
