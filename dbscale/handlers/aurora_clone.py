@@ -21,14 +21,11 @@ from typing import Any
 from dbscale.core.aurora import RdsProvisioning
 from dbscale.core.aws import tag_dict
 from dbscale.core.clones import CLONE_OF_TAG_KEY, provision_clone, validate_clone_request, waiting_only
-from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
+from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, InvalidRequest, OperationFailed
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
-from dbscale.core.validation import (
-    validate_cluster_identifier,
-)
 
-from .cluster import cfn_tags, owned_by, text_attributes
+from .cluster import cfn_tags, delete_owned, owned_by, text_attributes, update_tags
 from .properties import Prop, immutable_changes, parse
 from .runtime import LOG, Progress, Provider, Request, ResourceType
 
@@ -188,12 +185,7 @@ class AuroraCloneResource(ResourceType):
                 f"clone '{clone_id}' no longer exists; remove the resource from the template and add it again "
                 "(or give it a new CloneClusterIdentifier) to make a new clone"
             ) from None
-        old_tags: dict[str, str] = old.get("Tags") or {}
-        new_tags: dict[str, str] = props["Tags"]
-        add = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
-        remove = [k for k in old_tags if k not in new_tags]
-        if add or remove:
-            cluster.update_tags(add, remove)
+        update_tags(cluster, old.get("Tags") or {}, props["Tags"])
         state.update(physical_id=clone_id, op=None)
 
     def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
@@ -249,31 +241,15 @@ class AuroraCloneResource(ResourceType):
         )
 
     def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
-        clone_id = request.physical_id or request.failed_create_id
-        try:
-            validate_cluster_identifier(clone_id)
-        except DbscaleError:
-            LOG.info("physical id %s names no cluster (an earlier Create failed); nothing to delete", clone_id)
-            return Progress(clone_id, True)
-        if not state.get("op"):
-            try:
-                cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
-            except ClusterNotFound:
-                return Progress(clone_id, True)
-            if not owned_by(cluster.tags, request):
-                LOG.info("cluster %s was not created by this resource; left untouched", clone_id)
-                return Progress(clone_id, True)
-            try:
-                final_snapshot = bool(parse(SCHEMA, request.properties)["FinalSnapshot"])
-            except InvalidRequest:
-                final_snapshot = True  # unreadable properties: keep the data
-            state["op"] = cluster.delete(final_snapshot=final_snapshot, wait=False).to_dict()
-        operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
-        result = operation.poll()
-        state["op"] = operation.to_dict()
-        if result.failed:
-            raise OperationFailed(f"Aurora clone '{clone_id}': {result.reason}")
-        return Progress(clone_id, result.done, detail=result.reason)
+        # Clones are disposable: no final snapshot unless FinalSnapshot is true.
+        return delete_owned(
+            provider,
+            request,
+            state,
+            open_cluster=lambda name: RdsProvisioning(name, session=provider.session, clock=provider.clock),
+            final_snapshot=lambda: bool(parse(SCHEMA, request.properties)["FinalSnapshot"]),
+            label="Aurora clone",
+        )
 
 
 provider = Provider(AuroraCloneResource())

@@ -9,6 +9,7 @@ never deleting a cluster this resource did not create.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
@@ -135,12 +136,7 @@ class ClusterResource(ResourceType):
             )
         cluster_id = props["ClusterIdentifier"]
         cluster = self.open(provider, cluster_id)
-        old_tags: dict[str, str] = old.get("Tags") or {}
-        new_tags: dict[str, str] = props.get("Tags") or {}
-        add = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
-        remove = [k for k in old_tags if k not in new_tags]
-        if add or remove:
-            cluster.update_tags(add, remove)
+        update_tags(cluster, old.get("Tags") or {}, props.get("Tags") or {})
         if props["Autoscaled"] and old and all(old.get(n) == props.get(n) for n in self.size_properties):
             state["keep_size"] = True
         changed = {name: props[name] for name in self.settings if old and old.get(name) != props.get(name)}
@@ -183,31 +179,68 @@ class ClusterResource(ResourceType):
             state["op"] = operation.to_dict()
 
     def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
-        cluster_id = request.physical_id or request.failed_create_id
+        def final_snapshot() -> bool:
+            return not parse(self.schema, request.properties)["SkipFinalSnapshot"]
+
+        return delete_owned(
+            provider,
+            request,
+            state,
+            open_cluster=lambda name: self.open(provider, name),
+            final_snapshot=final_snapshot,
+            label=f"{self.service} cluster",
+        )
+
+
+def update_tags(cluster: Any, old_tags: dict[str, str], new_tags: dict[str, str]) -> None:
+    """Apply the change from ``old_tags`` to ``new_tags`` (both as declared) to ``cluster``."""
+    add = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
+    remove = [k for k in old_tags if k not in new_tags]
+    if add or remove:
+        cluster.update_tags(add, remove)
+
+
+def delete_owned(
+    provider: Provider,
+    request: Request,
+    state: dict[str, Any],
+    *,
+    open_cluster: Callable[[str], Any],
+    final_snapshot: Callable[[], bool],
+    label: str,
+) -> Progress:
+    """Delete the cluster of ``request``'s physical id, if this resource created it.
+
+    A marker id (a Create that made nothing), a missing cluster, or one this stack and logical id
+    did not create (adopted, foreign) is success without a change. ``final_snapshot()`` reads the
+    request's properties; when they cannot be read, a final snapshot is taken (keep the data).
+    The deletion is started once and then polled across invocations (``state["op"]``).
+    """
+    cluster_id = request.physical_id or request.failed_create_id
+    try:
+        validate_cluster_identifier(cluster_id)
+    except DbscaleError:
+        LOG.info("physical id %s names no cluster (an earlier Create failed); nothing to delete", cluster_id)
+        return Progress(cluster_id, True)
+    if not state.get("op"):
         try:
-            validate_cluster_identifier(cluster_id)
-        except DbscaleError:
-            LOG.info("physical id %s names no cluster (an earlier Create failed); nothing to delete", cluster_id)
+            cluster = open_cluster(cluster_id)
+        except ClusterNotFound:
             return Progress(cluster_id, True)
-        if not state.get("op"):
-            try:
-                cluster = self.open(provider, cluster_id)
-            except ClusterNotFound:
-                return Progress(cluster_id, True)
-            if not owned_by(cluster.tags, request):
-                LOG.info("cluster %s was not created by this resource (adopted or foreign); left untouched", cluster_id)
-                return Progress(cluster_id, True)
-            try:
-                skip = bool(parse(self.schema, request.properties)["SkipFinalSnapshot"])
-            except InvalidRequest:
-                skip = False  # unreadable properties: keep the data
-            state["op"] = cluster.delete(final_snapshot=not skip, wait=False).to_dict()
-        operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
-        result = operation.poll()
-        state["op"] = operation.to_dict()
-        if result.failed:
-            raise OperationFailed(f"{self.service} cluster '{cluster_id}': {result.reason}")
-        return Progress(cluster_id, result.done, detail=result.reason)
+        if not owned_by(cluster.tags, request):
+            LOG.info("cluster %s was not created by this resource (adopted or foreign); left untouched", cluster_id)
+            return Progress(cluster_id, True)
+        try:
+            snapshot = bool(final_snapshot())
+        except InvalidRequest:
+            snapshot = True  # unreadable properties: keep the data
+        state["op"] = cluster.delete(final_snapshot=snapshot, wait=False).to_dict()
+    operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+    result = operation.poll()
+    state["op"] = operation.to_dict()
+    if result.failed:
+        raise OperationFailed(f"{label} '{cluster_id}': {result.reason}")
+    return Progress(cluster_id, result.done, detail=result.reason)
 
 
 def text_attributes(values: dict[str, object]) -> dict[str, str]:
