@@ -25,9 +25,9 @@ from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, InvalidRe
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
 
-from .cluster import cfn_tags, delete_owned, owned_by, text_attributes, update_tags
+from .cluster import ReplaceableResource, cfn_tags, delete_owned, owned_by, text_attributes, update_tags
 from .properties import Prop, immutable_changes, parse
-from .runtime import LOG, Progress, Provider, Request, ResourceType
+from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("SourceClusterId", required=True, immutable=True),
@@ -76,8 +76,9 @@ def default_clone_identifier(stack_id: str, logical_id: str, source_cluster_id: 
     return f"{base}-{digest}"
 
 
-class AuroraCloneResource(ResourceType):
+class AuroraCloneResource(ReplaceableResource):
     resource_type = "Custom::AuroraClone"
+    identifier_property = "CloneClusterIdentifier"
 
     # --- properties ---------------------------------------------------------------------------
 
@@ -107,17 +108,6 @@ class AuroraCloneResource(ResourceType):
         return props
 
     # --- the lifecycle ------------------------------------------------------------------------
-
-    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
-        if request.request_type == "Delete":
-            return self._delete(provider, request, state)
-        props = self.parse(request)
-        if "physical_id" not in state:
-            if request.request_type == "Update" and request.physical_id == props["CloneClusterIdentifier"]:
-                self._begin_update(provider, request, props, state)
-            else:
-                self._begin_create(provider, request, props, state)
-        return self._advance(provider, props, state)
 
     def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         clone_id = props["CloneClusterIdentifier"]

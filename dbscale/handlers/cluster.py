@@ -45,7 +45,42 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class ClusterResource(ResourceType):
+class ReplaceableResource(ResourceType):
+    """A resource whose identifier property names the cluster: a new identifier on Update means a
+    replacement (create the new cluster; CloudFormation then deletes the old one), the same one an
+    in-place update. Subclasses parse the properties and do each phase."""
+
+    identifier_property: str = "ClusterIdentifier"
+
+    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        if request.request_type == "Delete":
+            return self._delete(provider, request, state)
+        props = self.parse(request)
+        if "physical_id" not in state:
+            if request.request_type == "Update" and request.physical_id == props[self.identifier_property]:
+                self._begin_update(provider, request, props, state)
+            else:
+                self._begin_create(provider, request, props, state)
+        return self._advance(provider, props, state)
+
+    def parse(self, request: Request) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+        """Drive the started change on; done when the cluster is as declared."""
+        raise NotImplementedError
+
+    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        raise NotImplementedError
+
+
+class ClusterResource(ReplaceableResource):
     """Base of Custom::RedshiftCluster and Custom::AuroraCluster."""
 
     service = "cluster"
@@ -88,17 +123,6 @@ class ClusterResource(ResourceType):
         props = self.normalize(parse(self.schema, request.properties))
         self.validate(props, request)
         return props
-
-    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
-        if request.request_type == "Delete":
-            return self._delete(provider, request, state)
-        props = self.parse(request)
-        if "physical_id" not in state:
-            if request.request_type == "Update" and request.physical_id == props["ClusterIdentifier"]:
-                self._begin_update(provider, request, props, state)
-            else:
-                self._begin_create(provider, request, props, state)
-        return self._converge(provider, props, state)
 
     def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         cluster_id = props["ClusterIdentifier"]
@@ -144,7 +168,7 @@ class ClusterResource(ResourceType):
             self.apply_settings(cluster, changed, props)
         state["physical_id"] = cluster_id
 
-    def _converge(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+    def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
         cluster_id = state["physical_id"]
         if state.get("keep_size"):
             props = {**props, **dict.fromkeys(self.size_properties)}
