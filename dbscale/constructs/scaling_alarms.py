@@ -128,15 +128,20 @@ def _aurora_memory(target: Target, window: Duration) -> cloudwatch.IMetric | Non
     )
 
 
+def _rds_average(target: Target, name: str, window: Duration) -> cloudwatch.Metric:
+    """The cluster-level average of an AWS/RDS metric over ``window``."""
+    return cloudwatch.Metric(
+        namespace="AWS/RDS",
+        metric_name=name,
+        dimensions_map={"DBClusterIdentifier": target.identifier},
+        statistic="Average",
+        period=window,
+    )
+
+
 def _aurora_disk(target: Target, window: Duration) -> cloudwatch.IMetric:
     def metric(name: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="AWS/RDS",
-            metric_name=name,
-            dimensions_map={"DBClusterIdentifier": target.identifier},
-            statistic="Average",
-            period=window,
-        )
+        return _rds_average(target, name, window)
 
     return cloudwatch.MathExpression(
         expression="100 * used / (used + left)",
@@ -148,13 +153,7 @@ def _aurora_disk(target: Target, window: Duration) -> cloudwatch.IMetric:
 
 def _aurora_latency(target: Target, window: Duration) -> cloudwatch.IMetric:
     def metric(name: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="AWS/RDS",
-            metric_name=name,
-            dimensions_map={"DBClusterIdentifier": target.identifier},
-            statistic="Average",
-            period=window,
-        )
+        return _rds_average(target, name, window)
 
     if target.engine == "aurora-mysql":
         # Latency weighted by throughput, as is_aurora_slow computes it (MySQL publishes both pairs).
