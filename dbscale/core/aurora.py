@@ -4,34 +4,24 @@ instance-class changes, readers, ACU range, stop/start, delete."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
-from .aws import (
-    InstanceAlreadyExists,
-    aws_errors,
-    checked_tag_changes,
-    client,
-    final_snapshot_name,
-    tag_dict,
-    tag_list,
-    tags_include,
-)
-from .clock import SYSTEM_CLOCK, Clock
-from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
+from .aws import InstanceAlreadyExists, aws_errors
+from .clock import Clock
+from .errors import ClusterNotFound, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_SERVERLESS_INSTANCE_CLASS,
     CLUSTER_IDENTIFIER_MAX_LENGTH,
-    CREATED_BY_TAG_KEY,
-    CREATED_BY_TAG_VALUE,
 )
 from .operation import Operation, StepOutcome
+from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
 from .redshift import ConnectionInfo
 from .validation import (
     validate_aurora_cluster,
     validate_aurora_instance_class,
-    validate_cluster_identifier,
     validate_reader_count,
     validate_serverless_v2_capacity,
 )
@@ -84,7 +74,7 @@ def _next_numbers(cluster_name: str, existing: list[str], count: int) -> list[st
     return ids
 
 
-class RdsProvisioning:
+class RdsProvisioning(ClusterProvisioning):
     """An Aurora DB cluster with a writer instance and ``reader_count`` readers.
 
     Adopted when it exists, created when it does not (given ``initial_instance_type``); a missing
@@ -100,6 +90,14 @@ class RdsProvisioning:
     """
 
     service = "aurora"
+    _client_service = "rds"
+    _label = "Aurora cluster"
+    _tags_key = "TagList"
+    _already_exists_codes = frozenset({"DBClusterAlreadyExistsFault"})
+    _reserved_options = _RESERVED_OPTIONS
+    _forbidden_options = _FORBIDDEN_OPTIONS
+    _managed_password_option = "ManageMasterUserPassword"
+    _tagging_calls = ("add_tags_to_resource", "remove_tags_from_resource")
 
     def __init__(
         self,
@@ -117,11 +115,7 @@ class RdsProvisioning:
         timeout_minutes: float = 60,
         **create_options: Any,
     ) -> None:
-        self._name = validate_cluster_identifier(cluster_name)
-        self._session = session
-        self._clock = clock or SYSTEM_CLOCK
-        self._client = client("rds", session)
-        self.pending_operation: Operation | None = None
+        super().__init__(cluster_name, session, clock)
         if initial_instance_type is not None:
             engine, instance_class, readers, acu = validate_aurora_cluster(
                 engine=engine,
@@ -131,30 +125,26 @@ class RdsProvisioning:
                 serverless_v2_max_acu=serverless_v2_max_acu,
                 fields={"instance_class": "initial_instance_type"},
             )
-            options = self._create_options(engine, create_options)
-        try:
-            self._cluster()
+            options = self._create_options(
+                create_options,
+                {
+                    "MasterUsername": AURORA_DEFAULT_MASTER_USERNAME[engine],
+                    "StorageEncrypted": True,
+                    "CopyTagsToSnapshot": True,
+                    "BackupRetentionPeriod": 7,
+                },
+            )
+        if self._exists():
             return
-        except ClusterNotFound:
-            if initial_instance_type is None:
-                raise ClusterNotFound(
-                    f"Aurora cluster '{cluster_name}' does not exist; pass initial_instance_type to create it"
-                ) from None
+        if initial_instance_type is None:
+            raise ClusterNotFound(
+                f"Aurora cluster '{cluster_name}' does not exist; pass initial_instance_type to create it"
+            )
         params: dict[str, Any] = {"DBClusterIdentifier": cluster_name, "Engine": engine, **options}
         if engine_version:
             params["EngineVersion"] = engine_version
         if acu is not None:
             params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
-        try:
-            with aws_errors(f"create Aurora cluster '{cluster_name}'"):
-                self._client.create_db_cluster(**params)
-        except AwsError as err:
-            # A retried CreateDBCluster whose first attempt went through: the cluster carrying
-            # exactly our tags is ours.
-            if err.code != "DBClusterAlreadyExistsFault":
-                raise
-            if not tags_include(tag_dict(self._cluster().get("TagList")), tag_dict(params["Tags"])):
-                raise ClusterAlreadyExists(f"Aurora cluster '{cluster_name}' already exists") from None
         steps: list[dict[str, Any]] = [
             {
                 "action": "create_instance",
@@ -166,39 +156,18 @@ class RdsProvisioning:
             for n, instance_id in enumerate(_next_numbers(cluster_name, [], 1 + readers))
         ]
         steps.append({"action": "wait_available"})
-        self.pending_operation = self._operation(
-            steps, f"create Aurora cluster '{cluster_name}' ({engine}, {instance_class}, {readers} readers)"
+        self._create(
+            self._client.create_db_cluster,
+            params,
+            steps,
+            f"create Aurora cluster '{cluster_name}' ({engine}, {instance_class}, {readers} readers)",
+            wait,
+            timeout_minutes,
         )
-        if wait:
-            self.pending_operation.wait(timeout_minutes=timeout_minutes)
-
-    @staticmethod
-    def _create_options(engine: str, create_options: dict[str, Any]) -> dict[str, Any]:
-        for key in create_options:
-            if key in _FORBIDDEN_OPTIONS:
-                raise InvalidRequest(
-                    f"{key} is not accepted: dbscale lets AWS generate the master password and keep "
-                    "it in Secrets Manager",
-                    field=key,
-                )
-            if key in _RESERVED_OPTIONS:
-                raise InvalidRequest(f"{key} is set by dbscale from its own arguments", field=key)
-        options = dict(create_options)
-        tags = tag_dict(options.pop("Tags", None))
-        tags[CREATED_BY_TAG_KEY] = CREATED_BY_TAG_VALUE
-        return {
-            "MasterUsername": AURORA_DEFAULT_MASTER_USERNAME[engine],
-            "StorageEncrypted": True,
-            "CopyTagsToSnapshot": True,
-            "BackupRetentionPeriod": 7,
-            **options,
-            "ManageMasterUserPassword": True,
-            "Tags": tag_list(tags),
-        }
 
     # --- state, read fresh from AWS -------------------------------------------------------
 
-    def _cluster(self) -> dict[str, Any]:
+    def _describe(self) -> dict[str, Any]:
         return describe_db_cluster(self._client, self._name)
 
     def _writer(self, cluster: dict[str, Any]) -> dict[str, Any] | None:
@@ -208,24 +177,20 @@ class RdsProvisioning:
         return None
 
     @property
-    def cluster_name(self) -> str:
-        return self._name
-
-    @property
     def instance_type(self) -> str | None:
         """The writer's DB instance class (``db.serverless`` for Serverless v2); None without a writer."""
-        writer = self._writer(self._cluster())
+        writer = self._writer(self._describe())
         return None if writer is None else str(writer["DBInstanceClass"])
 
     @property
     def reader_count(self) -> int:
         """The number of reader instances."""
-        return sum(1 for m in self._cluster().get("DBClusterMembers", []) if not m.get("IsClusterWriter"))
+        return sum(1 for m in self._describe().get("DBClusterMembers", []) if not m.get("IsClusterWriter"))
 
     @property
     def status(self) -> str:
         """AWS's cluster Status, e.g. ``available``, ``stopped``, ``modifying``."""
-        return str(self._cluster()["Status"])
+        return str(self._describe()["Status"])
 
     @property
     def paused(self) -> bool:
@@ -233,32 +198,22 @@ class RdsProvisioning:
         return self.status == "stopped"
 
     @property
-    def adopted(self) -> bool:
-        """True when dbscale did not create the cluster (so it will not delete it without force)."""
-        return not _created_by_dbscale(self._cluster())
-
-    @property
     def serverless_v2_capacity(self) -> tuple[float, float] | None:
         """The Serverless v2 (min, max) ACU range, or None when the cluster has none."""
-        return _acu(self._cluster())
-
-    @property
-    def tags(self) -> dict[str, str]:
-        """The cluster's tags."""
-        return tag_dict(self._cluster().get("TagList"))
+        return _acu(self._describe())
 
     @property
     def engine(self) -> str:
         """``aurora-postgresql`` or ``aurora-mysql``."""
-        return str(self._cluster()["Engine"])
+        return str(self._describe()["Engine"])
 
     def describe(self) -> dict[str, Any]:
         """The cluster as DescribeDBClusters returns it (no secret values are in it)."""
-        return self._cluster()
+        return self._describe()
 
     def __repr__(self) -> str:
         try:
-            c = self._cluster()
+            c = self._describe()
             writer = self._writer(c)
         except Exception:  # a repr must not raise
             return f"RdsProvisioning(cluster_name={self._name!r})"
@@ -266,12 +221,12 @@ class RdsProvisioning:
         return (
             f"RdsProvisioning(cluster_name={self._name!r}, engine={c.get('Engine')!r}, "
             f"instance_type={writer['DBInstanceClass'] if writer else None!r}, reader_count={readers}, "
-            f"serverless_v2_capacity={_acu(c)}, status={c['Status']!r}, adopted={not _created_by_dbscale(c)})"
+            f"serverless_v2_capacity={_acu(c)}, status={c['Status']!r}, adopted={not self._owned(c)})"
         )
 
     def connection_info(self) -> ConnectionInfo:
         """Writer and reader endpoints, port, database, user and the managed secret's ARN (never a password)."""
-        c = self._cluster()
+        c = self._describe()
         return ConnectionInfo(
             host=c.get("Endpoint"),
             port=c.get("Port"),
@@ -339,7 +294,7 @@ class RdsProvisioning:
             "paused": new_paused,
             "immediate": immediate,
         }
-        c = self._cluster()
+        c = self._describe()
         steps: list[dict[str, Any]]
         if c["Status"] not in _SETTLED:
             if not after_pending:
@@ -359,83 +314,36 @@ class RdsProvisioning:
             parts.append(f"{new_serverless_v2_capacity[0]:g}-{new_serverless_v2_capacity[1]:g} ACUs")
         if new_paused is not None:
             parts.append("stopped" if new_paused else "started")
-        op = self._operation(steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}")
-        if wait:
-            op.wait(timeout_minutes=timeout_minutes)
-        return op
+        return self._start(
+            steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}", wait, timeout_minutes
+        )
 
     def modify_settings(self, *, apply_immediately: bool = True, **params: Any) -> None:
         """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``) now.
 
         With ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
         """
-        for key in params:
-            if key in _FORBIDDEN_OPTIONS or key in _RESERVED_OPTIONS - {"EngineVersion"}:
-                raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
-        if params:
-            with aws_errors(f"modify Aurora cluster '{self._name}'"):
-                self._client.modify_db_cluster(
-                    DBClusterIdentifier=self._name, ApplyImmediately=apply_immediately, **params
-                )
-
-    def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
-        """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
-        arn = self._cluster()["DBClusterArn"]
-        remove = checked_tag_changes(add, remove)
-        with aws_errors(f"tag Aurora cluster '{self._name}'"):
-            if add:
-                self._client.add_tags_to_resource(ResourceName=arn, Tags=tag_list(add))
-            if remove:
-                self._client.remove_tags_from_resource(ResourceName=arn, TagKeys=list(remove))
-
-    def delete(
-        self,
-        *,
-        final_snapshot: bool = True,
-        force: bool = False,
-        wait: bool = True,
-        snapshot_identifier: str | None = None,
-        timeout_minutes: float = 60,
-    ) -> Operation:
-        """Delete the instances, then the cluster, by default after a final snapshot
-        ``<cluster>-final-<UTC timestamp>``.
-
-        Refuses (:class:`ClusterNotOwned`) a cluster dbscale did not create unless ``force``. A
-        missing cluster is a no-op (an operation that is already done). ``wait``/``timeout_minutes``
-        (default 60) as for :meth:`rescale`.
-        """
-        try:
-            c = self._cluster()
-        except ClusterNotFound:
-            return self._operation([], f"delete Aurora cluster '{self._name}' (already gone)")
-        if not _created_by_dbscale(c) and not force:
-            raise ClusterNotOwned(
-                f"Aurora cluster '{self._name}' was not created by dbscale; pass force=True to delete it"
-            )
-        if c.get("DeletionProtection"):
-            raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
-        snapshot = None
-        if final_snapshot:
-            snapshot = final_snapshot_name(self._name, self._clock, snapshot_identifier)
-        op = self._operation(
-            [
-                {"action": "delete_instances"},
-                {"action": "delete_cluster", "final_snapshot": snapshot},
-                {"action": "wait_deleted"},
-            ],
-            f"delete Aurora cluster '{self._name}'"
-            + (f" with final snapshot '{snapshot}'" if snapshot else " without a final snapshot"),
+        self._modify(
+            _FORBIDDEN_OPTIONS | (_RESERVED_OPTIONS - {"EngineVersion"}),
+            functools.partial(
+                self._client.modify_db_cluster, DBClusterIdentifier=self._name, ApplyImmediately=apply_immediately
+            ),
+            params,
         )
-        if wait:
-            op.wait(timeout_minutes=timeout_minutes)
-        return op
 
-    def _operation(self, steps: list[dict[str, Any]], description: str) -> Operation:
-        return Operation("aurora", self._name, steps, description=description, session=self._session, clock=self._clock)
+    def _arn(self, cluster: dict[str, Any]) -> str:
+        return str(cluster["DBClusterArn"])
 
+    def _check_deletable(self, cluster: dict[str, Any]) -> None:
+        if cluster.get("DeletionProtection"):
+            raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
 
-def _created_by_dbscale(cluster: dict[str, Any]) -> bool:
-    return tag_dict(cluster.get("TagList")).get(CREATED_BY_TAG_KEY) == CREATED_BY_TAG_VALUE
+    def _delete_steps(self, snapshot: str | None) -> list[dict[str, Any]]:
+        return [
+            {"action": "delete_instances"},
+            {"action": "delete_cluster", "final_snapshot": snapshot},
+            {"action": "wait_deleted"},
+        ]
 
 
 def _acu(cluster: dict[str, Any]) -> tuple[float, float] | None:
@@ -447,22 +355,18 @@ def _acu(cluster: dict[str, Any]) -> tuple[float, float] | None:
 
 def describe_db_cluster(rds: Any, cluster_name: str) -> dict[str, Any]:
     """DescribeDBClusters for one cluster; :class:`ClusterNotFound` when it does not exist."""
-    with aws_errors(f"describe Aurora cluster '{cluster_name}'"):
-        clusters = rds.describe_db_clusters(DBClusterIdentifier=cluster_name)["DBClusters"]
-    if not clusters:
-        raise ClusterNotFound(f"Aurora cluster '{cluster_name}' does not exist")
-    cluster: dict[str, Any] = clusters[0]
-    return cluster
+    return describe_one(
+        f"Aurora cluster '{cluster_name}'",
+        lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_name)["DBClusters"],
+    )
 
 
 def describe_db_instance(rds: Any, instance_id: str) -> dict[str, Any]:
     """DescribeDBInstances for one instance; :class:`ClusterNotFound` when it does not exist."""
-    with aws_errors(f"describe DB instance '{instance_id}'"):
-        instances = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"]
-    if not instances:
-        raise ClusterNotFound(f"DB instance '{instance_id}' does not exist")
-    instance: dict[str, Any] = instances[0]
-    return instance
+    return describe_one(
+        f"DB instance '{instance_id}'",
+        lambda: rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"],
+    )
 
 
 def _members(rds: Any, cluster: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -588,19 +492,14 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
     return steps
 
 
-class AuroraSteps:
+class AuroraSteps(ClusterSteps):
     """Runs the steps of Aurora operations. Each step checks the cluster before acting."""
 
-    def __init__(self, *, session: boto3.Session | None = None, clock: Clock | None = None) -> None:
-        self._client = client("rds", session)
-
-    def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome:
-        action = step["action"]
-        method = getattr(self, f"_{action}", None)
-        if method is None:
-            return StepOutcome.fail(f"unknown Aurora step '{action}'")
-        outcome: StepOutcome = method(cluster_name, step)
-        return outcome
+    _client_service = "rds"
+    _service_label = "Aurora"
+    _fields_as_arguments = False
+    _status_key = "Status"
+    _settled = _SETTLED
 
     def _cluster(self, name: str) -> dict[str, Any]:
         return describe_db_cluster(self._client, name)
@@ -618,13 +517,8 @@ class AuroraSteps:
             return StepOutcome.fail(f"{what} is '{status}' and needs attention in the RDS console")
         return None
 
-    def _wait_settled(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        if (broken := self._broken(c["Status"], f"cluster '{name}'")) is not None:
-            return broken
-        if c["Status"] in _SETTLED:
-            return StepOutcome.next()
-        return StepOutcome.wait(f"waiting for the running '{c['Status']}' operation to finish")
+    def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
+        return self._broken(cluster["Status"], f"cluster '{name}'")
 
     def _replan(self, name: str, step: dict[str, Any]) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and run it inline.
@@ -634,19 +528,10 @@ class AuroraSteps:
         step.update({"action": "planned", "steps": planned})
         return self._planned(name, step)
 
-    def _planned(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        remaining = step["steps"]
-        while remaining:
-            outcome = self.run(name, remaining[0])
-            if outcome.kind != "next":
-                return outcome
-            remaining.pop(0)
-        return StepOutcome.next()
-
     def _wait_available(self, name: str, step: dict[str, Any]) -> StepOutcome:
         """The cluster and every instance in it are available (deleted instances gone)."""
         c = self._cluster(name)
-        if (broken := self._broken(c["Status"], f"cluster '{name}'")) is not None:
+        if (broken := self._cluster_broken(name, c)) is not None:
             return broken
         if c["Status"] not in _USABLE:
             return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for 'available'")
@@ -766,9 +651,7 @@ class AuroraSteps:
         return StepOutcome.next()
 
     def _delete_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        try:
-            c = self._cluster(name)
-        except ClusterNotFound:
+        if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()
         if c["Status"] == "stopped":
             # Instances of a stopped cluster cannot be deleted; start it so the delete can run.
@@ -784,9 +667,7 @@ class AuroraSteps:
         return StepOutcome.next()
 
     def _delete_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        try:
-            c = self._cluster(name)
-        except ClusterNotFound:
+        if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()
         if c["Status"] == "deleting":
             return StepOutcome.next()
@@ -800,10 +681,3 @@ class AuroraSteps:
         with aws_errors(f"delete Aurora cluster '{name}'"):
             self._client.delete_db_cluster(**kwargs)
         return StepOutcome.next()
-
-    def _wait_deleted(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        try:
-            c = self._cluster(name)
-        except ClusterNotFound:
-            return StepOutcome.next()
-        return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for it to be deleted")

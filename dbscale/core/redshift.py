@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, tag_dict, tag_list, tags_include
-from .clock import SYSTEM_CLOCK, Clock
-from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
+from .aws import aws_errors, client
+from .clock import Clock
+from .errors import AwsError, ClusterNotFound, InvalidRequest, InvalidState
 from .limits import (
-    CREATED_BY_TAG_KEY,
-    CREATED_BY_TAG_VALUE,
     REDSHIFT_DEFAULT_PORT,
     REDSHIFT_NODE_TYPES,
     REDSHIFT_RESIZE_TYPES,
 )
 from .operation import Operation, StepOutcome
+from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
 from .validation import (
-    validate_cluster_identifier,
     validate_redshift_node_type,
     validate_redshift_nodes,
     validate_resize_type,
@@ -44,6 +43,13 @@ _BROKEN = frozenset(
 # Create options dbscale sets itself or refuses (no password ever passes through dbscale).
 _RESERVED_OPTIONS = frozenset({"ClusterIdentifier", "NodeType", "NumberOfNodes", "ClusterType"})
 _FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterPassword"})
+_CREATE_DEFAULTS: dict[str, Any] = {
+    "MasterUsername": "admin",
+    "DBName": "dev",
+    "Encrypted": True,
+    "PubliclyAccessible": False,
+    "Port": REDSHIFT_DEFAULT_PORT,
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ def choose_resize(
     return ResizePlan("classic", why_not)
 
 
-class RedshiftProvisioning:
+class RedshiftProvisioning(ClusterProvisioning):
     """A Redshift provisioned cluster: adopted when it exists, created when it does not.
 
     ``initial_instance_type``/``initial_cluster_size`` are used only to create a missing cluster;
@@ -123,6 +129,14 @@ class RedshiftProvisioning:
     """
 
     service = "redshift"
+    _client_service = "redshift"
+    _label = "Redshift cluster"
+    _tags_key = "Tags"
+    _already_exists_codes = frozenset({"ClusterAlreadyExists", "ClusterAlreadyExistsFault"})
+    _reserved_options = _RESERVED_OPTIONS
+    _forbidden_options = _FORBIDDEN_OPTIONS
+    _managed_password_option = "ManageMasterPassword"
+    _tagging_calls = ("create_tags", "delete_tags")
 
     def __init__(
         self,
@@ -136,11 +150,7 @@ class RedshiftProvisioning:
         timeout_minutes: float = 60,
         **create_options: Any,
     ) -> None:
-        self._name = validate_cluster_identifier(cluster_name)
-        self._session = session
-        self._clock = clock or SYSTEM_CLOCK
-        self._client = client("redshift", session)
-        self.pending_operation: Operation | None = None
+        super().__init__(cluster_name, session, clock)
         wants_create = initial_instance_type is not None or initial_cluster_size is not None
         if wants_create:
             if initial_instance_type is None or initial_cluster_size is None:
@@ -154,72 +164,34 @@ class RedshiftProvisioning:
                 node_type_field="initial_instance_type",
                 count_field="initial_cluster_size",
             )
-            options = self._create_options(create_options)
-        try:
-            self._describe()
+            options = self._create_options(create_options, _CREATE_DEFAULTS)
+        if self._exists():
             return
-        except ClusterNotFound:
-            if not wants_create:
-                raise ClusterNotFound(
-                    f"Redshift cluster '{cluster_name}' does not exist; pass initial_instance_type "
-                    "and initial_cluster_size to create it"
-                ) from None
+        if not wants_create:
+            raise ClusterNotFound(
+                f"Redshift cluster '{cluster_name}' does not exist; pass initial_instance_type "
+                "and initial_cluster_size to create it"
+            )
         assert initial_instance_type is not None and initial_cluster_size is not None
-        try:
-            with aws_errors(f"create Redshift cluster '{cluster_name}'"):
-                self._client.create_cluster(
-                    ClusterIdentifier=cluster_name,
-                    NodeType=initial_instance_type,
-                    NumberOfNodes=initial_cluster_size,
-                    ClusterType="single-node" if initial_cluster_size == 1 else "multi-node",
-                    **options,
-                )
-        except AwsError as err:
-            # A retried CreateCluster whose first attempt went through (a timeout or 5xx after AWS
-            # accepted it) answers ClusterAlreadyExists: the cluster carrying exactly our tags is ours.
-            if err.code not in ("ClusterAlreadyExists", "ClusterAlreadyExistsFault"):
-                raise
-            if not tags_include(tag_dict(self._describe().get("Tags")), tag_dict(options["Tags"])):
-                raise ClusterAlreadyExists(f"Redshift cluster '{cluster_name}' already exists") from None
-        self.pending_operation = self._operation(
+        self._create(
+            self._client.create_cluster,
+            {
+                "ClusterIdentifier": cluster_name,
+                "NodeType": initial_instance_type,
+                "NumberOfNodes": initial_cluster_size,
+                "ClusterType": "single-node" if initial_cluster_size == 1 else "multi-node",
+                **options,
+            },
             [{"action": "wait_available"}],
             f"create Redshift cluster '{cluster_name}' ({initial_cluster_size} x {initial_instance_type})",
+            wait,
+            timeout_minutes,
         )
-        if wait:
-            self.pending_operation.wait(timeout_minutes=timeout_minutes)
-
-    @staticmethod
-    def _create_options(create_options: dict[str, Any]) -> dict[str, Any]:
-        for key in create_options:
-            if key in _FORBIDDEN_OPTIONS:
-                raise InvalidRequest(
-                    f"{key} is not accepted: dbscale lets AWS generate the master password and keep "
-                    "it in Secrets Manager",
-                    field=key,
-                )
-            if key in _RESERVED_OPTIONS:
-                raise InvalidRequest(f"{key} is set by dbscale from its own arguments", field=key)
-        tags = tag_dict(create_options.pop("Tags", None)) if "Tags" in create_options else {}
-        tags[CREATED_BY_TAG_KEY] = CREATED_BY_TAG_VALUE
-        return {
-            "MasterUsername": "admin",
-            "DBName": "dev",
-            "Encrypted": True,
-            "PubliclyAccessible": False,
-            "Port": REDSHIFT_DEFAULT_PORT,
-            **create_options,
-            "ManageMasterPassword": True,
-            "Tags": tag_list(tags),
-        }
 
     # --- state, read fresh from AWS -------------------------------------------------------
 
     def _describe(self) -> dict[str, Any]:
         return describe_cluster(self._client, self._name)
-
-    @property
-    def cluster_name(self) -> str:
-        return self._name
 
     @property
     def instance_type(self) -> str:
@@ -241,16 +213,6 @@ class RedshiftProvisioning:
         """True when the cluster is paused (not while it is pausing)."""
         return self.status == "paused"
 
-    @property
-    def adopted(self) -> bool:
-        """True when dbscale did not create the cluster (so it will not delete it without force)."""
-        return tag_dict(self._describe().get("Tags")).get(CREATED_BY_TAG_KEY) != CREATED_BY_TAG_VALUE
-
-    @property
-    def tags(self) -> dict[str, str]:
-        """The cluster's tags."""
-        return tag_dict(self._describe().get("Tags"))
-
     def __repr__(self) -> str:
         try:
             c = self._describe()
@@ -259,7 +221,7 @@ class RedshiftProvisioning:
         return (
             f"RedshiftProvisioning(cluster_name={self._name!r}, instance_type={c['NodeType']!r}, "
             f"cluster_size={c['NumberOfNodes']}, status={c['ClusterStatus']!r}, "
-            f"adopted={tag_dict(c.get('Tags')).get(CREATED_BY_TAG_KEY) != CREATED_BY_TAG_VALUE})"
+            f"adopted={not self._owned(c)})"
         )
 
     def describe(self) -> dict[str, Any]:
@@ -360,10 +322,9 @@ class RedshiftProvisioning:
             parts.append(f"resize to {target_nodes or '?'} x {target_type or '?'}")
         if new_paused is not None:
             parts.append("pause" if new_paused else "resume")
-        op = self._operation(steps, f"{' and '.join(parts) or 'no change'} for Redshift cluster '{self._name}'")
-        if wait:
-            op.wait(timeout_minutes=timeout_minutes)
-        return op
+        return self._start(
+            steps, f"{' and '.join(parts) or 'no change'} for Redshift cluster '{self._name}'", wait, timeout_minutes
+        )
 
     def _plan(
         self,
@@ -380,73 +341,22 @@ class RedshiftProvisioning:
 
         The call returns when AWS accepts it; the cluster may be ``modifying`` for a while after.
         """
-        for key in params:
-            if key in _FORBIDDEN_OPTIONS or key in ("MasterUserPassword", "NodeType", "NumberOfNodes", "ClusterType"):
-                raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
-        if params:
-            with aws_errors(f"modify Redshift cluster '{self._name}'"):
-                self._client.modify_cluster(ClusterIdentifier=self._name, **params)
+        refused = _FORBIDDEN_OPTIONS | {"MasterUserPassword", "NodeType", "NumberOfNodes", "ClusterType"}
+        self._modify(refused, functools.partial(self._client.modify_cluster, ClusterIdentifier=self._name), params)
 
-    def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
-        """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
-        c = self._describe()
-        arn = cluster_arn(self._session, c, self._name)
-        remove = checked_tag_changes(add, remove)
-        with aws_errors(f"tag Redshift cluster '{self._name}'"):
-            if add:
-                self._client.create_tags(ResourceName=arn, Tags=tag_list(add))
-            if remove:
-                self._client.delete_tags(ResourceName=arn, TagKeys=list(remove))
+    def _arn(self, cluster: dict[str, Any]) -> str:
+        return cluster_arn(self._session, cluster, self._name)
 
-    def delete(
-        self,
-        *,
-        final_snapshot: bool = True,
-        force: bool = False,
-        wait: bool = True,
-        snapshot_identifier: str | None = None,
-        timeout_minutes: float = 60,
-    ) -> Operation:
-        """Delete the cluster, by default after a final snapshot ``<cluster>-final-<UTC timestamp>``.
-
-        Refuses (:class:`ClusterNotOwned`) to delete a cluster dbscale did not create unless
-        ``force``. A cluster that does not exist is a no-op (an operation that is already done).
-        ``wait``/``timeout_minutes`` (default 60) as for :meth:`rescale`.
-        """
-        try:
-            c = self._describe()
-        except ClusterNotFound:
-            return self._operation([], f"delete Redshift cluster '{self._name}' (already gone)")
-        if tag_dict(c.get("Tags")).get(CREATED_BY_TAG_KEY) != CREATED_BY_TAG_VALUE and not force:
-            raise ClusterNotOwned(
-                f"Redshift cluster '{self._name}' was not created by dbscale; pass force=True to delete it"
-            )
-        snapshot = None
-        if final_snapshot:
-            snapshot = final_snapshot_name(self._name, self._clock, snapshot_identifier)
-        op = self._operation(
-            [{"action": "delete", "final_snapshot": snapshot}, {"action": "wait_deleted"}],
-            f"delete Redshift cluster '{self._name}'"
-            + (f" with final snapshot '{snapshot}'" if snapshot else " without a final snapshot"),
-        )
-        if wait:
-            op.wait(timeout_minutes=timeout_minutes)
-        return op
-
-    def _operation(self, steps: list[dict[str, Any]], description: str) -> Operation:
-        return Operation(
-            "redshift", self._name, steps, description=description, session=self._session, clock=self._clock
-        )
+    def _delete_steps(self, snapshot: str | None) -> list[dict[str, Any]]:
+        return [{"action": "delete", "final_snapshot": snapshot}, {"action": "wait_deleted"}]
 
 
 def describe_cluster(redshift: Any, cluster_name: str) -> dict[str, Any]:
     """DescribeClusters for one cluster; :class:`ClusterNotFound` when it does not exist."""
-    with aws_errors(f"describe Redshift cluster '{cluster_name}'"):
-        clusters = redshift.describe_clusters(ClusterIdentifier=cluster_name)["Clusters"]
-    if not clusters:
-        raise ClusterNotFound(f"Redshift cluster '{cluster_name}' does not exist")
-    cluster: dict[str, Any] = clusters[0]
-    return cluster
+    return describe_one(
+        f"Redshift cluster '{cluster_name}'",
+        lambda: redshift.describe_clusters(ClusterIdentifier=cluster_name)["Clusters"],
+    )
 
 
 def cluster_arn(session: boto3.Session | None, cluster: dict[str, Any], cluster_name: str) -> str:
@@ -495,38 +405,23 @@ def plan_rescale(
     return steps
 
 
-class RedshiftSteps:
+class RedshiftSteps(ClusterSteps):
     """Runs the steps of Redshift operations. Each step checks the cluster before acting."""
 
-    def __init__(self, *, session: boto3.Session | None = None, clock: Clock | None = None) -> None:
-        self._client = client("redshift", session)
-
-    def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome:
-        action = step["action"]
-        args = {k: v for k, v in step.items() if k != "action"}
-        method = getattr(self, f"_{action}", None)
-        if method is None:
-            return StepOutcome.fail(f"unknown Redshift step '{action}'")
-        outcome: StepOutcome = method(cluster_name, step, **args)
-        return outcome
+    _client_service = "redshift"
+    _service_label = "Redshift"
+    _fields_as_arguments = True
+    _status_key = "ClusterStatus"
+    _settled = _SETTLED
 
     def _cluster(self, name: str) -> dict[str, Any]:
         return describe_cluster(self._client, name)
 
-    @staticmethod
-    def _broken(c: dict[str, Any]) -> str | None:
-        status = c["ClusterStatus"]
-        if status in _BROKEN or c.get("ClusterAvailabilityStatus") == "Failed":
-            return f"the cluster is '{status}' and needs attention in the Redshift console"
+    def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
+        status = cluster["ClusterStatus"]
+        if status in _BROKEN or cluster.get("ClusterAvailabilityStatus") == "Failed":
+            return StepOutcome.fail(f"the cluster is '{status}' and needs attention in the Redshift console")
         return None
-
-    def _wait_settled(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        if (broken := self._broken(c)) is not None:
-            return StepOutcome.fail(broken)
-        if c["ClusterStatus"] in _SETTLED:
-            return StepOutcome.next()
-        return StepOutcome.wait(f"waiting for the running '{c['ClusterStatus']}' operation to finish")
 
     def _replan(self, name: str, step: dict[str, Any], **args: Any) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and splice it in.
@@ -538,15 +433,6 @@ class RedshiftSteps:
         step["action"] = "planned"
         step["steps"] = planned
         return self._planned(name, step)
-
-    def _planned(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
-        remaining = step["steps"]
-        while remaining:
-            outcome = self.run(name, remaining[0])
-            if outcome.kind != "next":
-                return outcome
-            remaining.pop(0)
-        return StepOutcome.next()
 
     def _resume(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
@@ -567,16 +453,16 @@ class RedshiftSteps:
 
     def _wait_available(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
-        if (broken := self._broken(c)) is not None:
-            return StepOutcome.fail(broken)
+        if (broken := self._cluster_broken(name, c)) is not None:
+            return broken
         if c["ClusterStatus"] == "available":
             return StepOutcome.next()
         return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for 'available'")
 
     def _wait_paused(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
-        if (broken := self._broken(c)) is not None:
-            return StepOutcome.fail(broken)
+        if (broken := self._cluster_broken(name, c)) is not None:
+            return broken
         if c["ClusterStatus"] == "paused":
             return StepOutcome.next()
         return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for 'paused'")
@@ -614,8 +500,8 @@ class RedshiftSteps:
 
     def _wait_resized(self, name: str, step: dict[str, Any], *, node_type: str, number_of_nodes: int) -> StepOutcome:
         c = self._cluster(name)
-        if (broken := self._broken(c)) is not None:
-            return StepOutcome.fail(broken)
+        if (broken := self._cluster_broken(name, c)) is not None:
+            return broken
         status, message = self._resize_status(name)
         if status in ("FAILED", "CANCELLING"):
             return StepOutcome.fail(f"AWS reports the resize {status.lower()}: {message or 'no message'}")
@@ -635,9 +521,7 @@ class RedshiftSteps:
         )
 
     def _delete(self, name: str, step: dict[str, Any], *, final_snapshot: str | None) -> StepOutcome:
-        try:
-            c = self._cluster(name)
-        except ClusterNotFound:
+        if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()
         status = c["ClusterStatus"]
         if status in ("deleting", "final-snapshot"):
@@ -652,10 +536,3 @@ class RedshiftSteps:
         with aws_errors(f"delete Redshift cluster '{name}'"):
             self._client.delete_cluster(**kwargs)
         return StepOutcome.next()
-
-    def _wait_deleted(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        try:
-            c = self._cluster(name)
-        except ClusterNotFound:
-            return StepOutcome.next()
-        return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for it to be deleted")

@@ -1,0 +1,274 @@
+"""What Redshift and Aurora provisioning share: adopt-or-create, ownership, tags, delete, step running.
+
+Each service module subclasses :class:`ClusterProvisioning` and :class:`ClusterSteps` and fills in
+the class attributes and hooks that differ (AWS's names for the same things, the create and delete
+plans); the logic here is the same for both services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, tag_dict, tag_list, tags_include
+from .clock import SYSTEM_CLOCK, Clock
+from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest
+from .limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
+from .operation import Operation, StepOutcome
+from .validation import validate_cluster_identifier
+
+if TYPE_CHECKING:
+    import boto3
+
+
+def describe_one(what: str, listing: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
+    """The first item ``listing`` returns (a Describe* call); :class:`ClusterNotFound` when it is empty.
+
+    ``what`` names the resource in errors, e.g. ``"Redshift cluster 'a'"``.
+    """
+    with aws_errors(f"describe {what}"):
+        found = listing()
+    if not found:
+        raise ClusterNotFound(f"{what} does not exist")
+    first: dict[str, Any] = found[0]
+    return first
+
+
+class ClusterProvisioning:
+    """Base of :class:`~dbscale.core.redshift.RedshiftProvisioning` and
+    :class:`~dbscale.core.aurora.RdsProvisioning`: one cluster, read fresh from AWS on every access."""
+
+    # Also the Operation kind, which names the service's step runner.
+    service: ClassVar[str]
+    _client_service: ClassVar[str]
+    # How messages name the cluster, e.g. "Redshift cluster".
+    _label: ClassVar[str]
+    _tags_key: ClassVar[str]
+    _already_exists_codes: ClassVar[frozenset[str]]
+    _reserved_options: ClassVar[frozenset[str]]
+    _forbidden_options: ClassVar[frozenset[str]]
+    _managed_password_option: ClassVar[str]
+    # The client methods that add and remove tags, both taking ResourceName.
+    _tagging_calls: ClassVar[tuple[str, str]]
+
+    def __init__(self, cluster_name: str, session: boto3.Session | None, clock: Clock | None) -> None:
+        self._name = validate_cluster_identifier(cluster_name)
+        self._session = session
+        self._clock = clock or SYSTEM_CLOCK
+        self._client = client(self._client_service, session)
+        self.pending_operation: Operation | None = None
+
+    # --- hooks ------------------------------------------------------------------------------
+
+    def _describe(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _arn(self, cluster: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def _delete_steps(self, snapshot: str | None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _check_deletable(self, cluster: dict[str, Any]) -> None:
+        """Raise when AWS would refuse the delete for a reason only a human can lift."""
+
+    # --- creation ---------------------------------------------------------------------------
+
+    def _exists(self) -> bool:
+        try:
+            self._describe()
+        except ClusterNotFound:
+            return False
+        return True
+
+    @classmethod
+    def _create_options(cls, create_options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+        for key in create_options:
+            if key in cls._forbidden_options:
+                raise InvalidRequest(
+                    f"{key} is not accepted: dbscale lets AWS generate the master password and keep "
+                    "it in Secrets Manager",
+                    field=key,
+                )
+            if key in cls._reserved_options:
+                raise InvalidRequest(f"{key} is set by dbscale from its own arguments", field=key)
+        options = dict(create_options)
+        tags = tag_dict(options.pop("Tags", None))
+        tags[CREATED_BY_TAG_KEY] = CREATED_BY_TAG_VALUE
+        return {
+            **defaults,
+            **options,
+            cls._managed_password_option: True,
+            "Tags": tag_list(tags),
+        }
+
+    def _create(
+        self,
+        create: Callable[..., Any],
+        params: dict[str, Any],
+        steps: list[dict[str, Any]],
+        description: str,
+        wait: bool,
+        timeout_minutes: float,
+    ) -> None:
+        try:
+            with aws_errors(f"create {self._label} '{self._name}'"):
+                create(**params)
+        except AwsError as err:
+            # A retried create whose first attempt went through (a timeout or 5xx after AWS
+            # accepted it) answers "already exists": the cluster carrying exactly our tags is ours.
+            if err.code not in self._already_exists_codes:
+                raise
+            if not tags_include(tag_dict(self._describe().get(self._tags_key)), tag_dict(params["Tags"])):
+                raise ClusterAlreadyExists(f"{self._label} '{self._name}' already exists") from None
+        self.pending_operation = self._operation(steps, description)
+        if wait:
+            self.pending_operation.wait(timeout_minutes=timeout_minutes)
+
+    # --- state, read fresh from AWS -------------------------------------------------------
+
+    def _owned(self, cluster: dict[str, Any]) -> bool:
+        return tag_dict(cluster.get(self._tags_key)).get(CREATED_BY_TAG_KEY) == CREATED_BY_TAG_VALUE
+
+    @property
+    def cluster_name(self) -> str:
+        return self._name
+
+    @property
+    def adopted(self) -> bool:
+        """True when dbscale did not create the cluster (so it will not delete it without force)."""
+        return not self._owned(self._describe())
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The cluster's tags."""
+        return tag_dict(self._describe().get(self._tags_key))
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def _modify(self, refused: Collection[str], modify: Callable[..., Any], params: dict[str, Any]) -> None:
+        for key in params:
+            if key in refused:
+                raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
+        if params:
+            with aws_errors(f"modify {self._label} '{self._name}'"):
+                modify(**params)
+
+    def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
+        """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
+        arn = self._arn(self._describe())
+        remove = checked_tag_changes(add, remove)
+        add_tags, remove_tags = (getattr(self._client, call) for call in self._tagging_calls)
+        with aws_errors(f"tag {self._label} '{self._name}'"):
+            if add:
+                add_tags(ResourceName=arn, Tags=tag_list(add))
+            if remove:
+                remove_tags(ResourceName=arn, TagKeys=list(remove))
+
+    def delete(
+        self,
+        *,
+        final_snapshot: bool = True,
+        force: bool = False,
+        wait: bool = True,
+        snapshot_identifier: str | None = None,
+        timeout_minutes: float = 60,
+    ) -> Operation:
+        """Delete the cluster (for Aurora: its instances, then the cluster), by default after a final
+        snapshot ``<cluster>-final-<UTC timestamp>``.
+
+        Refuses (:class:`ClusterNotOwned`) to delete a cluster dbscale did not create unless
+        ``force``. A cluster that does not exist is a no-op (an operation that is already done).
+        ``wait``/``timeout_minutes`` (default 60) as for :meth:`rescale`.
+        """
+        try:
+            c = self._describe()
+        except ClusterNotFound:
+            return self._operation([], f"delete {self._label} '{self._name}' (already gone)")
+        if not self._owned(c) and not force:
+            raise ClusterNotOwned(
+                f"{self._label} '{self._name}' was not created by dbscale; pass force=True to delete it"
+            )
+        self._check_deletable(c)
+        snapshot = None
+        if final_snapshot:
+            snapshot = final_snapshot_name(self._name, self._clock, snapshot_identifier)
+        return self._start(
+            self._delete_steps(snapshot),
+            f"delete {self._label} '{self._name}'"
+            + (f" with final snapshot '{snapshot}'" if snapshot else " without a final snapshot"),
+            wait,
+            timeout_minutes,
+        )
+
+    def _operation(self, steps: list[dict[str, Any]], description: str) -> Operation:
+        return Operation(
+            self.service, self._name, steps, description=description, session=self._session, clock=self._clock
+        )
+
+    def _start(self, steps: list[dict[str, Any]], description: str, wait: bool, timeout_minutes: float) -> Operation:
+        op = self._operation(steps, description)
+        if wait:
+            op.wait(timeout_minutes=timeout_minutes)
+        return op
+
+
+class ClusterSteps:
+    """Base of the services' step runners: the steps whose logic does not depend on the service."""
+
+    _client_service: ClassVar[str]
+    # How messages name the service, e.g. "Redshift".
+    _service_label: ClassVar[str]
+    # True: a step method also receives the step's other fields as keyword arguments.
+    _fields_as_arguments: ClassVar[bool]
+    _status_key: ClassVar[str]
+    # Cluster states a change may start from.
+    _settled: ClassVar[frozenset[str]]
+
+    def __init__(self, *, session: boto3.Session | None = None, clock: Clock | None = None) -> None:
+        self._client = client(self._client_service, session)
+
+    def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome:
+        """Run one step (``step["action"]`` names the method ``_<action>``) on the cluster."""
+        action = step["action"]
+        args = {k: v for k, v in step.items() if k != "action"} if self._fields_as_arguments else {}
+        method = getattr(self, f"_{action}", None)
+        if method is None:
+            return StepOutcome.fail(f"unknown {self._service_label} step '{action}'")
+        outcome: StepOutcome = method(cluster_name, step, **args)
+        return outcome
+
+    def _cluster(self, name: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _cluster_if_exists(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._cluster(name)
+        except ClusterNotFound:
+            return None
+
+    def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
+        """A failed outcome when the cluster is in a state no amount of waiting fixes."""
+        raise NotImplementedError
+
+    def _wait_settled(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        c = self._cluster(name)
+        if (broken := self._cluster_broken(name, c)) is not None:
+            return broken
+        if c[self._status_key] in self._settled:
+            return StepOutcome.next()
+        return StepOutcome.wait(f"waiting for the running '{c[self._status_key]}' operation to finish")
+
+    def _planned(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
+        remaining = step["steps"]
+        while remaining:
+            outcome = self.run(name, remaining[0])
+            if outcome.kind != "next":
+                return outcome
+            remaining.pop(0)
+        return StepOutcome.next()
+
+    def _wait_deleted(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        if (c := self._cluster_if_exists(name)) is None:
+            return StepOutcome.next()
+        return StepOutcome.wait(f"cluster is '{c[self._status_key]}', waiting for it to be deleted")
