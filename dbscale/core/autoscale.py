@@ -732,6 +732,16 @@ def _scaled(count: float, value: float, target: float) -> float:
     return count * value / target
 
 
+def _in_cooldown(what: str, cooldown: float, memory: Memory) -> str:
+    return f"{what}, but in cooldown for another {_minutes(cooldown)} after {memory.last_action}"
+
+
+_Results = Mapping[str, CheckResult]
+"""A cluster's check results by signal (``cpu_high``, ``cpu_low``, ``idle`` ...)."""
+_Decide = Callable[..., Decision]
+"""Builds the decision: ``decide(action, reason, memory, **changes)``."""
+
+
 # --- the autoscaler -------------------------------------------------------------------------------
 
 
@@ -1063,12 +1073,7 @@ class Autoscaler:
     # --- Redshift ---------------------------------------------------------------------------------
 
     def _decide_redshift(
-        self,
-        obs: _Observed,
-        memory: Memory,
-        results: Mapping[str, CheckResult],
-        now: float,
-        decide: Callable[..., Decision],
+        self, obs: _Observed, memory: Memory, results: _Results, now: float, decide: _Decide
     ) -> Decision:
         p, t = self.policy, self.policy.thresholds
         assert obs.node_type is not None and obs.nodes is not None
@@ -1133,22 +1138,11 @@ class Autoscaler:
             wanted: list[tuple[int, str]] = []
             for signal, result in over:
                 assert result.value is not None
-                if signal == "cpu_high":
-                    need = _scaled(n, result.value, t.cpu_target)
-                    wanted.append(
-                        (
-                            math.ceil(need - 1e-9),
-                            f"CPU {_fmt(result.value)}% x {n} nodes / {t.cpu_target:g}% target = {_fmt(need)}",
-                        )
-                    )
-                elif signal == "disk_high":
-                    need = _scaled(n, result.value, t.disk_target)
-                    wanted.append(
-                        (
-                            math.ceil(need - 1e-9),
-                            f"disk {_fmt(result.value)}% x {n} nodes / {t.disk_target:g}% target = {_fmt(need)}",
-                        )
-                    )
+                if signal in ("cpu_high", "disk_high"):
+                    label, aim = ("CPU", t.cpu_target) if signal == "cpu_high" else ("disk", t.disk_target)
+                    need = _scaled(n, result.value, aim)
+                    text = f"{label} {_fmt(result.value)}% x {n} nodes / {aim:g}% target = {_fmt(need)}"
+                    wanted.append((math.ceil(need - 1e-9), text))
                 else:
                     what = "queries spilled to disk" if signal == "memory_high" else "queries were slow"
                     wanted.append((math.ceil(n * 1.5), f"{_fmt(result.value)}% of {what}: +50% nodes"))
@@ -1165,13 +1159,7 @@ class Autoscaler:
                     causes=causes,
                 )
             if cooldown > 0:
-                return decide(
-                    "none",
-                    f"overused ({arithmetic}), but in cooldown for another {_minutes(cooldown)} after "
-                    f"{memory.last_action}",
-                    memory,
-                    causes=causes,
-                )
+                return decide("none", _in_cooldown(f"overused ({arithmetic})", cooldown, memory), memory, causes=causes)
             limit = ""
             if target < goal:
                 limit = f", limited by {'the policy maximum' if target == high else 'one elastic resize'} ({target})"
@@ -1194,22 +1182,8 @@ class Autoscaler:
             )
         under = results.get("cpu_low")
         if underused_for is None:
-            if under is None or under.verdict is None:
-                why = under.reason if under is not None else "no utilization data"
-                return decide("none", f"no evidence to act on: {why}", memory)
-            if cooldown > 0 and under.verdict:
-                return decide(
-                    "none",
-                    f"underused, but in cooldown for another {_minutes(cooldown)} after {memory.last_action}",
-                    memory,
-                )
-            spill = results.get("memory_low")
-            if under.verdict and spill is not None and spill.verdict is False:
-                return decide("none", f"CPU is low but memory is under pressure: {spill.reason}", memory)
-            return decide(
-                "none",
-                f"within thresholds: CPU {_fmt(under.value)}% is between {t.cpu_low:g}% and {t.cpu_high:g}%",
-                memory,
+            return self._not_underused(
+                under, results, memory, cooldown, decide, cpu="CPU", memory_busy="memory is under pressure"
             )
         assert under is not None and under.value is not None
         disk = results.get("disk_low") or results.get("disk_high")
@@ -1221,41 +1195,22 @@ class Autoscaler:
             arithmetic += f"; disk {_fmt(disk.value)}% x {n} / {t.disk_target:g}% = {_fmt(need_disk)}"
             need = max(need, need_disk)
         target = max(math.ceil(need - 1e-9), low, elastic_low)
-        sustain = p.scale_down_sustain_minutes * 60
-        if underused_for < sustain:
-            return decide(
-                "none",
-                f"underused for {_minutes(underused_for)} of the {p.scale_down_sustain_minutes:g} min a scale-down "
-                f"needs ({arithmetic})",
-                memory,
-                causes=("cpu_low",),
-            )
-        if target >= n:
-            return decide(
-                "none",
-                f"underused for {_minutes(underused_for)}, but {n} nodes is the smallest that fits "
-                f"({arithmetic}; policy minimum {low}, one elastic resize reaches {elastic_low})",
-                memory,
-                causes=("cpu_low",),
-            )
-        return decide(
-            "scale_down",
-            f"underused for {_minutes(underused_for)} (at least {p.scale_down_sustain_minutes:g} min): {arithmetic} "
-            f"-> {target} nodes",
-            self._acted(memory, "scale_down", now),
-            target={"nodes": target},
-            causes=("cpu_low",) + (("memory_low",) if results.get("memory_low") else ()),
+        return self._scale_down(
+            memory,
+            underused_for,
+            now,
+            decide,
+            needs=arithmetic,
+            move=({"nodes": target}, f"{arithmetic} -> {target} nodes") if target < n else None,
+            smallest=f"{n} nodes is the smallest that fits ({arithmetic}; policy minimum {low}, one elastic resize "
+            f"reaches {elastic_low})",
+            causes=("cpu_low",) + (("memory_low",) if self._verdict(results, "memory_low") else ()),
         )
 
     # --- Aurora -------------------------------------------------------------------------------------
 
     def _decide_aurora(
-        self,
-        obs: _Observed,
-        memory: Memory,
-        results: Mapping[str, CheckResult],
-        now: float,
-        decide: Callable[..., Decision],
+        self, obs: _Observed, memory: Memory, results: _Results, now: float, decide: _Decide
     ) -> Decision:
         p = self.policy
         if obs.status == "stopped":
@@ -1309,13 +1264,7 @@ class Autoscaler:
                 )
             target, arithmetic = plan
             if cooldown > 0:
-                return decide(
-                    "none",
-                    f"overused ({arithmetic}), but in cooldown for another {_minutes(cooldown)} after "
-                    f"{memory.last_action}",
-                    memory,
-                    causes=causes,
-                )
+                return decide("none", _in_cooldown(f"overused ({arithmetic})", cooldown, memory), memory, causes=causes)
             return decide(
                 "scale_up",
                 f"overused: {arithmetic}",
@@ -1325,48 +1274,79 @@ class Autoscaler:
             )
         under = results.get("cpu_low")
         if underused_for is None:
-            if under is None or under.verdict is None:
-                why = under.reason if under is not None else "no utilization data"
-                return decide("none", f"no evidence to act on: {why}", memory)
-            if under.verdict and cooldown > 0:
-                return decide(
-                    "none",
-                    f"underused, but in cooldown for another {_minutes(cooldown)} after {memory.last_action}",
-                    memory,
-                )
-            mem_low = results.get("memory_low")
-            if under.verdict and mem_low is not None and mem_low.verdict is False:
-                return decide("none", f"CPU is low but memory is not: {mem_low.reason}", memory)
-            return decide(
-                "none",
-                f"within thresholds: the busiest instance's CPU {_fmt(under.value)}% is between "
-                f"{p.thresholds.cpu_low:g}% and {p.thresholds.cpu_high:g}%",
-                memory,
+            return self._not_underused(
+                under, results, memory, cooldown, decide, cpu="the busiest instance's CPU", memory_busy="memory is not"
             )
-        if underused_for < p.scale_down_sustain_minutes * 60:
+        return self._scale_down(
+            memory,
+            underused_for,
+            now,
+            decide,
+            needs=f"busiest instance CPU {_fmt(under.value if under else None)}%",
+            move=self._aurora_down(obs, results),
+            smallest="already at the smallest shape the policy and the load allow",
+            causes=("cpu_low",) + (("memory_low",) if self._verdict(results, "memory_low") else ()),
+        )
+
+    def _not_underused(
+        self,
+        under: CheckResult | None,
+        results: _Results,
+        memory: Memory,
+        cooldown: float,
+        decide: _Decide,
+        *,
+        cpu: str,
+        memory_busy: str,
+    ) -> Decision:
+        """Why a cluster with no underuse streak is left as it is (``cpu``/``memory_busy`` word it per service)."""
+        if under is None or under.verdict is None:
+            why = under.reason if under is not None else "no utilization data"
+            return decide("none", f"no evidence to act on: {why}", memory)
+        if under.verdict and cooldown > 0:
+            return decide("none", _in_cooldown("underused", cooldown, memory), memory)
+        memory_low = results.get("memory_low")
+        if under.verdict and memory_low is not None and memory_low.verdict is False:
+            return decide("none", f"CPU is low but {memory_busy}: {memory_low.reason}", memory)
+        t = self.policy.thresholds
+        return decide(
+            "none",
+            f"within thresholds: {cpu} {_fmt(under.value)}% is between {t.cpu_low:g}% and {t.cpu_high:g}%",
+            memory,
+        )
+
+    def _scale_down(
+        self,
+        memory: Memory,
+        underused_for: float,
+        now: float,
+        decide: _Decide,
+        *,
+        needs: str,
+        move: tuple[dict[str, Any], str] | None,
+        smallest: str,
+        causes: tuple[str, ...],
+    ) -> Decision:
+        """Scale down by ``move`` (target, arithmetic) once underuse has lasted the policy's sustain time.
+
+        ``needs`` is the figure quoted while the streak is too short; ``smallest`` says why there
+        is nothing to remove when ``move`` is None.
+        """
+        sustain = self.policy.scale_down_sustain_minutes
+        underused = f"underused for {_minutes(underused_for)}"
+        if underused_for < sustain * 60:
             return decide(
-                "none",
-                f"underused for {_minutes(underused_for)} of the {p.scale_down_sustain_minutes:g} min a "
-                f"scale-down needs (busiest instance CPU {_fmt(under.value if under else None)}%)",
-                memory,
-                causes=("cpu_low",),
+                "none", f"{underused} of the {sustain:g} min a scale-down needs ({needs})", memory, causes=("cpu_low",)
             )
-        plan = self._aurora_down(obs, results)
-        if plan is None:
-            return decide(
-                "none",
-                f"underused for {_minutes(underused_for)}, but already at the smallest shape the policy and "
-                "the load allow",
-                memory,
-                causes=("cpu_low",),
-            )
-        target, arithmetic = plan
+        if move is None:
+            return decide("none", f"{underused}, but {smallest}", memory, causes=("cpu_low",))
+        target, arithmetic = move
         return decide(
             "scale_down",
-            f"underused for {_minutes(underused_for)} (at least {p.scale_down_sustain_minutes:g} min): {arithmetic}",
+            f"{underused} (at least {sustain:g} min): {arithmetic}",
             self._acted(memory, "scale_down", now),
             target=target,
-            causes=("cpu_low",) + (("memory_low",) if self._verdict(results, "memory_low") else ()),
+            causes=causes,
         )
 
     @staticmethod

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .aws import aws_errors, client
 from .clock import SYSTEM_CLOCK, Clock
@@ -70,8 +70,6 @@ _ATHENA_CHARGED_STATES = frozenset({"SUCCEEDED", "CANCELLED"})
 """Athena bills succeeded and cancelled queries for the data they scanned; failed queries are free."""
 _ATHENA_BATCH = 50
 """BatchGetQueryExecution takes at most 50 query execution IDs."""
-_REDSHIFT_PAUSED = frozenset({"paused", "pausing"})
-_AURORA_STOPPED = frozenset({"stopped", "stopping"})
 _DATA_API_DONE = frozenset({"FINISHED", "FAILED", "ABORTED"})
 
 UTILIZATION_TYPES = ("cpu", "memory", "disk")
@@ -480,18 +478,20 @@ def _sql_time(epoch: float) -> str:
 
 
 @dataclass(frozen=True)
-class _RedshiftState:
+class _ClusterState:
     name: str
     status: str
+
+
+@dataclass(frozen=True)
+class _RedshiftState(_ClusterState):
     database: str | None
     secret_arn: str | None
     user: str | None
 
 
 @dataclass(frozen=True)
-class _AuroraState:
-    name: str
-    status: str
+class _AuroraState(_ClusterState):
     engine: str
     members: tuple[tuple[str, str], ...]  # (DBInstanceIdentifier, "writer" | "reader")
     max_acu: float | None
@@ -521,6 +521,45 @@ def _aurora_state(c: Mapping[str, Any]) -> _AuroraState:
         members=tuple(members),
         max_acu=float(acu["MaxCapacity"]) if acu.get("MaxCapacity") is not None else None,
     )
+
+
+_State = TypeVar("_State", bound=_ClusterState)
+
+
+@dataclass(frozen=True)
+class _Service(Generic[_State]):
+    """How the checks of one service find their clusters, and when a cluster emits no metrics."""
+
+    name: str
+    kinds: frozenset[str]
+    client: str
+    describe: str  # the Describe operation, also the name of its paginator
+    id_key: str  # names the cluster in the request and in the response
+    list_key: str
+    idle: frozenset[str]
+    state: Callable[[Mapping[str, Any]], _State]
+
+
+_REDSHIFT = _Service(
+    name="Redshift",
+    kinds=_REDSHIFT_KINDS,
+    client="redshift",
+    describe="describe_clusters",
+    id_key="ClusterIdentifier",
+    list_key="Clusters",
+    idle=frozenset({"paused", "pausing"}),
+    state=_redshift_state,
+)
+_AURORA = _Service(
+    name="Aurora",
+    kinds=_AURORA_KINDS,
+    client="rds",
+    describe="describe_db_clusters",
+    id_key="DBClusterIdentifier",
+    list_key="DBClusters",
+    idle=frozenset({"stopped", "stopping"}),
+    state=_aurora_state,
+)
 
 
 # --- pending work ---------------------------------------------------------------------------------
@@ -728,8 +767,8 @@ class ProvisionScaling:
 
     def _evaluate(self, checks: list[Check], *, strict: bool) -> list[CheckResult]:
         now = self._clock.now()
-        redshift = self._describe_redshift({c.cluster for c in checks if c.kind in _REDSHIFT_KINDS}, strict)
-        aurora = self._describe_aurora({c.cluster for c in checks if c.kind in _AURORA_KINDS}, strict)
+        redshift = self._describe(_REDSHIFT, checks, strict)
+        aurora = self._describe(_AURORA, checks, strict)
         athena_cache: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
         plans: list[_Plan] = []
         for check in checks:
@@ -737,13 +776,9 @@ class ProvisionScaling:
             if check.kind == "can_boot_redshift":
                 plans.append(self._plan_can_boot(check, window, athena_cache))
             elif check.kind in _REDSHIFT_KINDS:
-                r_state = redshift.get(check.cluster)
-                plans.append(
-                    _missing(check, window) if r_state is None else self._plan_redshift(check, r_state, window)
-                )
+                plans.append(_plan_on(_REDSHIFT, redshift, check, window, self._plan_redshift))
             else:
-                a_state = aurora.get(check.cluster)
-                plans.append(_missing(check, window) if a_state is None else self._plan_aurora(check, a_state, window))
+                plans.append(_plan_on(_AURORA, aurora, check, window, self._plan_aurora))
         series = self._fetch_metrics([key for plan in plans if isinstance(plan, _MetricPlan) for key in plan.keys])
         self._run_statements([plan for plan in plans if isinstance(plan, _StatementPlan)], strict)
         results: list[CheckResult] = []
@@ -758,52 +793,30 @@ class ProvisionScaling:
 
     # --- describing clusters ------------------------------------------------------------------
 
-    def _describe_redshift(self, names: set[str], strict: bool) -> dict[str, _RedshiftState]:
+    def _describe(self, service: _Service[_State], checks: list[Check], strict: bool) -> dict[str, _State]:
+        """The clusters of ``service`` that ``checks`` look at, by name."""
+        names = {c.cluster for c in checks if c.kind in service.kinds}
         if not names:
             return {}
-        redshift = self._client("redshift")
-        found: dict[str, _RedshiftState] = {}
+        api = self._client(service.client)
+        found: dict[str, _State] = {}
         if len(names) <= 3:
             for name in sorted(names):
                 try:
-                    with aws_errors(f"describe Redshift cluster '{name}'"):
-                        clusters = redshift.describe_clusters(ClusterIdentifier=name)["Clusters"]
+                    with aws_errors(f"describe {service.name} cluster '{name}'"):
+                        clusters = getattr(api, service.describe)(**{service.id_key: name})[service.list_key]
                 except ClusterNotFound:
                     clusters = []
                 for c in clusters:
-                    found[str(c["ClusterIdentifier"])] = _redshift_state(c)
+                    found[str(c[service.id_key])] = service.state(c)
         else:
-            with aws_errors("describe Redshift clusters"):
-                for page in redshift.get_paginator("describe_clusters").paginate():
-                    for c in page["Clusters"]:
-                        if c["ClusterIdentifier"] in names:
-                            found[str(c["ClusterIdentifier"])] = _redshift_state(c)
+            with aws_errors(f"describe {service.name} clusters"):
+                for page in api.get_paginator(service.describe).paginate():
+                    for c in page[service.list_key]:
+                        if c[service.id_key] in names:
+                            found[str(c[service.id_key])] = service.state(c)
         if strict and (missing := names - set(found)):
-            raise ClusterNotFound(f"Redshift cluster '{sorted(missing)[0]}' does not exist")
-        return found
-
-    def _describe_aurora(self, names: set[str], strict: bool) -> dict[str, _AuroraState]:
-        if not names:
-            return {}
-        rds = self._client("rds")
-        found: dict[str, _AuroraState] = {}
-        if len(names) <= 3:
-            for name in sorted(names):
-                try:
-                    with aws_errors(f"describe Aurora cluster '{name}'"):
-                        clusters = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"]
-                except ClusterNotFound:
-                    clusters = []
-                for c in clusters:
-                    found[str(c["DBClusterIdentifier"])] = _aurora_state(c)
-        else:
-            with aws_errors("describe Aurora clusters"):
-                for page in rds.get_paginator("describe_db_clusters").paginate():
-                    for c in page["DBClusters"]:
-                        if c["DBClusterIdentifier"] in names:
-                            found[str(c["DBClusterIdentifier"])] = _aurora_state(c)
-        if strict and (missing := names - set(found)):
-            raise ClusterNotFound(f"Aurora cluster '{sorted(missing)[0]}' does not exist")
+            raise ClusterNotFound(f"{service.name} cluster '{sorted(missing)[0]}' does not exist")
         return found
 
     # --- CloudWatch ---------------------------------------------------------------------------
@@ -983,12 +996,32 @@ class ProvisionScaling:
     # --- Redshift -----------------------------------------------------------------------------
 
     def _plan_redshift(self, check: Check, state: _RedshiftState, window: _Window) -> _Plan:
-        if state.status in _REDSHIFT_PAUSED:
-            return _paused(check, window, f"Redshift cluster '{state.name}' is {state.status}")
         if check.kind == "redshift_slow_percentage":
-            return self._plan_redshift_slow(check, state, window)
+            return self._plan_query_share(
+                check,
+                state,
+                window,
+                REDSHIFT_SLOW_SQL,
+                source="Redshift SYS_QUERY_HISTORY.elapsed_time via the Redshift Data API",
+                did=f"ran longer than {_fmt(check.threshold)} s",
+                counted="slow_queries",
+                details={"running_time_threshold_secs": check.threshold},
+                parameters={"threshold_us": str(round(check.threshold * 1_000_000))},
+            )
         if check.utilization_type == "memory":
-            return self._plan_redshift_memory(check, state, window)
+            return self._plan_query_share(
+                check,
+                state,
+                window,
+                REDSHIFT_SPILL_SQL,
+                source="Redshift SYS_QUERY_DETAIL spilled_block_local_disk + spilled_block_remote_disk per query "
+                "via the Redshift Data API (Redshift publishes no memory metric)",
+                did="spilled to disk for lack of memory",
+                aside=", Redshift's measure of memory pressure",
+                counted="spilled_queries",
+                details={"measure": "share of queries that spilled to disk"},
+                unmeasured=", so memory pressure cannot be measured",
+            )
         metric = "CPUUtilization" if check.utilization_type == "cpu" else "PercentageDiskSpaceUsed"
         key = _redshift_metric(state.name, metric, window)
 
@@ -1004,7 +1037,7 @@ class ProvisionScaling:
                     f"published no {metric} datapoints in the last {_fmt(window.minutes)} minutes",
                 )
             value = _mean(values)
-            return _utilization_result(
+            return _answered(
                 check,
                 window,
                 value,
@@ -1017,81 +1050,48 @@ class ProvisionScaling:
 
         return _MetricPlan([key], finish)
 
-    def _plan_redshift_slow(self, check: Check, state: _RedshiftState, window: _Window) -> _StatementPlan:
-        threshold_us = round(check.threshold * 1_000_000)
-        source = "Redshift SYS_QUERY_HISTORY.elapsed_time via the Redshift Data API"
+    def _plan_query_share(
+        self,
+        check: Check,
+        state: _RedshiftState,
+        window: _Window,
+        sql: str,
+        *,
+        source: str,
+        did: str,
+        counted: str,
+        details: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+        aside: str = "",
+        unmeasured: str = "",
+    ) -> _StatementPlan:
+        """A statement whose row is (queries that finished in the window, how many of them ``did`` something);
+        the check's value is that share in percent, its details name the count ``counted``."""
 
         def finish(row: list[int]) -> CheckResult:
-            queries, slow = row[0], row[1]
+            queries, matched = row[0], row[1]
             if queries == 0:
                 return _no_data(
                     check,
                     window,
                     source,
-                    f"no query finished on Redshift cluster '{state.name}' in the last {_fmt(window.minutes)} minutes",
+                    f"no query finished on Redshift cluster '{state.name}' in the last {_fmt(window.minutes)} "
+                    f"minutes{unmeasured}",
                 )
-            value = 100.0 * slow / queries
-            return _percentage_result(
+            value = 100.0 * matched / queries
+            return _answered(
                 check,
                 window,
                 value,
                 queries,
                 source,
-                f"Redshift cluster '{state.name}': {slow} of the {queries} queries that finished in the last "
-                f"{_fmt(window.minutes)} minutes ran longer than {_fmt(check.threshold)} s ({_fmt(value)}%)",
-                {"queries": queries, "slow_queries": slow, "running_time_threshold_secs": check.threshold},
+                f"Redshift cluster '{state.name}': {matched} of the {queries} queries that finished in the last "
+                f"{_fmt(window.minutes)} minutes {did} ({_fmt(value)}%{aside})",
+                {"queries": queries, counted: matched, **details},
             )
 
-        return _StatementPlan(
-            check,
-            window,
-            state,
-            REDSHIFT_SLOW_SQL,
-            {
-                "window_start": _sql_time(window.start),
-                "window_end": _sql_time(window.end),
-                "threshold_us": str(threshold_us),
-            },
-            finish,
-        )
-
-    def _plan_redshift_memory(self, check: Check, state: _RedshiftState, window: _Window) -> _StatementPlan:
-        source = (
-            "Redshift SYS_QUERY_DETAIL spilled_block_local_disk + spilled_block_remote_disk per query "
-            "via the Redshift Data API (Redshift publishes no memory metric)"
-        )
-
-        def finish(row: list[int]) -> CheckResult:
-            queries, spilled = row[0], row[1]
-            if queries == 0:
-                return _no_data(
-                    check,
-                    window,
-                    source,
-                    f"no query finished on Redshift cluster '{state.name}' in "
-                    f"the last {_fmt(window.minutes)} minutes, so memory pressure cannot be measured",
-                )
-            value = 100.0 * spilled / queries
-            return _utilization_result(
-                check,
-                window,
-                value,
-                queries,
-                source,
-                f"Redshift cluster '{state.name}': {spilled} of the {queries} queries that finished in the last "
-                f"{_fmt(window.minutes)} minutes spilled to disk for lack of memory ({_fmt(value)}%, Redshift's "
-                "measure of memory pressure)",
-                {"queries": queries, "spilled_queries": spilled, "measure": "share of queries that spilled to disk"},
-            )
-
-        return _StatementPlan(
-            check,
-            window,
-            state,
-            REDSHIFT_SPILL_SQL,
-            {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)},
-            finish,
-        )
+        window_parameters = {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)}
+        return _StatementPlan(check, window, state, sql, {**window_parameters, **(parameters or {})}, finish)
 
     def _run_statements(self, plans: list[_StatementPlan], strict: bool) -> None:
         """Submit every statement, then poll them together until all have finished.
@@ -1166,8 +1166,6 @@ class ProvisionScaling:
     # --- Aurora -------------------------------------------------------------------------------
 
     def _plan_aurora(self, check: Check, state: _AuroraState, window: _Window) -> _Plan:
-        if state.status in _AURORA_STOPPED:
-            return _paused(check, window, f"Aurora cluster '{state.name}' is {state.status}")
         if check.kind == "aurora_slow":
             return self._plan_aurora_slow(check, state, window)
         if check.kind == "aurora_slow_percentage":
@@ -1229,7 +1227,7 @@ class ProvisionScaling:
             value = per_instance[busiest]
             what = "memory used" if memory else "CPU utilization"
             basis = f" ({capacity_note}, used = capacity - FreeableMemory)" if memory else ""
-            return _utilization_result(
+            return _answered(
                 check,
                 window,
                 value,
@@ -1270,7 +1268,7 @@ class ProvisionScaling:
                     f"{_fmt(window.minutes)} minutes",
                 )
             value = _mean(shares)
-            return _utilization_result(
+            return _answered(
                 check,
                 window,
                 value,
@@ -1335,28 +1333,16 @@ class ProvisionScaling:
                 }
                 for instance, entry in per_instance.items()
             }
-            verdict = value > check.threshold
-            reason = (
+            return _answered(
+                check,
+                window,
+                value,
+                count,
+                source,
                 f"Aurora cluster '{state.name}': statement latency averaged {_fmt(value)} ms weighted by "
                 f"throughput over its writer and readers ({_fmt(statements * window.period)} statements, "
-                f"{count} datapoint pairs) in the last {_fmt(window.minutes)} minutes, "
-                f"{'above' if verdict else 'not above'} the {_fmt(check.threshold)} ms threshold: "
-                f"{'slow' if verdict else 'not slow'}."
-            )
-            return CheckResult(
-                check=check.kind,
-                cluster=state.name,
-                value=value,
-                threshold=check.threshold,
-                verdict=verdict,
-                datapoints=count,
-                window_minutes=window.minutes,
-                source=source,
-                reason=reason,
-                unit="ms",
-                comparison=">",
-                window_end=window.end,
-                details={"engine": state.engine, "per_instance": summary, "statements": statements * window.period},
+                f"{count} datapoint pairs) in the last {_fmt(window.minutes)} minutes",
+                {"engine": state.engine, "per_instance": summary, "statements": statements * window.period},
             )
 
         return _MetricPlan([k for pair in keys.values() for k in pair], finish)
@@ -1408,7 +1394,7 @@ class ProvisionScaling:
             )
         slow = sum(1 for d in durations if d > check.threshold)
         value = 100.0 * slow / len(durations)
-        return _percentage_result(
+        return _answered(
             check,
             window,
             value,
@@ -1450,7 +1436,7 @@ def _no_data(
         check=check.kind,
         cluster=check.cluster,
         value=None,
-        threshold=check.percent_threshold if check.kind.endswith("_percentage") else check.threshold,
+        threshold=_threshold(check),
         verdict=None,
         datapoints=0,
         window_minutes=window.minutes,
@@ -1462,63 +1448,60 @@ def _no_data(
     )
 
 
-def _paused(check: Check, window: _Window, what: str) -> CheckResult:
-    return _no_data(check, window, "cluster status", f"{what} and emits no metrics", note=NO_DATA_PAUSED)
-
-
-def _missing(check: Check, window: _Window) -> CheckResult:
-    service = "Redshift" if check.kind in _REDSHIFT_KINDS else "Aurora"
-    return _no_data(
-        check, window, "cluster status", f"{service} cluster '{check.cluster}' does not exist", note=NO_DATA_NOT_FOUND
-    )
-
-
-def _utilization_result(
-    check: Check, window: _Window, value: float, datapoints: int, source: str, observed: str, details: Mapping[str, Any]
-) -> CheckResult:
-    if check.check_overused:
-        verdict = value > check.threshold
-        conclusion = f"{'above' if verdict else 'not above'} the {_fmt(check.threshold)}% threshold: " + (
-            "overused" if verdict else "not overused"
-        )
+def _plan_on(
+    service: _Service[_State],
+    states: Mapping[str, _State],
+    check: Check,
+    window: _Window,
+    plan: Callable[[Check, _State, _Window], _Plan],
+) -> _Plan:
+    """``plan`` the check on its cluster, unless the cluster does not exist or emits no metrics."""
+    state = states.get(check.cluster)
+    if state is None:
+        why, note = f"{service.name} cluster '{check.cluster}' does not exist", NO_DATA_NOT_FOUND
+    elif state.status in service.idle:
+        why, note = f"{service.name} cluster '{state.name}' is {state.status} and emits no metrics", NO_DATA_PAUSED
     else:
-        verdict = value < check.threshold
-        conclusion = f"{'below' if verdict else 'not below'} the {_fmt(check.threshold)}% threshold: " + (
-            "underused" if verdict else "not underused"
-        )
-    return CheckResult(
-        check=check.kind,
-        cluster=check.cluster,
-        value=value,
-        threshold=check.threshold,
-        verdict=verdict,
-        datapoints=datapoints,
-        window_minutes=window.minutes,
-        source=source,
-        reason=f"{observed}, {conclusion}.",
-        unit="%",
-        comparison=">" if check.check_overused else "<",
-        window_end=window.end,
-        details={"utilization_type": check.utilization_type, "check_overused": check.check_overused, **details},
-    )
+        return plan(check, state, window)
+    return _no_data(check, window, "cluster status", why, note=note)
 
 
-def _percentage_result(
+def _threshold(check: Check) -> float:
+    # The slow-percentage checks' threshold is the running time; their verdict compares the share.
+    return check.percent_threshold if check.kind.endswith("_percentage") else check.threshold
+
+
+def _answered(
     check: Check, window: _Window, value: float, datapoints: int, source: str, observed: str, details: Mapping[str, Any]
 ) -> CheckResult:
-    verdict = value > check.percent_threshold
+    """``check``'s verdict on ``value``; the reason is ``observed``, then how ``value`` compares with the threshold."""
+    threshold = _threshold(check)
+    over, unit, label, limit = True, "%", "", f"the {_fmt(threshold)}% threshold"
+    if check.kind.endswith("_percentage"):
+        limit = f"{_fmt(threshold)}%"
+    elif check.kind == "aurora_slow":
+        unit, label, limit = "ms", "slow", f"the {_fmt(threshold)} ms threshold"
+    else:
+        over = check.check_overused
+        label = "overused" if over else "underused"
+        details = {"utilization_type": check.utilization_type, "check_overused": over, **details}
+    verdict = value > threshold if over else value < threshold
+    negation = "" if verdict else "not "
+    reason = f"{observed}, {negation}{'above' if over else 'below'} {limit}"
+    if label:
+        reason += f": {negation}{label}"
     return CheckResult(
         check=check.kind,
         cluster=check.cluster,
         value=value,
-        threshold=check.percent_threshold,
+        threshold=threshold,
         verdict=verdict,
         datapoints=datapoints,
         window_minutes=window.minutes,
         source=source,
-        reason=f"{observed}, {'above' if verdict else 'not above'} {_fmt(check.percent_threshold)}%.",
-        unit="%",
-        comparison=">",
+        reason=reason + ".",
+        unit=unit,
+        comparison=">" if over else "<",
         window_end=window.end,
         details=details,
     )

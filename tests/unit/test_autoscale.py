@@ -559,3 +559,22 @@ def test_a_stored_operation_that_cannot_continue_is_dropped_not_retried(world: W
     decision = world.autoscaler(state_store=store).run([ClusterRef.redshift(RS)])[0]
     assert decision.action == "skip_busy" and decision.outcome.startswith("failed: 'resize to 4")
     assert store.data[f"redshift/{RS}"]["operation"] is None
+
+
+def test_a_scale_down_names_memory_only_when_its_check_says_low(world: World) -> None:
+    # With query checks on and no queries, the spill share (Redshift's memory signal) has no data:
+    # the scale-down is for low CPU alone.
+    make_redshift(world, nodes=8)
+    policy = AutoscalePolicy(redshift_query_checks=True, scale_down_sustain_minutes=30, idle_pause_minutes=None)
+    with fake_data.install():
+        world.tick(10, redshift={"cpu": 50})
+        world.run(policy)
+        for _ in range(12):
+            world.tick(5, redshift={"cpu": 10, "disk": 12})
+            decision = world.run(policy)
+            if decision.action != "none":
+                break
+    assert decision.action == "scale_down", decision.reason
+    memory = next(c for c in decision.checks if c["signal"] == "memory_low")
+    assert memory["verdict"] is not True
+    assert decision.causes == ("cpu_low",)
