@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -45,6 +45,15 @@ def source_groups(arn: Callable[[str, str], str], source: AuroraCluster | None) 
     return [*groups, arn("rds", "cluster-pg:default.*")], [arn("rds", "cluster-pg:default.*")]
 
 
+def age_hours(age: Duration | timedelta | None) -> float | None:
+    """A copy age limit in hours (a ``Duration`` or a ``timedelta``; None stays None)."""
+    if age is None:
+        return None
+    if isinstance(age, timedelta):
+        return age.total_seconds() / 3600
+    return age.to_hours(integral=False)
+
+
 def source_name(scope: IConstruct, source: object) -> tuple[str, AuroraCluster | None]:
     """The source's identifier, and the source construct when it is a dbscale ``AuroraCluster``."""
     if isinstance(source, AuroraCluster):
@@ -73,7 +82,8 @@ class AuroraClone(_AuroraBase):
         found. A copy takes as long as a snapshot and restore of the whole database.
     :param copy_created_since: a copy is usable only when newer than this (ISO-8601 string or
         datetime). Default None: no such bound.
-    :param max_copy_age: a copy older than this is not used. Default None: any age.
+    :param max_copy_age: a copy older than this is not used (``Duration`` or ``timedelta``).
+        Default None: any age.
     :param cluster_identifier: the clone's identifier. Default: derived from the construct's
         unique id and the source, so a new source replaces the clone.
     :param purge_obsolete_copies: delete copies older than the age bounds that have no clones
@@ -97,7 +107,7 @@ class AuroraClone(_AuroraBase):
         instance_class: str,
         copy_ok: bool = False,
         copy_created_since: datetime | str | None = None,
-        max_copy_age: Duration | None = None,
+        max_copy_age: Duration | timedelta | None = None,
         cluster_identifier: str | None = None,
         purge_obsolete_copies: bool = False,
         max_clones_per_source: int | None = None,
@@ -112,7 +122,7 @@ class AuroraClone(_AuroraBase):
         self.source = source_cluster
         self.source_cluster_identifier = source_id
         since = iso(copy_created_since) if isinstance(copy_created_since, datetime) else copy_created_since
-        max_age_hours = None if max_copy_age is None else max_copy_age.to_hours(integral=False)
+        max_age_hours = age_hours(max_copy_age)
         self._cluster_identifier = self._identifier(cluster_identifier, source_id)
         values = {
             "source_cluster_id": source_id,

@@ -26,7 +26,7 @@ from dbscale.core.clones import copy_identifier_prefix, iso, validate_pool_setti
 from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
 from .aurora import AuroraCluster
-from .aurora_clone import source_groups, source_name
+from .aurora_clone import age_hours, source_groups, source_name
 from .provider import copy_grants
 
 HANDLER = "dbscale.handlers.clone_pool.handler"
@@ -43,9 +43,9 @@ class ClonePoolMaintenance(Construct):
 
     :param source: an ``AuroraCluster`` or the identifier of an existing Aurora cluster.
     :param min_spare_slots: clone slots to keep free (the source's plus those of fresh copies).
-    :param max_copy_age: copies older than this no longer count and are deleted once they have
-        no clones (a new one is made in their place when slots fall short). None: copies never
-        expire.
+    :param max_copy_age: copies older than this (``Duration`` or ``timedelta``) no longer count
+        and are deleted once they have no clones (a new one is made in their place when slots
+        fall short). None: copies never expire.
     :param schedule: when full maintenance runs (new copies are started only then). Default
         ``NIGHTLY``, 03:00 UTC every day.
     :param dry_run: decide and log each run's decisions, change nothing. Default False.
@@ -67,7 +67,7 @@ class ClonePoolMaintenance(Construct):
         *,
         source: AuroraCluster | str,
         min_spare_slots: int,
-        max_copy_age: Duration | None,
+        max_copy_age: Duration | timedelta | None,
         schedule: events.Schedule = NIGHTLY,
         dry_run: bool = False,
         copy_created_since: datetime | str | None = None,
@@ -79,7 +79,7 @@ class ClonePoolMaintenance(Construct):
         super().__init__(scope, id)
         source_id, source_cluster = source_name(self, source)
         since = iso(copy_created_since) if isinstance(copy_created_since, datetime) else copy_created_since
-        max_age_hours = None if max_copy_age is None else max_copy_age.to_hours(integral=False)
+        max_age_hours = age_hours(max_copy_age)
         if not unresolved(source_id, min_spare_slots, max_age_hours, since, max_clones_per_source):
             checked(
                 self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,14 @@ def build_variants(app: Any) -> None:
         max_clones_per_source=10,
         wait_for_completion=False,
     )
-    AuroraClone(data, "Kept", source=source, instance_class="db.r6g.large", removal_policy=RemovalPolicy.RETAIN)
+    AuroraClone(
+        data,
+        "Kept",
+        source=source,
+        instance_class="db.r6g.large",
+        removal_policy=RemovalPolicy.RETAIN,
+        max_copy_age=timedelta(minutes=90),  # a timedelta works as well as a Duration
+    )
     ClonePoolMaintenance(data, "Pool", source=source, min_spare_slots=5, max_copy_age=Duration.days(2))
     ClonePoolMaintenance(
         data,
@@ -121,6 +128,7 @@ def test_clone_properties_and_defaults(variants: Synthesized) -> None:
     assert "ServerlessV2MinCapacity" not in analyst  # db.serverless takes the source's range
 
     kept = clones(t)["Kept"]
+    assert kept["Properties"]["MaxCopyAgeHours"] == 1.5
     assert kept["DeletionPolicy"] == "Retain" and kept["UpdateReplacePolicy"] == "Retain"
 
 
