@@ -170,6 +170,12 @@ class ClonePoolMaintenance(Construct):
                 "Action": ["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
                 "Resource": [arn("rds", "cluster:*"), arn("rds", "db:*")],
             },
+            {
+                "Sid": "ReadCopySnapshots",
+                "Effect": "Allow",
+                "Action": "rds:DescribeDBClusterSnapshots",
+                "Resource": arn("rds", "cluster-snapshot:*"),
+            },
         ]
         statements += [
             {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
@@ -178,6 +184,7 @@ class ClonePoolMaintenance(Construct):
         findings = [
             nag("rds", "cluster:*"),
             nag("rds", "db:*"),
+            nag("rds", "cluster-snapshot:*"),
             nag("rds", f"cluster-snapshot:{copies}*"),
             nag("rds", f"cluster:{copies}*"),
             nag("rds", f"db:{copies}*"),
@@ -208,10 +215,12 @@ class ClonePoolMaintenance(Construct):
             document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}),
         )
         reason = (
-            "clones are counted by clone group, which takes describing every cluster and instance (read "
-            "only); copies ('<source>-copy-<time>'), their seed snapshots and instances are named at run time "
-            "and each grant covers only names derived from the source's identifier; default groups are only "
-            "referenced; a source given by name has groups and a key unknown at synth time (key use only via RDS)"
+            "clones are counted by clone group, which takes describing every cluster and instance, and "
+            "copies are found by listing the source's manual snapshots (read only); copies "
+            "('<source>-copy-<time>'), their seed snapshots and instances are named at run time and each "
+            "grant covers only names derived from the source's identifier; default groups are only "
+            "referenced; a source given by name has groups and a key unknown at synth time (key use only "
+            "via RDS)"
         )
         Validations.of(self).acknowledge(
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]

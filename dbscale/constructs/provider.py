@@ -700,9 +700,15 @@ class AuroraCloneProvider(_RdsProvider):
             ["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
             [self._arn("rds", "cluster:*"), self._arn("rds", "db:*")],
         )
+        self._allow("ReadCopySnapshots", ["rds:DescribeDBClusterSnapshots"], [self._arn("rds", "cluster-snapshot:*")])
         self._grant_rds_common(
-            [f"Resource::{self._nag_arn('rds', 'cluster:*')}", f"Resource::{self._nag_arn('rds', 'db:*')}"],
-            "clones are counted by clone group, which takes describing every cluster and instance (read only)",
+            [
+                f"Resource::{self._nag_arn('rds', 'cluster:*')}",
+                f"Resource::{self._nag_arn('rds', 'db:*')}",
+                f"Resource::{self._nag_arn('rds', 'cluster-snapshot:*')}",
+            ],
+            "clones are counted by clone group, which takes describing every cluster and instance, and a "
+            "source's copies are found by listing its manual snapshots (all read only)",
         )
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
