@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,21 +35,10 @@ from dbscale.core.clones import (
 from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, InvalidRequest
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
-from tests.fakes import FakeClock, SlowAws
+from tests.fakes import FakeClock
 from tests.fakes.clones import AuroraCloneFake, aws_state
 
 DAY = timedelta(hours=24)
-
-
-@pytest.fixture
-def fake(slow_aws: SlowAws, boto_session: boto3.Session) -> Iterator[AuroraCloneFake]:
-    with AuroraCloneFake(slow_aws) as installed:
-        yield installed
-
-
-@pytest.fixture
-def rds(boto_session: boto3.Session) -> Any:
-    return boto_session.client("rds")
 
 
 @pytest.fixture

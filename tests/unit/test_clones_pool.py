@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,22 +14,11 @@ import pytest
 from dbscale.core.clones import ClonePool, PoolMaintenance, copy_identifier, provision_clone
 from dbscale.core.errors import InvalidRequest
 from dbscale.handlers import clone_pool
-from tests.fakes import FakeClock, SlowAws
+from tests.fakes import FakeClock
 from tests.fakes.clones import AuroraCloneFake, aws_state
 
 DAY = timedelta(hours=24)
 SCHEDULE_SECONDS = 300  # the pool's EventBridge schedule in these tests: every 5 minutes
-
-
-@pytest.fixture
-def fake(slow_aws: SlowAws, boto_session: boto3.Session) -> Iterator[AuroraCloneFake]:
-    with AuroraCloneFake(slow_aws) as installed:
-        yield installed
-
-
-@pytest.fixture
-def rds(boto_session: boto3.Session) -> Any:
-    return boto_session.client("rds")
 
 
 @pytest.fixture
