@@ -75,7 +75,7 @@ def measure(kind: str, duration: float, server: ResponseServer, ca: tuple[Any, s
                 from dbscale.handlers import redshift_cluster
 
                 provider = redshift_cluster.provider
-                provider.clock, provider.ssl_verify, provider.session, provider._helper = clock, ca[1], None, None
+                provider.clock, provider.ssl_verify, provider.session = clock, ca[1], None
                 handler = redshift_cluster.handler
             else:
                 handler = crhelper_default_handler(clock, ca[1])

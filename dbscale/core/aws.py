@@ -39,6 +39,40 @@ INVALID_STATE_CODES = frozenset(
 )
 
 
+_CALL_LIMITS: dict[str, float] = {}
+
+
+# Codes (and botocore exception names) that mean "try again later": the request may not have been
+# handled. Steps are idempotent, so an operation retries the step at its next poll instead of failing.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ConnectionError",
+    }
+)
+
+
+def is_transient(err: BaseException) -> bool:
+    """True for an :class:`AwsError` that a later retry may not see (throttling, 5xx, timeouts)."""
+    return isinstance(err, AwsError) and err.code in TRANSIENT_CODES
+
+
 def _retry_config() -> Any:
     global _RETRY_CONFIG
     if _RETRY_CONFIG is None:
@@ -46,8 +80,31 @@ def _retry_config() -> Any:
 
         # Standard mode retries throttling and transient errors with exponential backoff and
         # jitter; 10 attempts in all rides out a throttling burst without hiding a real outage.
-        _RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
+        attempts = int(_CALL_LIMITS.get("total_max_attempts", 10))
+        timeouts: dict[str, Any] = {
+            k: _CALL_LIMITS[k] for k in ("connect_timeout", "read_timeout") if k in _CALL_LIMITS
+        }
+        _RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": attempts}, **timeouts)
     return _RETRY_CONFIG
+
+
+def limit_call_time(*, connect_timeout: float, read_timeout: float, total_max_attempts: int) -> None:
+    """Bound the time any one AWS call can take from now on (clients made later use the limits).
+
+    Defaults without a call: botocore's 60 s connect and read timeouts, 10 attempts. The Lambda
+    handlers bound calls so that a slow or throttled call can never outlast the invocation:
+    worst case about ``total_max_attempts * (connect_timeout + read_timeout)`` plus backoff.
+    """
+    global _RETRY_CONFIG
+    limits = {
+        "connect_timeout": float(connect_timeout),
+        "read_timeout": float(read_timeout),
+        "total_max_attempts": float(total_max_attempts),
+    }
+    if limits != _CALL_LIMITS:
+        _CALL_LIMITS.update(limits)
+        _RETRY_CONFIG = None
+        _CLIENTS.clear()
 
 
 def client(service: str, session: boto3.Session | None = None) -> Any:

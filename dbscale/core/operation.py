@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .aws import is_transient
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AwsError, ClusterNotFound, InvalidRequest, InvalidState, OperationFailed, OperationTimeout
 
@@ -160,7 +161,13 @@ class Operation:
             except InvalidState as err:
                 # AWS refused because the cluster is busy: the step is retried on the next poll.
                 outcome = StepOutcome.wait(f"AWS reports the cluster busy ({err})")
-            except (AwsError, ClusterNotFound, InvalidRequest, OperationFailed) as err:
+            except AwsError as err:
+                # Throttling, 5xx or a timeout after bounded retries: steps are idempotent, so the
+                # step is retried on the next poll; the caller's deadline bounds how long.
+                outcome = (
+                    StepOutcome.wait(f"AWS did not answer ({err})") if is_transient(err) else StepOutcome.fail(str(err))
+                )
+            except (ClusterNotFound, InvalidRequest, OperationFailed) as err:
                 outcome = StepOutcome.fail(str(err))
             if outcome.kind == "next":
                 self.index += 1

@@ -20,7 +20,14 @@ from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning
 from dbscale.core.aws import tag_dict
-from dbscale.core.clones import CLONE_OF_TAG_KEY, provision_clone, validate_clone_request, waiting_only
+from dbscale.core.clones import (
+    CLONE_OF_TAG_KEY,
+    ClonePlan,
+    CloneSlotUnavailable,
+    provision_clone,
+    validate_clone_request,
+    waiting_only,
+)
 from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, InvalidRequest, OperationFailed
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
@@ -120,9 +127,36 @@ class AuroraCloneResource(ReplaceableResource):
                 f"cluster '{clone_id}' already exists and was not created by this resource; choose another "
                 "CloneClusterIdentifier (or leave it out: dbscale then derives one from the stack and logical id)"
             )
+        # A clone (or its seed copy) may be created from here on: answers carry the clone's id.
+        state["physical_id"] = clone_id
         max_age = props["MaxCopyAgeHours"]
         acu_given = props["ServerlessV2MaxCapacity"] is not None
-        plan = provision_clone(
+        try:
+            plan = self._provision(props, request, clone_id, max_age, acu_given)
+        except (InvalidRequest, ClusterAlreadyExists, ClusterNotFound, CloneSlotUnavailable):
+            del state["physical_id"]  # refused before anything was made: the marker id says so
+            raise
+        LOG.info(
+            json.dumps(
+                {
+                    "logical_id": request.logical_id,
+                    "clone": clone_id,
+                    "action": plan.action,
+                    "cloned_from": plan.cloned_from,
+                    "new_copy": plan.new_copy_id,
+                    "purged_copies": list(plan.purged_copies),
+                    "reason": plan.reason,
+                }
+            )
+        )
+        if plan.operation is None:  # only dry runs and "none" plans come without one; neither is asked for here
+            raise OperationFailed(f"Aurora clone '{clone_id}': no operation was started ({plan.reason})")
+        state.update(physical_id=clone_id, op=plan.operation.to_dict(), cloned_from=plan.cloned_from)
+
+    def _provision(
+        self, props: dict[str, Any], request: Request, clone_id: str, max_age: Any, acu_given: bool
+    ) -> ClonePlan:
+        return provision_clone(
             props["SourceClusterId"],
             clone_id,
             instance_class=props["InstanceClass"],
@@ -139,21 +173,6 @@ class AuroraCloneResource(ReplaceableResource):
             clock=provider.clock,
             wait=False,
         )
-        LOG.info(
-            json.dumps(
-                {
-                    "logical_id": request.logical_id,
-                    "clone": clone_id,
-                    "action": plan.action,
-                    "cloned_from": plan.cloned_from,
-                    "new_copy": plan.new_copy_id,
-                    "purged_copies": list(plan.purged_copies),
-                    "reason": plan.reason,
-                }
-            )
-        )
-        assert plan.operation is not None
-        state.update(physical_id=clone_id, op=plan.operation.to_dict(), cloned_from=plan.cloned_from)
 
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         try:

@@ -95,7 +95,7 @@ class AuroraClusterResource(ClusterResource):
 
     def create(
         self, provider: Provider, props: dict[str, Any], tags: dict[str, str]
-    ) -> tuple[RdsProvisioning, Operation]:
+    ) -> tuple[RdsProvisioning, Operation | None]:
         options: dict[str, Any] = {
             "MasterUsername": props["MasterUsername"],
             "StorageEncrypted": props["StorageEncrypted"],
@@ -126,7 +126,6 @@ class AuroraClusterResource(ClusterResource):
             wait=False,
             **options,
         )
-        assert cluster.pending_operation is not None
         return cluster, cluster.pending_operation
 
     def converge(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Operation:

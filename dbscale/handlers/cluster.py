@@ -104,7 +104,9 @@ class ClusterResource(ReplaceableResource):
         """The provisioning object of an existing cluster; ClusterNotFound when missing."""
         raise NotImplementedError
 
-    def create(self, provider: Provider, props: dict[str, Any], tags: dict[str, str]) -> tuple[Any, Operation]:
+    def create(self, provider: Provider, props: dict[str, Any], tags: dict[str, str]) -> tuple[Any, Operation | None]:
+        """Create the cluster: the provisioning object and its operation, or None for the operation when
+        the cluster turned out to exist already (the core then opened it instead)."""
         raise NotImplementedError
 
     def converge(self, cluster: Any, props: dict[str, Any]) -> Operation:
@@ -131,8 +133,25 @@ class ClusterResource(ReplaceableResource):
         except ClusterNotFound:
             cluster = None
         if cluster is None:
-            _, operation = self.create(provider, props, cfn_tags(request))
-            state["op"] = operation.to_dict()
+            # From here on a create may reach AWS even if its answer is lost (a timeout, a
+            # throttle after AWS acted): every answer must carry this id so the rollback Delete
+            # finds the cluster. A Delete of a cluster that is not there, or not ours, is harmless.
+            state["physical_id"] = cluster_id
+            try:
+                created, operation = self.create(provider, props, cfn_tags(request))
+            except (InvalidRequest, ClusterAlreadyExists):
+                del state["physical_id"]  # refused before anything was made: the marker id says so
+                raise
+            if operation is not None:
+                state["op"] = operation.to_dict()
+            elif not owned_by(created.tags, request):
+                # A twin delivery or another stack made it between the check above and the create.
+                raise ClusterAlreadyExists(
+                    f"{self.service} cluster '{cluster_id}' was created by someone else while this resource "
+                    "was creating it; choose another ClusterIdentifier"
+                )
+            else:
+                LOG.info("cluster %s was created by a concurrent delivery of this request; continuing", cluster_id)
         elif owned_by(cluster.tags, request):
             LOG.info("cluster %s was created by an earlier attempt of this resource; continuing", cluster_id)
         elif props["AdoptExisting"]:

@@ -59,7 +59,7 @@ class RedshiftClusterResource(ClusterResource):
 
     def create(
         self, provider: Provider, props: dict[str, Any], tags: dict[str, str]
-    ) -> tuple[RedshiftProvisioning, Operation]:
+    ) -> tuple[RedshiftProvisioning, Operation | None]:
         options: dict[str, Any] = {
             "DBName": props["DBName"],
             "MasterUsername": props["MasterUsername"],
@@ -80,7 +80,6 @@ class RedshiftClusterResource(ClusterResource):
             wait=False,
             **options,
         )
-        assert cluster.pending_operation is not None
         return cluster, cluster.pending_operation
 
     def converge(self, cluster: RedshiftProvisioning, props: dict[str, Any]) -> Operation:

@@ -1,18 +1,28 @@
-"""The handler runtime: crhelper, wrapped once, so that every resource type keeps CloudFormation's contract.
+"""The handler runtime: every custom resource type keeps CloudFormation's contract through this one layer.
 
-What this layer adds to crhelper 2.0.12, and why:
+What it guarantees, and how:
 
-* exactly one response per invocation, sent with bounded retries (crhelper retries forever and
-  takes any HTTP reply for success); the ResponseURL is never logged;
-* the Reason keeps its beginning and stays under 2 KB (crhelper keeps the last 240 characters);
-* in-invocation waiting with a short interval, and crhelper's EventBridge polling only when the
-  Lambda is about to run out of time, so a finished operation is answered within seconds;
-* poll state (the running :class:`~dbscale.core.operation.Operation`, the start time) survives
-  between polls: crhelper drops ``Data`` written inside a poll, so the rule's target is rewritten;
-* deterministic poll rule names under 64 characters, all starting with ``dbscale-poll-`` so the
-  provider's IAM policy can be scoped to them;
-* an answer before CloudFormation's deadline (the resource's ``ServiceTimeout``);
-* one mapping from :class:`~dbscale.core.errors.DbscaleError` to a FAILED Reason a human can act on.
+* **One answer per delivery, on its own ResponseURL.** Each Lambda invocation gets a fresh
+  :class:`_Invocation`; nothing of one invocation (URL, status, state) reaches the next. The answer
+  is sent at most once (a lock), with bounded retries and a bounded total time
+  (:mod:`dbscale.handlers.response`). An event without a usable ResponseURL cannot be answered and
+  is logged; one with an unknown ``RequestType`` (``delete`` in lower case included) is FAILED.
+* **The right PhysicalResourceId.** Once a create may have been sent, the resource records the
+  cluster's identifier in its state before calling AWS, and every FAILED answer from then on,
+  the watchdog's included, carries it: CloudFormation's rollback Delete then finds the cluster.
+  A Create that made nothing answers a marker id the Delete recognizes.
+* **Bounded time.** AWS calls are bounded (connect/read timeouts, attempts); no new step starts
+  when less than a step's worst case is left; a watchdog answers FAILED (with the right id) just
+  before the Lambda timeout if the invocation has neither answered nor handed over.
+* **Polling without a blind spot.** An operation that outlasts the invocation is handed to an
+  EventBridge rule created about a minute *before* the in-process checks end
+  (:mod:`dbscale.handlers.polling`); each poll invocation takes a lease on the rule's state and
+  checks until shortly before its own timeout; the next firing waits for the lease to end and
+  takes over, so exactly one invocation checks at a time and completion is seen within seconds.
+* **No secrets in logs.** The raw event is never logged, and library loggers (botocore, boto3,
+  urllib3, crhelper) are capped at WARNING even when the function's environment sets DEBUG.
+* **One error mapping**: :func:`failure_reason` turns :class:`~dbscale.core.errors.DbscaleError`
+  into a FAILED Reason a human can act on.
 """
 
 from __future__ import annotations
@@ -21,12 +31,23 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbscale.core.clock import SYSTEM_CLOCK, Clock
 from dbscale.core.errors import AwsError, DbscaleError, InvalidRequest, OperationTimeout
+
+from .polling import (
+    POLL_RULE_PREFIX,
+    REQUEST_FIELDS,
+    RULE_PERIOD_SECONDS,
+    PollRule,
+    is_envelope,
+    make_envelope,
+    poll_name,
+)
+from .response import clip_reason, send_cfn_response
 
 if TYPE_CHECKING:
     import boto3
@@ -34,18 +55,23 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("dbscale")
 LOG.addHandler(logging.NullHandler())
 
-POLL_RULE_PREFIX = "dbscale-poll-"
-"""Every EventBridge rule and Lambda permission the runtime creates starts with this."""
 POLL_SECONDS = 5.0
 """How often an invocation re-checks a running operation (seconds)."""
-POLL_INVOCATION_WINDOW_SECONDS = 50.0
-"""How long one poll invocation keeps checking; under the 1-minute rule rate so polls never overlap."""
-LAMBDA_MARGIN_SECONDS = 30.0
-"""Time left in an invocation for setting up polling and sending the response (seconds)."""
-REASON_MAX_BYTES = 2000
-RESPONSE_ATTEMPTS = 5
+STEP_RESERVE_SECONDS = 120.0
+"""No step starts when less Lambda time than this is left (seconds; at most 30% of the invocation):
+room for the slowest bounded step, saving the poll state and answering."""
+WATCHDOG_RESERVE_SECONDS = 12.0
+"""The watchdog answers this long before the Lambda timeout (seconds; at most a quarter of it)."""
+LEASE_GUARD_SECONDS = 1.0
+"""A poll starts checking this long after the previous lease ended (clock skew between containers)."""
+CALL_CONNECT_TIMEOUT, CALL_READ_TIMEOUT, CALL_ATTEMPTS = 5.0, 15.0, 4
+"""AWS call bounds inside an invocation: at most ~85 s per call, retries and backoff included."""
+CAPPED_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "crhelper")
+"""Library loggers that print credentials, the raw event or presigned URLs at DEBUG."""
+REQUEST_TYPES = ("Create", "Update", "Delete")
 STATE_KEY = "_dbscale"
 _FAILED_MARKER = "DBSCALE-NOT-CREATED-"
+_FIRST_INVOCATION_ONLY = ("Tags",)
 
 
 @dataclass(frozen=True)
@@ -63,21 +89,44 @@ class Request:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
+        """Read an event strictly: InvalidRequest names the first field that is missing or wrong."""
+        for name in ("StackId", "RequestId", "LogicalResourceId"):
+            if not isinstance(event.get(name), str) or not event[name]:
+                raise InvalidRequest(f"the event has no {name}", field=name)
+        request_type = event.get("RequestType")
+        if request_type not in REQUEST_TYPES:
+            raise InvalidRequest(
+                f"RequestType {request_type!r} is not one of {', '.join(REQUEST_TYPES)}", field="RequestType"
+            )
+        physical_id = event.get("PhysicalResourceId")
+        properties = event.get("ResourceProperties")
+        old = event.get("OldResourceProperties")
+        if physical_id is not None and not isinstance(physical_id, str):
+            raise InvalidRequest("PhysicalResourceId must be a string", field="PhysicalResourceId")
+        if properties is not None and not isinstance(properties, dict):
+            raise InvalidRequest("ResourceProperties must be an object", field="ResourceProperties")
+        if old is not None and not isinstance(old, dict):
+            raise InvalidRequest("OldResourceProperties must be an object", field="OldResourceProperties")
         return cls(
-            request_type=event["RequestType"],
+            request_type=request_type,
             stack_id=event["StackId"],
             request_id=event["RequestId"],
             logical_id=event["LogicalResourceId"],
-            resource_type=event.get("ResourceType", ""),
-            physical_id=event.get("PhysicalResourceId"),
-            properties=dict(event.get("ResourceProperties") or {}),
-            old_properties=event.get("OldResourceProperties"),
+            resource_type=str(event.get("ResourceType") or ""),
+            physical_id=physical_id,
+            properties=dict(properties or {}),
+            old_properties=old,
         )
 
     @property
     def failed_create_id(self) -> str:
         """The PhysicalResourceId of a Create that made nothing: never a valid cluster identifier."""
-        return _FAILED_MARKER + hashlib.sha256(self.request_id.encode()).hexdigest()[:16]
+        return failed_create_id(self.request_id)
+
+
+def failed_create_id(request_id: str) -> str:
+    """The marker PhysicalResourceId of request ``request_id`` when it made nothing."""
+    return _FAILED_MARKER + hashlib.sha256(request_id.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -106,68 +155,18 @@ def failure_reason(err: BaseException) -> str:
     return clip_reason(text)
 
 
-def clip_reason(text: str, limit: int = REASON_MAX_BYTES) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes, keeping the beginning (where the cause is)."""
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
-        return text
-    return raw[: limit - 20].decode("utf-8", "ignore") + " ... (truncated)"
-
-
-def send_cfn_response(
-    url: str,
-    body: dict[str, Any],
-    ssl_verify: bool | str | None,
-    *,
-    attempts: int = RESPONSE_ATTEMPTS,
-    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
-) -> bool:
-    """PUT the response to the presigned ResponseURL; retry non-200 replies and errors with backoff.
-
-    Gives up after ``attempts`` (default 5; waits 1, 2, 4, 8 s between) and returns False, so a
-    broken URL cannot keep the function running until its timeout. Never logs the URL.
-    """
-    import ssl
-    from urllib.parse import urlsplit, urlunsplit
-
-    from crhelper import utils as crhelper_utils  # tests patch crhelper.utils.HTTPSConnection
-
-    payload = json.dumps(body)
-    split = urlsplit(url)
-    path = urlunsplit(("", "", split.path, split.query, ""))
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if isinstance(ssl_verify, str):
-        context.load_verify_locations(cafile=ssl_verify)
-    elif ssl_verify is False:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    for attempt in range(1, attempts + 1):
-        try:
-            connection = crhelper_utils.HTTPSConnection(split.netloc, context=context, timeout=30)  # type: ignore[attr-defined]
-            connection.request(
-                "PUT", path, body=payload, headers={"content-type": "", "content-length": str(len(payload))}
-            )
-            status = connection.getresponse().status
-            connection.close()
-            if status == 200:
-                LOG.info("sent %s response to CloudFormation (attempt %d)", body["Status"], attempt)
-                return True
-            LOG.warning("CloudFormation response endpoint replied HTTP %s (attempt %d/%d)", status, attempt, attempts)
-        except (OSError, ValueError) as err:  # connection, TLS and HTTP protocol errors
-            LOG.warning("could not send the response (attempt %d/%d): %s", attempt, attempts, type(err).__name__)
-        if attempt < attempts:
-            sleep(2 ** (attempt - 1))
-    LOG.error("gave up sending the %s response after %d attempts", body["Status"], attempts)
-    return False
-
-
 class ResourceType:
     """What a custom resource type implements; the :class:`Provider` does the rest."""
 
     resource_type = "Custom::Unknown"
+    first_invocation_only: tuple[str, ...] = _FIRST_INVOCATION_ONLY
+    """Properties only the first invocation of a request reads; polls do without them, which keeps
+    the poll state under EventBridge's limit."""
 
     def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
-        """Make as much progress as possible without waiting; keep what must survive in ``state``."""
+        """Make as much progress as possible without waiting; keep what must survive in ``state``.
+
+        Before a call that may create a resource, set ``state["physical_id"]`` to its identifier."""
         raise NotImplementedError
 
 
@@ -183,57 +182,137 @@ class Provider:
         self.clock: Clock = SYSTEM_CLOCK
         self.ssl_verify: bool | str | None = None
         self.poll_seconds = POLL_SECONDS
-        self._helper: Any = None
 
     def handle(self, event: dict[str, Any], context: Any) -> None:
         """The Lambda handler."""
-        if self._helper is None:
-            self._helper = _make_helper(self)
+        cap_library_loggers()
+        from dbscale.core.aws import limit_call_time
+
+        limit_call_time(
+            connect_timeout=CALL_CONNECT_TIMEOUT, read_timeout=CALL_READ_TIMEOUT, total_max_attempts=CALL_ATTEMPTS
+        )
+        _Invocation(self, event, context).run()
+
+
+def cap_library_loggers() -> None:
+    """Keep libraries that log secrets at DEBUG at WARNING, whatever the root logger's level."""
+    for name in CAPPED_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+class _Invocation:
+    """One Lambda invocation: a CloudFormation delivery or a poll of one. Lives for the call only."""
+
+    def __init__(self, provider: Provider, event: dict[str, Any], context: Any) -> None:
+        self.provider = provider
+        self.resource = provider.resource
+        self.clock = provider.clock
+        self.event = event if isinstance(event, dict) else {}
+        self.context = context
+        self.lambda_left = max(0.0, float(context.get_remaining_time_in_millis()) / 1000.0)
+        self.started = self.clock.now()
+        self.real_end = time.monotonic() + self.lambda_left
+        self.reserve = min(STEP_RESERVE_SECONDS, 0.3 * self.lambda_left)
+        self.request: Request | None = None
+        self.request_fields: dict[str, Any] = {}
+        self.state: dict[str, Any] = {}
+        self.rule: PollRule | None = None
+        self._lock = threading.Lock()
+        self._answered = False
+        self._handed_over = False
+
+    # --- entry ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        poll = is_envelope(self.event)
+        self._log_start(poll)
+        watchdog = threading.Timer(
+            max(0.0, self.lambda_left - min(WATCHDOG_RESERVE_SECONDS, self.lambda_left / 4)), self._on_watchdog
+        )
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            if poll:
+                self._run_poll()
+            else:
+                self._run_delivery()
+        except Exception as err:  # every failure, expected or not, becomes one FAILED answer
+            self._fail(err)
+        finally:
+            watchdog.cancel()
+
+    def _log_start(self, poll: bool) -> None:
+        source = self._source()
         LOG.info(
             json.dumps(
                 {
-                    "request": event.get("RequestType"),
-                    "poll": bool(event.get("CrHelperPoll")),
-                    "resource_type": event.get("ResourceType"),
-                    "logical_id": event.get("LogicalResourceId"),
-                    "physical_id": event.get("PhysicalResourceId"),
-                    "stack_id": event.get("StackId"),
-                    "request_id": event.get("RequestId"),
-                }
+                    "request": source.get("RequestType"),
+                    "poll": poll,
+                    "resource_type": source.get("ResourceType"),
+                    "logical_id": source.get("LogicalResourceId"),
+                    "physical_id": source.get("PhysicalResourceId"),
+                    "stack_id": source.get("StackId"),
+                    "request_id": source.get("RequestId"),
+                },
+                default=str,
             )
         )
-        self._helper(event, context)
 
-    # crhelper calls this for Create, Update, Delete and for every poll of them.
-    def run(self, event: dict[str, Any], context: Any) -> str | None:
-        helper = self._helper
-        request = Request.from_event(event)
-        state: dict[str, Any] = dict(helper.Data.get(STATE_KEY) or {})
-        is_poll = bool(event.get("CrHelperPoll"))
-        try:
-            if not state:
-                state = self._new_state(request)
-            progress = self._drive(request, state, context, is_poll)
-        except Exception as err:  # every failure, expected or not, becomes one FAILED answer
-            if not isinstance(err, DbscaleError):
-                LOG.exception("unexpected error")
-            reason = failure_reason(err)
-            LOG.info(json.dumps({"result": "FAILED", "logical_id": request.logical_id, "reason": reason}))
-            helper.Status = "FAILED"
-            helper.Reason = reason
-            helper.Data = {}
-            helper.finished = True
-            return self._failure_physical_id(request, state)
-        if not progress.done:
-            helper.Data = {STATE_KEY: state}
-            helper.finished = False
-            return None
-        LOG.info(
-            json.dumps({"result": "SUCCESS", "logical_id": request.logical_id, "physical_id": progress.physical_id})
-        )
-        helper.Data = progress.data
-        helper.finished = True
-        return progress.physical_id
+    def _run_delivery(self) -> None:
+        url = self.event.get("ResponseURL")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            LOG.error("event without an https ResponseURL: it cannot be answered, so nothing is done")
+            return
+        self.request_fields = {k: self.event.get(k) for k in REQUEST_FIELDS}
+        self.request = Request.from_event(self.event)
+        self.state = self._new_state(self.request)
+        check_until = min(self.started + self.lambda_left - self.reserve, self.state["deadline"])
+        progress = self._drive(check_until, lead=True)
+        if progress is not None:
+            self._succeed(progress)
+        else:
+            self._hand_over(check_until)
+
+    def _run_poll(self) -> None:
+        envelope = self.event
+        fields = envelope.get("request")
+        rule_name = str(envelope.get("rule") or "")
+        if not rule_name.startswith(POLL_RULE_PREFIX):
+            LOG.error("poll event without a dbscale rule name; ignored")
+            return
+        self.rule = self._rule(rule_name)
+        self.rule.installed = True
+        if not isinstance(fields, dict) or envelope.get("answered"):
+            self.rule.remove(str(envelope.get("RequestId", "")))  # a firing after the answer: clean up again
+            return
+        self.request_fields = {k: fields.get(k) for k in REQUEST_FIELDS}
+        event = {**fields, "ResourceProperties": envelope.get("properties") or {}}
+        self.request = Request.from_event(event)
+        lease_until = float(envelope.get("lease_until", 0))
+        now = self.clock.now()
+        if lease_until - now > RULE_PERIOD_SECONDS + LEASE_GUARD_SECONDS:
+            return  # the lease holder checks past the next firing: that firing takes over, not this one
+        if now < lease_until + LEASE_GUARD_SECONDS:
+            self.clock.sleep(lease_until + LEASE_GUARD_SECONDS - now)
+        current = self.rule.read()
+        if not current or current.get("answered") or float(current.get("lease_until", 0)) > lease_until:
+            return  # answered meanwhile, or another invocation took the lease
+        self.state = dict(current.get("state") or {})
+        end = min(self.started + self.lambda_left - self.reserve, float(self.state.get("deadline", 0.0)))
+        holder = str(getattr(self.context, "aws_request_id", "")) or f"{self.clock.now():.6f}"
+        self.rule.save(self._envelope(end, holder))
+        confirmed = self.rule.read()
+        if not confirmed or confirmed.get("holder") != holder:
+            return  # a duplicate delivery of this firing won the lease
+        progress = self._drive(end, lead=False)
+        if progress is not None:
+            self._succeed(progress)
+        else:
+            self._hand_over(end)
+
+    # --- driving ----------------------------------------------------------------------------
 
     def _new_state(self, request: Request) -> dict[str, Any]:
         from .properties import service_timeout_seconds
@@ -245,163 +324,160 @@ class Provider:
                 raise
             timeout = 3600  # a Delete must not fail on the property that failed its Create
         now = self.clock.now()
-        # Answer before CloudFormation gives up: leave one poll gap (60 s) and some slack.
+        # Answer before CloudFormation gives up, with some slack for the answer itself.
         margin = min(90.0, max(10.0, timeout * 0.25))
-        return {"v": 1, "started": now, "deadline": now + timeout - margin, "timeout": timeout}
+        return {"v": 2, "started": now, "deadline": now + timeout - margin, "timeout": timeout}
 
-    def _drive(self, request: Request, state: dict[str, Any], context: Any, is_poll: bool) -> Progress:
-        now = self.clock.now()
-        remaining = context.get_remaining_time_in_millis() / 1000.0 - LAMBDA_MARGIN_SECONDS
-        window = min(remaining, POLL_INVOCATION_WINDOW_SECONDS) if is_poll else remaining
-        budget_end = min(now + window, state["deadline"])
+    def _drive(self, check_until: float, *, lead: bool) -> Progress | None:
+        """Step until done (the Progress) or until ``check_until`` (None: hand over to the next poll).
+
+        With ``lead``, the poll rule is made about one rule period before the checks end, so that
+        its first firing is ready to take over the moment they do."""
+        if self.request is None:  # pragma: no cover - set by both entry paths
+            raise InvalidRequest("no request")
         while True:
-            progress = self.resource.step(self, request, state)
+            if self._answered:
+                return None  # the watchdog answered; nothing more may happen in this invocation
+            progress = self.resource.step(self.provider, self.request, self.state)
             if progress.done:
                 return progress
             now = self.clock.now()
-            if now >= state["deadline"]:
-                raise OperationTimeout(self._timeout_reason(request, state, progress))
-            if now + self.poll_seconds > budget_end:
-                return progress
-            self.clock.sleep(self.poll_seconds)
+            if now >= self.state["deadline"]:
+                raise OperationTimeout(self._timeout_reason(progress))
+            if lead and self.rule is None and now + self.provider.poll_seconds >= check_until - RULE_PERIOD_SECONDS:
+                self._install_rule(lease_until=check_until)
+            if now + self.provider.poll_seconds > check_until:
+                return None
+            self.clock.sleep(self.provider.poll_seconds)
 
-    def _timeout_reason(self, request: Request, state: dict[str, Any], progress: Progress) -> str:
-        minutes = (self.clock.now() - state["started"]) / 60
+    def _timeout_reason(self, progress: Progress) -> str:
+        request = self.request
+        name = progress.physical_id or (request.logical_id if request else "the resource")
+        minutes = (self.clock.now() - self.state["started"]) / 60
         return (
-            f"{request.request_type} of {progress.physical_id or request.logical_id} did not finish within "
-            f"{minutes:.0f} minutes and CloudFormation's ServiceTimeout ({state['timeout']} s) is near. "
+            f"{request.request_type if request else 'Request'} of {name} did not finish within "
+            f"{minutes:.0f} minutes and CloudFormation's ServiceTimeout ({self.state['timeout']} s) is near. "
             f"Last state: {progress.detail or 'unknown'}. The operation continues in AWS: wait until the "
             "cluster is available, then retry the stack operation (it picks up where AWS is), raise "
             "ServiceTimeout (max 3600 s), or set WaitForCompletion to false for long resizes."
         )
 
-    @staticmethod
-    def _failure_physical_id(request: Request, state: dict[str, Any]) -> str:
-        # A Create that made a cluster returns its id so the rollback Delete removes it; one that
-        # made nothing returns a marker, so the Delete that follows touches nothing.
-        if state.get("physical_id"):
-            return str(state["physical_id"])
-        if request.physical_id:
+    # --- polling ------------------------------------------------------------------------------
+
+    def _rule(self, name: str) -> PollRule:
+        return PollRule(
+            name,
+            self.provider.session,
+            str(getattr(self.context, "function_name", "")),
+            str(getattr(self.context, "invoked_function_arn", "")),
+        )
+
+    def _envelope(self, lease_until: float, holder: str) -> dict[str, Any]:
+        request = self.request
+        if request is None:  # pragma: no cover - set by both entry paths
+            raise InvalidRequest("no request")
+        properties = {k: v for k, v in request.properties.items() if k not in self.resource.first_invocation_only}
+        return make_envelope(
+            self.request_fields, request.physical_id, properties, self.state, lease_until=lease_until, holder=holder
+        )
+
+    def _install_rule(self, *, lease_until: float) -> None:
+        if self.request is None:  # pragma: no cover
+            return
+        request = self.request
+        rule = self._rule(poll_name(request.stack_id, request.logical_id, request.request_id))
+        self.rule = rule
+        rule.install(self._envelope(lease_until, "first"))
+        if self._answered:  # the watchdog answered while the rule was being made
+            rule.remove(request.request_id)
+
+    def _hand_over(self, lease_until: float) -> None:
+        if self.rule is None:
+            self._install_rule(lease_until=lease_until)
+        elif self.rule is not None:
+            holder = "first"
+            if is_envelope(self.event):
+                holder = str(getattr(self.context, "aws_request_id", "")) or holder
+            self.rule.save(self._envelope(lease_until, holder))
+        with self._lock:
+            if not self._answered:
+                self._handed_over = True
+                return
+        if self.rule is not None and self.request is not None:
+            self.rule.remove(self.request.request_id)
+
+    # --- answers ------------------------------------------------------------------------------
+
+    def _succeed(self, progress: Progress) -> None:
+        LOG.info(
+            json.dumps({"result": "SUCCESS", "logical_id": self._logical_id(), "physical_id": progress.physical_id})
+        )
+        self._answer("SUCCESS", progress.physical_id, "", progress.data)
+
+    def _fail(self, err: BaseException) -> None:
+        if not isinstance(err, DbscaleError):
+            LOG.exception("unexpected error")
+        reason = failure_reason(err)
+        LOG.info(json.dumps({"result": "FAILED", "logical_id": self._logical_id(), "reason": reason}))
+        self._answer("FAILED", self._failure_physical_id(), reason, {})
+
+    def _on_watchdog(self) -> None:
+        with self._lock:
+            if self._answered or self._handed_over:
+                return
+        minutes = self.lambda_left / 60
+        self._fail(
+            OperationTimeout(
+                f"The provider function was about to reach its timeout ({minutes:.1f} minutes) before the "
+                "operation could be handed over to polling; the operation may continue in AWS. Raise the "
+                "function's timeout (dbscale's providers use 15 minutes) and retry the stack operation."
+            )
+        )
+
+    def _answer(self, status: str, physical_id: str, reason: str, data: dict[str, str]) -> None:
+        url = self._source().get("ResponseURL")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            LOG.error("no https ResponseURL to send %s to", status)
+            return
+        with self._lock:
+            if self._answered:
+                LOG.warning("this request was already answered in this invocation; not answering again")
+                return
+            self._answered = True
+        if self.rule is not None and self.rule.installed:
+            request_id = str(self.request_fields.get("RequestId") or "")
+            self.rule.remove(request_id)
+        fields = self.request_fields or {k: self.event.get(k) for k in REQUEST_FIELDS}
+        body = {
+            "Status": status,
+            "PhysicalResourceId": str(physical_id),
+            "StackId": fields.get("StackId"),
+            "RequestId": fields.get("RequestId"),
+            "LogicalResourceId": fields.get("LogicalResourceId"),
+            "Reason": clip_reason(reason or ""),
+            "Data": {k: v for k, v in (data or {}).items() if k != STATE_KEY},
+            "NoEcho": False,
+        }
+        budget = max(1.0, min(25.0, self.real_end - time.monotonic() - 1.0))
+        send_cfn_response(url, body, self.provider.ssl_verify, budget_seconds=budget)
+
+    def _logical_id(self) -> str | None:
+        return self.request.logical_id if self.request else self.request_fields.get("LogicalResourceId")
+
+    def _failure_physical_id(self) -> str:
+        # A resource that may have created something has recorded its id: the rollback Delete
+        # then removes it. One that made nothing answers a marker the Delete recognizes.
+        if self.state.get("physical_id"):
+            return str(self.state["physical_id"])
+        request = self.request
+        if request is not None and request.physical_id:
             return request.physical_id
-        return request.failed_create_id
+        source = self._source()
+        if isinstance(source.get("PhysicalResourceId"), str) and source["PhysicalResourceId"]:
+            return str(source["PhysicalResourceId"])
+        return failed_create_id(str(source.get("RequestId") or "unknown"))
 
-
-def poll_name(event: dict[str, Any]) -> str:
-    """A deterministic EventBridge rule name / permission id for one request (37 characters)."""
-    digest = hashlib.sha256(f"{event['StackId']}|{event['LogicalResourceId']}|{event['RequestId']}".encode())
-    return POLL_RULE_PREFIX + digest.hexdigest()[:24]
-
-
-def _make_helper(provider: Provider) -> Any:
-    from crhelper import resource_helper
-
-    # crhelper is untyped in practice (its private members are what this class overrides).
-    base: Any = resource_helper.CfnResource
-
-    class _Helper(base):  # type: ignore[misc]
-        def __init__(self) -> None:
-            # INFO: crhelper logs the whole event (presigned ResponseURL included) at DEBUG.
-            super().__init__(
-                json_logging=False,
-                log_level="INFO",
-                boto_level="ERROR",
-                polling_interval=1,
-                sleep_on_delete=0,
-                ssl_verify=provider.ssl_verify,
-            )
-            self.finished = False
-            self._sent = False
-            self._send_lock = threading.Lock()
-            for register in (
-                self.create,
-                self.update,
-                self.delete,
-                self.poll_create,
-                self.poll_update,
-                self.poll_delete,
-            ):
-                register(provider.run)
-
-        def __call__(self, event: dict[str, Any], context: Any) -> None:
-            self.finished = False
-            self._sent = False
-            self._ssl_verify = provider.ssl_verify
-            super().__call__(event, context)
-
-        def _log_setup(self, event: dict[str, Any], context: Any) -> None:
-            super()._log_setup(event, context)
-            logging.getLogger("crhelper").setLevel(logging.INFO)
-
-        def _polling_init(self, event: dict[str, Any]) -> None:
-            if self.finished or self.Status == "FAILED":
-                if "CrHelperPoll" in event:
-                    self._remove_polling()
-                self._send_response = True
-            elif "CrHelperPoll" not in event:
-                self._setup_polling()
-            else:
-                self._persist_poll_state()
-
-        def _persist_poll_state(self) -> None:
-            # crhelper fixes the poll event when the rule is made; rewrite it so progress survives.
-            self._event["CrHelperData"] = self.Data
-            try:
-                self._put_targets(self._context.function_name)
-            except Exception as err:  # the previous state still resumes (steps are idempotent)
-                LOG.warning("could not save poll state: %s", err)
-
-        def _put_rule(self) -> str:
-            response = self._events_client.put_rule(
-                Name=poll_name(self._event),
-                ScheduleExpression="rate(1 minute)",
-                State="ENABLED",
-                Description=f"dbscale polls {self._event['LogicalResourceId']}"[:512],
-            )
-            return str(response["RuleArn"])
-
-        def _add_permission(self, rule_arn: str) -> str:
-            sid = poll_name(self._event)
-            try:
-                self._lambda_client.add_permission(
-                    FunctionName=self._context.function_name,
-                    StatementId=sid,
-                    Action="lambda:InvokeFunction",
-                    Principal="events.amazonaws.com",
-                    SourceArn=rule_arn,
-                )
-            except Exception as err:  # a retried invocation finds its permission in place
-                if "ResourceConflict" not in type(err).__name__ and "ResourceConflict" not in str(err):
-                    raise
-            return sid
-
-        def _remove_polling(self) -> None:
-            try:
-                super()._remove_polling()
-            except Exception as err:  # a leftover rule must not turn a success into a failure
-                LOG.warning("could not remove the poll rule: %s", err)
-
-        def generate_physical_id(self, event: dict[str, Any]) -> str:
-            return Request.from_event(event).failed_create_id
-
-        def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
-            with self._send_lock:
-                if self._sent:
-                    LOG.warning("a response was already sent for this invocation; not sending another")
-                    return
-                self._sent = True
-            if status:
-                self.Status, self.Reason = status, reason
-            data = {k: v for k, v in (self.Data or {}).items() if k != STATE_KEY}
-            body = {
-                "Status": self.Status,
-                "PhysicalResourceId": str(self.PhysicalResourceId),
-                "StackId": self.StackId,
-                "RequestId": self.RequestId,
-                "LogicalResourceId": self.LogicalResourceId,
-                "Reason": clip_reason(str(self.Reason)),
-                "Data": data,
-                "NoEcho": False,
-            }
-            send_cfn_response(self._response_url, body, self._ssl_verify, sleep=provider.clock.sleep)
-
-    return _Helper()
+    def _source(self) -> dict[str, Any]:
+        """The CloudFormation fields of this invocation: the event's, or a poll envelope's request."""
+        source = self.event.get("request") if is_envelope(self.event) else self.event
+        return source if isinstance(source, dict) else {}

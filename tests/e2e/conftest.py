@@ -35,13 +35,13 @@ def _driver(
     module: Any, server: ResponseServer, ca_file: str, session: boto3.Session, clock: FakeClock
 ) -> Iterator[CloudFormation]:
     provider = module.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify, provider._helper)
-    provider.session, provider.clock, provider.ssl_verify, provider._helper = session, clock, ca_file, None
+    saved = (provider.session, provider.clock, provider.ssl_verify)
+    provider.session, provider.clock, provider.ssl_verify = session, clock, ca_file
     server.fail_next = 0
     try:
         yield CloudFormation(module.handler, server, clock)
     finally:
-        provider.session, provider.clock, provider.ssl_verify, provider._helper = saved
+        provider.session, provider.clock, provider.ssl_verify = saved
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import boto3
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/dbscale-e2e/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
 FUNCTION_NAME = "dbscale-e2e-provider"
 LAMBDA_TIMEOUT_SECONDS = 900
+RULE_PERIOD_SECONDS = 60.0
 
 
 class ResponseServer:
@@ -80,9 +81,9 @@ class ResponseServer:
 class LambdaContext:
     """The slice of the Lambda context crhelper and dbscale use; time follows ``clock``."""
 
-    def __init__(self, clock: Any, timeout_seconds: float = LAMBDA_TIMEOUT_SECONDS) -> None:
+    def __init__(self, clock: Any, timeout_seconds: float = LAMBDA_TIMEOUT_SECONDS, started: float | None = None) -> None:
         self._clock = clock
-        self._deadline = clock.now() + timeout_seconds
+        self._deadline = (clock.now() if started is None else started) + timeout_seconds
         self.function_name = FUNCTION_NAME
         self.aws_request_id = uuid.uuid4().hex
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
@@ -140,6 +141,16 @@ class CloudFormation:
         self.clock = clock
         self.events = boto3.client("events")
         self.last_event: dict[str, Any] = {}
+        self.rule_created_at: dict[str, float] = {}
+        # Record when each poll rule is made (simulated time): EventBridge counts its rate from then.
+        # The handler's clients come from boto3's default session (the test's), so hook it there.
+        session = boto3.DEFAULT_SESSION or boto3.Session()
+        session.events.register("provide-client-params.events.PutRule", self._rule_made)
+
+    def _rule_made(self, params: Any = None, **_: Any) -> None:
+        if isinstance(params, dict) and params.get("Name"):
+            self.rule_created_at.setdefault(str(params["Name"]), self.clock.now())
+
 
     def event(
         self,
@@ -176,8 +187,15 @@ class CloudFormation:
             event["OldResourceProperties"] = old
         return event
 
-    def send(self, event: dict[str, Any], *, max_invocations: int = 200) -> Result:
-        """Invoke the handler, then play EventBridge until a response arrives."""
+    def send(self, event: dict[str, Any], *, max_invocations: int = 200, firings_after_answer: int = 2) -> Result:
+        """Invoke the handler, then play EventBridge until a response arrives.
+
+        The poll rule fires every period counted from its creation. The handler may create the rule
+        while its first invocation still runs, so a firing can fall inside an earlier invocation: it
+        is invoked as soon as that invocation returns, with a Lambda deadline counted from the firing
+        (this sequential replay stands in for EventBridge invoking a second container concurrently).
+        After the answer, ``firings_after_answer`` more firings are played while any rule is left, so
+        tests see a second answer or a leftover rule."""
         self.last_event = event
         path = event["ResponseURL"].split("?")[0].split(f":{self.server.port}", 1)[1]
         current = event
@@ -185,22 +203,41 @@ class CloudFormation:
         first_started = self.clock.now()
         rule: str | None = None
         rule_made = 0.0
+        firing = 0
+        fired_at = first_started
         for invocation in range(1, max_invocations + 1):
-            self.handler(json.loads(json.dumps(current)), LambdaContext(self.clock))
+            self.handler(json.loads(json.dumps(current)), LambdaContext(self.clock, started=fired_at))
             answers = self.server.responses.get(path, [])
             if answers:
                 sent = self.server.received_at.get(path, [None])[0]
+                self._fire_leftovers(rule or self.find_rule(event["RequestId"]), rule_made, firing, firings_after_answer)
+                answers = self.server.responses.get(path, [])
                 return Result(answers[0], invocation, answers, sent, first_started)
             if rule is None:
                 rule = self.find_rule(event["RequestId"])
                 assert rule is not None, "no response and no poll rule: the stack would hang"
-                rule_made = self.clock.now()
+                rule_made = self.rule_created_at.get(rule, self.clock.now())
             targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
+            assert targets, "the poll rule has no target: the stack would hang"
             current = json.loads(targets[0]["Input"])
-            # EventBridge fires the rule at its rate, counted from the rule's creation.
-            period = rate_seconds(self.events.describe_rule(Name=rule)["ScheduleExpression"])
-            self.clock.sleep(period - (self.clock.now() - rule_made) % period)
+            firing += 1
+            fired_at = rule_made + firing * RULE_PERIOD_SECONDS
+            if fired_at > self.clock.now():
+                self.clock.sleep(fired_at - self.clock.now())
         raise AssertionError(f"no response after {max_invocations} invocations")
+
+    def _fire_leftovers(self, rule: str | None, rule_made: float, firing: int, count: int) -> None:
+        for _ in range(count):
+            if rule is None or rule not in self.poll_rules():
+                return
+            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
+            if not targets:
+                return
+            firing += 1
+            fired_at = rule_made + firing * RULE_PERIOD_SECONDS
+            if fired_at > self.clock.now():
+                self.clock.sleep(fired_at - self.clock.now())
+            self.handler(json.loads(targets[0]["Input"]), LambdaContext(self.clock, started=fired_at))
 
     def find_rule(self, request_id: str) -> str | None:
         """The poll rule whose target replays the request ``request_id``."""
