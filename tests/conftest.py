@@ -14,9 +14,11 @@ from moto import mock_aws
 from tests.fakes import (
     AwsCallRecorder,
     BackoffOnClock,
+    FailingCalls,
     FakeClock,
     LostResponses,
     SlowAws,
+    StrictEventBridge,
     ThrottleInjector,
     install_moto_shims,
 )
@@ -89,12 +91,18 @@ def _lost_responses() -> LostResponses:
 
 
 @pytest.fixture
+def _failing_calls() -> FailingCalls:
+    return FailingCalls()
+
+
+@pytest.fixture
 def boto_session(
     aws: None,
     monkeypatch: pytest.MonkeyPatch,
     _aws_call_recorder: AwsCallRecorder,
     _throttle_injector: ThrottleInjector,
     _lost_responses: LostResponses,
+    _failing_calls: FailingCalls,
 ) -> boto3.Session:
     """A boto3 session in us-east-1 under moto, with the call recorder and the (idle) throttle
     injector attached. It is also boto3's default session for the test, so code given no session
@@ -103,6 +111,8 @@ def boto_session(
     _aws_call_recorder.attach(session.events)
     _throttle_injector.attach(session.events)
     _lost_responses.attach(session.events)
+    _failing_calls.attach(session.events)
+    StrictEventBridge().attach(session.events)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
     return session
 
@@ -139,3 +149,16 @@ def lost_responses(
     advance ``fake_clock``."""
     monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(fake_clock))
     return _lost_responses
+
+
+@pytest.fixture
+def failing_calls(
+    boto_session: boto3.Session,
+    _failing_calls: FailingCalls,
+    fake_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> FailingCalls:
+    """``failing_calls.fail("PutRule", "AccessDeniedException")``: that call fails before reaching
+    moto, every attempt (or ``times``). Retry backoff sleeps advance ``fake_clock``."""
+    monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(fake_clock))
+    return _failing_calls

@@ -392,6 +392,10 @@ class _Invocation:
             rule.remove(request.request_id)
 
     def _hand_over(self, lease_until: float) -> None:
+        if self._answered:  # the watchdog answered: leave no rule behind
+            if self.rule is not None and self.request is not None:
+                self.rule.remove(self.request.request_id)
+            return
         if self.rule is None:
             self._install_rule(lease_until=lease_until)
         elif self.rule is not None:

@@ -142,6 +142,7 @@ class CloudFormation:
         self.events = boto3.client("events")
         self.last_event: dict[str, Any] = {}
         self.rule_created_at: dict[str, float] = {}
+        self.lambda_timeout: float = LAMBDA_TIMEOUT_SECONDS
         # Record when each poll rule is made (simulated time): EventBridge counts its rate from then.
         # The handler's clients come from boto3's default session (the test's), so hook it there.
         session = boto3.DEFAULT_SESSION or boto3.Session()
@@ -206,7 +207,8 @@ class CloudFormation:
         firing = 0
         fired_at = first_started
         for invocation in range(1, max_invocations + 1):
-            self.handler(json.loads(json.dumps(current)), LambdaContext(self.clock, started=fired_at))
+            context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
+            self.handler(json.loads(json.dumps(current)), context)
             answers = self.server.responses.get(path, [])
             if answers:
                 sent = self.server.received_at.get(path, [None])[0]
@@ -237,7 +239,8 @@ class CloudFormation:
             fired_at = rule_made + firing * RULE_PERIOD_SECONDS
             if fired_at > self.clock.now():
                 self.clock.sleep(fired_at - self.clock.now())
-            self.handler(json.loads(targets[0]["Input"]), LambdaContext(self.clock, started=fired_at))
+            context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
+            self.handler(json.loads(targets[0]["Input"]), context)
 
     def find_rule(self, request_id: str) -> str | None:
         """The poll rule whose target replays the request ``request_id``."""

@@ -4,7 +4,15 @@ timed status transitions, throttling faults and an API call recorder. Never impo
 from __future__ import annotations
 
 from .clock import DEFAULT_START, FakeClock
-from .faults import BackoffOnClock, LostResponses, ThrottleInjector, throttling_response
+from .faults import (
+    BackoffOnClock,
+    FailingCalls,
+    LostResponses,
+    StrictEventBridge,
+    ThrottleInjector,
+    error_response,
+    throttling_response,
+)
 from .moto_shims import ResizeRecord, ShimObsolete, attach_managed_secret, install_moto_shims
 from .patching import Patcher
 from .recorder import AwsCall, AwsCallRecorder
@@ -21,9 +29,11 @@ __all__ = [
     "AwsCall",
     "AwsCallRecorder",
     "BackoffOnClock",
+    "FailingCalls",
     "FakeClock",
     "LostResponses",
     "Patcher",
+    "StrictEventBridge",
     "ResizeRecord",
     "ShimObsolete",
     "SlowAws",

@@ -34,18 +34,53 @@ class _Body(io.BytesIO):
 
 def throttling_response(request: Any, message: str = "Rate exceeded") -> AWSResponse:
     """A 400 throttling response in the protocol of ``request`` (JSON or query/XML)."""
+    return error_response(request, "Throttling", message, json_code="ThrottlingException")
+
+
+def error_response(
+    request: Any, code: str, message: str, *, status: int = 400, json_code: str | None = None
+) -> AWSResponse:
+    """An AWS error response with ``code`` in the protocol of ``request`` (JSON or query/XML)."""
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     content_type = str(headers.get("content-type", ""))
     if "json" in content_type or "x-amz-target" in headers:
-        body = json.dumps({"__type": "ThrottlingException", "message": message}).encode()
-        response_headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}
+        code = json_code or code
+        body = json.dumps({"__type": code, "message": message}).encode()
+        response_headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
+    elif "lambda" in str(request.url):  # Lambda's REST-JSON protocol
+        body = json.dumps({"Type": "User", "message": message}).encode()
+        response_headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
     else:
         body = (
-            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-            f"<Message>{message}</Message></Error><RequestId>dbscale-fake-throttle</RequestId></ErrorResponse>"
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>dbscale-fake-error</RequestId></ErrorResponse>"
         ).encode()
         response_headers = {"Content-Type": "text/xml"}
-    return AWSResponse(request.url, 400, response_headers, _Body(body))
+    return AWSResponse(request.url, status, response_headers, _Body(body))
+
+
+class FailingCalls:
+    """``fail("PutRule", "AccessDeniedException")``: every attempt of that operation gets the error
+    (``times`` limits how many), before it reaches moto, so AWS does nothing."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, list[Any]] = {}
+        self.failed: Counter[str] = Counter()
+
+    def fail(self, operation: str, code: str, *, times: int = 10**9, status: int = 400) -> None:
+        self._rules[operation] = [code, times, status]
+
+    def attach(self, events: Any) -> None:
+        events.register_first("before-send", self._before_send, unique_id=_UNIQUE_ID + "-failing")
+
+    def _before_send(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
+        operation = event_name.rsplit(".", 1)[-1]
+        rule = self._rules.get(operation)
+        if rule is None or rule[1] <= 0:
+            return None
+        rule[1] -= 1
+        self.failed[operation] += 1
+        return error_response(request, rule[0], f"simulated {rule[0]}", status=rule[2])
 
 
 class ThrottleInjector:
@@ -125,3 +160,27 @@ class BackoffOnClock:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+class StrictEventBridge:
+    """AWS limits moto does not enforce on EventBridge: a target's constant ``Input`` is at most
+    8,192 characters (PutTargets answers ValidationException, nothing is stored)."""
+
+    INPUT_MAX_CHARS = 8192
+
+    def attach(self, events: Any) -> None:
+        events.register_first("before-send.events.PutTargets", self._before_send, unique_id=_UNIQUE_ID + "-ebstrict")
+
+    def _before_send(self, request: Any, **_: Any) -> AWSResponse | None:
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        targets = json.loads(body or "{}").get("Targets", [])
+        for target in targets:
+            if len(target.get("Input") or "") > self.INPUT_MAX_CHARS:
+                return error_response(
+                    request,
+                    "ValidationException",
+                    f"1 validation error detected: Value at 'targets.1.member.input' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {self.INPUT_MAX_CHARS}",
+                    json_code="ValidationException",
+                )
+        return None

@@ -367,3 +367,15 @@ def test_the_environment_holds_only_fake_credentials() -> None:
     credentials = boto3.Session().get_credentials()
     assert credentials is not None and credentials.access_key == "testing"
     assert boto3.Session().region_name == "us-east-1"
+
+
+def test_strict_eventbridge_refuses_an_input_over_8192_characters(boto_session) -> None:
+    import botocore.exceptions
+
+    events = boto_session.client("events")
+    events.put_rule(Name="r", ScheduleExpression="rate(1 minute)")
+    target = {"Id": "t", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:f"}
+    events.put_targets(Rule="r", Targets=[{**target, "Input": "x" * 8192}])
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        events.put_targets(Rule="r", Targets=[{**target, "Input": "x" * 8193}])
+    assert err.value.response["Error"]["Code"] == "ValidationException"
