@@ -184,3 +184,35 @@ class StrictEventBridge:
                     json_code="ValidationException",
                 )
         return None
+
+
+class NthCallFault:
+    """Fault on the ``n``-th AWS request (every service, every attempt counted) after ``arm()``:
+    ``mode="error"`` answers AccessDenied before AWS sees it; ``mode="lost"`` lets AWS carry it out
+    and loses the answer (a read timeout). Only that one request is hit."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mode = "error"
+        self.seen = 0
+        self.hit: str | None = None
+
+    def arm(self, n: int, mode: str = "error") -> None:
+        self.n, self.mode, self.seen, self.hit = n, mode, 0, None
+
+    def attach(self, events: Any) -> None:
+        events.register_first("before-send", self._before_send, unique_id=_UNIQUE_ID + "-nth")
+
+    def _before_send(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
+        if self.n <= 0:
+            return None
+        self.seen += 1
+        if self.seen != self.n:
+            return None
+        self.hit = event_name.rsplit(".", 1)[-1]
+        if self.mode == "lost":
+            from moto.core.models import botocore_stubber
+
+            botocore_stubber(event_name=event_name, request=request)
+            raise ReadTimeoutError(endpoint_url=request.url, error="simulated: the response was lost")
+        return error_response(request, "AccessDenied", "simulated fault on the n-th call", status=403)
