@@ -60,11 +60,25 @@ _FIELDS = {
 }
 
 
+SIGNAL_ATTRIBUTES = (
+    "Endpoint.Address",
+    "Endpoint.Port",
+    "ReadEndpoint.Address",
+    "ClusterArn",
+    "InstanceClass",
+    "ReaderCount",
+    "Paused",
+    "SecretArn",
+)
+"""Attributes a completion signal carries, in this order (the construct reads them back by position)."""
+
+
 class AuroraClusterResource(ClusterResource):
     resource_type = "Custom::AuroraCluster"
     service = "Aurora"
     schema = SCHEMA
     size_properties = ("InstanceClass", "ReaderCount", "ServerlessV2MinCapacity", "ServerlessV2MaxCapacity")
+    signal_attributes = SIGNAL_ATTRIBUTES
     settings = (
         "EngineVersion",
         "VpcSecurityGroupIds",
@@ -148,6 +162,12 @@ class AuroraClusterResource(ClusterResource):
         if "EngineVersion" in changed and changed["EngineVersion"] is None:
             del changed["EngineVersion"]  # removing the property keeps the running version
         cluster.modify_settings(apply_immediately=props["ApplyImmediately"], **changed)
+
+    def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
+        expected: dict[str, object] = {"ReaderCount": props["ReaderCount"], "Paused": props["Paused"]}
+        if props.get("InstanceClass"):
+            expected["InstanceClass"] = props["InstanceClass"]
+        return text_attributes(expected)
 
     def attributes(self, cluster: RdsProvisioning) -> dict[str, str]:
         c = cluster.describe()

@@ -119,6 +119,11 @@ class ClusterResource(ReplaceableResource):
     def attributes(self, cluster: Any) -> dict[str, str]:
         raise NotImplementedError
 
+    def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
+        """The attributes the declared properties will give once the operation is done (for an
+        answer sent before it is: a completion signal's early SUCCESS)."""
+        return {}
+
     # --- the lifecycle ----------------------------------------------------------------------
 
     def parse(self, request: Request) -> dict[str, Any]:
@@ -204,6 +209,12 @@ class ClusterResource(ReplaceableResource):
                         data = self.attributes(cluster)
                         data.update({"InProgress": "true", "Status": cluster.status})
                         return Progress(cluster_id, True, data, result.reason)
+                    if state.get("early_answer_wanted"):
+                        # AWS accepted the change: answer with the declared end state now, signal later.
+                        data = self.attributes(self.open(provider, cluster_id))
+                        if not state.get("keep_size"):
+                            data.update(self.expected_attributes(props))
+                        return Progress(cluster_id, False, data, result.reason, answer_early=True)
                     return Progress(cluster_id, False, detail=result.reason)
                 state["op"] = None
             rounds = state.get("rounds", 0)

@@ -52,6 +52,7 @@ def is_envelope(event: dict[str, Any]) -> bool:
 
 
 def make_envelope(
+    rule: str,
     request_fields: dict[str, Any],
     physical_id: str | None,
     properties: dict[str, Any],
@@ -64,7 +65,7 @@ def make_envelope(
     return {
         ENVELOPE_KEY: ENVELOPE_VERSION,
         "RequestId": request_fields["RequestId"],
-        "rule": poll_name(request_fields["StackId"], request_fields["LogicalResourceId"], request_fields["RequestId"]),
+        "rule": rule,
         "request": {**{k: request_fields[k] for k in REQUEST_FIELDS}, "PhysicalResourceId": physical_id},
         "properties": properties,
         "state": state,

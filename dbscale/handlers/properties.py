@@ -12,7 +12,7 @@ from typing import Any
 from dbscale.core.errors import InvalidRequest
 
 # Properties CloudFormation itself adds to ResourceProperties; never part of a schema.
-FRAMEWORK_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+FRAMEWORK_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout", "CompletionSignalUrl", "CompletionSignalTimeout"})
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 

@@ -36,12 +36,25 @@ SCHEMA: tuple[Prop, ...] = (
 )
 
 
+SIGNAL_ATTRIBUTES = (
+    "Endpoint.Address",
+    "Endpoint.Port",
+    "ClusterIdentifier",
+    "NodeType",
+    "NumberOfNodes",
+    "Paused",
+    "SecretArn",
+)
+"""Attributes a completion signal carries, in this order (the construct reads them back by position)."""
+
+
 class RedshiftClusterResource(ClusterResource):
     resource_type = "Custom::RedshiftCluster"
     service = "Redshift"
     schema = SCHEMA
     settings = ("VpcSecurityGroupIds", "Port", "PubliclyAccessible")
     size_properties = ("NodeType", "NumberOfNodes")
+    signal_attributes = SIGNAL_ATTRIBUTES
 
     def validate(self, props: dict[str, Any], request: Request) -> None:
         validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
@@ -96,6 +109,11 @@ class RedshiftClusterResource(ClusterResource):
         if "VpcSecurityGroupIds" in changed and changed["VpcSecurityGroupIds"] is None:
             changed["VpcSecurityGroupIds"] = []
         cluster.modify_settings(**changed)
+
+    def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
+        return text_attributes(
+            {"NodeType": props["NodeType"], "NumberOfNodes": props["NumberOfNodes"], "Paused": props["Paused"]}
+        )
 
     def attributes(self, cluster: RedshiftProvisioning) -> dict[str, str]:
         c = cluster.describe()

@@ -48,6 +48,7 @@ from .polling import (
     poll_name,
 )
 from .response import clip_reason, send_cfn_response
+from .signal import SIGNAL_URL_PROPERTY, CompletionSignal, completion_signal, send_signal, signal_data
 
 if TYPE_CHECKING:
     import boto3
@@ -137,6 +138,9 @@ class Progress:
     done: bool
     data: dict[str, str] = field(default_factory=dict)
     detail: str = ""
+    answer_early: bool = False
+    """Not done, but AWS accepted the change: with a completion signal, answer SUCCESS now with
+    ``data`` and signal the outcome later (without one, the runtime keeps waiting)."""
 
 
 def failure_reason(err: BaseException) -> str:
@@ -159,6 +163,8 @@ class ResourceType:
     """What a custom resource type implements; the :class:`Provider` does the rest."""
 
     resource_type = "Custom::Unknown"
+    signal_attributes: tuple[str, ...] = ()
+    """The attributes a completion signal's Data carries, in this order (see :mod:`.signal`)."""
     first_invocation_only: tuple[str, ...] = _FIRST_INVOCATION_ONLY
     """Properties only the first invocation of a request reads; polls do without them, which keeps
     the poll state under EventBridge's limit."""
@@ -219,9 +225,15 @@ class _Invocation:
         self.request_fields: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
         self.rule: PollRule | None = None
+        self.signal: CompletionSignal | None = None
         self._lock = threading.Lock()
         self._answered = False
         self._handed_over = False
+
+    @property
+    def _stopped(self) -> bool:
+        """Answered FAILED (by the watchdog) while the operation was meant to go on: stop here."""
+        return self._answered and not self.state.get("answered")
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -267,6 +279,7 @@ class _Invocation:
             return
         self.request_fields = {k: self.event.get(k) for k in REQUEST_FIELDS}
         self.request = Request.from_event(self.event)
+        self.signal = self._signal_of(self.request)
         self.state = self._new_state(self.request)
         check_until = min(self.started + self.lambda_left - self.reserve, self.state["deadline"])
         progress = self._drive(check_until, lead=True)
@@ -290,6 +303,7 @@ class _Invocation:
         self.request_fields = {k: fields.get(k) for k in REQUEST_FIELDS}
         event = {**fields, "ResourceProperties": envelope.get("properties") or {}}
         self.request = Request.from_event(event)
+        self.signal = self._signal_of(self.request)
         lease_until = float(envelope.get("lease_until", 0))
         now = self.clock.now()
         if lease_until - now > RULE_PERIOD_SECONDS + LEASE_GUARD_SECONDS:
@@ -299,6 +313,8 @@ class _Invocation:
         current = self.rule.read()
         if not current or current.get("answered") or float(current.get("lease_until", 0)) > lease_until:
             return  # answered meanwhile, or another invocation took the lease
+        if current.get("RequestId") != self.request.request_id:
+            return  # a newer request for this resource took the rule over: this operation's poll ends
         self.state = dict(current.get("state") or {})
         end = min(self.started + self.lambda_left - self.reserve, float(self.state.get("deadline", 0.0)))
         holder = str(getattr(self.context, "aws_request_id", "")) or f"{self.clock.now():.6f}"
@@ -336,11 +352,14 @@ class _Invocation:
         if self.request is None:  # pragma: no cover - set by both entry paths
             raise InvalidRequest("no request")
         while True:
-            if self._answered:
+            if self._stopped:
                 return None  # the watchdog answered; nothing more may happen in this invocation
+            self.state["early_answer_wanted"] = self.signal is not None and not self.state.get("answered")
             progress = self.resource.step(self.provider, self.request, self.state)
             if progress.done:
                 return progress
+            if progress.answer_early and self.signal is not None and not self.state.get("answered"):
+                self._answer_early(progress, check_until)
             now = self.clock.now()
             if now >= self.state["deadline"]:
                 raise OperationTimeout(self._timeout_reason(progress))
@@ -377,22 +396,31 @@ class _Invocation:
         if request is None:  # pragma: no cover - set by both entry paths
             raise InvalidRequest("no request")
         properties = {k: v for k, v in request.properties.items() if k not in self.resource.first_invocation_only}
+        fields = dict(self.request_fields)
+        if self.state.get("answered"):
+            fields["ResponseURL"] = ""  # answered: the presigned URL is no longer needed, so not kept
+        rule = self.rule.name if self.rule is not None else ""
         return make_envelope(
-            self.request_fields, request.physical_id, properties, self.state, lease_until=lease_until, holder=holder
+            rule,
+            fields, request.physical_id, properties, self.state, lease_until=lease_until, holder=holder
         )
 
     def _install_rule(self, *, lease_until: float) -> None:
         if self.request is None:  # pragma: no cover
             return
         request = self.request
-        rule = self._rule(poll_name(request.stack_id, request.logical_id, request.request_id))
+        # With a completion signal one rule per resource: a newer request (a rollback, a replacement,
+        # the Delete) takes it over, which ends the older operation's poll, so an old signal can never
+        # answer a newer handle.
+        key = "resource" if SIGNAL_URL_PROPERTY in request.properties else request.request_id
+        rule = self._rule(poll_name(request.stack_id, request.logical_id, key))
         self.rule = rule
         rule.install(self._envelope(lease_until, "first"))
-        if self._answered:  # the watchdog answered while the rule was being made
+        if self._stopped:  # the watchdog answered while the rule was being made
             rule.remove(request.request_id)
 
     def _hand_over(self, lease_until: float) -> None:
-        if self._answered:  # the watchdog answered: leave no rule behind
+        if self._stopped:  # the watchdog answered: leave no rule behind
             if self.rule is not None and self.request is not None:
                 self.rule.remove(self.request.request_id)
             return
@@ -402,9 +430,12 @@ class _Invocation:
             holder = "first"
             if is_envelope(self.event):
                 holder = str(getattr(self.context, "aws_request_id", "")) or holder
+            current = self.rule.read()
+            if current is not None and self.request is not None and current.get("RequestId") != self.request.request_id:
+                return  # superseded by a newer request for this resource: leave its state alone
             self.rule.save(self._envelope(lease_until, holder))
         with self._lock:
-            if not self._answered:
+            if not self._stopped:
                 self._handed_over = True
                 return
         if self.rule is not None and self.request is not None:
@@ -412,7 +443,52 @@ class _Invocation:
 
     # --- answers ------------------------------------------------------------------------------
 
+    def _signal_of(self, request: Request) -> CompletionSignal | None:
+        if request.request_type == "Delete":
+            return None  # nothing waits for a Delete; its properties' handle belongs to the old resource
+        return completion_signal(request.properties)
+
+    def _answer_early(self, progress: Progress, check_until: float) -> None:
+        """Answer SUCCESS while the operation runs on; its outcome goes to the completion signal."""
+        signal = self.signal
+        if signal is None:  # pragma: no cover - checked by the caller
+            return
+        LOG.info(json.dumps({"result": "SUCCESS (operation continues)", "logical_id": self._logical_id()}))
+        self._answer("SUCCESS", progress.physical_id, "", {**progress.data, "InProgress": "true"}, keep_rule=True)
+        self.state["answered"] = True
+        self.state["deadline"] = self.state["started"] + signal.timeout_seconds - 60.0
+        # The rule now carries the operation: made (or refreshed) at once, so it survives this invocation.
+        if self.rule is None:
+            self._install_rule(lease_until=check_until)
+        else:
+            self.rule.save(self._envelope(check_until, "first"))
+
+    def _signal(self, success: bool, reason: str, physical_id: str, data: dict[str, str]) -> None:
+        signal = self.signal
+        if signal is None:  # pragma: no cover
+            return
+        with self._lock:
+            if self.state.get("signalled"):
+                return
+            self.state["signalled"] = True
+        if self.rule is not None and self.rule.installed and self.request is not None:
+            self.rule.remove(self.request.request_id)
+        LOG.info(json.dumps({"signal": "SUCCESS" if success else "FAILURE", "logical_id": self._logical_id()}))
+        budget = max(1.0, min(25.0, self.real_end - time.monotonic() - 1.0))
+        send_signal(
+            signal,
+            success=success,
+            unique_id=physical_id,
+            reason=reason,
+            data=signal_data(data, self.resource.signal_attributes) if success else "",
+            ssl_verify=self.provider.ssl_verify,
+            budget_seconds=budget,
+        )
+
     def _succeed(self, progress: Progress) -> None:
+        if self.state.get("answered"):
+            self._signal(True, f"{progress.physical_id}: done", progress.physical_id, progress.data)
+            return
         LOG.info(
             json.dumps({"result": "SUCCESS", "logical_id": self._logical_id(), "physical_id": progress.physical_id})
         )
@@ -422,13 +498,16 @@ class _Invocation:
         if not isinstance(err, DbscaleError):
             LOG.exception("unexpected error")
         reason = failure_reason(err)
+        if self.state.get("answered"):
+            self._signal(False, reason, self._failure_physical_id(), {})
+            return
         LOG.info(json.dumps({"result": "FAILED", "logical_id": self._logical_id(), "reason": reason}))
         self._answer("FAILED", self._failure_physical_id(), reason, {})
 
     def _on_watchdog(self) -> None:
         with self._lock:
-            if self._answered or self._handed_over:
-                return
+            if self._answered or self._handed_over or self.state.get("answered"):
+                return  # (after an early answer the rule carries the operation on)
         minutes = self.lambda_left / 60
         self._fail(
             OperationTimeout(
@@ -438,7 +517,9 @@ class _Invocation:
             )
         )
 
-    def _answer(self, status: str, physical_id: str, reason: str, data: dict[str, str]) -> None:
+    def _answer(
+        self, status: str, physical_id: str, reason: str, data: dict[str, str], *, keep_rule: bool = False
+    ) -> None:
         url = self._source().get("ResponseURL")
         if not isinstance(url, str) or not url.startswith("https://"):
             LOG.error("no https ResponseURL to send %s to", status)
@@ -448,7 +529,7 @@ class _Invocation:
                 LOG.warning("this request was already answered in this invocation; not answering again")
                 return
             self._answered = True
-        if self.rule is not None and self.rule.installed:
+        if self.rule is not None and self.rule.installed and not keep_rule:
             request_id = str(self.request_fields.get("RequestId") or "")
             self.rule.remove(request_id)
         fields = self.request_fields or {k: self.event.get(k) for k in REQUEST_FIELDS}

@@ -246,6 +246,32 @@ class CloudFormation:
             context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
             self.handler(json.loads(targets[0]["Input"]), context)
 
+    def drive_polls(self, done: Callable[[], bool], *, max_invocations: int = 500) -> int:
+        """Play EventBridge for the poll rules left after an answer (a completion signal's poll)
+        until ``done()``; returns the invocations made. Fails when no rule is left before then."""
+        fired: dict[str, int] = {}
+        for invocation in range(1, max_invocations + 1):
+            if done():
+                return invocation - 1
+            rules = self.poll_rules()
+            assert rules, "no poll rule left and the condition is not met: nothing would ever signal"
+            rule = rules[0]
+            made = self.rule_created_at.get(rule, self.clock.now())
+            behind = int((self.clock.now() - made - RULE_PERIOD_SECONDS) // RULE_PERIOD_SECONDS)
+            fired[rule] = max(fired.get(rule, 0) + 1, behind)
+            fired_at = made + fired[rule] * RULE_PERIOD_SECONDS
+            if fired_at > self.clock.now():
+                self.clock.sleep(fired_at - self.clock.now())
+            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
+            if targets:
+                context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
+                self.handler(json.loads(targets[0]["Input"]), context)
+        raise AssertionError(f"condition not met after {max_invocations} poll invocations")
+
+    def received(self, url: str) -> list[dict[str, Any]]:
+        """Every body PUT to ``url`` (a ResponseURL or a wait condition handle URL)."""
+        return list(self.server.responses.get(url.split("?")[0].split(f":{self.server.port}", 1)[1], []))
+
     def find_rule(self, request_id: str) -> str | None:
         """The poll rule whose target replays the request ``request_id``."""
         for found in self.events.list_rules()["Rules"]:

@@ -1,0 +1,108 @@
+"""Completion signals (issue 13): operations longer than ServiceTimeout answer early and signal a
+wait condition handle (served over HTTPS on 127.0.0.1) with the real outcome."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.e2e.harness import CloudFormation
+from tests.fakes import FakeClock, SlowAws
+
+TYPE = "Custom::RedshiftCluster"
+PROPS = {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": 2, "ResizeType": "classic"}
+FIVE_HOURS = 5 * 3600
+
+
+def nodes() -> int:
+    return int(boto3.client("redshift").describe_clusters(ClusterIdentifier="warehouse")["Clusters"][0]["NumberOfNodes"])
+
+
+@pytest.fixture
+def created(redshift_cfn: CloudFormation, slow_aws: SlowAws) -> CloudFormation:
+    assert redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS)).status == "SUCCESS"
+    slow_aws.set_duration("redshift", "classic_resize", FIVE_HOURS)
+    return redshift_cfn
+
+
+def resize_event(cfn: CloudFormation, handle: str, new: dict, old: dict) -> dict:
+    props = {**new, "CompletionSignalUrl": handle, "CompletionSignalTimeout": 43200}
+    return cfn.event("Update", TYPE, props, physical_id="warehouse", old_properties=old, service_timeout=3600)
+
+
+def test_five_hour_classic_resize_signals_success_within_seconds(
+    created: CloudFormation, slow_aws: SlowAws, fake_clock: FakeClock
+) -> None:
+    handle = created.server.url()
+    bigger = {**PROPS, "NumberOfNodes": 3}
+    started = fake_clock.now()
+    answered = created.send(resize_event(created, handle, bigger, PROPS), firings_after_answer=0)
+    assert answered.status == "SUCCESS", answered.reason
+    assert answered.data["InProgress"] == "true"
+    assert answered.data["NumberOfNodes"] == "3"  # the declared end state, for GetAtt users
+    assert answered.sent_at is not None and answered.sent_at - started < 120  # within ServiceTimeout, by far
+    assert created.received(handle) == []
+
+    created.drive_polls(lambda: bool(created.received(handle)), max_invocations=400)
+    (signal,) = created.received(handle)
+    assert signal["Status"] == "SUCCESS", signal
+    assert signal["UniqueId"] == "warehouse"
+    fields = signal["Data"].split("|")
+    assert fields[2:6] == ["warehouse", "ra3.xlplus", "3", "false"]
+    finished = next(t for t, state in reversed(slow_aws.history("warehouse")) if state == "available")
+    assert finished - started >= FIVE_HOURS
+    assert created.server.received_at[handle.split("?")[0].split(f":{created.server.port}", 1)[1]][0] - finished <= 10
+    assert nodes() == 3
+    assert created.poll_rules() == []
+
+
+def test_failing_resize_signals_failure_with_the_reason(created: CloudFormation, fake_clock: FakeClock) -> None:
+    from moto.backends import get_backend
+
+    from tests.fakes.moto_shims import RESIZE_ATTRIBUTE
+
+    handle = created.server.url()
+    answered = created.send(resize_event(created, handle, {**PROPS, "NumberOfNodes": 3}, PROPS), firings_after_answer=0)
+    assert answered.status == "SUCCESS"
+    fake_clock.advance(1800)
+    cluster = get_backend("redshift")["123456789012"]["us-east-1"].clusters["warehouse"]
+    record = getattr(cluster, RESIZE_ATTRIBUTE)
+    record.status, record.message = "FAILED", "insufficient capacity for ra3.xlplus in us-east-1a"
+    created.drive_polls(lambda: bool(created.received(handle)), max_invocations=50)
+    (signal,) = created.received(handle)
+    assert signal["Status"] == "FAILURE"
+    assert "insufficient capacity" in signal["Reason"]
+    assert created.poll_rules() == []
+
+
+def test_rollback_during_the_resize_takes_over_and_the_old_handle_is_never_signalled(
+    created: CloudFormation,
+) -> None:
+    old_handle, rollback_handle = created.server.url(), created.server.url()
+    bigger = {**PROPS, "NumberOfNodes": 3}
+    assert created.send(resize_event(created, old_handle, bigger, PROPS), firings_after_answer=0).status == "SUCCESS"
+    # Another resource fails: CloudFormation rolls back, sending the old properties while the resize runs.
+    rollback = created.send(resize_event(created, rollback_handle, PROPS, bigger), firings_after_answer=0)
+    assert rollback.status == "SUCCESS", rollback.reason
+    created.drive_polls(lambda: bool(created.received(rollback_handle)), max_invocations=800)
+    assert created.received(rollback_handle)[0]["Status"] == "SUCCESS"
+    assert created.received(old_handle) == []
+    assert nodes() == 2
+    assert created.poll_rules() == []
+
+
+def test_without_a_handle_behaviour_is_unchanged(created: CloudFormation, slow_aws: SlowAws) -> None:
+    slow_aws.set_duration("redshift", "classic_resize", 1200)
+    event = created.event("Update", TYPE, {**PROPS, "NumberOfNodes": 3}, physical_id="warehouse", old_properties=PROPS)
+    result = created.send(event)
+    assert result.status == "SUCCESS"
+    assert result.data["InProgress"] == "false"
+    assert nodes() == 3
+
+
+def test_malformed_signal_properties_are_refused(redshift_cfn: CloudFormation) -> None:
+    bad = {**PROPS, "CompletionSignalUrl": "http://insecure", "ClusterIdentifier": "other"}
+    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, bad))
+    assert result.status == "FAILED" and "CompletionSignalUrl" in result.reason
+    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, {**PROPS, "CompletionSignalTimeout": "60"}))
+    assert result.status == "FAILED" and "CompletionSignalTimeout" in result.reason
