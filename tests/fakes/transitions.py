@@ -60,6 +60,7 @@ REDSHIFT_CLUSTER: dict[str, Transition] = {
     "resume": Transition("resuming", 180, "available"),
     "elastic_resize": Transition("resizing", 600, "available"),
     "classic_resize": Transition("resizing", 1200, "available"),
+    "modify": Transition("modifying", 120, "available"),
     "final_snapshot": Transition("final-snapshot", 180, "delete"),
     "delete": Transition("deleting", 180, GONE),
 }
@@ -317,7 +318,9 @@ class SlowAws:
                         f"The cluster {cluster.cluster_identifier} is '{cluster.status}'; "
                         "it must be 'available' to modify"
                     )
-                return original(backend, **kwargs)
+                result = original(backend, **kwargs)
+                slow.begin("redshift", result, "modify")
+                return result
 
             return wrapper
 
