@@ -222,7 +222,8 @@ class ClusterProvisioning:
         timeout_minutes: float = 60,
     ) -> Operation:
         """Delete the cluster (for Aurora: its instances, then the cluster), by default after a final
-        snapshot ``<cluster>-final-<UTC timestamp>``.
+        snapshot ``<cluster>-final-<UTC timestamp>``. For Aurora the snapshot name is checked
+        (free, valid) before any instance is deleted; a taken name fails the operation with nothing deleted.
 
         Refuses (:class:`ClusterNotOwned`) to delete a cluster dbscale did not create unless
         ``force``. A cluster that does not exist is a no-op (an operation that is already done).

@@ -125,3 +125,22 @@ def test_aurora_rollback_that_reverts_a_setting_while_the_cluster_stops_succeeds
     assert rollback.status == "SUCCESS", rollback.reason
     c = aurora_cluster()
     assert (c["Status"], c["BackupRetentionPeriod"]) == ("available", 7)
+
+
+def test_aurora_delete_whose_final_snapshot_name_is_taken_fails_before_deleting_instances(
+    aurora_cfn: CloudFormation,
+) -> None:
+    from dbscale.core.clock import utc_stamp
+
+    assert aurora_cfn.send(aurora_cfn.event("Create", AURORA, ORDERS)).status == "SUCCESS"
+    rds = boto3.client("rds")
+    # The name the Delete will choose, taken by a snapshot someone made in the same second.
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier="orders", DBClusterSnapshotIdentifier=f"orders-final-{utc_stamp(aurora_cfn.clock)}"
+    )
+    deleted = aurora_cfn.send(aurora_cfn.event("Delete", AURORA, ORDERS, physical_id="orders"))
+    assert deleted.status == "FAILED"
+    found = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["orders"]}])["DBInstances"]
+    assert sorted(i["DBInstanceStatus"] for i in found) == ["available", "available"]
+    assert "nothing was deleted" in deleted.reason
+    assert aurora_cfn.poll_rules() == []

@@ -225,11 +225,11 @@ def test_an_aurora_delete_whose_final_snapshot_name_is_taken_deletes_nothing(
     with pytest.raises(OperationFailed) as err:
         rds.delete(snapshot_identifier="orders-last")
 
-    assert "orders-last" in str(err.value) and "nothing was deleted" in str(err.value)
-    assert mutations(aws_calls) == []
     found = client.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [ORDERS]}])["DBInstances"]
     assert sorted(i["DBInstanceStatus"] for i in found) == ["available", "available"]
     assert rds.status == "available"
+    assert mutations(aws_calls) == []
+    assert "orders-last" in str(err.value) and "nothing was deleted" in str(err.value)
 
 
 def test_an_aurora_delete_with_an_invalid_snapshot_name_deletes_nothing(
