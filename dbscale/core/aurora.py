@@ -4,7 +4,6 @@ instance-class changes, readers, ACU range, stop/start, delete."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +49,8 @@ _BROKEN = frozenset(
 _RESERVED_OPTIONS = frozenset({"DBClusterIdentifier", "Engine", "EngineVersion", "ServerlessV2ScalingConfiguration"})
 _FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterUserPassword"})
 _INSTANCE_SUFFIX = re.compile(r"-(\d+)$")
+# AWS's DB cluster snapshot identifier: 1-255 letters, digits or hyphens, starting with a letter.
+_SNAPSHOT_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,254}")
 
 
 def instance_identifier(cluster_name: str, number: int) -> str:
@@ -98,6 +99,8 @@ class RdsProvisioning(ClusterProvisioning):
     _forbidden_options = _FORBIDDEN_OPTIONS
     _managed_password_option = "ManageMasterUserPassword"
     _tagging_calls = ("add_tags_to_resource", "remove_tags_from_resource")
+    _status_key = "Status"
+    _settled_states = _SETTLED
 
     def __init__(
         self,
@@ -318,17 +321,36 @@ class RdsProvisioning(ClusterProvisioning):
             steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}", wait, timeout_minutes
         )
 
-    def modify_settings(self, *, apply_immediately: bool = True, **params: Any) -> None:
-        """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``) now.
+    def modify_settings(
+        self,
+        *,
+        apply_immediately: bool = True,
+        new_paused: bool | None = None,
+        wait: bool = True,
+        timeout_minutes: float = 60,
+        after_pending: bool = False,
+        **params: Any,
+    ) -> Operation:
+        """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``).
 
-        With ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
+        AWS refuses ModifyDBCluster on a stopped (or starting, stopping, modifying) cluster, so this
+        is an operation: a stopped cluster is started, the operation waits until the cluster and
+        every instance are available, applies the settings, waits again, then stops the cluster
+        again. The stopped state at the end is ``new_paused`` (None, the default: the state the
+        cluster was in). Settings already in effect are not sent again. With
+        ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
+        ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
+        :meth:`RedshiftProvisioning.modify_settings`. Returns the operation (dbscale 0.1.0
+        returned None as soon as AWS accepted the call).
         """
-        self._modify(
+        return self._modify(
             _FORBIDDEN_OPTIONS | (_RESERVED_OPTIONS - {"EngineVersion"}),
-            functools.partial(
-                self._client.modify_db_cluster, DBClusterIdentifier=self._name, ApplyImmediately=apply_immediately
-            ),
             params,
+            new_paused=new_paused,
+            wait=wait,
+            timeout_minutes=timeout_minutes,
+            after_pending=after_pending,
+            step_fields={"apply_immediately": apply_immediately},
         )
 
     def _arn(self, cluster: dict[str, Any]) -> str:
@@ -339,7 +361,11 @@ class RdsProvisioning(ClusterProvisioning):
             raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
 
     def _delete_steps(self, snapshot: str | None) -> list[dict[str, Any]]:
+        # AWS takes the final snapshot in DeleteDBCluster, which it accepts only once the instances
+        # are gone: check that the snapshot can be made before any instance is deleted.
+        check = [{"action": "check_final_snapshot", "final_snapshot": snapshot}] if snapshot else []
         return [
+            *check,
             {"action": "delete_instances"},
             {"action": "delete_cluster", "final_snapshot": snapshot},
             {"action": "wait_deleted"},
@@ -500,9 +526,24 @@ class AuroraSteps(ClusterSteps):
     _fields_as_arguments = False
     _status_key = "Status"
     _settled = _SETTLED
+    _paused_status = "stopped"
+    _resume_steps = ("start", "wait_available")
+    _pause_steps = ("stop", "wait_stopped")
+    _modifiable = _USABLE
+    _setting_readers = {
+        "EnableIAMDatabaseAuthentication": "IAMDatabaseAuthenticationEnabled",
+        "DBClusterParameterGroupName": "DBClusterParameterGroup",
+        "VpcSecurityGroupIds": lambda c: [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
+    }
 
     def _cluster(self, name: str) -> dict[str, Any]:
         return describe_db_cluster(self._client, name)
+
+    def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
+        with aws_errors(f"modify Aurora cluster '{name}'"):
+            self._client.modify_db_cluster(
+                DBClusterIdentifier=name, ApplyImmediately=step.get("apply_immediately", True), **settings
+            )
 
     def _instances(self, name: str) -> list[dict[str, Any]]:
         with aws_errors(f"describe the instances of Aurora cluster '{name}'"):
@@ -648,6 +689,30 @@ class AuroraSteps(ClusterSteps):
             return StepOutcome.wait(f"'{step['instance_id']}' is still the writer; waiting for the failover")
         with aws_errors(f"delete instance '{step['instance_id']}'"):
             self._client.delete_db_instance(DBInstanceIdentifier=step["instance_id"])
+        return StepOutcome.next()
+
+    def _check_final_snapshot(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        snapshot = step["final_snapshot"]
+        if (c := self._cluster_if_exists(name)) is None or c["Status"] == "deleting":
+            return StepOutcome.next()
+        if not _SNAPSHOT_IDENTIFIER.fullmatch(snapshot) or "--" in snapshot or snapshot.endswith("-"):
+            return StepOutcome.fail(
+                f"'{snapshot}' is not a valid DB cluster snapshot identifier (1-255 letters, digits or hyphens, "
+                "starting with a letter, without two hyphens in a row or a hyphen at the end); nothing was deleted"
+            )
+        try:
+            with aws_errors(f"look up DB cluster snapshot '{snapshot}'"):
+                found = self._client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot)[
+                    "DBClusterSnapshots"
+                ]
+        except ClusterNotFound:
+            found = []
+        if found:
+            return StepOutcome.fail(
+                f"a DB cluster snapshot named '{snapshot}' already exists (of cluster "
+                f"'{found[0].get('DBClusterIdentifier')}'), so the final snapshot cannot be taken; nothing was "
+                "deleted. Delete or rename that snapshot, or choose another final snapshot name"
+            )
         return StepOutcome.next()
 
     def _delete_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:

@@ -12,13 +12,36 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, tag_dict, tag_list, tags_include
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest
+from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from .limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from .operation import Operation, StepOutcome
 from .validation import validate_cluster_identifier
 
 if TYPE_CHECKING:
     import boto3
+
+# How a described cluster shows a setting given in a Modify* call's own name: a key of the
+# description, or a function of it. Lists compare as sets (security group ids).
+SettingReader = str | Callable[[dict[str, Any]], Any]
+
+
+def settings_in_effect(cluster: dict[str, Any], settings: dict[str, Any], readers: dict[str, SettingReader]) -> bool:
+    """True when every setting already has the wanted value in ``cluster`` (a Describe* item),
+    or is pending with it (``PendingModifiedValues``). A setting the description lacks is not in effect."""
+    pending = cluster.get("PendingModifiedValues") or {}
+    for key, wanted in settings.items():
+        reader = readers.get(key, key)
+        current = reader(cluster) if callable(reader) else cluster.get(reader, _ABSENT)
+        queued = pending.get(reader, _ABSENT) if isinstance(reader, str) else _ABSENT
+        if isinstance(wanted, (list, tuple)):
+            wanted = sorted(wanted)
+            current = sorted(current) if isinstance(current, (list, tuple)) else current
+        if current != wanted and queued != wanted:
+            return False
+    return True
+
+
+_ABSENT = object()
 
 
 def describe_one(what: str, listing: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
@@ -50,6 +73,9 @@ class ClusterProvisioning:
     _managed_password_option: ClassVar[str]
     # The client methods that add and remove tags, both taking ResourceName.
     _tagging_calls: ClassVar[tuple[str, str]]
+    # Where the description holds the cluster's status, and the states a change may start from.
+    _status_key: ClassVar[str]
+    _settled_states: ClassVar[frozenset[str]]
 
     def __init__(self, cluster_name: str, session: boto3.Session | None, clock: Clock | None) -> None:
         self._name = validate_cluster_identifier(cluster_name)
@@ -146,13 +172,34 @@ class ClusterProvisioning:
 
     # --- changes ----------------------------------------------------------------------------
 
-    def _modify(self, refused: Collection[str], modify: Callable[..., Any], params: dict[str, Any]) -> None:
+    def _modify(
+        self,
+        refused: Collection[str],
+        params: dict[str, Any],
+        *,
+        new_paused: bool | None,
+        wait: bool,
+        timeout_minutes: float,
+        after_pending: bool,
+        step_fields: dict[str, Any] | None = None,
+    ) -> Operation:
+        """The operation that applies ``params`` (a Modify* call's parameters); see ``modify_settings``."""
         for key in params:
             if key in refused:
                 raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
-        if params:
-            with aws_errors(f"modify {self._label} '{self._name}'"):
-                modify(**params)
+        if new_paused is not None and not isinstance(new_paused, bool):
+            raise InvalidRequest(f"new_paused must be True, False or None, got {new_paused!r}", field="new_paused")
+        if not params and new_paused is None:
+            return self._operation([], f"no settings to change on {self._label} '{self._name}'")
+        status = str(self._describe()[self._status_key])
+        if status not in self._settled_states and not after_pending:
+            raise InvalidState(
+                f"{self._label} '{self._name}' is '{status}'; wait until it has settled before changing "
+                "its settings, or pass after_pending=True"
+            )
+        step = {"action": "apply_settings", "settings": dict(params), "paused": new_paused, **(step_fields or {})}
+        names = ", ".join(sorted(params)) or "no settings"
+        return self._start([step], f"change {names} of {self._label} '{self._name}'", wait, timeout_minutes)
 
     def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
@@ -175,7 +222,8 @@ class ClusterProvisioning:
         timeout_minutes: float = 60,
     ) -> Operation:
         """Delete the cluster (for Aurora: its instances, then the cluster), by default after a final
-        snapshot ``<cluster>-final-<UTC timestamp>``.
+        snapshot ``<cluster>-final-<UTC timestamp>``. For Aurora the snapshot name is checked
+        (free, valid) before any instance is deleted; a taken name fails the operation with nothing deleted.
 
         Refuses (:class:`ClusterNotOwned`) to delete a cluster dbscale did not create unless
         ``force``. A cluster that does not exist is a no-op (an operation that is already done).
@@ -266,6 +314,61 @@ class ClusterSteps:
             if outcome.kind != "next":
                 return outcome
             remaining.pop(0)
+        return StepOutcome.next()
+
+    # --- settings (Modify* parameters) as steps: resume, apply, wait, pause again -------------
+
+    # The status of a paused (stopped) cluster, and the steps that leave and re-enter it.
+    _paused_status: ClassVar[str]
+    _resume_steps: ClassVar[tuple[str, ...]]
+    _pause_steps: ClassVar[tuple[str, ...]]
+    # Cluster states AWS accepts a Modify* call in.
+    _modifiable: ClassVar[frozenset[str]]
+    # How the description shows each setting (see :func:`settings_in_effect`).
+    _setting_readers: ClassVar[dict[str, SettingReader]] = {}
+
+    def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
+        """The Modify* call itself."""
+        raise NotImplementedError
+
+    def _apply_settings(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
+        # AWS refuses Modify* on a paused or busy cluster: wait until it settles, then plan from the
+        # state it settled in (resume if paused, apply, wait, pause again) and run the plan inline.
+        c = self._cluster(name)
+        if (broken := self._cluster_broken(name, c)) is not None:
+            return broken
+        status = c[self._status_key]
+        if status not in self._settled:
+            return StepOutcome.wait(f"waiting for the running '{status}' operation to finish before changing settings")
+        paused_now = status == self._paused_status
+        paused_after = paused_now if step["paused"] is None else bool(step["paused"])
+        extra = {k: v for k, v in step.items() if k not in ("action", "settings", "paused")}
+        changes: list[dict[str, Any]] = []
+        if not settings_in_effect(c, step["settings"], self._setting_readers):
+            changes = [
+                {"action": "wait_available"},
+                {"action": "modify_settings", "settings": step["settings"], **extra},
+                {"action": "wait_available"},
+            ]
+        plan: list[dict[str, Any]] = []
+        if paused_now and (changes or not paused_after):
+            plan += [{"action": action} for action in self._resume_steps]
+        plan += changes
+        if paused_after and (changes or not paused_now):
+            plan += [{"action": action} for action in self._pause_steps]
+        step.clear()
+        step.update({"action": "planned", "steps": plan})
+        return self._planned(name, step)
+
+    def _modify_settings(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
+        c = self._cluster(name)
+        settings = step["settings"]
+        if settings_in_effect(c, settings, self._setting_readers):
+            return StepOutcome.next()  # applied already, e.g. by an earlier, interrupted poll
+        status = c[self._status_key]
+        if status not in self._modifiable:
+            return StepOutcome.wait(f"cluster is '{status}', waiting for it to accept the settings")
+        self._send_settings(name, settings, step)
         return StepOutcome.next()
 
     def _wait_deleted(self, name: str, step: dict[str, Any]) -> StepOutcome:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -137,6 +136,8 @@ class RedshiftProvisioning(ClusterProvisioning):
     _forbidden_options = _FORBIDDEN_OPTIONS
     _managed_password_option = "ManageMasterPassword"
     _tagging_calls = ("create_tags", "delete_tags")
+    _status_key = "ClusterStatus"
+    _settled_states = _SETTLED
 
     def __init__(
         self,
@@ -336,13 +337,36 @@ class RedshiftProvisioning(ClusterProvisioning):
     ) -> list[dict[str, Any]]:
         return plan_rescale(c, target_type, target_nodes, new_paused, resize_type)
 
-    def modify_settings(self, **params: Any) -> None:
-        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``) now.
+    def modify_settings(
+        self,
+        *,
+        new_paused: bool | None = None,
+        wait: bool = True,
+        timeout_minutes: float = 60,
+        after_pending: bool = False,
+        **params: Any,
+    ) -> Operation:
+        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``).
 
-        The call returns when AWS accepts it; the cluster may be ``modifying`` for a while after.
+        AWS accepts ModifyCluster only from an ``available`` cluster, so this is an operation: a
+        paused cluster is resumed first, the settings are applied, the operation waits until the
+        cluster is ``available`` again (no longer ``modifying``), then pauses it again. The paused
+        state at the end is ``new_paused`` (None, the default: the state the cluster was in).
+        Settings already in effect are not sent again. ``wait`` (default True) waits at most
+        ``timeout_minutes`` (default 60); with ``wait=False`` the started :class:`Operation` is
+        returned to poll. A cluster mid-operation raises :class:`InvalidState` unless
+        ``after_pending`` is True: then the operation first waits for it to settle. Returns the
+        operation (dbscale 0.1.0 returned None as soon as AWS accepted the call).
         """
         refused = _FORBIDDEN_OPTIONS | {"MasterUserPassword", "NodeType", "NumberOfNodes", "ClusterType"}
-        self._modify(refused, functools.partial(self._client.modify_cluster, ClusterIdentifier=self._name), params)
+        return self._modify(
+            refused,
+            params,
+            new_paused=new_paused,
+            wait=wait,
+            timeout_minutes=timeout_minutes,
+            after_pending=after_pending,
+        )
 
     def _arn(self, cluster: dict[str, Any]) -> str:
         return cluster_arn(self._session, cluster, self._name)
@@ -413,9 +437,21 @@ class RedshiftSteps(ClusterSteps):
     _fields_as_arguments = True
     _status_key = "ClusterStatus"
     _settled = _SETTLED
+    _paused_status = "paused"
+    _resume_steps = ("resume", "wait_available")
+    _pause_steps = ("pause", "wait_paused")
+    _modifiable = frozenset({"available"})
+    _setting_readers = {
+        "Port": lambda c: (c.get("Endpoint") or {}).get("Port"),
+        "VpcSecurityGroupIds": lambda c: [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
+    }
 
     def _cluster(self, name: str) -> dict[str, Any]:
         return describe_cluster(self._client, name)
+
+    def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
+        with aws_errors(f"modify Redshift cluster '{name}'"):
+            self._client.modify_cluster(ClusterIdentifier=name, **settings)
 
     def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
         status = cluster["ClusterStatus"]

@@ -156,12 +156,20 @@ class AuroraClusterResource(ClusterResource):
             after_pending=True,
         )
 
-    def apply_settings(self, cluster: RdsProvisioning, changed: dict[str, Any], props: dict[str, Any]) -> None:
+    def settings_operation(
+        self, cluster: RdsProvisioning, changed: dict[str, Any], props: dict[str, Any], *, new_paused: bool | None
+    ) -> Operation:
         if "VpcSecurityGroupIds" in changed and changed["VpcSecurityGroupIds"] is None:
             changed["VpcSecurityGroupIds"] = []
         if "EngineVersion" in changed and changed["EngineVersion"] is None:
             del changed["EngineVersion"]  # removing the property keeps the running version
-        cluster.modify_settings(apply_immediately=props["ApplyImmediately"], **changed)
+        return cluster.modify_settings(
+            apply_immediately=props["ApplyImmediately"],
+            new_paused=new_paused,
+            wait=False,
+            after_pending=True,
+            **changed,
+        )
 
     def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
         expected: dict[str, object] = {"ReaderCount": props["ReaderCount"], "Paused": props["Paused"]}

@@ -1,6 +1,6 @@
 """The lifecycle every cluster custom resource shares: create or adopt, converge, delete.
 
-A resource type supplies its schema and five small hooks (open, create, converge, apply_settings,
+A resource type supplies its schema and five small hooks (open, create, converge, settings_operation,
 attributes); this module owns the CloudFormation semantics: replacement on a new identifier,
 immutable properties, adoption, idempotent retries, rollback over a running operation, and
 never deleting a cluster this resource did not create.
@@ -89,7 +89,7 @@ class ClusterResource(ReplaceableResource):
     """Properties an autoscaler may change; with ``Autoscaled`` an update that leaves them as they
     were keeps the cluster's current size instead of restoring the declared one."""
     settings: tuple[str, ...] = ()
-    """Properties changed in place by :meth:`apply_settings` (not through rescale)."""
+    """Properties changed in place by :meth:`settings_operation` (not through rescale)."""
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -113,7 +113,11 @@ class ClusterResource(ReplaceableResource):
         """An operation (not yet polled) bringing the cluster to the declared shape and paused state."""
         raise NotImplementedError
 
-    def apply_settings(self, cluster: Any, changed: dict[str, Any], props: dict[str, Any]) -> None:
+    def settings_operation(
+        self, cluster: Any, changed: dict[str, Any], props: dict[str, Any], *, new_paused: bool | None
+    ) -> Operation:
+        """An operation (not yet polled) applying the ``changed`` settings once the cluster has settled:
+        it resumes a paused cluster, applies, waits, and leaves it paused per ``new_paused``."""
         raise NotImplementedError
 
     def attributes(self, cluster: Any) -> dict[str, str]:
@@ -189,7 +193,8 @@ class ClusterResource(ReplaceableResource):
             state["keep_size"] = True
         changed = {name: props[name] for name in self.settings if old and old.get(name) != props.get(name)}
         if changed:
-            self.apply_settings(cluster, changed, props)
+            # Applied as steps of the operation (_advance): AWS refuses them on a paused or busy cluster.
+            state["settings"] = changed
         state["physical_id"] = cluster_id
 
     def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
@@ -225,12 +230,35 @@ class ClusterResource(ReplaceableResource):
                 )
             cluster = self.open(provider, cluster_id)
             operation = self.converge(cluster, props)
+            if changed := state.pop("settings", None):
+                operation = self._with_settings(provider, cluster, changed, props, operation)
             state["rounds"] = rounds + 1
             if not operation.steps:
                 data = self.attributes(cluster)
                 data["InProgress"] = "false"
                 return Progress(cluster_id, True, data)
             state["op"] = operation.to_dict()
+
+    def _with_settings(
+        self, provider: Provider, cluster: Any, changed: dict[str, Any], props: dict[str, Any], converge: Operation
+    ) -> Operation:
+        """One operation: the settings first (after any running operation settles), then ``converge``.
+
+        A non-empty converge plan ends in the declared paused state itself (its resume step is a
+        no-op on a running cluster), so the settings leave the cluster running for it: one resume
+        and one pause in all. Without one, the settings end in the declared state.
+        """
+        settings = self.settings_operation(
+            cluster, changed, props, new_paused=False if converge.steps else props["Paused"]
+        )
+        return Operation(
+            converge.service,
+            converge.cluster_name,
+            settings.steps + converge.steps,
+            description=settings.description + (f", then {converge.description}" if converge.steps else ""),
+            session=provider.session,
+            clock=provider.clock,
+        )
 
     def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
         def final_snapshot() -> bool:

@@ -105,10 +105,12 @@ class RedshiftClusterResource(ClusterResource):
             after_pending=True,
         )
 
-    def apply_settings(self, cluster: RedshiftProvisioning, changed: dict[str, Any], props: dict[str, Any]) -> None:
+    def settings_operation(
+        self, cluster: RedshiftProvisioning, changed: dict[str, Any], props: dict[str, Any], *, new_paused: bool | None
+    ) -> Operation:
         if "VpcSecurityGroupIds" in changed and changed["VpcSecurityGroupIds"] is None:
             changed["VpcSecurityGroupIds"] = []
-        cluster.modify_settings(**changed)
+        return cluster.modify_settings(new_paused=new_paused, wait=False, after_pending=True, **changed)
 
     def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
         return text_attributes(

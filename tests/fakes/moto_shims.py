@@ -13,6 +13,16 @@ loudly at install time and can be deleted.
   (KeyError on ``_master_user_password``) copying the source cluster's settings.
 * RDS ``CreateDBCluster`` of an identifier that exists: moto silently replaces the cluster; AWS
   answers ``DBClusterAlreadyExistsFault``.
+* State rules moto does not enforce (AWS API reference, each call's Errors): Redshift ``ModifyCluster``
+  and ``PauseCluster`` need an ``available`` cluster and ``ResumeCluster`` a ``paused`` one
+  (``InvalidClusterState``); RDS ``ModifyDBCluster`` needs an ``available`` cluster
+  (``InvalidDBClusterStateFault``; moto would even mark a stopped cluster ``available``) and
+  ``ModifyDBInstance`` an ``available`` instance in a running cluster (``InvalidDBInstanceState``).
+* Redshift ``ModifyCluster`` ignores ``Port`` and stores ``PubliclyAccessible`` as the string sent;
+  RDS ``ModifyDBCluster`` ignores ``EnableIAMDatabaseAuthentication``.
+* RDS ``DeleteDBCluster`` ignores ``SkipFinalSnapshot``: without ``FinalDBSnapshotIdentifier`` it
+  deletes without a snapshot. AWS defaults ``SkipFinalSnapshot`` to false and then requires the
+  identifier (``InvalidParameterCombination``), and refuses both together.
 
 Without :class:`tests.fakes.transitions.SlowAws` every change is instant, as in plain moto: a resize
 is ``SUCCEEDED`` as soon as it is requested.
@@ -27,8 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.rds.exceptions import RDSClientError
+from moto.rds.exceptions import InvalidDBClusterStateFault, RDSClientError
 from moto.rds.models import DBCluster, RDSBackend
+from moto.rds.responses import RDSResponse
 from moto.redshift.exceptions import (
     ClusterNotFoundError,
     InvalidParameterCombinationError,
@@ -252,6 +263,95 @@ def _refuse_duplicate_cluster(original: Any) -> Any:
     return create_db_cluster
 
 
+# --- state rules and settings moto does not enforce or store ------------------------------
+
+
+def _redshift_requires(status: str, action: str, original: Any) -> Any:
+    def call(self: RedshiftBackend, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("cluster_identifier", kwargs.get("cluster_id", args[0] if args else None))
+        cluster = self.clusters.get(name)
+        if cluster is not None and cluster.status != status:
+            raise invalid_cluster_state(
+                f"The cluster {name} is '{cluster.status}'; it must be '{status}' to {action}"
+            )
+        return original(self, *args, **kwargs)
+
+    call.__name__ = original.__name__
+    return call
+
+
+def _response_modify_cluster(original: Any) -> Any:
+    def modify_cluster(self: RedshiftResponse) -> ActionResult:
+        port = self._get_int_param("Port")
+        publicly_accessible = self._get_bool_param("PubliclyAccessible")
+        result: ActionResult = original(self)
+        cluster = result.result["Cluster"]  # type: ignore[index]
+        if port is not None:
+            cluster.port = port
+        if publicly_accessible is not None:
+            cluster.publicly_accessible = publicly_accessible
+        return result
+
+    modify_cluster.__name__ = original.__name__
+    return modify_cluster
+
+
+def _modify_db_cluster_when_available(original: Any) -> Any:
+    def modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> DBCluster:
+        name = kwargs["db_cluster_identifier"]
+        cluster = self.clusters.get(name)
+        if cluster is not None and cluster.status != "available":
+            raise InvalidDBClusterStateFault(
+                f"DbCluster {name} is in {cluster.status} state but expected it to be one of available."
+            )
+        iam = kwargs.get("enable_iam_database_authentication")
+        result: DBCluster = original(self, kwargs)
+        if iam is not None:
+            self.clusters[kwargs.get("new_db_cluster_identifier") or name].iam_auth = bool(iam)
+            result.iam_auth = bool(iam)
+        return result
+
+    return modify_db_cluster
+
+
+def _modify_db_instance_when_available(original: Any) -> Any:
+    def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        instance = self.databases.get(db_instance_identifier)
+        if instance is not None:
+            cluster = self.clusters.get(getattr(instance, "db_cluster_identifier", None) or "")
+            status = instance.status if cluster is None or cluster.status != "stopped" else "stopped"
+            if status != "available":
+                raise RDSClientError(
+                    "InvalidDBInstanceState",
+                    f"Database instance {db_instance_identifier} is '{status}'; it must be 'available' to modify",
+                )
+        return original(self, db_instance_identifier, db_kwargs)
+
+    return modify_db_instance
+
+
+def _strict_delete_db_cluster(original: Any) -> Any:
+    def delete_db_cluster(self: RDSResponse) -> ActionResult:
+        skip = str(self.params.get("SkipFinalSnapshot", "false")).lower() == "true"
+        snapshot = self.params.get("FinalDBSnapshotIdentifier")
+        if not skip and not snapshot:
+            raise RDSClientError(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+            )
+        if skip and snapshot:
+            raise RDSClientError(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier can not be specified when deleting a cluster with SkipFinalSnapshot "
+                "set to true.",
+            )
+        result: ActionResult = original(self)
+        return result
+
+    delete_db_cluster.__name__ = original.__name__
+    return delete_db_cluster
+
+
 # --- install ------------------------------------------------------------------------------
 
 
@@ -271,6 +371,14 @@ def install_moto_shims() -> None:
     _require_source_lacks(RedshiftResponse.delete_cluster, '"SkipFinalClusterSnapshot", False')
     _require_source_lacks(DBCluster.get_cfg, "master_user_secret")
     _require_source_lacks(RDSBackend.create_db_cluster, "AlreadyExists")
+    _require_source_lacks(RedshiftBackend.modify_cluster, "InvalidClusterState")
+    _require_source_lacks(RedshiftBackend.pause_cluster, "status")
+    _require_source_lacks(RedshiftBackend.resume_cluster, "status")
+    _require_source_lacks(RedshiftResponse.modify_cluster, '"Port"')
+    _require_source_lacks(RDSBackend.modify_db_cluster, "status !=")
+    _require_source_lacks(RDSBackend.modify_db_cluster, "iam_auth")
+    _require_source_lacks(RDSBackend.modify_db_instance, "InvalidDBInstanceState")
+    _require_source_lacks(RDSResponse.delete_db_cluster, "SkipFinalSnapshot")
 
     RedshiftBackend.resize_cluster = _backend_resize_cluster  # type: ignore[attr-defined]
     RedshiftBackend.describe_resize = _backend_describe_resize  # type: ignore[attr-defined]
@@ -285,4 +393,19 @@ def install_moto_shims() -> None:
     )
     DBCluster.get_cfg = _tolerant_get_cfg(DBCluster.get_cfg)  # type: ignore[method-assign]
     RDSBackend.create_db_cluster = _refuse_duplicate_cluster(RDSBackend.create_db_cluster)  # type: ignore[method-assign]
+    RedshiftBackend.modify_cluster = _redshift_requires(  # type: ignore[method-assign]
+        "available", "modify", RedshiftBackend.modify_cluster
+    )
+    RedshiftBackend.pause_cluster = _redshift_requires(  # type: ignore[method-assign]
+        "available", "pause", RedshiftBackend.pause_cluster
+    )
+    RedshiftBackend.resume_cluster = _redshift_requires(  # type: ignore[method-assign]
+        "paused", "resume", RedshiftBackend.resume_cluster
+    )
+    RedshiftResponse.modify_cluster = _response_modify_cluster(RedshiftResponse.modify_cluster)  # type: ignore[method-assign]
+    RDSBackend.modify_db_cluster = _modify_db_cluster_when_available(RDSBackend.modify_db_cluster)  # type: ignore[method-assign]
+    RDSBackend.modify_db_instance = _modify_db_instance_when_available(  # type: ignore[method-assign]
+        RDSBackend.modify_db_instance
+    )
+    RDSResponse.delete_db_cluster = _strict_delete_db_cluster(RDSResponse.delete_db_cluster)  # type: ignore[method-assign]
     _installed = True

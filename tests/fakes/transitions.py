@@ -24,7 +24,6 @@ from moto.rds.exceptions import (
     DBClusterToBeDeletedHasActiveMembers,
     DBInstanceNotFoundError,
     InvalidDBClusterStateFault,
-    InvalidDBInstanceStateFault,
     RDSClientError,
 )
 from moto.rds.models import DBCluster, DBInstance, RDSBackend
@@ -60,6 +59,7 @@ REDSHIFT_CLUSTER: dict[str, Transition] = {
     "resume": Transition("resuming", 180, "available"),
     "elastic_resize": Transition("resizing", 600, "available"),
     "classic_resize": Transition("resizing", 1200, "available"),
+    "modify": Transition("modifying", 120, "available"),
     "final_snapshot": Transition("final-snapshot", 180, "delete"),
     "delete": Transition("deleting", 180, GONE),
 }
@@ -317,7 +317,9 @@ class SlowAws:
                         f"The cluster {cluster.cluster_identifier} is '{cluster.status}'; "
                         "it must be 'available' to modify"
                     )
-                return original(backend, **kwargs)
+                result = original(backend, **kwargs)
+                slow.begin("redshift", result, "modify")
+                return result
 
             return wrapper
 
@@ -489,7 +491,7 @@ class SlowAws:
                 slow.advance()
                 instance = _db_instance(backend, db_instance_identifier)
                 if instance.status != "available":
-                    raise InvalidDBInstanceStateFault(
+                    raise invalid_instance_state(
                         f"Database instance {db_instance_identifier} is '{instance.status}', not available."
                     )
                 old_class = instance.db_instance_class
@@ -513,7 +515,7 @@ class SlowAws:
                 name = kwargs["db_instance_identifier"]
                 instance = _db_instance(backend, name)
                 if instance.status == "deleting":
-                    raise InvalidDBInstanceStateFault(f"Instance {name} is already being deleted.")
+                    raise invalid_instance_state(f"Instance {name} is already being deleted.")
                 cluster = backend.clusters.get(getattr(instance, "db_cluster_identifier", None) or "")
                 if cluster is not None:
                     require_cluster(
@@ -546,6 +548,11 @@ class SlowAws:
         self._wrap(RDSBackend, "create_db_instance", create_db_instance)
         self._wrap(RDSBackend, "modify_db_instance", modify_db_instance)
         self._wrap(RDSBackend, "delete_db_instance", delete_db_instance)
+
+
+def invalid_instance_state(message: str) -> RDSClientError:
+    """AWS's ``InvalidDBInstanceState`` (HTTP 400; botocore's code, without "Fault")."""
+    return RDSClientError("InvalidDBInstanceState", message)
 
 
 def _redshift_cluster(backend: RedshiftBackend, name: str) -> Cluster:
