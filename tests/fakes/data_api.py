@@ -13,7 +13,9 @@ as AWS checks a request:
   the cluster is auto-paused (``fake.pause(cluster_arn, calls)``).
 * moto refuses ``EnableHttpEndpoint`` for everything but Serverless v1; AWS accepts it for
   Serverless v2 and provisioned clusters (Aurora MySQL 3.07+, Aurora PostgreSQL 13.12+/14.9+/
-  15.4+/16.1+), so :func:`install` widens moto's check to those versions.
+  15.4+/16.1+), so :func:`install` widens moto's check to those versions (an older version is
+  ``InvalidParameterCombination``), and adds the ``EnableHttpEndpoint`` / ``DisableHttpEndpoint``
+  actions (those clusters' way to change it; moto has neither).
 * Redshift Data API: the cluster must exist and be available; the secret must hold the cluster's
   admin credentials (its managed secret) or a user's; statements run on PostgreSQL (Redshift's SQL
   for what the bootstrap sends: schemas, tables, users with MD5 passwords, grants), go
@@ -33,7 +35,10 @@ from decimal import Decimal
 from typing import Any
 
 from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.rds.exceptions import DBClusterNotFoundError, InvalidParameterCombination
 from moto.rds.models import DBCluster, rds_backends
+from moto.rds.responses import RDSResponse
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.redshift.models import redshift_backends
 from moto.redshiftdata.models import RedshiftDataAPIServiceBackend, StatementResult
@@ -147,11 +152,25 @@ def install() -> Iterator[DataApiFake]:
         pattern = _DATA_API_VERSIONS.get(self.engine)
         if value and pattern is not None and self.engine_mode != "serverless":
             if not pattern.match(self.engine_version or ""):
-                raise _RdsDataError(
-                    "InvalidParameterCombination",
-                    f"The engine version {self.engine_version} does not support the Data API",
+                raise InvalidParameterCombination(
+                    f"The engine version {self.engine_version} does not support the Data API"
                 )
             self._enable_http_endpoint = True
+
+    def http_endpoint_action(enabled: bool) -> Any:
+        def action(self: RDSResponse) -> ActionResult:
+            arn = self.params.get("ResourceArn")
+            cluster = next((c for c in self.backend.clusters.values() if c.db_cluster_arn == arn), None)
+            if cluster is None:
+                raise DBClusterNotFoundError(str(arn))
+            if cluster.engine_mode == "serverless":
+                raise InvalidParameterCombination(
+                    "Use ModifyDBCluster with EnableHttpEndpoint for Aurora Serverless v1 clusters"
+                )
+            cluster.enable_http_endpoint = enabled
+            return ActionResult({"ResourceArn": arn, "HttpEndpointEnabled": cluster.enable_http_endpoint})
+
+        return action
 
     def execute_statement(self: RDSDataServiceResponse) -> str:
         body = json.loads(self.body or "{}")
@@ -247,6 +266,11 @@ def install() -> Iterator[DataApiFake]:
         return StatementResult(columns, [[_field(v) for v in row] for row in outcome["rows"]], len(outcome["rows"]))
 
     patcher.set(DBCluster, "enable_http_endpoint", property(DBCluster.enable_http_endpoint.fget, enable_http_endpoint))  # type: ignore[attr-defined]
+    for name in ("enable_http_endpoint", "disable_http_endpoint"):
+        if name in vars(RDSResponse):
+            raise RuntimeError(f"moto now implements RDS {name}; drop it from {__name__}")
+    patcher.set(RDSResponse, "enable_http_endpoint", http_endpoint_action(True))
+    patcher.set(RDSResponse, "disable_http_endpoint", http_endpoint_action(False))
     patcher.set(RDSDataServiceResponse, "execute_statement", execute_statement)
     patcher.set(RedshiftDataAPIServiceBackend, "execute_statement", redshift_execute)
     patcher.set(RedshiftDataAPIServiceBackend, "describe_statement", redshift_describe)
