@@ -48,7 +48,10 @@ def stage_ingest_code() -> str:
     import dbscale
 
     package = Path(dbscale.__file__).resolve().parent
-    files = {"telemetry_ingest.py": HERE / "ingest" / "telemetry_ingest.py", "dbscale/__init__.py": package / "__init__.py"}
+    files = {
+        "telemetry_ingest.py": HERE / "ingest" / "telemetry_ingest.py",
+        "dbscale/__init__.py": package / "__init__.py",
+    }
     for name in ("__init__.py", "errors.py", "aws.py", "clock.py"):
         files[f"dbscale/core/{name}"] = package / "core" / name
     for path in sorted((package / "core" / "bootstrap").glob("*.py")):
@@ -185,7 +188,10 @@ class TelemetryStack(Stack):
             ),
             cloudwatch.GraphWidget(
                 title="Aurora latency (ms)",
-                left=[self.database.metric_dml_latency(period=minute), self.database.metric_select_latency(period=minute)],
+                left=[
+                    self.database.metric_dml_latency(period=minute),
+                    self.database.metric_select_latency(period=minute),
+                ],
                 width=12,
             ),
         )

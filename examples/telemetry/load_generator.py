@@ -11,6 +11,7 @@ auth); ``--unsigned`` is for a local server. Prints a summary: sent, failed, req
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -70,7 +71,7 @@ def run(
     pending: list[dict[str, Any]] = []
     source = readings(count, devices)
     while True:
-        pending = [reading for _, reading in zip(range(batch), source)]
+        pending = list(itertools.islice(source, batch))
         if not pending or time.monotonic() - started >= seconds:
             break
         body = json.dumps(pending).encode()

@@ -29,8 +29,13 @@ def redshift_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
 
     app = App()
     stack = Stack(app, "Warehouse")
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
-        ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
     cluster = RedshiftCluster(stack, "Cluster", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
     DatabaseBootstrap(
         stack,
@@ -49,7 +54,9 @@ def test_redshift_bootstrap_uses_the_redshift_data_api(redshift_template: dict[s
     assert bootstrap["ClusterIdentifier"].startswith("warehouse-cluster-")
     assert bootstrap["Users"][0]["Grants"] == ["SELECT, INSERT ON app.*"]  # normalized at synth
     secret = next(r for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret")["Properties"]
-    template = "".join(p if isinstance(p, str) else "X" for p in secret["GenerateSecretString"]["SecretStringTemplate"]["Fn::Join"][1])
+    template = "".join(
+        p if isinstance(p, str) else "X" for p in secret["GenerateSecretString"]["SecretStringTemplate"]["Fn::Join"][1]
+    )
     assert '"engine":"redshift"' in template and '"dbname":"dev"' in template and '"username":"loader"' in template
     statements = [
         s
@@ -87,7 +94,9 @@ def test_bad_migrations_fail_the_synth(scratch: Any, tmp_path: Path) -> None:
     with pytest.raises(InvalidConstructProps, match="does not exist"):
         DatabaseBootstrap(stack, "A", cluster=cluster, migrations=tmp_path / "missing")
     with pytest.raises(InvalidConstructProps, match="same number 1"):
-        DatabaseBootstrap(stack, "B", cluster=cluster, migrations=migrations(tmp_path / "b", {"1_a.sql": "", "001_b.sql": ""}))
+        DatabaseBootstrap(
+            stack, "B", cluster=cluster, migrations=migrations(tmp_path / "b", {"1_a.sql": "", "001_b.sql": ""})
+        )
     big = migrations(tmp_path / "c", {f"{n:03d}_x.sql": "-- " + "x" * 100_000 for n in range(1, 3)})
     with pytest.raises(InvalidConstructProps, match="KiB of SQL"):
         DatabaseBootstrap(stack, "C", cluster=cluster, migrations=big)

@@ -71,7 +71,9 @@ def test_data_api_and_auto_pause_on_create_and_update(cfn: CloudFormation) -> No
         ({"ServerlessV2SecondsUntilAutoPause": "soon"}, "must be a whole number"),
     ],
 )
-def test_bad_auto_pause_fails_before_anything_is_created(cfn: CloudFormation, change: dict[str, Any], message: str) -> None:
+def test_bad_auto_pause_fails_before_anything_is_created(
+    cfn: CloudFormation, change: dict[str, Any], message: str
+) -> None:
     result = cfn.send(cfn.event("Create", TYPE, {**SERVERLESS, **change}))
     assert result.status == "FAILED" and message in result.reason
     assert boto3.client("rds").describe_db_clusters()["DBClusters"] == []

@@ -57,7 +57,9 @@ def cfn(
         provider.session, provider.clock, provider.ssl_verify, provider._helper = saved
 
 
-def aurora(boto_session: boto3.Session, name: str, engine: str, version: str, *, data_api: bool = True) -> dict[str, Any]:
+def aurora(
+    boto_session: boto3.Session, name: str, engine: str, version: str, *, data_api: bool = True
+) -> dict[str, Any]:
     rds = boto_session.client("rds")
     return rds.create_db_cluster(
         DBClusterIdentifier=name,
@@ -115,17 +117,28 @@ def test_create_update_delete_on_aurora_mysql(
     }
     app = mysql_db.connect(user="app", password=password)  # the password in the user's own secret
     try:
-        app.cursor().execute("INSERT INTO telemetry.telemetry (device_id, entry_ts, cpu_usage, memory_usage, data) "
-                             "VALUES ('d', NOW(), 0.1, 0.2, '{}')")
+        app.cursor().execute(
+            "INSERT INTO telemetry.telemetry (device_id, entry_ts, cpu_usage, memory_usage, data) "
+            "VALUES ('d', NOW(), 0.1, 0.2, '{}')"
+        )
         app.commit()
     finally:
         app.close()
 
     # A new file applies on update; the applied ones are left alone.
-    newer = [*props["Migrations"], {"Name": "003_index.sql", "Sql": "CREATE INDEX by_received ON telemetry.telemetry (received_at);"}]
+    newer = [
+        *props["Migrations"],
+        {"Name": "003_index.sql", "Sql": "CREATE INDEX by_received ON telemetry.telemetry (received_at);"},
+    ]
     updated = cfn.send(
-        cfn.event("Update", TYPE, {**props, "Migrations": newer}, logical_id="Schema",
-                  physical_id=created.physical_id, old_properties=props)
+        cfn.event(
+            "Update",
+            TYPE,
+            {**props, "Migrations": newer},
+            logical_id="Schema",
+            physical_id=created.physical_id,
+            old_properties=props,
+        )
     )
     assert updated.status == "SUCCESS", updated.reason
     assert updated.data["AppliedMigrations"] == "003_index.sql" and updated.data["MigrationCount"] == "3"
@@ -134,8 +147,14 @@ def test_create_update_delete_on_aurora_mysql(
     changed = [dict(m) for m in newer]
     changed[1]["Sql"] = changed[1]["Sql"].replace("VARCHAR(64)", "VARCHAR(128)")
     refused = cfn.send(
-        cfn.event("Update", TYPE, {**props, "Migrations": changed}, logical_id="Schema",
-                  physical_id=created.physical_id, old_properties={**props, "Migrations": newer})
+        cfn.event(
+            "Update",
+            TYPE,
+            {**props, "Migrations": changed},
+            logical_id="Schema",
+            physical_id=created.physical_id,
+            old_properties={**props, "Migrations": newer},
+        )
     )
     assert refused.status == "FAILED"
     assert "migration 002_tables.sql changed after it was applied" in refused.reason
@@ -218,7 +237,10 @@ def test_redshift_through_the_redshift_data_api(
 ) -> None:
     redshift = boto_session.client("redshift")
     cluster = redshift.create_cluster(
-        ClusterIdentifier="warehouse", NodeType="ra3.xlplus", NumberOfNodes=2, MasterUsername="admin",
+        ClusterIdentifier="warehouse",
+        NodeType="ra3.xlplus",
+        NumberOfNodes=2,
+        MasterUsername="admin",
         ManageMasterPassword=True,
     )["Cluster"]
     data_api.attach("warehouse", postgres_db)
@@ -255,9 +277,22 @@ def test_redshift_through_the_redshift_data_api(
         ({"ClusterArn": "arn:aws:rds:us-east-1:123456789012:db:x"}, "ClusterArn must be an Aurora cluster ARN"),
         ({"SecretArn": "plain-text"}, "SecretArn must be a Secrets Manager secret ARN"),
         ({"Migrations": [{"Name": "schema.sql", "Sql": "SELECT 1"}]}, "is not named <number>_<name>.sql"),
-        ({"Users": [{"Name": "App", "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}]}, "user name"),
-        ({"Users": [{"Name": "a", "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
-                     "Grants": ["SELECT ON a.b; DROP"]}]}, "grant"),
+        (
+            {"Users": [{"Name": "App", "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}]},
+            "user name",
+        ),
+        (
+            {
+                "Users": [
+                    {
+                        "Name": "a",
+                        "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+                        "Grants": ["SELECT ON a.b; DROP"],
+                    }
+                ]
+            },
+            "grant",
+        ),
     ],
 )
 def test_bad_properties_fail_before_any_sql(

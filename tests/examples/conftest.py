@@ -26,7 +26,11 @@ def telemetry_db(mysql_db: Any) -> Iterator[Any]:
     connection = mysql_db.connect()
     try:
         user = UserSpec("app", "unused", (Grant.parse("SELECT, INSERT ON telemetry.*"),))
-        bootstrap(DbApiExecutor(connection, "mysql"), load_migrations(TELEMETRY / "sql" / "migrations"), [(user, APP_PASSWORD)])
+        bootstrap(
+            DbApiExecutor(connection, "mysql"),
+            load_migrations(TELEMETRY / "sql" / "migrations"),
+            [(user, APP_PASSWORD)],
+        )
     finally:
         connection.close()
     yield mysql_db

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,8 +96,13 @@ def test_properties_are_those_the_handlers_accept(template: dict[str, Any]) -> N
         return value
 
     bootstrap = stringify(resolved(one(template, "Custom::DatabaseBootstrap")["Properties"]))
-    event = {"RequestType": "Create", "StackId": "s", "RequestId": "r", "LogicalResourceId": "Schema",
-             "ResourceProperties": bootstrap}
+    event = {
+        "RequestType": "Create",
+        "StackId": "s",
+        "RequestId": "r",
+        "LogicalResourceId": "Schema",
+        "ResourceProperties": bootstrap,
+    }
     parsed = database_bootstrap.DatabaseBootstrapResource().parse(Request.from_event(event))
     assert [m.name for m in parsed["Migrations"]] == ["001_schema.sql", "002_tables.sql"]
     cluster = one(template, "Custom::AuroraCluster")["Properties"]
@@ -125,7 +129,9 @@ def test_ingest_function_is_in_the_vpc_behind_an_iam_function_url(template: dict
     ]
     by_sid = {s.get("Sid"): s for s in statements}
     assert by_sid["RdsDataApi"]["Action"] == "rds-data:ExecuteStatement"
-    assert by_sid["RdsDataApi"]["Resource"] == {"Fn::GetAtt": [next(iter(of_type(template, "Custom::AuroraCluster"))), "ClusterArn"]}
+    assert by_sid["RdsDataApi"]["Resource"] == {
+        "Fn::GetAtt": [next(iter(of_type(template, "Custom::AuroraCluster"))), "ClusterArn"]
+    }
     assert len(by_sid["DatabaseSecrets"]["Resource"]) == 2
     assert not any(s["Resource"] == "*" for s in statements)
 

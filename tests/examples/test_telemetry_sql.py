@@ -52,8 +52,12 @@ def close(a: float, b: float) -> bool:
     return abs(a - b) <= 0.0051
 
 
-def test_every_reading_is_stored_once_with_its_document(app_executor: DbApiExecutor, loaded: list[dict[str, Any]]) -> None:
-    rows = app_executor.execute("SELECT device_id, entry_ts, cpu_usage, memory_usage, data FROM telemetry.telemetry ORDER BY id")
+def test_every_reading_is_stored_once_with_its_document(
+    app_executor: DbApiExecutor, loaded: list[dict[str, Any]]
+) -> None:
+    rows = app_executor.execute(
+        "SELECT device_id, entry_ts, cpu_usage, memory_usage, data FROM telemetry.telemetry ORDER BY id"
+    )
     assert len(rows) == COUNT
     first = loaded[0]
     device, entry_ts, cpu, memory, data = rows[0]
@@ -85,19 +89,23 @@ def test_analytics_return_the_expected_figures(app_executor: DbApiExecutor, load
     assert close(float(avg_cpu), sum(cpus) / len(cpus)) and close(float(max_cpu), max(cpus))
 
     since = START + timedelta(seconds=20)
-    metrics = telemetry_analytics.query(app_executor, "device_metrics", since=since.strftime("%Y-%m-%d %H:%M:%S"), limit=5)
+    metrics = telemetry_analytics.query(
+        app_executor, "device_metrics", since=since.strftime("%Y-%m-%d %H:%M:%S"), limit=5
+    )
     recent: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for reading in loaded:
         if datetime.fromisoformat(reading["timestamp"]) > since:
             recent[reading["device_id"]].append(reading)
     ranked = sorted(recent.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:5]
     assert [row[0] for row in metrics] == [device for device, _ in ranked]
-    for row, (_, items) in zip(metrics, ranked):
+    for row, (_, items) in zip(metrics, ranked, strict=True):
         cpu = [r["cpu_usage"] for r in items]
         memory = [r["memory_usage"] for r in items]
         assert row[1] == len(items)
         for got, want in zip(
-            row[2:8], (min(cpu), sum(cpu) / len(cpu), max(cpu), min(memory), sum(memory) / len(memory), max(memory))
+            row[2:8],
+            (min(cpu), sum(cpu) / len(cpu), max(cpu), min(memory), sum(memory) / len(memory), max(memory)),
+            strict=True,
         ):
             assert close(float(got), want)
         latest = max(datetime.fromisoformat(r["timestamp"]) for r in items)
@@ -130,7 +138,11 @@ def test_ingest_refuses_bad_readings_and_writes_nothing(app_executor: DbApiExecu
 def test_the_app_user_cannot_change_the_schema_or_delete(app_executor: DbApiExecutor) -> None:
     from dbscale.core.errors import StatementFailed
 
-    for sql in ("DELETE FROM telemetry.telemetry", "DROP TABLE telemetry.telemetry", "CREATE TABLE telemetry.x (a INT)"):
+    for sql in (
+        "DELETE FROM telemetry.telemetry",
+        "DROP TABLE telemetry.telemetry",
+        "CREATE TABLE telemetry.x (a INT)",
+    ):
         with pytest.raises(StatementFailed, match="denied"):
             app_executor.execute(sql)
 

@@ -50,7 +50,9 @@ from tests.fakes.patching import Patcher
 
 _DATA_API_VERSIONS = {
     "aurora-mysql": re.compile(r"^8\.0\.mysql_aurora\.3\.(0[7-9]|[1-9]\d)"),
-    "aurora-postgresql": re.compile(r"^(13\.(1[2-9]|[2-9]\d)|14\.(9|[1-9]\d)|15\.([4-9]|\d\d)|16\.([1-9]|\d\d)|1[7-9])"),
+    "aurora-postgresql": re.compile(
+        r"^(13\.(1[2-9]|[2-9]\d)|14\.(9|[1-9]\d)|15\.([4-9]|\d\d)|16\.([1-9]|\d\d)|1[7-9])"
+    ),
 }
 _STEPS = ("SUBMITTED", "STARTED", "FINISHED")
 
@@ -92,7 +94,9 @@ def _login(server: Server, credentials: dict[str, Any], master: dict[str, Any], 
     return server.connect(user=credentials.get("username"), password=credentials.get("password"), database=database)
 
 
-def _run(connection: Any, dialect: str, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]], int]:
+def _run(
+    connection: Any, dialect: str, sql: str, parameters: dict[str, Any]
+) -> tuple[list[str], list[tuple[Any, ...]], int]:
     cursor = connection.cursor()
     try:
         if parameters:

@@ -116,7 +116,7 @@ def test_a_failing_statement_names_the_file_and_is_not_recorded(executor: Record
 
 
 def test_bad_migration_names_and_duplicates_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequest, match="<number>_<name>.sql"):
+    with pytest.raises(InvalidRequest, match=r"<number>_<name>\.sql"):
         load_migrations(write(tmp_path / "a", {"schema.sql": SCHEMA}))
     with pytest.raises(InvalidRequest, match="same number 1"):
         load_migrations(write(tmp_path / "b", {"001_a.sql": SCHEMA, "1_b.sql": TABLE}))
@@ -139,11 +139,11 @@ def test_users_log_in_with_the_password_and_get_only_their_grants(
         cursor.execute("SELECT name FROM app.items")
         assert [tuple(row) for row in cursor.fetchall()] == [("by app",)]
         app.commit()
-        with pytest.raises(Exception, match="(?i)denied|permission"):
+        with pytest.raises(Exception, match=r"(?i)denied|permission"):
             cursor.execute("DELETE FROM app.items")
     finally:
         app.close()
-    with pytest.raises(Exception, match="(?i)denied|authentication"):
+    with pytest.raises(Exception, match=r"(?i)denied|authentication"):
         server.connect(user="app", password="WrongPassword123").close()
 
     # A table a later migration creates is covered by the schema grant too.
