@@ -296,8 +296,10 @@ def test_redshift_through_the_redshift_data_api(
     ],
 )
 def test_bad_properties_fail_before_any_sql(
-    cfn: CloudFormation, telemetry_cluster: dict[str, Any], data_api: DataApiFake, change: dict[str, Any], message: str
+    cfn: CloudFormation, boto_session: boto3.Session, data_api: DataApiFake, change: dict[str, Any], message: str
 ) -> None:
+    # No server attached: a statement would fail the test with "no test server attached".
+    telemetry_cluster = aurora(boto_session, "telemetry", "aurora-mysql", "8.0.mysql_aurora.3.08.0")
     props = {
         "Engine": "aurora-mysql",
         "ClusterArn": telemetry_cluster["DBClusterArn"],
