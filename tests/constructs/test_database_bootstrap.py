@@ -116,3 +116,19 @@ def test_auto_pause_is_validated_at_synth(scratch: Any) -> None:
     ok.enable_data_api()
     ok.enable_data_api()  # idempotent
     assert ok.data_api_enabled
+
+
+def test_the_provider_asset_imports_the_bootstrap_handler_without_cdk() -> None:
+    import subprocess
+    import sys
+
+    from dbscale.constructs._asset import staged_handler_code
+
+    asset = staged_handler_code()
+    probe = (
+        f"import sys; sys.path.insert(0, {asset!r}); import dbscale.handlers.database_bootstrap as h; "
+        f"assert h.__file__.startswith({asset!r}); "
+        "assert not any(m.startswith(('aws_cdk', 'jsii', 'pymysql', 'psycopg')) for m in sys.modules); "
+        "assert 'botocore.client' not in sys.modules  # no client before the first call"
+    )
+    subprocess.run([sys.executable, "-I", "-c", probe], check=True)
