@@ -183,6 +183,8 @@ def main() -> int:
     import subprocess
 
     subprocess.run([sys.executable, str(ROOT / "bench/autoscale_sim.py"), "--demo"], check=True)
+    heading("Telemetry example on a local MariaDB/MySQL server: migrations, ingest, analytics (examples/telemetry)")
+    subprocess.run([sys.executable, str(ROOT / "examples/telemetry/demo_local.py")], check=True)
     print("\nDone: every change above ran through dbscale's real code against moto; no AWS account was used.")
     return 0
 

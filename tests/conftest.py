@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import botocore.endpoint
@@ -162,3 +163,56 @@ def failing_calls(
     moto, every attempt (or ``times``). Retry backoff sleeps advance ``fake_clock``."""
     monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(fake_clock))
     return _failing_calls
+
+
+# --- real database servers (tests/dbservers.py): one of each per test session, started on first use ---
+
+
+def _server_or_skip(start: Any) -> Iterator[Any]:
+    from tests.dbservers import ServerUnavailable
+
+    try:
+        context = start()
+        server = context.__enter__()
+    except ServerUnavailable as err:
+        pytest.skip(str(err))
+    try:
+        yield server
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL server (skips, saying how to install one, when there is none)."""
+    from tests.dbservers import postgres_server as start
+
+    yield from _server_or_skip(start)
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[Any]:
+    """A throwaway MariaDB/MySQL server (skips, saying how to install one, when there is none)."""
+    from tests.dbservers import mysql_server as start
+
+    yield from _server_or_skip(start)
+
+
+@pytest.fixture
+def mysql_db(mysql_server: Any) -> Iterator[Any]:
+    """The MariaDB server, emptied of every database and user the test made when it ends."""
+    from tests.dbservers import reset_mysql
+
+    reset_mysql(mysql_server)
+    yield mysql_server
+    reset_mysql(mysql_server)
+
+
+@pytest.fixture
+def postgres_db(postgres_server: Any) -> Iterator[Any]:
+    """The PostgreSQL server, emptied of every schema and role the test made when it ends."""
+    from tests.dbservers import reset_postgres
+
+    reset_postgres(postgres_server)
+    yield postgres_server
+    reset_postgres(postgres_server)

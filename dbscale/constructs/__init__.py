@@ -14,7 +14,14 @@ from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
 from .aurora_clone import AuroraClone
 from .autoscaler import Autoscaler
 from .clone_pool import NIGHTLY, ClonePoolMaintenance
-from .provider import AuroraCloneProvider, AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
+from .database_bootstrap import DatabaseBootstrap, DatabaseUser
+from .provider import (
+    AuroraCloneProvider,
+    AuroraClusterProvider,
+    ClusterProvider,
+    DatabaseBootstrapProvider,
+    RedshiftClusterProvider,
+)
 from .redshift import RedshiftCluster
 from .scaling_alarms import ALARM_SPECS, ScalingAlarms
 
@@ -29,6 +36,9 @@ __all__ = [
     "Autoscaler",
     "ClonePoolMaintenance",
     "ClusterProvider",
+    "DatabaseBootstrap",
+    "DatabaseBootstrapProvider",
+    "DatabaseUser",
     "InvalidConstructProps",
     "RedshiftCluster",
     "RedshiftClusterProvider",

@@ -1,7 +1,7 @@
 """The provider Lambda's code, staged at synth time without Docker.
 
 The asset holds exactly what the handlers import at run time: ``dbscale/__init__.py``,
-``dbscale/core/*.py``, ``dbscale/handlers/*.py`` and the installed ``crhelper`` package. Nothing
+``dbscale/core/**/*.py``, ``dbscale/handlers/**/*.py`` and the installed ``crhelper`` package. Nothing
 from CDK (``dbscale.constructs`` is left out), and no boto3: every Lambda Python runtime ships it.
 
 Only ``.py`` files are copied (no ``__pycache__``, no stubs), in sorted order, so two synths of the
@@ -27,8 +27,8 @@ def source_files() -> dict[str, Path]:
     package = Path(dbscale.__file__).parent
     files: dict[str, Path] = {"dbscale/__init__.py": package / "__init__.py"}
     for sub in ("core", "handlers"):
-        for path in sorted((package / sub).glob("*.py")):
-            files[f"dbscale/{sub}/{path.name}"] = path
+        for path in sorted((package / sub).rglob("*.py")):
+            files[f"dbscale/{path.relative_to(package).as_posix()}"] = path
     crhelper_dir = Path(crhelper.__file__).parent
     for path in sorted(crhelper_dir.glob("*.py")):
         files[f"crhelper/{path.name}"] = path

@@ -12,7 +12,12 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
-from dbscale.core.validation import validate_aurora_cluster, validate_aurora_engine, validate_backup_retention
+from dbscale.core.validation import (
+    validate_aurora_cluster,
+    validate_aurora_engine,
+    validate_auto_pause,
+    validate_backup_retention,
+)
 
 from . import _support as support
 from ._cluster import _ClusterBase
@@ -97,6 +102,10 @@ class AuroraCluster(_AuroraBase):
     :param serverless_v2_min_capacity: Serverless v2 minimum ACUs (0 enables auto-pause). Required
         with ``db.serverless``, refused otherwise. Default None.
     :param serverless_v2_max_capacity: Serverless v2 maximum ACUs. Same rules. Default None.
+    :param serverless_v2_seconds_until_auto_pause: with a 0-ACU minimum, how long the cluster idles
+        before Aurora pauses it, 300-86400 seconds. Default None: AWS's default (300 s).
+    :param data_api: enable the RDS Data API (the cluster's HTTP endpoint). Default False;
+        :meth:`enable_data_api` turns it on later (``DatabaseBootstrap`` does).
     :param cluster_identifier: the cluster identifier. Default: derived from the construct's
         unique id (stable across deploys, unique per stack, lowercase).
     :param paused: keep the cluster stopped. Default False. (RDS restarts a stopped cluster after
@@ -135,6 +144,8 @@ class AuroraCluster(_AuroraBase):
         reader_count: int = 0,
         serverless_v2_min_capacity: float | None = None,
         serverless_v2_max_capacity: float | None = None,
+        serverless_v2_seconds_until_auto_pause: int | None = None,
+        data_api: bool = False,
         cluster_identifier: str | None = None,
         paused: bool = False,
         vpc_subnets: ec2.SubnetSelection | None = None,
@@ -154,6 +165,16 @@ class AuroraCluster(_AuroraBase):
         super().__init__(scope, id, AuroraClusterProvider.resource_type)
         self.autoscaled = autoscaled
         self._validate(engine, instance_class, reader_count, serverless_v2_min_capacity, serverless_v2_max_capacity)
+        if not unresolved(serverless_v2_seconds_until_auto_pause, serverless_v2_min_capacity):
+            checked(
+                self,
+                validate_auto_pause,
+                serverless_v2_seconds_until_auto_pause,
+                serverless_v2_min_capacity,
+                min_field="serverless_v2_min_capacity",
+            )
+        self.engine = engine
+        self._data_api = data_api
         retention_days = self._backup_days(backup_retention)
         version = engine_version if engine_version is not None else DEFAULT_ENGINE_VERSIONS.get(engine)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
@@ -195,6 +216,7 @@ class AuroraCluster(_AuroraBase):
                 "InstanceClass": instance_class,
                 "ServerlessV2MinCapacity": serverless_v2_min_capacity if serverless else None,
                 "ServerlessV2MaxCapacity": serverless_v2_max_capacity if serverless else None,
+                "ServerlessV2SecondsUntilAutoPause": serverless_v2_seconds_until_auto_pause if serverless else None,
                 "ReaderCount": reader_count,
                 "Paused": paused,
                 "DatabaseName": database_name,
@@ -205,6 +227,7 @@ class AuroraCluster(_AuroraBase):
                 "StorageEncrypted": True,
                 "KmsKeyId": key_arn,
                 "EnableIAMDatabaseAuthentication": iam_authentication,
+                "EnableHttpEndpoint": data_api or None,
                 "CopyTagsToSnapshot": copy_tags_to_snapshot,
                 "BackupRetentionPeriod": retention_days,
                 "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
@@ -228,6 +251,18 @@ class AuroraCluster(_AuroraBase):
         port = AURORA_DEFAULT_PORT.get(engine, 5432)
         self._secret = self._managed_secret()
         self._connections_value = self._connections(groups, port)
+
+    @property
+    def data_api_enabled(self) -> bool:
+        """True when the cluster's RDS Data API (HTTP endpoint) is on."""
+        return self._data_api
+
+    def enable_data_api(self) -> None:
+        """Turn on the RDS Data API (the cluster's HTTP endpoint); idempotent. Needs an engine
+        version that supports it on Serverless v2 and provisioned instances (the defaults do)."""
+        if not self._data_api:
+            self._cfn.add_property_override("EnableHttpEndpoint", True)
+            self._data_api = True
 
     # --- validation ---------------------------------------------------------------------------
 

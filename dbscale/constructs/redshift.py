@@ -89,6 +89,7 @@ class RedshiftCluster(_ClusterBase):
     ) -> None:
         super().__init__(scope, id, RedshiftClusterProvider.resource_type)
         self.autoscaled = autoscaled
+        self.database_name = database_name
         self._validate(node_type, number_of_nodes, port, resize_type)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 

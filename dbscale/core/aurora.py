@@ -21,6 +21,7 @@ from .redshift import ConnectionInfo
 from .validation import (
     validate_aurora_cluster,
     validate_aurora_instance_class,
+    validate_auto_pause,
     validate_reader_count,
     validate_serverless_v2_capacity,
 )
@@ -112,6 +113,7 @@ class RdsProvisioning(ClusterProvisioning):
         reader_count: int = 0,
         serverless_v2_min_acu: float | None = None,
         serverless_v2_max_acu: float | None = None,
+        serverless_v2_seconds_until_auto_pause: int | None = None,
         session: boto3.Session | None = None,
         clock: Clock | None = None,
         wait: bool = True,
@@ -120,6 +122,7 @@ class RdsProvisioning(ClusterProvisioning):
     ) -> None:
         super().__init__(cluster_name, session, clock)
         if initial_instance_type is not None:
+            auto_pause = validate_auto_pause(serverless_v2_seconds_until_auto_pause, serverless_v2_min_acu)
             engine, instance_class, readers, acu = validate_aurora_cluster(
                 engine=engine,
                 instance_class=initial_instance_type,
@@ -148,6 +151,8 @@ class RdsProvisioning(ClusterProvisioning):
             params["EngineVersion"] = engine_version
         if acu is not None:
             params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
+            if auto_pause is not None:
+                params["ServerlessV2ScalingConfiguration"]["SecondsUntilAutoPause"] = auto_pause
         steps: list[dict[str, Any]] = [
             {
                 "action": "create_instance",
@@ -352,6 +357,37 @@ class RdsProvisioning(ClusterProvisioning):
             after_pending=after_pending,
             step_fields={"apply_immediately": apply_immediately},
         )
+
+    def set_http_endpoint(self, enabled: bool) -> None:
+        """Turn the RDS Data API (the cluster's HTTP endpoint) on or off (EnableHttpEndpoint /
+        DisableHttpEndpoint: Serverless v2 and provisioned clusters of engine versions that support it)."""
+        arn = self._describe()["DBClusterArn"]
+        with aws_errors(f"{'enable' if enabled else 'disable'} the Data API of Aurora cluster '{self._name}'"):
+            if enabled:
+                self._client.enable_http_endpoint(ResourceArn=arn)
+            else:
+                self._client.disable_http_endpoint(ResourceArn=arn)
+
+    def set_auto_pause(
+        self, seconds: int, *, capacity: tuple[float, float] | None = None, apply_immediately: bool = True
+    ) -> None:
+        """Set how long (300-86400 s) a 0-ACU-minimum Serverless v2 cluster idles before it pauses.
+
+        ``capacity``: the (min, max) ACU range to send with it. Default None: the cluster's current one.
+        """
+        current = self._describe().get("ServerlessV2ScalingConfiguration") or {}
+        config = {"MinCapacity": capacity[0], "MaxCapacity": capacity[1]} if capacity else current
+        checked = validate_auto_pause(seconds, config.get("MinCapacity"), field="seconds", min_field="MinCapacity")
+        with aws_errors(f"set the auto-pause delay of Aurora cluster '{self._name}'"):
+            self._client.modify_db_cluster(
+                DBClusterIdentifier=self._name,
+                ServerlessV2ScalingConfiguration={
+                    "MinCapacity": config["MinCapacity"],
+                    "MaxCapacity": config["MaxCapacity"],
+                    "SecondsUntilAutoPause": checked,
+                },
+                ApplyImmediately=apply_immediately,
+            )
 
     def _arn(self, cluster: dict[str, Any]) -> str:
         return str(cluster["DBClusterArn"])
@@ -612,12 +648,18 @@ class AuroraSteps(ClusterSteps):
 
     def _modify_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
         acu = step["acu"]
-        if acu is None or _acu(self._cluster(name)) == tuple(acu):
+        cluster = self._cluster(name)
+        if acu is None or _acu(cluster) == tuple(acu):
             return StepOutcome.next()
+        config: dict[str, Any] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
+        # Keep the auto-pause delay across a range change (it only applies at a 0-ACU minimum).
+        seconds = (cluster.get("ServerlessV2ScalingConfiguration") or {}).get("SecondsUntilAutoPause")
+        if seconds is not None and acu[0] == 0:
+            config["SecondsUntilAutoPause"] = seconds
         with aws_errors(f"change the ACU range of Aurora cluster '{name}'"):
             self._client.modify_db_cluster(
                 DBClusterIdentifier=name,
-                ServerlessV2ScalingConfiguration={"MinCapacity": acu[0], "MaxCapacity": acu[1]},
+                ServerlessV2ScalingConfiguration=config,
                 ApplyImmediately=step["apply_immediately"],
             )
         return StepOutcome.next()

@@ -55,3 +55,16 @@ class AwsError(DbscaleError):
         super().__init__(message)
         self.code = code
         self.operation_name = operation_name
+
+
+class StatementFailed(DbscaleError):
+    """The database refused a SQL statement; the message names the migration or user and the
+    database's own error (never a password: statements that carry one are not quoted)."""
+
+
+class DatabaseResuming(DbscaleError):
+    """An auto-paused Aurora Serverless v2 cluster is waking up; the same call succeeds shortly."""
+
+
+class MigrationChanged(DbscaleError):
+    """An applied migration file no longer matches the checksum recorded when it ran."""

@@ -107,6 +107,9 @@ above 0.5). https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Server
 https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.how-it-works.html
 """
 SERVERLESS_V2_MAX_ACU = 256.0
+SERVERLESS_V2_AUTO_PAUSE_SECONDS = (300, 86_400)
+"""With a 0-ACU minimum, how long an instance must be idle before Aurora pauses it: 5 minutes to
+one day (AWS's default 300). https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ServerlessV2ScalingConfiguration.html"""
 SERVERLESS_V2_LOWEST_MAX_ACU = 1.0
 SERVERLESS_V2_ACU_STEP = 0.5
 SERVERLESS_V2_GIB_PER_ACU = 2

@@ -22,6 +22,7 @@ from .limits import (
     REDSHIFT_RA3_PORT_RANGES,
     REDSHIFT_RESIZE_TYPES,
     SERVERLESS_V2_ACU_STEP,
+    SERVERLESS_V2_AUTO_PAUSE_SECONDS,
     SERVERLESS_V2_LOWEST_MAX_ACU,
     SERVERLESS_V2_MAX_ACU,
     SERVERLESS_V2_MIN_ACU,
@@ -180,6 +181,30 @@ def validate_serverless_v2_capacity(
     if values[0] > values[1]:
         raise InvalidRequest(f"{min_field} {values[0]:g} is greater than {max_field} {values[1]:g}", field=min_field)
     return values[0], values[1]
+
+
+def validate_auto_pause(
+    seconds: object,
+    min_acu: object,
+    *,
+    field: str = "serverless_v2_seconds_until_auto_pause",
+    min_field: str = "serverless_v2_min_acu",
+) -> int | None:
+    """Check the Serverless v2 auto-pause delay: None, or whole seconds from 300 to 86400, and
+    only with a minimum of 0 ACUs (the only minimum that pauses)."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or float(seconds) % 1:
+        raise InvalidRequest(f"{field} must be a whole number of seconds, got {seconds!r}", field=field)
+    low, high = SERVERLESS_V2_AUTO_PAUSE_SECONDS
+    if not low <= seconds <= high:
+        raise InvalidRequest(f"{field} {seconds:g} is out of range: allowed {low} to {high} seconds", field=field)
+    if min_acu is None or min_acu != 0:
+        raise InvalidRequest(
+            f"{field} needs {min_field} 0 (a cluster only auto-pauses at a 0-ACU minimum), got {min_acu!r}",
+            field=field,
+        )
+    return int(seconds)
 
 
 def validate_aurora_cluster(

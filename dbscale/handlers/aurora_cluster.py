@@ -13,7 +13,7 @@ from dbscale.core.limits import (
     CREATED_BY_TAG_KEY,
 )
 from dbscale.core.operation import Operation
-from dbscale.core.validation import validate_aurora_cluster, validate_cluster_identifier
+from dbscale.core.validation import validate_aurora_cluster, validate_auto_pause, validate_cluster_identifier
 
 from .cluster import ClusterResource, text_attributes
 from .properties import Prop
@@ -26,6 +26,7 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("InstanceClass", required=True),
     Prop("ServerlessV2MinCapacity", "float"),
     Prop("ServerlessV2MaxCapacity", "float"),
+    Prop("ServerlessV2SecondsUntilAutoPause", "int"),
     Prop("ReaderCount", "int", default=0),
     Prop("Paused", "bool", default=False),
     Prop("DatabaseName", immutable=True),
@@ -36,6 +37,7 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("StorageEncrypted", "bool", default=True, immutable=True),
     Prop("KmsKeyId", immutable=True),
     Prop("EnableIAMDatabaseAuthentication", "bool", default=False),
+    Prop("EnableHttpEndpoint", "bool", default=False),
     Prop("CopyTagsToSnapshot", "bool", default=True),
     Prop(
         "BackupRetentionPeriod",
@@ -86,6 +88,8 @@ class AuroraClusterResource(ClusterResource):
         "EnableIAMDatabaseAuthentication",
         "CopyTagsToSnapshot",
         "BackupRetentionPeriod",
+        "EnableHttpEndpoint",
+        "ServerlessV2SecondsUntilAutoPause",
     )
 
     def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +107,12 @@ class AuroraClusterResource(ClusterResource):
             serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
             fields=_FIELDS,
         )
+        validate_auto_pause(
+            props["ServerlessV2SecondsUntilAutoPause"],
+            props["ServerlessV2MinCapacity"],
+            field="ServerlessV2SecondsUntilAutoPause",
+            min_field="ServerlessV2MinCapacity",
+        )
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
         return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
@@ -116,6 +126,7 @@ class AuroraClusterResource(ClusterResource):
             "CopyTagsToSnapshot": props["CopyTagsToSnapshot"],
             "BackupRetentionPeriod": props["BackupRetentionPeriod"],
             "EnableIAMDatabaseAuthentication": props["EnableIAMDatabaseAuthentication"],
+            "EnableHttpEndpoint": props["EnableHttpEndpoint"],
             "Tags": tag_list({**props["Tags"], **tags}),
         }
         for name in (
@@ -135,6 +146,7 @@ class AuroraClusterResource(ClusterResource):
             reader_count=props["ReaderCount"],
             serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
             serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+            serverless_v2_seconds_until_auto_pause=props["ServerlessV2SecondsUntilAutoPause"],
             session=provider.session,
             clock=provider.clock,
             wait=False,
@@ -163,6 +175,17 @@ class AuroraClusterResource(ClusterResource):
             changed["VpcSecurityGroupIds"] = []
         if "EngineVersion" in changed and changed["EngineVersion"] is None:
             del changed["EngineVersion"]  # removing the property keeps the running version
+        if "EnableHttpEndpoint" in changed:  # its own API for Serverless v2 and provisioned clusters
+            cluster.set_http_endpoint(bool(changed.pop("EnableHttpEndpoint")))
+        if "ServerlessV2SecondsUntilAutoPause" in changed:
+            # Not yet a step of the operation: sent at once (AWS refuses it on a stopped cluster).
+            seconds = changed.pop("ServerlessV2SecondsUntilAutoPause")
+            if seconds is not None:  # removing the property keeps the running delay
+                cluster.set_auto_pause(
+                    seconds,
+                    capacity=(props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"]),
+                    apply_immediately=props["ApplyImmediately"],
+                )
         return cluster.modify_settings(
             apply_immediately=props["ApplyImmediately"],
             new_paused=new_paused,
@@ -192,6 +215,7 @@ class AuroraClusterResource(ClusterResource):
                 "ReaderCount": sum(1 for m in members if not m.get("IsClusterWriter")),
                 "Paused": c["Status"] == "stopped",
                 "SecretArn": (c.get("MasterUserSecret") or {}).get("SecretArn"),
+                "HttpEndpointEnabled": bool(c.get("HttpEndpointEnabled")),
                 "Adopted": CREATED_BY_TAG_KEY not in {t["Key"] for t in c.get("TagList", [])},
             }
         )

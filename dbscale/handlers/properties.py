@@ -19,7 +19,8 @@ _FALSE = frozenset({"false", "no", "0"})
 
 @dataclass(frozen=True)
 class Prop:
-    """One property: its type (``str``, ``int``, ``float``, ``bool``, ``list``, ``tags``), whether it
+    """One property: its type (``str``, ``int``, ``float``, ``bool``, ``list``, ``tags``, or ``json``:
+    any JSON value, checked by the resource), whether it
     is required, its default, the allowed values, and whether it can change in place."""
 
     name: str
@@ -124,6 +125,8 @@ def parse(schema: tuple[Prop, ...], raw: dict[str, Any] | None) -> dict[str, Any
             values[prop.name] = _list(prop, value)
         elif prop.kind == "tags":
             values[prop.name] = _tags(prop, value)
+        elif prop.kind == "json":
+            values[prop.name] = value
         elif isinstance(value, str):
             values[prop.name] = value.strip()
         else:
