@@ -15,6 +15,7 @@ from .aurora_clone import AuroraClone
 from .autoscaler import Autoscaler
 from .clone_pool import NIGHTLY, ClonePoolMaintenance
 from .database_bootstrap import DatabaseBootstrap, DatabaseUser
+from .long_operations import LongOperations
 from .provider import (
     AuroraCloneProvider,
     AuroraClusterProvider,
@@ -40,6 +41,7 @@ __all__ = [
     "DatabaseBootstrapProvider",
     "DatabaseUser",
     "InvalidConstructProps",
+    "LongOperations",
     "RedshiftCluster",
     "RedshiftClusterProvider",
     "ScalingAlarms",

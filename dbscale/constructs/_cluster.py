@@ -7,6 +7,7 @@ from typing import Any
 import jsii
 from aws_cdk import (
     CfnResource,
+    CfnWaitCondition,
     CustomResource,
     Duration,
     IAnyProducer,
@@ -28,6 +29,7 @@ from constructs import Construct, IConstruct
 from dbscale.handlers.properties import Prop, parse
 
 from ._support import SERVICE_TIMEOUT_SECONDS, checked, is_token, retained
+from .long_operations import Completion, LongOperations
 from .provider import ClusterProvider
 
 # The handlers' own schema entry for Tags: the same checks (no 'aws:' or 'dbscale:' keys, lengths,
@@ -68,6 +70,7 @@ class _ClusterBase(Construct):
         super().__init__(scope, id)
         self._tags = TagManager(TagType.KEY_VALUE, resource_type)
         self._resource: CustomResource | None = None
+        self._completion: Completion | None = None
         self._connections_value: ec2.Connections
         self._cluster_identifier: str
         self._secret: secretsmanager.ISecret
@@ -107,9 +110,13 @@ class _ClusterBase(Construct):
         *,
         removal_policy: RemovalPolicy,
         retain_with_cluster: list[IConstruct],
+        long_operations: LongOperations | None = None,
     ) -> CustomResource:
         # Only set properties are sent: the handler fails on unknown ones and defaults the rest.
         rendered = {k: v for k, v in properties.items() if v is not None}
+        if long_operations is not None:
+            self._completion = Completion(self, rendered, long_operations)
+            rendered.update(self._completion.resource_properties)
         # Tags last, as a lazy value: two round trips now and one per resolution at synth (CDK
         # resolves a template twice), where an aspect overriding the property took five and four.
         rendered.setdefault("Tags", Lazy.uncached_any(_RenderTags(self)))
@@ -130,6 +137,8 @@ class _ClusterBase(Construct):
                 if isinstance(child, CfnResource):
                     child.apply_removal_policy(RemovalPolicy.RETAIN)
         self._resource = resource
+        if self._completion is not None:
+            self._completion.condition.add_dependency(self._cfn)
         return resource
 
     @property
@@ -143,10 +152,17 @@ class _ClusterBase(Construct):
         return self.resource.node.default_child  # type: ignore[return-value]
 
     def _att(self, name: str) -> str:
-        """``resource.get_att_string(name)``, asked of node once per attribute."""
+        """``resource.get_att_string(name)``, asked of node once per attribute; with long operations
+        tied to the completion signal, so that whoever uses it waits for the finished operation."""
         if name not in self._atts:
-            self._atts[name] = self.resource.get_att_string(name)
+            value = self.resource.get_att_string(name)
+            self._atts[name] = self._completion.attribute(name, value) if self._completion is not None else value
         return self._atts[name]
+
+    @property
+    def completion(self) -> CfnWaitCondition | None:
+        """With ``long_operations``: the wait condition that completes when the operation does."""
+        return self._completion.condition if self._completion is not None else None
 
     def _endpoint(self, address_attribute: str) -> rds.Endpoint:
         """The endpoint of ``address_attribute`` and the ``Endpoint.Port`` attribute.

@@ -22,6 +22,7 @@ from dbscale.core.validation import (
 from . import _support as support
 from ._cluster import _ClusterBase
 from ._support import checked, fail, private_subnets, skip_final_snapshot, unresolved, warn
+from .long_operations import LongOperations
 from .provider import AuroraClusterProvider
 
 DEFAULT_ENGINE_VERSIONS: dict[str, str] = {
@@ -130,6 +131,10 @@ class AuroraCluster(_AuroraBase):
         properties unchanged keeps whatever size the autoscaler chose (``paused`` stays declared).
         Default False: every deploy restores the declared size.
     :param wait_for_completion: the deploy waits for the cluster to settle. Default True.
+    :param long_operations: ``LongOperations(timeout=...)`` lets a deploy wait for changes longer
+        than the custom resource's one-hour limit (a classic resize takes hours), up to 12 hours,
+        through a wait condition; attributes and dependents then see the finished state. Default
+        None: a change must finish within the hour (or use ``wait_for_completion=False``).
     """
 
     def __init__(
@@ -161,6 +166,7 @@ class AuroraCluster(_AuroraBase):
         adopt_existing: bool = False,
         wait_for_completion: bool = True,
         autoscaled: bool = False,
+        long_operations: LongOperations | None = None,
     ) -> None:
         super().__init__(scope, id, AuroraClusterProvider.resource_type)
         self.autoscaled = autoscaled
@@ -236,6 +242,7 @@ class AuroraCluster(_AuroraBase):
                 "Autoscaled": autoscaled,
             },
             removal_policy=removal_policy,
+            long_operations=long_operations,
             retain_with_cluster=created,
         )
         # The resource is in the provider's stack (of() found the provider from this construct).

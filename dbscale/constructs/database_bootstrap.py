@@ -200,4 +200,3 @@ class DatabaseBootstrap(Construct):
         if name not in self._secrets:
             raise fail(self, f"no user {name!r}; declared: {', '.join(sorted(self._secrets)) or 'none'}")
         return self._secrets[name]
-

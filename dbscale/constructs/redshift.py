@@ -20,6 +20,7 @@ from dbscale.core.validation import (
 from . import _support as support
 from ._cluster import _ClusterBase
 from ._support import checked, private_subnets, skip_final_snapshot, unresolved, warn
+from .long_operations import LongOperations
 from .provider import RedshiftClusterProvider
 
 
@@ -60,6 +61,10 @@ class RedshiftCluster(_ClusterBase):
         Default False: every deploy restores the declared size.
     :param wait_for_completion: the deploy waits until the cluster is available (or resized,
         paused ...). Default True; with False the change is started and the deploy moves on.
+    :param long_operations: ``LongOperations(timeout=...)`` lets a deploy wait for changes longer
+        than the custom resource's one-hour limit (a classic resize takes hours), up to 12 hours,
+        through a wait condition; attributes and dependents then see the finished state. Default
+        None: a change must finish within the hour (or use ``wait_for_completion=False``).
     """
 
     _metric_namespace = "AWS/Redshift"
@@ -86,6 +91,7 @@ class RedshiftCluster(_ClusterBase):
         adopt_existing: bool = False,
         wait_for_completion: bool = True,
         autoscaled: bool = False,
+        long_operations: LongOperations | None = None,
     ) -> None:
         super().__init__(scope, id, RedshiftClusterProvider.resource_type)
         self.autoscaled = autoscaled
@@ -133,6 +139,7 @@ class RedshiftCluster(_ClusterBase):
                 "Autoscaled": autoscaled,
             },
             removal_policy=removal_policy,
+            long_operations=long_operations,
             retain_with_cluster=[subnet_group, *[g for g in groups if g not in (security_groups or [])]],
         )
         # The resource is in the provider's stack (of() found the provider from this construct).
