@@ -22,6 +22,8 @@ from .redshift import ConnectionInfo
 from .validation import (
     validate_aurora_cluster,
     validate_aurora_instance_class,
+    validate_flag,
+    validate_positive_number,
     validate_reader_count,
     validate_serverless_v2_capacity,
 )
@@ -102,8 +104,8 @@ class RdsProvisioning(ClusterProvisioning):
     def __init__(
         self,
         cluster_name: str,
-        initial_instance_type: str | None = None,
         *,
+        initial_instance_type: str | None = None,
         engine: str = "aurora-postgresql",
         engine_version: str | None = None,
         reader_count: int = 0,
@@ -116,6 +118,8 @@ class RdsProvisioning(ClusterProvisioning):
         **create_options: Any,
     ) -> None:
         super().__init__(cluster_name, session, clock)
+        validate_flag(wait, field="wait")
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         if initial_instance_type is not None:
             engine, instance_class, readers, acu = validate_aurora_cluster(
                 engine=engine,
@@ -241,9 +245,9 @@ class RdsProvisioning(ClusterProvisioning):
     def rescale(
         self,
         immediate: bool = True,
+        *,
         new_paused: bool | None = None,
         new_instance_type: str | None = None,
-        *,
         new_reader_count: int | None = None,
         new_serverless_v2_capacity: tuple[float, float] | None = None,
         wait: bool = True,
@@ -268,8 +272,13 @@ class RdsProvisioning(ClusterProvisioning):
         and start/stop cannot be deferred and happen now.
 
         ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
-        :meth:`RedshiftProvisioning.rescale`.
+        :meth:`RedshiftProvisioning.rescale`. Every argument but the first is keyword-only; flags
+        must be real bools (``rescale(True, "db.r6g.xlarge")`` is a TypeError, not a stop).
         """
+        validate_flag(new_paused, field="new_paused", optional=True)
+        for flag_name, flag in {"immediate": immediate, "wait": wait, "after_pending": after_pending}.items():
+            validate_flag(flag, field=flag_name)
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         if new_instance_type is not None:
             validate_aurora_instance_class(new_instance_type, field="new_instance_type")
         if new_reader_count is not None:
@@ -323,6 +332,7 @@ class RdsProvisioning(ClusterProvisioning):
 
         With ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
         """
+        validate_flag(apply_immediately, field="apply_immediately")
         self._modify(
             _FORBIDDEN_OPTIONS | (_RESERVED_OPTIONS - {"EngineVersion"}),
             functools.partial(

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning
-from dbscale.core.aws import tag_list
+from dbscale.core.aws import tag_dict, tag_list
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_ENGINES,
-    CREATED_BY_TAG_KEY,
 )
 from dbscale.core.operation import Operation
-from dbscale.core.validation import validate_aurora_cluster, validate_cluster_identifier
+from dbscale.core.validation import (
+    validate_aurora_cluster,
+    validate_aurora_db_name,
+    validate_aurora_master_username,
+    validate_cluster_identifier,
+    validate_db_subnet_group_name,
+    validate_engine_version,
+    validate_kms_key_id,
+    validate_parameter_group_name,
+    validate_security_group_ids,
+)
 
-from .cluster import ClusterResource, text_attributes
+from .cluster import ClusterResource, owned_by, text_attributes
 from .properties import Prop
 from .runtime import Provider, Request
 
@@ -59,12 +69,33 @@ _FIELDS = {
     "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
 }
 
+# Optional properties AWS constrains, and their checks (each names the property it reads).
+_OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
+    "EngineVersion": validate_engine_version,
+    "DBSubnetGroupName": validate_db_subnet_group_name,
+    "VpcSecurityGroupIds": validate_security_group_ids,
+    "DBClusterParameterGroupName": validate_parameter_group_name,
+    "KmsKeyId": validate_kms_key_id,
+}
+
 
 class AuroraClusterResource(ClusterResource):
     resource_type = "Custom::AuroraCluster"
     service = "Aurora"
     schema = SCHEMA
     size_properties = ("InstanceClass", "ReaderCount", "ServerlessV2MinCapacity", "ServerlessV2MaxCapacity")
+    argument_names = {
+        **_FIELDS,
+        "cluster_name": "ClusterIdentifier",
+        "initial_instance_type": "InstanceClass",
+        "new_instance_type": "InstanceClass",
+        "new_reader_count": "ReaderCount",
+        "new_serverless_v2_capacity[0]": "ServerlessV2MinCapacity",
+        "new_serverless_v2_capacity[1]": "ServerlessV2MaxCapacity",
+        "new_paused": "Paused",
+        "apply_immediately": "ApplyImmediately",
+        "engine": "Engine",
+    }
     settings = (
         "EngineVersion",
         "VpcSecurityGroupIds",
@@ -89,6 +120,14 @@ class AuroraClusterResource(ClusterResource):
             serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
             fields=_FIELDS,
         )
+        engine = props["Engine"]
+        if props["DatabaseName"] is not None:
+            validate_aurora_db_name(props["DatabaseName"], engine=engine, field="DatabaseName")
+        if props["MasterUsername"] is not None:
+            validate_aurora_master_username(props["MasterUsername"], engine=engine, field="MasterUsername")
+        for name, check in _OPTIONAL_CHECKS.items():
+            if props[name] is not None:
+                check(props[name], field=name)
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
         return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
@@ -115,7 +154,7 @@ class AuroraClusterResource(ClusterResource):
                 options[name] = props[name]
         cluster = RdsProvisioning(
             props["ClusterIdentifier"],
-            props["InstanceClass"],
+            initial_instance_type=props["InstanceClass"],
             engine=props["Engine"],
             engine_version=props["EngineVersion"],
             reader_count=props["ReaderCount"],
@@ -150,7 +189,7 @@ class AuroraClusterResource(ClusterResource):
             del changed["EngineVersion"]  # removing the property keeps the running version
         cluster.modify_settings(apply_immediately=props["ApplyImmediately"], **changed)
 
-    def attributes(self, cluster: RdsProvisioning) -> dict[str, str]:
+    def attributes(self, cluster: RdsProvisioning, request: Request) -> dict[str, str]:
         c = cluster.describe()
         members = c.get("DBClusterMembers", [])
         writer_class = cluster.instance_type
@@ -165,7 +204,7 @@ class AuroraClusterResource(ClusterResource):
                 "ReaderCount": sum(1 for m in members if not m.get("IsClusterWriter")),
                 "Paused": c["Status"] == "stopped",
                 "SecretArn": (c.get("MasterUserSecret") or {}).get("SecretArn"),
-                "Adopted": CREATED_BY_TAG_KEY not in {t["Key"] for t in c.get("TagList", [])},
+                "Adopted": not owned_by(tag_dict(c.get("TagList")), request),
             }
         )
 

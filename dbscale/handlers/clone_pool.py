@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from dbscale.core.clock import SYSTEM_CLOCK, Clock
 from dbscale.core.clones import ClonePool, iso
 from dbscale.core.errors import InvalidRequest
+from dbscale.core.validation import validate_copy_age_hours
 
 from .properties import Prop, parse
 from .runtime import failure_reason
@@ -79,8 +80,8 @@ def configuration(event: Mapping[str, Any] | None, environ: Mapping[str, str]) -
             raise InvalidRequest(f"the event's detail must be an object, got {detail!r}", field="detail")
         raw.update(detail)
     values = parse(SCHEMA, raw)
-    if values["MaxCopyAgeHours"] is not None and values["MaxCopyAgeHours"] <= 0:
-        raise InvalidRequest("MaxCopyAgeHours must be greater than 0", field="MaxCopyAgeHours")
+    if values["MaxCopyAgeHours"] is not None:
+        validate_copy_age_hours(values["MaxCopyAgeHours"], field="MaxCopyAgeHours")
     return values
 
 
