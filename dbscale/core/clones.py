@@ -806,7 +806,7 @@ def provision_clone(
     for flag_name, flag in flags.items():
         validate_flag(flag, field=flag_name)
     validate_positive_number(timeout_minutes, field="timeout_minutes")
-    validate_tags(tags, field="tags")
+    validate_tags(tags, field="tags", user=False)  # the handler adds its dbscale:cfn-* tags
     limit = _check_limit(max_clones_per_source)
     age = _check_age(max_copy_age)
     clock = clock or SYSTEM_CLOCK

@@ -61,7 +61,7 @@ def validate_cluster_identifier(value: object, *, field: str = "cluster_name") -
             f"{field} '{value}' is {len(value)} characters long; the limit is {CLUSTER_IDENTIFIER_MAX_LENGTH}",
             field=field,
         )
-    if not _IDENTIFIER.match(value) or value.endswith("-"):
+    if not _IDENTIFIER.fullmatch(value) or value.endswith("-"):
         raise InvalidRequest(
             f"{field} '{value}' is not a valid cluster identifier: use lowercase letters, digits "
             "and single hyphens, starting with a letter and not ending with a hyphen",
