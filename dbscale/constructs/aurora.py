@@ -12,7 +12,14 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
-from dbscale.core.validation import validate_aurora_cluster, validate_aurora_engine, validate_backup_retention
+from dbscale.core.validation import (
+    validate_aurora_cluster,
+    validate_aurora_db_name,
+    validate_aurora_engine,
+    validate_aurora_master_username,
+    validate_backup_retention,
+    validate_engine_version,
+)
 
 from . import _support as support
 from ._cluster import _ClusterBase
@@ -155,6 +162,13 @@ class AuroraCluster(_AuroraBase):
         self.autoscaled = autoscaled
         self._validate(engine, instance_class, reader_count, serverless_v2_min_capacity, serverless_v2_max_capacity)
         retention_days = self._backup_days(backup_retention)
+        for check, value, name, kwargs in (
+            (validate_aurora_db_name, database_name, "database_name", {"engine": engine}),
+            (validate_aurora_master_username, master_username, "master_username", {"engine": engine}),
+            (validate_engine_version, engine_version, "engine_version", {}),
+        ):
+            if value is not None and not unresolved(value, engine):
+                checked(self, check, value, field=name, **kwargs)
         version = engine_version if engine_version is not None else DEFAULT_ENGINE_VERSIONS.get(engine)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 

@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dbscale.core.clones import copy_identifier_prefix, iso, validate_pool_settings
+from dbscale.core.validation import validate_copy_age_hours
 
 from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
@@ -81,6 +82,8 @@ class ClonePoolMaintenance(Construct):
         since = iso(copy_created_since) if isinstance(copy_created_since, datetime) else copy_created_since
         max_age_hours = age_hours(max_copy_age)
         if not unresolved(source_id, min_spare_slots, max_age_hours, since, max_clones_per_source):
+            if max_age_hours is not None:  # bounded before it becomes a timedelta (which overflows)
+                checked(self, validate_copy_age_hours, max_age_hours, field="max_copy_age")
             checked(
                 self,
                 validate_pool_settings,

@@ -509,14 +509,10 @@ def validate_tag(key: object, value: object, *, field: str = "Tags", user: bool 
     user declares, not one dbscale writes), with ``dbscale:``."""
     reserved = TAG_RESERVED_KEY_PREFIXES if user else TAG_RESERVED_KEY_PREFIXES[:1]
     key_text = validate_text(key, field=field)
-    if not key_text or len(key_text) > TAG_KEY_MAX_LENGTH:
+    if not key_text or len(key_text) > TAG_KEY_MAX_LENGTH or key_text.lower().startswith(reserved):
         raise InvalidRequest(
-            f"{field} key {_describe(key_text)} is not allowed: keys are 1-{TAG_KEY_MAX_LENGTH} characters",
-            field=field,
-        )
-    if key_text.lower().startswith(reserved):
-        raise InvalidRequest(
-            f"{field} key {key_text!r} is not allowed: keys starting with {' or '.join(reserved)} are reserved",
+            f"{field} key {_describe(key_text)} is not allowed (1-{TAG_KEY_MAX_LENGTH} characters, "
+            f"not starting with {' or '.join(reserved)})",
             field=field,
         )
     value_text = validate_text(value, field=field)
