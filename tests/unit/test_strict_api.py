@@ -217,3 +217,13 @@ def test_the_readme_core_examples_run(slow_aws: SlowAws, default_clock: FakeCloc
     db.rescale(new_reader_count=3)
     db.rescale(new_paused=True)
     assert (db.instance_type, db.reader_count, db.paused) == ("db.r6g.xlarge", 3, True)
+
+
+def test_the_autoscaler_dry_run_flag_is_a_bool(aws: None) -> None:
+    from dbscale.core.autoscale import Autoscaler, AutoscalePolicy
+
+    for value in ("false", 0, None):
+        with pytest.raises(InvalidRequest) as err:
+            Autoscaler(AutoscalePolicy(), dry_run=value, state_store=object())  # type: ignore[arg-type]
+        assert err.value.field == "dry_run"
+    assert Autoscaler(AutoscalePolicy(), dry_run=True, state_store=object()).dry_run is True  # type: ignore[arg-type]
