@@ -263,3 +263,14 @@ def test_clone_request_reasons_name_properties() -> None:
             validate_clone_request(**{**base, **extra})  # type: ignore[arg-type]
         assert err.value.field == field
         assert "_" not in str(err.value).split(" ")[0], str(err.value)
+
+
+def test_clone_pool_errors_name_its_configuration(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes import FakeClock
+
+    monkeypatch.setattr(clone_pool, "clock", FakeClock())
+    event = {"detail": {"SourceClusterId": "prod", "MinSpareSlots": "1", "CopyCreatedSince": "2099-01-01"}}
+    with pytest.raises(InvalidRequest) as err:
+        clone_pool.handler(event, None)
+    assert err.value.field == "CopyCreatedSince"
+    assert str(err.value).startswith("CopyCreatedSince 2099-01-01T00:00:00Z is in the future"), str(err.value)
