@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dbscale.core.clones import copy_identifier_prefix, iso, validate_pool_settings
-from dbscale.core.validation import validate_copy_age_hours
+from dbscale.core.validation import validate_copy_age_hours, validate_flag
 
 from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
@@ -99,7 +99,7 @@ class ClonePoolMaintenance(Construct):
         if follow_up_minutes is not None and not unresolved(follow_up_minutes) and not 1 <= follow_up_minutes <= 60:
             raise fail(self, f"follow_up must be 1-60 minutes or None, got {follow_up_minutes:g}", field="follow_up")
         self.source_cluster_identifier = source_id
-        self.dry_run = bool(dry_run)
+        self.dry_run = bool(checked(self, validate_flag, dry_run, field="dry_run"))
 
         stack = Stack.of(self)
         environment = {

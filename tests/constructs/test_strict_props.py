@@ -70,3 +70,15 @@ def test_a_huge_copy_age_is_refused_not_overflowed() -> None:
         with pytest.raises(InvalidConstructProps) as err:
             make(Stack(App(), "S"))
         assert "max_copy_age must be greater than 0 and at most 87,600 hours" in str(err.value)
+
+
+def test_pool_dry_run_is_a_bool() -> None:
+    from aws_cdk import App, Duration, Stack
+
+    from dbscale.constructs import ClonePoolMaintenance, InvalidConstructProps
+
+    with pytest.raises(InvalidConstructProps) as err:
+        ClonePoolMaintenance(
+            Stack(App(), "S"), "Pool", source="orders", min_spare_slots=1, max_copy_age=Duration.days(1), dry_run="false"
+        )
+    assert "dry_run must be True or False" in str(err.value)
