@@ -42,7 +42,9 @@ def test_names_are_checked_at_synth_and_tokens_are_not(scratch: Any) -> None:
     stack, vpc = scratch
     name = CfnParameter(stack, "DatabaseName").value_as_string
     RedshiftCluster(stack, "Token", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2, database_name=name)
-    AuroraCluster(stack, "TokenAurora", vpc=vpc, instance_class="db.r6g.large", database_name=name, master_username=name)
+    AuroraCluster(
+        stack, "TokenAurora", vpc=vpc, instance_class="db.r6g.large", database_name=name, master_username=name
+    )
 
 
 def test_tag_values_outside_aws_characters_fail_at_synth(scratch: Any) -> None:
@@ -64,8 +66,12 @@ def test_a_huge_copy_age_is_refused_not_overflowed() -> None:
     from dbscale.constructs import AuroraClone, ClonePoolMaintenance, InvalidConstructProps
 
     for make in (
-        lambda s: ClonePoolMaintenance(s, "Pool", source="orders", min_spare_slots=1, max_copy_age=Duration.days(10**9)),
-        lambda s: AuroraClone(s, "Clone", source="orders", instance_class="db.r6g.large", max_copy_age=Duration.days(10**9)),
+        lambda s: ClonePoolMaintenance(
+            s, "Pool", source="orders", min_spare_slots=1, max_copy_age=Duration.days(10**9)
+        ),
+        lambda s: AuroraClone(
+            s, "Clone", source="orders", instance_class="db.r6g.large", max_copy_age=Duration.days(10**9)
+        ),
     ):
         with pytest.raises(InvalidConstructProps) as err:
             make(Stack(App(), "S"))
@@ -79,6 +85,11 @@ def test_pool_dry_run_is_a_bool() -> None:
 
     with pytest.raises(InvalidConstructProps) as err:
         ClonePoolMaintenance(
-            Stack(App(), "S"), "Pool", source="orders", min_spare_slots=1, max_copy_age=Duration.days(1), dry_run="false"
+            Stack(App(), "S"),
+            "Pool",
+            source="orders",
+            min_spare_slots=1,
+            max_copy_age=Duration.days(1),
+            dry_run="false",
         )
     assert "dry_run must be True or False" in str(err.value)

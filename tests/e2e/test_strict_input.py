@@ -1,6 +1,7 @@
 """Issue 11, item 7 through the handlers: input that must be refused never reaches AWS, numbers are
 read exactly, every Reason names the CloudFormation property, and Adopted says who created the cluster."""
 
+# ruff: noqa: RUF001, F811  (non-ASCII digits on purpose; the clone fixtures are imported)
 from __future__ import annotations
 
 from typing import Any
@@ -40,13 +41,28 @@ REDSHIFT_CASES = [
 ]
 AURORA_CASES = [
     ("readers-arabic-indic", {**AURORA, "ReaderCount": "١"}, "ReaderCount"),
-    ("acu-exponent", {**AURORA, "InstanceClass": "db.serverless", "ServerlessV2MinCapacity": "5e-1",
-                      "ServerlessV2MaxCapacity": "4"}, "ServerlessV2MinCapacity"),
-    ("acu-nan", {**AURORA, "InstanceClass": "db.serverless", "ServerlessV2MinCapacity": "0.5",
-                 "ServerlessV2MaxCapacity": "nan"}, "ServerlessV2MaxCapacity"),
+    (
+        "acu-exponent",
+        {**AURORA, "InstanceClass": "db.serverless", "ServerlessV2MinCapacity": "5e-1", "ServerlessV2MaxCapacity": "4"},
+        "ServerlessV2MinCapacity",
+    ),
+    (
+        "acu-nan",
+        {
+            **AURORA,
+            "InstanceClass": "db.serverless",
+            "ServerlessV2MinCapacity": "0.5",
+            "ServerlessV2MaxCapacity": "nan",
+        },
+        "ServerlessV2MaxCapacity",
+    ),
     ("retention-underscore", {**AURORA, "BackupRetentionPeriod": "1_0"}, "BackupRetentionPeriod"),
     ("parameter-group-nul", {**AURORA, "DBClusterParameterGroupName": "pg\x00"}, "DBClusterParameterGroupName"),
-    ("parameter-group-double-hyphen", {**AURORA, "DBClusterParameterGroupName": "my--pg"}, "DBClusterParameterGroupName"),
+    (
+        "parameter-group-double-hyphen",
+        {**AURORA, "DBClusterParameterGroupName": "my--pg"},
+        "DBClusterParameterGroupName",
+    ),
     ("subnet-group-escape", {**AURORA, "DBSubnetGroupName": "\x1bsubnets"}, "DBSubnetGroupName"),
     ("database-name-hyphen", {**AURORA, "DatabaseName": "my-db"}, "DatabaseName"),
     ("username-too-long-mysql", {**AURORA, "Engine": "aurora-mysql", "MasterUsername": "a" * 17}, "MasterUsername"),
@@ -77,7 +93,9 @@ def test_aurora_refuses(aurora_cfn: CloudFormation, props: dict[str, Any], prop:
 
 
 def test_plain_digits_and_spaces_are_still_read(redshift_cfn: CloudFormation) -> None:
-    result = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", {**REDSHIFT, "NumberOfNodes": " 3 ", "Paused": "TRUE"}))
+    result = redshift_cfn.send(
+        redshift_cfn.event("Create", "Custom::RedshiftCluster", {**REDSHIFT, "NumberOfNodes": " 3 ", "Paused": "TRUE"})
+    )
     assert result.status == "SUCCESS", result.reason
     assert (result.data["NumberOfNodes"], result.data["Paused"]) == ("3", "true")
 
@@ -99,7 +117,11 @@ def test_plain_digits_and_spaces_are_still_read(redshift_cfn: CloudFormation) ->
     ids=["since-year-1", "since-year-9999", "age-1e300", "age-huge", "limit-underscore", "tag-nul", "acu-from-source"],
 )
 def test_clone_input_is_refused_naming_the_property(
-    cfn: CloudFormation, source: str, rds: Any, extra: dict[str, Any], prop: str  # noqa: F811
+    cfn: CloudFormation,
+    source: str,
+    rds: Any,
+    extra: dict[str, Any],
+    prop: str,
 ) -> None:
     before = sorted(clusters(rds))
     result = create(cfn, {**CLONE_PROPS, **extra})
@@ -122,15 +144,20 @@ def test_adopting_a_cluster_another_resource_created_reports_adopted(redshift_cf
     assert adopted.data["Adopted"] == "true"
     updated = redshift_cfn.send(
         redshift_cfn.event(
-            "Update", "Custom::RedshiftCluster", {**adopting, "NumberOfNodes": "3"}, logical_id="Adopter",
-            physical_id="warehouse", old_properties=adopting,
+            "Update",
+            "Custom::RedshiftCluster",
+            {**adopting, "NumberOfNodes": "3"},
+            logical_id="Adopter",
+            physical_id="warehouse",
+            old_properties=adopting,
         )
     )
     assert updated.status == "SUCCESS", updated.reason
     assert updated.data["Adopted"] == "true"
     # The adopter's Delete leaves the cluster; the creator's Delete removes it.
-    gone = redshift_cfn.send(redshift_cfn.event("Delete", "Custom::RedshiftCluster", adopting, logical_id="Adopter",
-                                                physical_id="warehouse"))
+    gone = redshift_cfn.send(
+        redshift_cfn.event("Delete", "Custom::RedshiftCluster", adopting, logical_id="Adopter", physical_id="warehouse")
+    )
     assert gone.status == "SUCCESS"
     assert [c["ClusterIdentifier"] for c in boto3.client("redshift").describe_clusters()["Clusters"]] == ["warehouse"]
 

@@ -2,6 +2,7 @@
 whatever string arrives, the only exception is InvalidRequest naming a property, and every value
 that is accepted reads back as what was written."""
 
+# ruff: noqa: RUF001  (non-ASCII digits on purpose: they must be refused)
 from __future__ import annotations
 
 import math
@@ -35,7 +36,9 @@ tricky_text = st.one_of(
 )
 json_value: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | tricky_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["Key", "Value", "x"]), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["Key", "Value", "x"]), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 

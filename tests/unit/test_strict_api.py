@@ -175,7 +175,9 @@ def test_the_seed_redshift_usage_runs_as_documented(slow_aws: SlowAws, default_c
     try:
         rd = RedshiftProvisioning(cluster_name="brad-cluster0")
     except ClusterNotFound:
-        rd = RedshiftProvisioning(cluster_name="brad-cluster0", initial_instance_type="ra3.xlplus", initial_cluster_size=2)
+        rd = RedshiftProvisioning(
+            cluster_name="brad-cluster0", initial_instance_type="ra3.xlplus", initial_cluster_size=2
+        )
     cluster_size = rd.cluster_size
     cluster_size = 4 if cluster_size == 2 else 2
     rd.rescale(new_cluster_size=cluster_size, new_paused=False)
@@ -220,7 +222,7 @@ def test_the_readme_core_examples_run(slow_aws: SlowAws, default_clock: FakeCloc
 
 
 def test_the_autoscaler_dry_run_flag_is_a_bool(aws: None) -> None:
-    from dbscale.core.autoscale import Autoscaler, AutoscalePolicy
+    from dbscale.core.autoscale import AutoscalePolicy, Autoscaler
 
     for value in ("false", 0, None):
         with pytest.raises(InvalidRequest) as err:

@@ -1,6 +1,7 @@
 """Input that must be refused or read exactly (issue 11, item 7): strict numbers and flags, no control
 characters, AWS's character sets and limits, bounded times, and messages in the caller's names."""
 
+# ruff: noqa: RUF001  (non-ASCII digits on purpose: they must be refused)
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -47,14 +48,32 @@ def test_integers_are_ascii_digits_only(text: str) -> None:
     assert err.value.field == "NumberOfNodes"
 
 
-@pytest.mark.parametrize(("text", "value"), [("16", 16), (" 16 ", 16), ("+3", 3), ("-1", -1), ("007", 7), (4, 4), (4.0, 4)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("16", 16), (" 16 ", 16), ("+3", 3), ("-1", -1), ("007", 7), (4, 4), (4.0, 4)]
+)
 def test_integers_read_exactly(text: Any, value: int) -> None:
     assert parse_integer(text, field="n") == value
 
 
 @pytest.mark.parametrize(
     "text",
-    ["1e300", "1e3", "inf", "-inf", "nan", "NaN", "Infinity", "0.5_0", "٠.٥", "1.2.3", ".", "", "0x1p3", "1" * 65, True],
+    [
+        "1e300",
+        "1e3",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "Infinity",
+        "0.5_0",
+        "٠.٥",
+        "1.2.3",
+        ".",
+        "",
+        "0x1p3",
+        "1" * 65,
+        True,
+    ],
     ids=repr,
 )
 def test_decimals_are_plain_ascii_decimals(text: Any) -> None:
@@ -62,7 +81,9 @@ def test_decimals_are_plain_ascii_decimals(text: Any) -> None:
         parse_decimal(text, field="MaxCopyAgeHours")
 
 
-@pytest.mark.parametrize(("text", "value"), [("0.5", 0.5), ("4", 4.0), (".5", 0.5), ("5.", 5.0), ("-0.5", -0.5), (2, 2.0)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("0.5", 0.5), ("4", 4.0), (".5", 0.5), ("5.", 5.0), ("-0.5", -0.5), (2, 2.0)]
+)
 def test_decimals_read_exactly(text: Any, value: float) -> None:
     assert parse_decimal(text, field="x") == value
 
@@ -104,10 +125,16 @@ CONTROL = ["\x00", "\x1b", "\x07", "\x7f", "\x85", "\x9b", "\t", "\n", "\ud800"]
 @pytest.mark.parametrize("char", CONTROL, ids=lambda c: f"U+{ord(c):04X}")
 def test_control_characters_are_refused_in_every_string_property(char: str) -> None:
     cases = [
-        (redshift_cluster.SCHEMA, {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": "2"},
-         ["ClusterIdentifier", "DBName", "MasterUsername", "ClusterSubnetGroupName", "KmsKeyId", "NodeType"]),
-        (aurora_cluster.SCHEMA, {"ClusterIdentifier": "orders", "InstanceClass": "db.r6g.large"},
-         ["DBClusterParameterGroupName", "DBSubnetGroupName", "EngineVersion", "DatabaseName", "MasterUsername"]),
+        (
+            redshift_cluster.SCHEMA,
+            {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": "2"},
+            ["ClusterIdentifier", "DBName", "MasterUsername", "ClusterSubnetGroupName", "KmsKeyId", "NodeType"],
+        ),
+        (
+            aurora_cluster.SCHEMA,
+            {"ClusterIdentifier": "orders", "InstanceClass": "db.r6g.large"},
+            ["DBClusterParameterGroupName", "DBSubnetGroupName", "EngineVersion", "DatabaseName", "MasterUsername"],
+        ),
     ]
     for schema, base, names in cases:
         for name in names:
@@ -134,8 +161,15 @@ def test_validate_text_names_the_character() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("team", "data"), ("Équipe", "données"), ("cost center", "a/b=c+d-e@f:g_h.i"), ("k" * 128, "v" * 256), ("n", ""),
-     ("部署", "データ"), ("٣", "١")],
+    [
+        ("team", "data"),
+        ("Équipe", "données"),
+        ("cost center", "a/b=c+d-e@f:g_h.i"),
+        ("k" * 128, "v" * 256),
+        ("n", ""),
+        ("部署", "データ"),
+        ("٣", "١"),
+    ],
 )
 def test_tags_allow_what_aws_allows(key: str, value: str) -> None:
     assert validate_tag(key, value) == (key, value)
@@ -143,8 +177,20 @@ def test_tags_allow_what_aws_allows(key: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("", "x"), ("k" * 129, "x"), ("team", "v" * 257), ("aws:owner", "x"), ("AWS:owner", "x"), ("dbscale:x", "y"),
-     ("team!", "x"), ("team", "a;b"), ("team", "<script>"), ("team", "emoji 🙂"), ("team", "zero\u200bwidth"), ("t\x00", "x")],
+    [
+        ("", "x"),
+        ("k" * 129, "x"),
+        ("team", "v" * 257),
+        ("aws:owner", "x"),
+        ("AWS:owner", "x"),
+        ("dbscale:x", "y"),
+        ("team!", "x"),
+        ("team", "a;b"),
+        ("team", "<script>"),
+        ("team", "emoji 🙂"),
+        ("team", "zero\u200bwidth"),
+        ("t\x00", "x"),
+    ],
 )
 def test_tags_refuse_what_aws_refuses(key: str, value: str) -> None:
     with pytest.raises(InvalidRequest) as err:
@@ -154,16 +200,30 @@ def test_tags_refuse_what_aws_refuses(key: str, value: str) -> None:
 
 NAME_CASES = [
     (validate_redshift_db_name, {}, ["dev", "sales_2024", "_tmp"], ["Dev", "1db", "my-db", "a" * 65, "", "dé"]),
-    (validate_redshift_master_username, {}, ["admin", "a.b+c@d-e_f"], ["Admin", "1admin", "public", "a:b", "a/b", "a" * 129]),
+    (
+        validate_redshift_master_username,
+        {},
+        ["admin", "a.b+c@d-e_f"],
+        ["Admin", "1admin", "public", "a:b", "a/b", "a" * 129],
+    ),
     (validate_aurora_db_name, {"engine": "aurora-postgresql"}, ["orders", "Orders_1"], ["1orders", "my-db", "a" * 64]),
     (validate_aurora_db_name, {"engine": "aurora-mysql"}, ["a" * 64], ["a" * 65]),
     (validate_aurora_master_username, {"engine": "aurora-mysql"}, ["admin", "a" * 16], ["a" * 17, "ad-min", "_admin"]),
     (validate_aurora_master_username, {"engine": "aurora-postgresql"}, ["postgres", "a" * 63], ["a" * 64]),
     (validate_redshift_subnet_group_name, {}, ["my-subnets", "Sub1"], ["my_subnets", "a b", "a" * 256]),
     (validate_db_subnet_group_name, {}, ["my-subnets", "my_subnets.1 a"], ["1abc", "a/b", "a" * 256]),
-    (validate_parameter_group_name, {}, ["my-params", "Params1"], ["my--params", "my-params-", "1params", "a_b", "a" * 256]),
-    (validate_kms_key_id, {}, ["alias/mykey", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
-     ["my key", "k" * 2049, "ключ"]),
+    (
+        validate_parameter_group_name,
+        {},
+        ["my-params", "Params1"],
+        ["my--params", "my-params-", "1params", "a_b", "a" * 256],
+    ),
+    (
+        validate_kms_key_id,
+        {},
+        ["alias/mykey", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+        ["my key", "k" * 2049, "ключ"],
+    ),
     (validate_engine_version, {}, ["16.4", "8.0.mysql_aurora.3.08.0"], ["16 4", ".16", "v" * 65]),
 ]
 
@@ -179,14 +239,19 @@ def test_names_follow_aws_rules(check: Any, kwargs: dict[str, Any], good: list[s
 
 
 def test_security_group_ids() -> None:
-    assert validate_security_group_ids(["sg-0123abcd", "sg-0123456789abcdef0"]) == ["sg-0123abcd", "sg-0123456789abcdef0"]
+    assert validate_security_group_ids(["sg-0123abcd", "sg-0123456789abcdef0"]) == [
+        "sg-0123abcd",
+        "sg-0123456789abcdef0",
+    ]
     for bad in (["sg-123"], ["sg-0123ABCD"], ["subnet-0123abcd"], "sg-0123abcd"):
         with pytest.raises(InvalidRequest):
             validate_security_group_ids(bad)
 
 
 def test_aws_options_given_to_the_python_api_are_checked() -> None:
-    validate_aws_options({"DBName": "dev", "Tags": [{"Key": "dbscale:cfn-stack-id", "Value": "arn:aws:x"}], "Port": 5439})
+    validate_aws_options(
+        {"DBName": "dev", "Tags": [{"Key": "dbscale:cfn-stack-id", "Value": "arn:aws:x"}], "Port": 5439}
+    )
     for options, field in (
         ({"DBName": "de\x00v"}, "DBName"),
         ({"DBClusterParameterGroupName": "pg\x1b"}, "DBClusterParameterGroupName"),
@@ -204,7 +269,8 @@ def test_aws_options_given_to_the_python_api_are_checked() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", "0001-01-01", "2013-12-31T23:59:59Z", "2025\x00-01-01"]
+    "text",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", "0001-01-01", "2013-12-31T23:59:59Z", "2025\x00-01-01"],
 )
 def test_timestamps_out_of_range_are_invalid_requests(text: str) -> None:
     with pytest.raises(InvalidRequest) as err:
@@ -246,8 +312,10 @@ def test_renamed_maps_the_field_and_the_argument_names_in_the_message() -> None:
     assert out.field == "ServerlessV2MaxCapacity"
     assert "serverless_v2" not in str(out)
     assert "ServerlessV2MinCapacity and ServerlessV2MaxCapacity" in str(out)
-    subscripted = renamed(InvalidRequest("new_serverless_v2_capacity[0] 3 is big", field="new_serverless_v2_capacity[0]"),
-                          aurora_cluster.AuroraClusterResource.argument_names)
+    subscripted = renamed(
+        InvalidRequest("new_serverless_v2_capacity[0] 3 is big", field="new_serverless_v2_capacity[0]"),
+        aurora_cluster.AuroraClusterResource.argument_names,
+    )
     assert (subscripted.field, str(subscripted)) == ("ServerlessV2MinCapacity", "ServerlessV2MinCapacity 3 is big")
 
 
@@ -256,8 +324,10 @@ def test_clone_request_reasons_name_properties() -> None:
     for extra, field in (
         ({"copy_created_since": "0001-01-01T00:00:00+01:00"}, "CopyCreatedSince"),
         ({"max_copy_age_hours": 1e300}, "MaxCopyAgeHours"),
-        ({"instance_class": "db.serverless", "serverless_v2_max_acu": 1000.0, "serverless_v2_min_acu": 1.0},
-         "ServerlessV2MaxCapacity"),
+        (
+            {"instance_class": "db.serverless", "serverless_v2_max_acu": 1000.0, "serverless_v2_min_acu": 1.0},
+            "ServerlessV2MaxCapacity",
+        ),
     ):
         with pytest.raises(InvalidRequest) as err:
             validate_clone_request(**{**base, **extra})  # type: ignore[arg-type]
