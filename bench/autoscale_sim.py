@@ -169,7 +169,13 @@ def simulate(*, days: int = DAYS, quiet: bool = False) -> tuple[Ledger, Any]:
     with mock_aws(), SlowAws(clock) as slow, fake_athena.install():
         session = fresh_session("us-east-1")
         cloudwatch, athena = session.client("cloudwatch"), session.client("athena")
-        RedshiftProvisioning(CLUSTER, NODE_TYPE, policy.redshift_min_nodes, session=session, clock=clock)
+        RedshiftProvisioning(
+            CLUSTER,
+            initial_instance_type=NODE_TYPE,
+            initial_cluster_size=policy.redshift_min_nodes,
+            session=session,
+            clock=clock,
+        )
         clock.advance(START.timestamp() - clock.now())
         cluster = redshift_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].clusters[CLUSTER]
         cw_backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
@@ -330,7 +336,9 @@ def demo(out: Any = print) -> None:
     clock = FakeClock()
     with mock_aws(), SlowAws(clock) as slow:
         session = fresh_session("us-east-1")
-        RedshiftProvisioning(CLUSTER, NODE_TYPE, 2, session=session, clock=clock)
+        RedshiftProvisioning(
+            CLUSTER, initial_instance_type=NODE_TYPE, initial_cluster_size=2, session=session, clock=clock
+        )
         cloudwatch = session.client("cloudwatch")
         dims = {"ClusterIdentifier": CLUSTER}
         for minute, cpu in enumerate([58, 63, 70, 76, 81, 84, 86, 88, 90, 91]):

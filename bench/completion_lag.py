@@ -59,7 +59,11 @@ def crhelper_default_handler(clock: FakeClock, ca_file: str) -> Any:
     def create(event: dict[str, Any], _: Any) -> None:
         props = event["ResourceProperties"]
         RedshiftProvisioning(
-            props["ClusterIdentifier"], props["NodeType"], int(props["NumberOfNodes"]), clock=clock, wait=False
+            props["ClusterIdentifier"],
+            initial_instance_type=props["NodeType"],
+            initial_cluster_size=int(props["NumberOfNodes"]),
+            clock=clock,
+            wait=False,
         )
 
     @helper.poll_create

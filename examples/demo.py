@@ -56,7 +56,9 @@ def follow(operation: Operation | None, timeout_minutes: float = 240) -> None:
 
 def redshift_lifecycle() -> None:
     heading("Redshift: create, rescale, pause, resume, delete (dbscale.core)")
-    cluster = RedshiftProvisioning("demo-warehouse", "ra3.xlplus", 2, clock=CLOCK, wait=False)
+    cluster = RedshiftProvisioning(
+        "demo-warehouse", initial_instance_type="ra3.xlplus", initial_cluster_size=2, clock=CLOCK, wait=False
+    )
     say("create requested: 2 x ra3.xlplus")
     follow(cluster.pending_operation)
     say(repr(cluster))
@@ -80,7 +82,14 @@ def redshift_lifecycle() -> None:
 
 def aurora_lifecycle() -> None:
     heading("Aurora PostgreSQL: create, rolling class change, readers, stop, start, delete (dbscale.core)")
-    db = RdsProvisioning("demo-orders", "db.r6g.large", engine="aurora-postgresql", reader_count=1, clock=CLOCK, wait=False)
+    db = RdsProvisioning(
+        "demo-orders",
+        initial_instance_type="db.r6g.large",
+        engine="aurora-postgresql",
+        reader_count=1,
+        clock=CLOCK,
+        wait=False,
+    )
     say("create requested: writer + 1 reader, db.r6g.large")
     follow(db.pending_operation)
     say(repr(db))

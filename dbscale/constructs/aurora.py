@@ -14,9 +14,12 @@ from constructs import Construct, IConstruct
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
 from dbscale.core.validation import (
     validate_aurora_cluster,
+    validate_aurora_db_name,
     validate_aurora_engine,
+    validate_aurora_master_username,
     validate_auto_pause,
     validate_backup_retention,
+    validate_engine_version,
 )
 
 from . import _support as support
@@ -182,6 +185,13 @@ class AuroraCluster(_AuroraBase):
         self.engine = engine
         self._data_api = data_api
         retention_days = self._backup_days(backup_retention)
+        for check, value, name, kwargs in (
+            (validate_aurora_db_name, database_name, "database_name", {"engine": engine}),
+            (validate_aurora_master_username, master_username, "master_username", {"engine": engine}),
+            (validate_engine_version, engine_version, "engine_version", {}),
+        ):
+            if value is not None and not unresolved(value, engine):
+                checked(self, check, value, field=name, **kwargs)
         version = engine_version if engine_version is not None else DEFAULT_ENGINE_VERSIONS.get(engine)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 

@@ -22,6 +22,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dbscale.core.clones import copy_identifier_prefix, iso, validate_pool_settings
+from dbscale.core.validation import validate_copy_age_hours, validate_flag
 
 from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
@@ -81,6 +82,8 @@ class ClonePoolMaintenance(Construct):
         since = iso(copy_created_since) if isinstance(copy_created_since, datetime) else copy_created_since
         max_age_hours = age_hours(max_copy_age)
         if not unresolved(source_id, min_spare_slots, max_age_hours, since, max_clones_per_source):
+            if max_age_hours is not None:  # bounded before it becomes a timedelta (which overflows)
+                checked(self, validate_copy_age_hours, max_age_hours, field="max_copy_age")
             checked(
                 self,
                 validate_pool_settings,
@@ -96,7 +99,7 @@ class ClonePoolMaintenance(Construct):
         if follow_up_minutes is not None and not unresolved(follow_up_minutes) and not 1 <= follow_up_minutes <= 60:
             raise fail(self, f"follow_up must be 1-60 minutes or None, got {follow_up_minutes:g}", field="follow_up")
         self.source_cluster_identifier = source_id
-        self.dry_run = bool(dry_run)
+        self.dry_run = bool(checked(self, validate_flag, dry_run, field="dry_run"))
 
         stack = Stack.of(self)
         environment = {

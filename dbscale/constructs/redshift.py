@@ -12,6 +12,8 @@ from constructs import Construct
 from dbscale.core.limits import REDSHIFT_DEFAULT_PORT
 from dbscale.core.validation import (
     validate_port,
+    validate_redshift_db_name,
+    validate_redshift_master_username,
     validate_redshift_node_type,
     validate_redshift_nodes,
     validate_resize_type,
@@ -97,6 +99,12 @@ class RedshiftCluster(_ClusterBase):
         self.autoscaled = autoscaled
         self.database_name = database_name
         self._validate(node_type, number_of_nodes, port, resize_type)
+        for check, value, name in (
+            (validate_redshift_db_name, database_name, "database_name"),
+            (validate_redshift_master_username, master_username, "master_username"),
+        ):
+            if not unresolved(value):
+                checked(self, check, value, field=name)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
 
         subnets = private_subnets(self, vpc, vpc_subnets)

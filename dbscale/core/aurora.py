@@ -22,6 +22,8 @@ from .validation import (
     validate_aurora_cluster,
     validate_aurora_instance_class,
     validate_auto_pause,
+    validate_flag,
+    validate_positive_number,
     validate_reader_count,
     validate_serverless_v2_capacity,
 )
@@ -106,8 +108,8 @@ class RdsProvisioning(ClusterProvisioning):
     def __init__(
         self,
         cluster_name: str,
-        initial_instance_type: str | None = None,
         *,
+        initial_instance_type: str | None = None,
         engine: str = "aurora-postgresql",
         engine_version: str | None = None,
         reader_count: int = 0,
@@ -121,6 +123,8 @@ class RdsProvisioning(ClusterProvisioning):
         **create_options: Any,
     ) -> None:
         super().__init__(cluster_name, session, clock)
+        validate_flag(wait, field="wait")
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         if initial_instance_type is not None:
             auto_pause = validate_auto_pause(serverless_v2_seconds_until_auto_pause, serverless_v2_min_acu)
             engine, instance_class, readers, acu = validate_aurora_cluster(
@@ -249,9 +253,9 @@ class RdsProvisioning(ClusterProvisioning):
     def rescale(
         self,
         immediate: bool = True,
+        *,
         new_paused: bool | None = None,
         new_instance_type: str | None = None,
-        *,
         new_reader_count: int | None = None,
         new_serverless_v2_capacity: tuple[float, float] | None = None,
         wait: bool = True,
@@ -276,8 +280,13 @@ class RdsProvisioning(ClusterProvisioning):
         and start/stop cannot be deferred and happen now.
 
         ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
-        :meth:`RedshiftProvisioning.rescale`.
+        :meth:`RedshiftProvisioning.rescale`. Every argument but the first is keyword-only; flags
+        must be real bools (``rescale(True, "db.r6g.xlarge")`` is a TypeError, not a stop).
         """
+        validate_flag(new_paused, field="new_paused", optional=True)
+        for flag_name, flag in {"immediate": immediate, "wait": wait, "after_pending": after_pending}.items():
+            validate_flag(flag, field=flag_name)
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         if new_instance_type is not None:
             validate_aurora_instance_class(new_instance_type, field="new_instance_type")
         if new_reader_count is not None:
@@ -348,6 +357,7 @@ class RdsProvisioning(ClusterProvisioning):
         :meth:`RedshiftProvisioning.modify_settings`. Returns the operation (dbscale 0.1.0
         returned None as soon as AWS accepted the call).
         """
+        validate_flag(apply_immediately, field="apply_immediately")
         return self._modify(
             _FORBIDDEN_OPTIONS | (_RESERVED_OPTIONS - {"EngineVersion"}),
             params,

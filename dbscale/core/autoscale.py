@@ -40,6 +40,7 @@ from .scaling import Check, CheckResult, ProvisionScaling
 from .validation import (
     validate_aurora_instance_class,
     validate_cluster_identifier,
+    validate_flag,
     validate_reader_count,
     validate_redshift_node_type,
     validate_redshift_nodes,
@@ -770,7 +771,7 @@ class Autoscaler:
         if not isinstance(policy, AutoscalePolicy):
             raise InvalidRequest("policy must be an AutoscalePolicy", field="policy")
         self.policy = policy
-        self.dry_run = bool(dry_run)
+        self.dry_run = bool(validate_flag(dry_run, field="dry_run"))
         self._session = session
         self._clock = clock or SYSTEM_CLOCK
         self._store: StateStore = state_store if state_store is not None else SsmStateStore(session=session)

@@ -50,13 +50,20 @@ from .limits import (
     CLUSTER_IDENTIFIER_MAX_LENGTH,
     CREATED_BY_TAG_KEY,
     CREATED_BY_TAG_VALUE,
+    EARLIEST_TIMESTAMP_YEAR,
     MAX_CLONES_PER_SOURCE,
+    MAX_COPY_AGE_HOURS,
 )
 from .operation import Operation, PollResult, StepOutcome
 from .validation import (
     validate_aurora_instance_class,
     validate_cluster_identifier,
+    validate_copy_age_hours,
+    validate_flag,
+    validate_positive_number,
     validate_serverless_v2_capacity,
+    validate_tags,
+    validate_text,
 )
 
 if TYPE_CHECKING:
@@ -243,9 +250,10 @@ class PoolMaintenance:
 
 def parse_timestamp(value: datetime | str, *, field: str = "copy_created_since") -> datetime:
     """An aware UTC datetime from a datetime (naive means UTC) or an ISO-8601 string
-    (``2025-01-15``, ``2025-01-15T12:00:00Z``, ``2025-01-15T13:00:00+01:00``)."""
+    (``2025-01-15``, ``2025-01-15T12:00:00Z``, ``2025-01-15T13:00:00+01:00``), no earlier than
+    2014-01-01 UTC (Aurora's launch: no copy is older)."""
     if isinstance(value, str):
-        text = value.strip()
+        text = validate_text(value, field=field, max_length=64).strip(" ")
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
@@ -260,7 +268,17 @@ def parse_timestamp(value: datetime | str, *, field: str = "copy_created_since")
         raise InvalidRequest(f"{field} must be a datetime or an ISO-8601 string, got {value!r}", field=field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    earliest = datetime(EARLIEST_TIMESTAMP_YEAR, 1, 1, tzinfo=timezone.utc)
+    try:
+        # Years 1 and 9999 with an offset fall outside datetime's range when moved to UTC.
+        utc = parsed.astimezone(timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or utc < earliest:
+        raise InvalidRequest(
+            f"{field} {value!s} is out of range: use a time from {iso(earliest)} to now", field=field
+        )
+    return utc
 
 
 def validate_clone_request(
@@ -307,15 +325,8 @@ def validate_clone_request(
                 field=names["copy_created_since"],
             )
         parse_timestamp(copy_created_since, field=names["copy_created_since"])
-    if max_copy_age_hours is not None and (
-        isinstance(max_copy_age_hours, bool)
-        or not isinstance(max_copy_age_hours, (int, float))
-        or max_copy_age_hours <= 0
-    ):
-        raise InvalidRequest(
-            f"{names['max_copy_age_hours']} must be greater than 0, got {max_copy_age_hours!r}",
-            field=names["max_copy_age_hours"],
-        )
+    if max_copy_age_hours is not None:
+        validate_copy_age_hours(max_copy_age_hours, field=names["max_copy_age_hours"])
     limit = max_clones_per_source
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InvalidRequest(
@@ -695,8 +706,11 @@ def _check_limit(value: int | None) -> int:
 def _check_age(value: timedelta | None) -> timedelta | None:
     if value is None:
         return None
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise InvalidRequest(f"max_copy_age must be a positive timedelta, got {value!r}", field="max_copy_age")
+    if not isinstance(value, timedelta) or not timedelta(0) < value <= timedelta(hours=MAX_COPY_AGE_HOURS):
+        raise InvalidRequest(
+            f"max_copy_age must be a positive timedelta of at most {MAX_COPY_AGE_HOURS:,.0f} hours, got {value!r}",
+            field="max_copy_age",
+        )
     return value
 
 
@@ -788,6 +802,11 @@ def provision_clone(
     validate_aurora_instance_class(instance_class)
     if copy_instance_class is not None:
         validate_aurora_instance_class(copy_instance_class, field="copy_instance_class")
+    flags = {"copy_ok": copy_ok, "purge_obsolete_copies": purge_obsolete_copies, "dry_run": dry_run, "wait": wait}
+    for flag_name, flag in flags.items():
+        validate_flag(flag, field=flag_name)
+    validate_positive_number(timeout_minutes, field="timeout_minutes")
+    validate_tags(tags, field="tags", user=False)  # the handler adds its dbscale:cfn-* tags
     limit = _check_limit(max_clones_per_source)
     age = _check_age(max_copy_age)
     clock = clock or SYSTEM_CLOCK
@@ -945,9 +964,14 @@ def validate_pool_settings(
             f"{names['min_spare_slots']} must be a whole number of at least 0, got {min_spare_slots!r}",
             field=names["min_spare_slots"],
         )
-    if max_copy_age is not None and (not isinstance(max_copy_age, timedelta) or max_copy_age <= timedelta(0)):
+    if max_copy_age is not None and (
+        not isinstance(max_copy_age, timedelta)
+        or not timedelta(0) < max_copy_age <= timedelta(hours=MAX_COPY_AGE_HOURS)
+    ):
         raise InvalidRequest(
-            f"{names['max_copy_age']} must be a positive timedelta, got {max_copy_age!r}", field=names["max_copy_age"]
+            f"{names['max_copy_age']} must be a positive timedelta of at most {MAX_COPY_AGE_HOURS:,.0f} hours, "
+            f"got {max_copy_age!r}",
+            field=names["max_copy_age"],
         )
     # The rest are checked as for a clone request; the instance class there is a placeholder.
     validate_clone_request(
@@ -1059,6 +1083,9 @@ class ClonePool:
         frequent follow-up runs between the scheduled ones, so the snapshot load stays in the
         scheduled window. Default True.
         """
+        for flag_name, flag in {"dry_run": dry_run, "wait": wait, "start_copies": start_copies}.items():
+            validate_flag(flag, field=flag_name)
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         source, inventory, status = self._look()
         limit = self.max_clones_per_source
         decisions: list[PoolDecision] = []

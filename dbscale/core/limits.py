@@ -209,3 +209,51 @@ SNAPSHOT_IDENTIFIER_MAX_LENGTH = 255
 
 CREATED_BY_TAG_KEY = "dbscale:created-by"
 CREATED_BY_TAG_VALUE = "dbscale"
+
+# --- Names, tags and numbers in requests (checked by dbscale.core.validation) ----------------
+# API references (CreateCluster, CreateDBCluster, Tag, CreateClusterSubnetGroup,
+# CreateDBSubnetGroup, CreateDBClusterParameterGroup), as quoted in each constant's docstring.
+
+TAG_KEY_MAX_LENGTH = 128
+"""Tag keys: 1-128 Unicode characters (Redshift and RDS Tag)."""
+TAG_VALUE_MAX_LENGTH = 256
+"""Tag values: 0-256 Unicode characters (Redshift and RDS Tag)."""
+TAG_ALLOWED_PUNCTUATION = "_.:/=+-@"
+"""Besides Unicode letters (L*), separators (Z*) and numbers (N*), tags may contain only these:
+the Java regex ``^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$`` of RDS's Tag, also Redshift's rule."""
+TAG_RESERVED_KEY_PREFIXES: tuple[str, ...] = ("aws:", "dbscale:")
+"""Keys no user tag may start with: AWS's own (case-insensitive) and the ones dbscale writes."""
+
+REDSHIFT_DB_NAME_MAX_LENGTH = 64
+"""Redshift DBName: 1-64 alphanumeric characters, lowercase letters only (CreateCluster)."""
+REDSHIFT_MASTER_USERNAME_MAX_LENGTH = 128
+"""Redshift MasterUsername: 1-128 of lowercase letters, digits, ``_ + . @ -``, a letter first,
+not ``public`` (CreateCluster)."""
+AURORA_DB_NAME_MAX_LENGTH: Mapping[str, int] = MappingProxyType({"aurora-postgresql": 63, "aurora-mysql": 64})
+"""Aurora DatabaseName: a letter first, then letters, digits and underscores; up to 63 characters
+(PostgreSQL identifiers) or 64 (MySQL) (CreateDBCluster, DatabaseName)."""
+AURORA_MASTER_USERNAME_MAX_LENGTH: Mapping[str, int] = MappingProxyType({"aurora-postgresql": 63, "aurora-mysql": 16})
+"""Aurora MasterUsername: a letter first, then letters, digits and underscores. CreateDBCluster
+says 1-16 letters or numbers; Aurora PostgreSQL accepts up to 63 (its identifier limit)."""
+GROUP_NAME_MAX_LENGTH = 255
+"""Subnet and parameter group names: at most 255 characters (CreateClusterSubnetGroup,
+CreateDBSubnetGroup, CreateDBClusterParameterGroup)."""
+SECURITY_GROUP_ID_HEX_LENGTHS: tuple[int, ...] = (8, 17)
+"""``sg-`` then 8 (older) or 17 hexadecimal digits."""
+KMS_KEY_ID_MAX_LENGTH = 2048
+"""KMS key ids: key id, key ARN, alias name or alias ARN, 1-2048 characters (KMS KeyIdType)."""
+ENGINE_VERSION_MAX_LENGTH = 64
+"""Aurora engine versions such as ``16.4`` or ``8.0.mysql_aurora.3.08.0``: ASCII letters, digits,
+``.``, ``_`` and ``-``; 64 characters is far above any version AWS has published."""
+
+REQUEST_INTEGER_MAX_DIGITS = 18
+"""A whole number in a request has at most 18 digits: every count, port and limit dbscale takes is
+far below 10**18, and the cap keeps parsing linear (no 10,000-digit integers)."""
+REQUEST_NUMBER_MAX_LENGTH = 64
+"""A decimal number in a request is at most 64 characters long."""
+MAX_COPY_AGE_HOURS = 87_600.0
+"""``MaxCopyAgeHours``/``max_copy_age`` at most 10 years (87,600 hours): Aurora has existed for
+less, so a larger limit means "no limit"; the bound keeps the age a valid ``timedelta``."""
+EARLIEST_TIMESTAMP_YEAR = 2014
+"""``CopyCreatedSince`` no earlier than 2014-01-01 UTC: Aurora launched in 2014, so no copy is
+older, and the bound keeps time-zone arithmetic clear of ``datetime``'s year-1 limit."""

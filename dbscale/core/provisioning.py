@@ -13,9 +13,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, tag_dict, tag_list, tags_include
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
-from .limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
+from .limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE, TAG_KEY_MAX_LENGTH
 from .operation import Operation, StepOutcome
-from .validation import validate_cluster_identifier
+from .validation import (
+    validate_aws_options,
+    validate_cluster_identifier,
+    validate_flag,
+    validate_positive_number,
+    validate_tags,
+    validate_text,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -118,6 +125,7 @@ class ClusterProvisioning:
                 )
             if key in cls._reserved_options:
                 raise InvalidRequest(f"{key} is set by dbscale from its own arguments", field=key)
+        validate_aws_options(create_options)
         options = dict(create_options)
         tags = tag_dict(options.pop("Tags", None))
         tags[CREATED_BY_TAG_KEY] = CREATED_BY_TAG_VALUE
@@ -187,6 +195,7 @@ class ClusterProvisioning:
         for key in params:
             if key in refused:
                 raise InvalidRequest(f"{key} cannot be changed through modify_settings", field=key)
+        validate_aws_options(params)
         if new_paused is not None and not isinstance(new_paused, bool):
             raise InvalidRequest(f"new_paused must be True, False or None, got {new_paused!r}", field="new_paused")
         if not params and new_paused is None:
@@ -203,6 +212,9 @@ class ClusterProvisioning:
 
     def update_tags(self, add: dict[str, str], remove: list[str] | tuple[str, ...] = ()) -> None:
         """Add or overwrite the tags ``add`` and delete the keys in ``remove`` (dbscale's own tag is kept)."""
+        validate_tags(add, field="add")
+        for key in remove:
+            validate_text(key, field="remove", max_length=TAG_KEY_MAX_LENGTH)
         arn = self._arn(self._describe())
         remove = checked_tag_changes(add, remove)
         add_tags, remove_tags = (getattr(self._client, call) for call in self._tagging_calls)
@@ -229,6 +241,9 @@ class ClusterProvisioning:
         ``force``. A cluster that does not exist is a no-op (an operation that is already done).
         ``wait``/``timeout_minutes`` (default 60) as for :meth:`rescale`.
         """
+        for flag_name, flag in {"final_snapshot": final_snapshot, "force": force, "wait": wait}.items():
+            validate_flag(flag, field=flag_name)
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         try:
             c = self._describe()
         except ClusterNotFound:

@@ -17,6 +17,8 @@ from .limits import (
 from .operation import Operation, StepOutcome
 from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
 from .validation import (
+    validate_flag,
+    validate_positive_number,
     validate_redshift_node_type,
     validate_redshift_nodes,
     validate_resize_type,
@@ -142,9 +144,9 @@ class RedshiftProvisioning(ClusterProvisioning):
     def __init__(
         self,
         cluster_name: str,
+        *,
         initial_instance_type: str | None = None,
         initial_cluster_size: int | None = None,
-        *,
         session: boto3.Session | None = None,
         clock: Clock | None = None,
         wait: bool = True,
@@ -152,6 +154,8 @@ class RedshiftProvisioning(ClusterProvisioning):
         **create_options: Any,
     ) -> None:
         super().__init__(cluster_name, session, clock)
+        validate_flag(wait, field="wait")
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         wants_create = initial_instance_type is not None or initial_cluster_size is not None
         if wants_create:
             if initial_instance_type is None or initial_cluster_size is None:
@@ -246,9 +250,9 @@ class RedshiftProvisioning(ClusterProvisioning):
     def rescale(
         self,
         new_cluster_size: int | None = None,
+        *,
         new_paused: bool | None = None,
         new_instance_type: str | None = None,
-        *,
         resize_type: str = "auto",
         wait: bool = True,
         timeout_minutes: float = 180,
@@ -263,8 +267,13 @@ class RedshiftProvisioning(ClusterProvisioning):
         hours) and raises :class:`OperationTimeout` then; with ``wait=False`` it returns the started
         :class:`Operation` to poll. A cluster mid-operation raises :class:`InvalidState` unless
         ``after_pending`` is True, in which case the plan first waits for it to settle. Nothing to
-        change returns an operation that is already done.
+        change returns an operation that is already done. Every argument but the first is
+        keyword-only; flags must be real bools (``new_paused="yes"`` is an error, not True).
         """
+        validate_flag(new_paused, field="new_paused", optional=True)
+        for flag_name, flag in {"wait": wait, "after_pending": after_pending}.items():
+            validate_flag(flag, field=flag_name)
+        validate_positive_number(timeout_minutes, field="timeout_minutes")
         validate_resize_type(resize_type)
         if new_instance_type is not None:
             validate_redshift_node_type(new_instance_type, field="new_instance_type")

@@ -63,6 +63,14 @@ CONSTRUCT_TO_PROPERTY: dict[str, str] = {
     "max_clones_per_source": "MaxClonesPerSource",
     "serverless_v2_min_acu": "ServerlessV2MinCapacity",
     "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
+    # provision_clone's and rescale's other arguments
+    "max_copy_age": "MaxCopyAgeHours",
+    "copy_ok": "CopyOk",
+    "purge_obsolete_copies": "PurgeObsoleteCopies",
+    "tags": "Tags",
+    "new_instance_type": "InstanceClass",
+    "new_serverless_v2_capacity[0]": "ServerlessV2MinCapacity",
+    "new_serverless_v2_capacity[1]": "ServerlessV2MaxCapacity",
 }
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 
@@ -86,6 +94,7 @@ def default_clone_identifier(stack_id: str, logical_id: str, source_cluster_id: 
 class AuroraCloneResource(ReplaceableResource):
     resource_type = "Custom::AuroraClone"
     identifier_property = "CloneClusterIdentifier"
+    argument_names = CONSTRUCT_TO_PROPERTY
 
     # --- properties ---------------------------------------------------------------------------
 
@@ -197,7 +206,9 @@ class AuroraCloneResource(ReplaceableResource):
         update_tags(cluster, old.get("Tags") or {}, props["Tags"])
         state.update(physical_id=clone_id, op=None)
 
-    def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+    def _advance(
+        self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]
+    ) -> Progress:
         clone_id = state["physical_id"]
         while True:
             if state.get("op"):

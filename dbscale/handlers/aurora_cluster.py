@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning
-from dbscale.core.aws import tag_list
+from dbscale.core.aws import tag_dict, tag_list
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_ENGINES,
-    CREATED_BY_TAG_KEY,
 )
 from dbscale.core.operation import Operation
-from dbscale.core.validation import validate_aurora_cluster, validate_auto_pause, validate_cluster_identifier
+from dbscale.core.validation import (
+    validate_aurora_cluster,
+    validate_aurora_db_name,
+    validate_aurora_master_username,
+    validate_auto_pause,
+    validate_cluster_identifier,
+    validate_db_subnet_group_name,
+    validate_engine_version,
+    validate_kms_key_id,
+    validate_parameter_group_name,
+    validate_security_group_ids,
+)
 
-from .cluster import ClusterResource, text_attributes
+from .cluster import ClusterResource, owned_by, text_attributes
 from .properties import Prop
 from .runtime import Provider, Request
 
@@ -61,6 +72,15 @@ _FIELDS = {
     "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
 }
 
+# Optional properties AWS constrains, and their checks (each names the property it reads).
+_OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
+    "EngineVersion": validate_engine_version,
+    "DBSubnetGroupName": validate_db_subnet_group_name,
+    "VpcSecurityGroupIds": validate_security_group_ids,
+    "DBClusterParameterGroupName": validate_parameter_group_name,
+    "KmsKeyId": validate_kms_key_id,
+}
+
 
 SIGNAL_ATTRIBUTES = (
     "Endpoint.Address",
@@ -81,6 +101,18 @@ class AuroraClusterResource(ClusterResource):
     schema = SCHEMA
     size_properties = ("InstanceClass", "ReaderCount", "ServerlessV2MinCapacity", "ServerlessV2MaxCapacity")
     signal_attributes = SIGNAL_ATTRIBUTES
+    argument_names = {
+        **_FIELDS,
+        "cluster_name": "ClusterIdentifier",
+        "initial_instance_type": "InstanceClass",
+        "new_instance_type": "InstanceClass",
+        "new_reader_count": "ReaderCount",
+        "new_serverless_v2_capacity[0]": "ServerlessV2MinCapacity",
+        "new_serverless_v2_capacity[1]": "ServerlessV2MaxCapacity",
+        "new_paused": "Paused",
+        "apply_immediately": "ApplyImmediately",
+        "engine": "Engine",
+    }
     settings = (
         "EngineVersion",
         "VpcSecurityGroupIds",
@@ -113,6 +145,14 @@ class AuroraClusterResource(ClusterResource):
             field="ServerlessV2SecondsUntilAutoPause",
             min_field="ServerlessV2MinCapacity",
         )
+        engine = props["Engine"]
+        if props["DatabaseName"] is not None:
+            validate_aurora_db_name(props["DatabaseName"], engine=engine, field="DatabaseName")
+        if props["MasterUsername"] is not None:
+            validate_aurora_master_username(props["MasterUsername"], engine=engine, field="MasterUsername")
+        for name, check in _OPTIONAL_CHECKS.items():
+            if props[name] is not None:
+                check(props[name], field=name)
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
         return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
@@ -140,7 +180,7 @@ class AuroraClusterResource(ClusterResource):
                 options[name] = props[name]
         cluster = RdsProvisioning(
             props["ClusterIdentifier"],
-            props["InstanceClass"],
+            initial_instance_type=props["InstanceClass"],
             engine=props["Engine"],
             engine_version=props["EngineVersion"],
             reader_count=props["ReaderCount"],
@@ -200,7 +240,7 @@ class AuroraClusterResource(ClusterResource):
             expected["InstanceClass"] = props["InstanceClass"]
         return text_attributes(expected)
 
-    def attributes(self, cluster: RdsProvisioning) -> dict[str, str]:
+    def attributes(self, cluster: RdsProvisioning, request: Request) -> dict[str, str]:
         c = cluster.describe()
         members = c.get("DBClusterMembers", [])
         writer_class = cluster.instance_type
@@ -216,7 +256,7 @@ class AuroraClusterResource(ClusterResource):
                 "Paused": c["Status"] == "stopped",
                 "SecretArn": (c.get("MasterUserSecret") or {}).get("SecretArn"),
                 "HttpEndpointEnabled": bool(c.get("HttpEndpointEnabled")),
-                "Adopted": CREATED_BY_TAG_KEY not in {t["Key"] for t in c.get("TagList", [])},
+                "Adopted": not owned_by(tag_dict(c.get("TagList")), request),
             }
         )
 

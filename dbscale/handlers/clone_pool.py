@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from dbscale.core.clock import SYSTEM_CLOCK, Clock
 from dbscale.core.clones import ClonePool, iso
 from dbscale.core.errors import InvalidRequest
+from dbscale.core.validation import renamed, validate_copy_age_hours
 
 from .properties import Prop, parse
 from .runtime import failure_reason
@@ -64,6 +65,18 @@ ENVIRONMENT: Mapping[str, str] = {
     "DRY_RUN": "DryRun",
 }
 
+# ClonePool's argument names -> the names this handler's configuration uses (for messages).
+ARGUMENT_NAMES: Mapping[str, str] = {
+    "source_cluster_id": "SourceClusterId",
+    "min_spare_slots": "MinSpareSlots",
+    "max_copy_age": "MaxCopyAgeHours",
+    "copy_created_since": "CopyCreatedSince",
+    "max_clones_per_source": "MaxClonesPerSource",
+    "copy_instance_class": "CopyInstanceClass",
+    "dry_run": "DryRun",
+    "start_copies": "StartCopies",
+}
+
 session: boto3.Session | None = None
 """The boto3 session to use (None: the default one). Tests replace it."""
 clock: Clock = SYSTEM_CLOCK
@@ -79,8 +92,8 @@ def configuration(event: Mapping[str, Any] | None, environ: Mapping[str, str]) -
             raise InvalidRequest(f"the event's detail must be an object, got {detail!r}", field="detail")
         raw.update(detail)
     values = parse(SCHEMA, raw)
-    if values["MaxCopyAgeHours"] is not None and values["MaxCopyAgeHours"] <= 0:
-        raise InvalidRequest("MaxCopyAgeHours must be greater than 0", field="MaxCopyAgeHours")
+    if values["MaxCopyAgeHours"] is not None:
+        validate_copy_age_hours(values["MaxCopyAgeHours"], field="MaxCopyAgeHours")
     return values
 
 
@@ -105,9 +118,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         outcome = pool.maintain(dry_run=config["DryRun"], start_copies=config["StartCopies"])
     except Exception as err:
+        failure = renamed(err, ARGUMENT_NAMES) if isinstance(err, InvalidRequest) else err
         detail = (event or {}).get("detail")
         source = detail.get("SourceClusterId") if isinstance(detail, dict) else None
-        _log({"source": source or os.environ.get("SOURCE_CLUSTER_ID"), "error": failure_reason(err)})
+        _log({"source": source or os.environ.get("SOURCE_CLUSTER_ID"), "error": failure_reason(failure)})
+        if failure is not err:
+            raise failure from None
         raise
     status = outcome.status
     progress = {op.cluster_name: result for op, result in zip(outcome.operations, outcome.results, strict=True)}

@@ -9,13 +9,13 @@ never deleting a cluster this resource did not create.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
-from dbscale.core.validation import validate_cluster_identifier
+from dbscale.core.validation import renamed, validate_cluster_identifier
 
 from .properties import Prop, immutable_changes, parse
 from .runtime import LOG, Progress, Provider, Request, ResourceType
@@ -51,8 +51,16 @@ class ReplaceableResource(ResourceType):
     in-place update. Subclasses parse the properties and do each phase."""
 
     identifier_property: str = "ClusterIdentifier"
+    argument_names: Mapping[str, str] = {}
+    """The core's argument names -> this resource's property names, for InvalidRequest Reasons."""
 
     def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        try:
+            return self._step(provider, request, state)
+        except InvalidRequest as err:
+            raise renamed(err, self.argument_names) from None
+
+    def _step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
         if request.request_type == "Delete":
             return self._delete(provider, request, state)
         props = self.parse(request)
@@ -61,7 +69,7 @@ class ReplaceableResource(ResourceType):
                 self._begin_update(provider, request, props, state)
             else:
                 self._begin_create(provider, request, props, state)
-        return self._advance(provider, props, state)
+        return self._advance(provider, request, props, state)
 
     def parse(self, request: Request) -> dict[str, Any]:
         raise NotImplementedError
@@ -72,7 +80,9 @@ class ReplaceableResource(ResourceType):
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+    def _advance(
+        self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]
+    ) -> Progress:
         """Drive the started change on; done when the cluster is as declared."""
         raise NotImplementedError
 
@@ -120,7 +130,8 @@ class ClusterResource(ReplaceableResource):
         it resumes a paused cluster, applies, waits, and leaves it paused per ``new_paused``."""
         raise NotImplementedError
 
-    def attributes(self, cluster: Any) -> dict[str, str]:
+    def attributes(self, cluster: Any, request: Request) -> dict[str, str]:
+        """Fn::GetAtt values; ``Adopted`` is true when this resource did not create the cluster."""
         raise NotImplementedError
 
     def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
@@ -197,7 +208,9 @@ class ClusterResource(ReplaceableResource):
             state["settings"] = changed
         state["physical_id"] = cluster_id
 
-    def _advance(self, provider: Provider, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+    def _advance(
+        self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]
+    ) -> Progress:
         cluster_id = state["physical_id"]
         if state.get("keep_size"):
             props = {**props, **dict.fromkeys(self.size_properties)}
@@ -211,12 +224,12 @@ class ClusterResource(ReplaceableResource):
                 if result.in_progress:
                     if not props["WaitForCompletion"]:
                         cluster = self.open(provider, cluster_id)
-                        data = self.attributes(cluster)
+                        data = self.attributes(cluster, request)
                         data.update({"InProgress": "true", "Status": cluster.status})
                         return Progress(cluster_id, True, data, result.reason)
                     if state.get("early_answer_wanted"):
                         # AWS accepted the change: answer with the declared end state now, signal later.
-                        data = self.attributes(self.open(provider, cluster_id))
+                        data = self.attributes(self.open(provider, cluster_id), request)
                         if not state.get("keep_size"):
                             data.update(self.expected_attributes(props))
                         return Progress(cluster_id, False, data, result.reason, answer_early=True)
@@ -234,7 +247,7 @@ class ClusterResource(ReplaceableResource):
                 operation = self._with_settings(provider, cluster, changed, props, operation)
             state["rounds"] = rounds + 1
             if not operation.steps:
-                data = self.attributes(cluster)
+                data = self.attributes(cluster, request)
                 data["InProgress"] = "false"
                 return Progress(cluster_id, True, data)
             state["op"] = operation.to_dict()

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbscale.core.errors import InvalidRequest
+from dbscale.core.validation import parse_decimal, parse_flag, parse_integer, validate_tag, validate_text
 
 # Properties CloudFormation itself adds to ResourceProperties; never part of a schema.
 FRAMEWORK_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout", "CompletionSignalUrl", "CompletionSignalTimeout"})
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"false", "no", "0"})
+MAX_LIST_ITEMS = 64
+"""A list property holds at most 64 items (AWS allows 5 security groups per cluster)."""
 
 
 @dataclass(frozen=True)
@@ -34,29 +35,12 @@ class Prop:
 
 
 def _bool(prop: Prop, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise InvalidRequest(f"{prop.name} must be true or false, got {value!r}", field=prop.name)
+    return bool(parse_flag(value, field=prop.name))
 
 
 def _number(prop: Prop, value: Any) -> int | float:
-    number: int | float
-    if isinstance(value, bool):
-        raise InvalidRequest(f"{prop.name} must be a number, got {value!r}", field=prop.name)
-    try:
-        if prop.kind == "int":
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            number = int(value) if not isinstance(value, str) else int(value.strip(), 10)
-        else:
-            number = float(value)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError
-    except (TypeError, ValueError):
-        kind = "a whole number" if prop.kind == "int" else "a number"
-        raise InvalidRequest(f"{prop.name} must be {kind}, got {value!r}", field=prop.name) from None
+    read = parse_integer if prop.kind == "int" else parse_decimal
+    number: int | float = read(value, field=prop.name)
     if prop.minimum is not None and number < prop.minimum:
         raise InvalidRequest(f"{prop.name} must be at least {prop.minimum:g}, got {value!r}", field=prop.name)
     if prop.maximum is not None and number > prop.maximum:
@@ -66,11 +50,13 @@ def _number(prop: Prop, value: Any) -> int | float:
 
 def _list(prop: Prop, value: Any) -> list[str]:
     if isinstance(value, str):
-        items = [item.strip() for item in value.split(",") if item.strip()]
+        items = [item.strip(" ") for item in validate_text(value, field=prop.name).split(",") if item.strip(" ")]
     elif isinstance(value, list) and all(isinstance(item, str) and item for item in value):
-        items = list(value)
+        items = [validate_text(item, field=prop.name) for item in value]
     else:
         raise InvalidRequest(f"{prop.name} must be a list of strings, got {value!r}", field=prop.name)
+    if len(items) > MAX_LIST_ITEMS:
+        raise InvalidRequest(f"{prop.name} has {len(items)} items; the limit is {MAX_LIST_ITEMS}", field=prop.name)
     return items
 
 
@@ -81,19 +67,9 @@ def _tags(prop: Prop, value: Any) -> dict[str, str]:
     for tag in value:
         if not isinstance(tag, dict) or set(tag) - {"Key", "Value"} or not isinstance(tag.get("Key"), str):
             raise InvalidRequest(f"{prop.name} entries must be {{Key, Value}} objects, got {tag!r}", field=prop.name)
-        key = tag["Key"]
-        if not key or len(key) > 128 or key.lower().startswith("aws:") or key.startswith("dbscale:"):
-            raise InvalidRequest(
-                f"{prop.name} key {key!r} is not allowed (1-128 characters, not starting with aws: or dbscale:)",
-                field=prop.name,
-            )
+        key, tag_value = validate_tag(tag["Key"], tag.get("Value", ""), field=prop.name)
         if key in tags:
             raise InvalidRequest(f"{prop.name} has the key {key!r} twice", field=prop.name)
-        tag_value = tag.get("Value", "")
-        if not isinstance(tag_value, str) or len(tag_value) > 256:
-            raise InvalidRequest(
-                f"{prop.name} value for {key!r} must be a string of at most 256 characters", field=prop.name
-            )
         tags[key] = tag_value
     return tags
 
@@ -127,10 +103,8 @@ def parse(schema: tuple[Prop, ...], raw: dict[str, Any] | None) -> dict[str, Any
             values[prop.name] = _tags(prop, value)
         elif prop.kind == "json":
             values[prop.name] = value
-        elif isinstance(value, str):
-            values[prop.name] = value.strip()
         else:
-            raise InvalidRequest(f"{prop.name} must be a string, got {value!r}", field=prop.name)
+            values[prop.name] = validate_text(value, field=prop.name).strip(" ")
         if prop.choices is not None and values[prop.name] not in prop.choices:
             raise InvalidRequest(
                 f"{prop.name} '{values[prop.name]}' is not one of {', '.join(prop.choices)}", field=prop.name
@@ -148,12 +122,7 @@ def service_timeout_seconds(raw: dict[str, Any] | None, default: int = 3600) -> 
     value = (raw or {}).get("ServiceTimeout")
     if value in (None, ""):
         return default
-    try:
-        seconds = int(str(value))
-    except ValueError:
-        raise InvalidRequest(
-            f"ServiceTimeout must be a whole number of seconds, got {value!r}", field="ServiceTimeout"
-        ) from None
+    seconds = parse_integer(value, field="ServiceTimeout")
     if not 1 <= seconds <= 3600:
         raise InvalidRequest(f"ServiceTimeout must be from 1 to 3600 seconds, got {seconds}", field="ServiceTimeout")
     return seconds

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from dbscale.core.aws import tag_list
+from dbscale.core.aws import tag_dict, tag_list
 from dbscale.core.limits import REDSHIFT_DEFAULT_PORT
 from dbscale.core.operation import Operation
 from dbscale.core.redshift import RESIZE_TYPES, RedshiftProvisioning
-from dbscale.core.validation import validate_cluster_identifier, validate_port, validate_redshift_nodes
+from dbscale.core.validation import (
+    validate_cluster_identifier,
+    validate_kms_key_id,
+    validate_port,
+    validate_redshift_db_name,
+    validate_redshift_master_username,
+    validate_redshift_nodes,
+    validate_redshift_subnet_group_name,
+    validate_security_group_ids,
+)
 
-from .cluster import ClusterResource, text_attributes
+from .cluster import ClusterResource, owned_by, text_attributes
 from .properties import Prop
 from .runtime import Provider, Request
 
@@ -35,6 +45,13 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("Tags", "tags", default={}),
 )
 
+# Optional properties AWS constrains, and their checks (each names the property it reads).
+_OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
+    "ClusterSubnetGroupName": validate_redshift_subnet_group_name,
+    "VpcSecurityGroupIds": validate_security_group_ids,
+    "KmsKeyId": validate_kms_key_id,
+}
+
 
 SIGNAL_ATTRIBUTES = (
     "Endpoint.Address",
@@ -55,6 +72,17 @@ class RedshiftClusterResource(ClusterResource):
     settings = ("VpcSecurityGroupIds", "Port", "PubliclyAccessible")
     size_properties = ("NodeType", "NumberOfNodes")
     signal_attributes = SIGNAL_ATTRIBUTES
+    argument_names = {
+        "cluster_name": "ClusterIdentifier",
+        "initial_instance_type": "NodeType",
+        "initial_cluster_size": "NumberOfNodes",
+        "new_instance_type": "NodeType",
+        "new_cluster_size": "NumberOfNodes",
+        "new_paused": "Paused",
+        "resize_type": "ResizeType",
+        "node_type": "NodeType",
+        "number_of_nodes": "NumberOfNodes",
+    }
 
     def validate(self, props: dict[str, Any], request: Request) -> None:
         validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
@@ -66,6 +94,11 @@ class RedshiftClusterResource(ClusterResource):
             elastic=request.request_type == "Update" and props["ResizeType"] != "classic",
         )
         validate_port(props["Port"], field="Port", node_type=props["NodeType"])
+        validate_redshift_db_name(props["DBName"], field="DBName")
+        validate_redshift_master_username(props["MasterUsername"], field="MasterUsername")
+        for name, check in _OPTIONAL_CHECKS.items():
+            if props[name] is not None:
+                check(props[name], field=name)
 
     def open(self, provider: Provider, cluster_id: str) -> RedshiftProvisioning:
         return RedshiftProvisioning(cluster_id, session=provider.session, clock=provider.clock)
@@ -86,8 +119,8 @@ class RedshiftClusterResource(ClusterResource):
                 options[name] = props[name]
         cluster = RedshiftProvisioning(
             props["ClusterIdentifier"],
-            props["NodeType"],
-            props["NumberOfNodes"],
+            initial_instance_type=props["NodeType"],
+            initial_cluster_size=props["NumberOfNodes"],
             session=provider.session,
             clock=provider.clock,
             wait=False,
@@ -117,12 +150,9 @@ class RedshiftClusterResource(ClusterResource):
             {"NodeType": props["NodeType"], "NumberOfNodes": props["NumberOfNodes"], "Paused": props["Paused"]}
         )
 
-    def attributes(self, cluster: RedshiftProvisioning) -> dict[str, str]:
+    def attributes(self, cluster: RedshiftProvisioning, request: Request) -> dict[str, str]:
         c = cluster.describe()
         endpoint = c.get("Endpoint") or {}
-        tags = {t["Key"]: t.get("Value") for t in c.get("Tags", [])}
-        from dbscale.core.limits import CREATED_BY_TAG_KEY
-
         return text_attributes(
             {
                 "Endpoint.Address": endpoint.get("Address"),
@@ -132,7 +162,7 @@ class RedshiftClusterResource(ClusterResource):
                 "NumberOfNodes": c["NumberOfNodes"],
                 "Paused": c["ClusterStatus"] == "paused",
                 "SecretArn": c.get("MasterPasswordSecretArn"),
-                "Adopted": CREATED_BY_TAG_KEY not in tags,
+                "Adopted": not owned_by(tag_dict(c.get("Tags")), request),
             }
         )
 

@@ -48,7 +48,7 @@ MUTATING = (
 def create(
     session: boto3.Session, clock: FakeClock, instance_class: str = "db.r6g.large", name: str = NAME, **kw: Any
 ) -> RdsProvisioning:
-    return RdsProvisioning(name, instance_class, session=session, clock=clock, **kw)
+    return RdsProvisioning(name, initial_instance_type=instance_class, session=session, clock=clock, **kw)
 
 
 def mutations(calls: AwsCallRecorder) -> list[str]:

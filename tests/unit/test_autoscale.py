@@ -104,11 +104,15 @@ def world(slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session)
 
 
 def make_redshift(world: World, nodes: int = 2, node_type: str = "ra3.xlplus") -> None:
-    RedshiftProvisioning(RS, node_type, nodes, session=world.session, clock=world.clock)
+    RedshiftProvisioning(
+        RS, initial_instance_type=node_type, initial_cluster_size=nodes, session=world.session, clock=world.clock
+    )
 
 
 def make_aurora(world: World, instance_class: str = "db.r6g.large", readers: int = 0, **kw: Any) -> RdsProvisioning:
-    return RdsProvisioning(AU, instance_class, reader_count=readers, session=world.session, clock=world.clock, **kw)
+    return RdsProvisioning(
+        AU, initial_instance_type=instance_class, reader_count=readers, session=world.session, clock=world.clock, **kw
+    )
 
 
 def aurora_instances(world: World) -> dict[str, dict[str, Any]]:

@@ -80,7 +80,9 @@ def metric_stat(namespace: str, name: str, dimensions: dict[str, str], stat: str
 
 @pytest.fixture
 def clusters(slow_aws: SlowAws, fake_clock: FakeClock, boto_session: boto3.Session) -> boto3.Session:
-    RedshiftProvisioning(RS, "ra3.xlplus", 2, session=boto_session, clock=fake_clock)
+    RedshiftProvisioning(
+        RS, initial_instance_type="ra3.xlplus", initial_cluster_size=2, session=boto_session, clock=fake_clock
+    )
     rds = boto_session.client("rds")
     rds.create_db_cluster(
         DBClusterIdentifier=AU, Engine="aurora-postgresql", MasterUsername="postgres", MasterUserPassword="Passw0rd1"

@@ -309,7 +309,7 @@ def test_handler_with_bad_configuration_raises_and_logs_the_reason(
 def test_configuration_parses_environment_strings() -> None:
     config = clone_pool.configuration(
         {"detail": {}},
-        {"SOURCE_CLUSTER_ID": "prod", "MIN_SPARE_SLOTS": "3", "MAX_COPY_AGE_HOURS": "12.5", "DRY_RUN": "yes"},
+        {"SOURCE_CLUSTER_ID": "prod", "MIN_SPARE_SLOTS": "3", "MAX_COPY_AGE_HOURS": "12.5", "DRY_RUN": "TRUE"},
     )
     assert config["SourceClusterId"] == "prod"
     assert (config["MinSpareSlots"], config["MaxCopyAgeHours"], config["DryRun"]) == (3, 12.5, True)
@@ -317,6 +317,9 @@ def test_configuration_parses_environment_strings() -> None:
         clone_pool.configuration(
             {"detail": {"MaxCopyAgeHours": "0"}}, {"SOURCE_CLUSTER_ID": "p", "MIN_SPARE_SLOTS": "1"}
         )
+    # Only true/false are flags: "yes" is refused rather than guessed (issue 11, item 7).
+    with pytest.raises(InvalidRequest, match="DryRun must be true or false"):
+        clone_pool.configuration({"detail": {}}, {"SOURCE_CLUSTER_ID": "p", "MIN_SPARE_SLOTS": "1", "DRY_RUN": "yes"})
 
 
 def test_the_handlers_import_nothing_from_the_cdk() -> None:

@@ -41,7 +41,9 @@ MUTATING = ("CreateCluster", "ResizeCluster", "PauseCluster", "ResumeCluster", "
 def create(
     session: boto3.Session, clock: FakeClock, name: str = NAME, node_type: str = "ra3.xlplus", nodes: int = 2, **kw: Any
 ) -> RedshiftProvisioning:
-    return RedshiftProvisioning(name, node_type, nodes, session=session, clock=clock, **kw)
+    return RedshiftProvisioning(
+        name, initial_instance_type=node_type, initial_cluster_size=nodes, session=session, clock=clock, **kw
+    )
 
 
 def create_outside_dbscale(session: boto3.Session, name: str = NAME, nodes: int = 2) -> None:
@@ -207,7 +209,9 @@ def test_a_bad_initial_shape_is_refused_without_any_aws_call(
     node_type: Any, nodes: Any, field: str, boto_session: boto3.Session, aws_calls: AwsCallRecorder
 ) -> None:
     with pytest.raises(InvalidRequest) as err:
-        RedshiftProvisioning(NAME, node_type, nodes, session=boto_session, clock=FakeClock())
+        RedshiftProvisioning(
+            NAME, initial_instance_type=node_type, initial_cluster_size=nodes, session=boto_session, clock=FakeClock()
+        )
     assert err.value.field == field
     assert len(aws_calls) == 0
 
@@ -217,7 +221,7 @@ def test_a_bad_cluster_name_is_refused_without_any_aws_call(
     name: str, boto_session: boto3.Session, aws_calls: AwsCallRecorder
 ) -> None:
     with pytest.raises(InvalidRequest) as err:
-        RedshiftProvisioning(name, "ra3.xlplus", 2, session=boto_session)
+        RedshiftProvisioning(name, initial_instance_type="ra3.xlplus", initial_cluster_size=2, session=boto_session)
     assert err.value.field == "cluster_name"
     assert len(aws_calls) == 0
 
@@ -289,7 +293,11 @@ def test_rescale_with_nothing_to_change_makes_no_change(
 ) -> None:
     rp = create(boto_session, fake_clock)
     aws_calls.clear()
-    for op in (rp.rescale(), rp.rescale(new_cluster_size=2), rp.rescale(2, False, "ra3.xlplus")):
+    for op in (
+        rp.rescale(),
+        rp.rescale(new_cluster_size=2),
+        rp.rescale(2, new_paused=False, new_instance_type="ra3.xlplus"),
+    ):
         assert op.done and op.steps == []
     assert mutations(aws_calls) == []
     assert set(aws_calls.operations()) == {"DescribeClusters"}
