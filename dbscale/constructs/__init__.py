@@ -14,7 +14,7 @@ from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
 from .aurora_clone import AuroraClone
 from .autoscaler import Autoscaler
 from .clone_pool import NIGHTLY, ClonePoolMaintenance
-from .provider import AuroraCloneProvider, AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
+from .providers import AuroraCloneProvider, AuroraClusterProvider, ClusterProvider, RedshiftClusterProvider
 from .redshift import RedshiftCluster
 from .scaling_alarms import ALARM_SPECS, ScalingAlarms
 

@@ -17,7 +17,7 @@ from dbscale.core.validation import validate_aurora_cluster, validate_aurora_eng
 from . import _support as support
 from ._cluster import _ClusterBase
 from ._support import checked, fail, private_subnets, skip_final_snapshot, unresolved, warn
-from .provider import AuroraClusterProvider
+from .providers import AuroraClusterProvider
 
 DEFAULT_ENGINE_VERSIONS: dict[str, str] = {
     "aurora-postgresql": "16.6",

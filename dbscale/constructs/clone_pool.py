@@ -27,7 +27,7 @@ from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
 from .aurora import AuroraCluster
 from .aurora_clone import age_hours, source_groups, source_name
-from .provider import copy_grants
+from .providers import copy_grants
 
 HANDLER = "dbscale.handlers.clone_pool.handler"
 

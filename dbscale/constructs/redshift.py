@@ -20,7 +20,7 @@ from dbscale.core.validation import (
 from . import _support as support
 from ._cluster import _ClusterBase
 from ._support import checked, private_subnets, skip_final_snapshot, unresolved, warn
-from .provider import RedshiftClusterProvider
+from .providers import RedshiftClusterProvider
 
 
 class RedshiftCluster(_ClusterBase):
