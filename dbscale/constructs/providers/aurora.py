@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ._rds import _RdsProvider
+from ._rds import CREATED_WITH_DBSCALE_TAG, MADE_BY_THE_CLUSTER_PROVIDER, NOT_A_CLONE_OR_COPY, _RdsProvider
 
 
 class AuroraClusterProvider(_RdsProvider):
@@ -14,12 +14,6 @@ class AuroraClusterProvider(_RdsProvider):
     handler_name = "dbscale.handlers.aurora_cluster.handler"
     singleton_id = "DbscaleAuroraClusterProvider"
 
-    _CLUSTER_ACTIONS: ClassVar[list[str]] = [
-        "rds:CreateDBCluster",
-        "rds:DescribeDBClusters",
-        "rds:StopDBCluster",
-        *_RdsProvider._MANAGE_ACTIONS,
-    ]
     # Creating or modifying a cluster or instance also authorizes on the groups it names.
     _REFERENCE_ACTIONS: ClassVar[list[str]] = [
         "rds:CreateDBCluster",
@@ -55,7 +49,7 @@ class AuroraClusterProvider(_RdsProvider):
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
         instances = self._instance_prefix(identifier)
-        self._allow("Clusters", self._CLUSTER_ACTIONS, [self._arn("rds", f"cluster:{identifier}")])
+        self._grant_clusters(self._arn("rds", f"cluster:{identifier}"))
         self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{instances}*")])
         self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{identifier}*")])
         groups = [self._arn("rds", f"subgrp:{subnet_group_name}")]
@@ -71,8 +65,16 @@ class AuroraClusterProvider(_RdsProvider):
             "grant covers only names derived from this cluster's identifier",
         )
 
+    def _grant_clusters(self, clusters: str) -> None:
+        """Create clusters ``clusters`` (an ARN or pattern) and change or delete them, but never a
+        clone or a copy (the clone provider's); delete only those dbscale made."""
+        self._allow("CreateClusters", ["rds:CreateDBCluster"], [clusters], CREATED_WITH_DBSCALE_TAG)
+        self._allow("ReadClusters", ["rds:DescribeDBClusters"], [clusters])
+        self._allow("ChangeClusters", [*self._CHANGE_ACTIONS, "rds:StopDBCluster"], [clusters], NOT_A_CLONE_OR_COPY)
+        self._allow("DeleteClusters", ["rds:DeleteDBCluster"], [clusters], MADE_BY_THE_CLUSTER_PROVIDER)
+
     def _grant_prefix(self, prefix: str) -> None:
-        self._allow("Clusters", self._CLUSTER_ACTIONS, [self._arn("rds", f"cluster:{prefix}*")])
+        self._grant_clusters(self._arn("rds", f"cluster:{prefix}*"))
         self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{prefix}*")])
         self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{prefix}*")])
         # Templates name their own subnet and cluster parameter groups: referenced, never changed.

@@ -9,12 +9,12 @@ from typing import Any, ClassVar
 from aws_cdk import Stack
 from constructs import Construct, IConstruct
 
-from dbscale.core.clones import copy_identifier_prefix
+from dbscale.core.clones import CLONE_OF_TAG_KEY, COPY_OF_TAG_KEY, copy_identifier_prefix
 
 from .._support import is_token
-from ._rds import _RdsProvider
+from ._rds import IS_A_CLONE, IS_A_COPY, _RdsProvider, created_as, request_tag
 
-Grant = tuple[str, list[str], list[str]]  # statement id, actions, resource ARNs
+Grant = tuple[str, list[str], list[str], "dict[str, Any] | None"]  # statement id, actions, resource ARNs, condition
 
 # Instances use the engine's default DB parameter and option groups (only referenced).
 DEFAULT_INSTANCE_GROUPS = ("pg:default.*", "og:default:*")
@@ -29,42 +29,38 @@ def copy_grants(arn: Callable[[str, str], str], *, source: str, copies: str, gro
     A copy is a snapshot of the source (``<copy>-seed``), restored, given one instance
     (``<copy>-1``); the seed is deleted once the copy is ready, the copy when it is obsolete.
     """
+    seeds = [arn("rds", f"cluster-snapshot:{copies}*")]
+    copy_clusters = [arn("rds", f"cluster:{copies}*")]
     return [
         (
             "CopySources",
             ["rds:CreateDBClusterSnapshot", "rds:DescribeDBClusterSnapshots"],
             [arn("rds", f"cluster:{source}")],
+            None,
         ),
+        ("ReadCopySeeds", ["rds:DescribeDBClusterSnapshots", "rds:RestoreDBClusterFromSnapshot"], seeds, None),
+        # Seeds and copies are created tagged 'dbscale:copy-of', and only what carries it is deleted:
+        # a cluster or snapshot that merely matches the name pattern stays out of reach.
         (
-            "CopySeedSnapshots",
-            [
-                "rds:CreateDBClusterSnapshot",
-                "rds:DescribeDBClusterSnapshots",
-                "rds:RestoreDBClusterFromSnapshot",
-                "rds:DeleteDBClusterSnapshot",
-                "rds:AddTagsToResource",
-            ],
-            [arn("rds", f"cluster-snapshot:{copies}*")],
+            "CreateCopySeeds",
+            ["rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"],
+            seeds,
+            created_as(COPY_OF_TAG_KEY),
         ),
+        ("DeleteCopySeeds", ["rds:DeleteDBClusterSnapshot"], seeds, IS_A_COPY),
         (
-            "Copies",
-            [
-                "rds:RestoreDBClusterFromSnapshot",
-                "rds:CreateDBInstance",
-                "rds:DeleteDBCluster",
-                "rds:AddTagsToResource",
-            ],
-            [arn("rds", f"cluster:{copies}*")],
+            "CreateCopies",
+            ["rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource"],
+            copy_clusters,
+            created_as(COPY_OF_TAG_KEY),
         ),
-        (
-            "CopyInstances",
-            ["rds:CreateDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"],
-            [arn("rds", f"db:{copies}*")],
-        ),
+        ("ManageCopies", ["rds:CreateDBInstance", "rds:DeleteDBCluster"], copy_clusters, IS_A_COPY),
+        ("CopyInstances", ["rds:CreateDBInstance", "rds:DeleteDBInstance"], [arn("rds", f"db:{copies}*")], None),
         (
             "CopyGroups",
             ["rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance"],
             [*groups, *(arn("rds", g) for g in DEFAULT_INSTANCE_GROUPS)],
+            None,
         ),
     ]
 
@@ -83,7 +79,9 @@ class AuroraCloneProvider(_RdsProvider):
     handler_name = "dbscale.handlers.aurora_clone.handler"
     singleton_id = "DbscaleAuroraCloneProvider"
 
-    _CLONE_ACTIONS: ClassVar[list[str]] = ["rds:RestoreDBClusterToPointInTime", *_RdsProvider._MANAGE_ACTIONS]
+    # Clones are created tagged 'dbscale:clone-of' and only what carries it is changed or deleted:
+    # a cluster the Aurora provider made is out of reach even when its name matches.
+    _CLONE_ACTIONS: ClassVar[list[str]] = [*_RdsProvider._CHANGE_ACTIONS, "rds:DeleteDBCluster"]
     # A clone of the source or of a copy: RestoreDBClusterToPointInTime authorizes on both clusters.
     _ORIGIN_ACTIONS: ClassVar[list[str]] = ["rds:RestoreDBClusterToPointInTime"]
     _GROUP_ACTIONS: ClassVar[list[str]] = [
@@ -201,14 +199,24 @@ class AuroraCloneProvider(_RdsProvider):
 
     def _grant_scope(self, *, sources: list[str], copies: str, clone: str, instances: str, groups: list[str]) -> None:
         """Grants to clone ``sources`` (or their copies) into ``clone`` and to manage the clone."""
-        for sid, actions, resources in copy_grants(self._arn, source=sources[0], copies=copies, groups=groups):
-            self._allow(sid, actions, resources)
+        for sid, actions, resources, condition in copy_grants(
+            self._arn, source=sources[0], copies=copies, groups=groups
+        ):
+            self._allow(sid, actions, resources, condition)
         self._allow(
             "CloneOrigins",
             self._ORIGIN_ACTIONS,
             [*(self._arn("rds", f"cluster:{s}") for s in sources), self._arn("rds", f"cluster:{copies}*")],
+            {"Null": {request_tag(CLONE_OF_TAG_KEY): "false"}},
         )
-        self._allow("Clones", self._CLONE_ACTIONS, [self._arn("rds", f"cluster:{clone}")])
+        clones = [self._arn("rds", f"cluster:{clone}")]
+        self._allow(
+            "CreateClones",
+            ["rds:RestoreDBClusterToPointInTime", "rds:AddTagsToResource"],
+            clones,
+            created_as(CLONE_OF_TAG_KEY),
+        )
+        self._allow("ManageClones", self._CLONE_ACTIONS, clones, IS_A_CLONE)
         self._allow("CloneInstances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{instances}*")])
         final = clone if clone.endswith("*") else f"{clone}*"
         self._allow("CloneFinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{final}")])
