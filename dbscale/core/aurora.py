@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import InstanceAlreadyExists, aws_errors
 from .clock import Clock
+from .engine_versions import resolve_engine_version, satisfies
 from .errors import ClusterNotFound, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
@@ -142,7 +143,8 @@ class RdsProvisioning(ClusterProvisioning):
             )
         params: dict[str, Any] = {"DBClusterIdentifier": cluster_name, "Engine": engine, **options}
         if engine_version:
-            params["EngineVersion"] = engine_version
+            # A major version ('16', '8.0') becomes the newest version AWS offers for new clusters.
+            params["EngineVersion"] = resolve_engine_version(self._client, engine, engine_version)
         if acu is not None:
             params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
         steps: list[dict[str, Any]] = [
@@ -322,7 +324,17 @@ class RdsProvisioning(ClusterProvisioning):
         """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``) now.
 
         With ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
+        An ``EngineVersion`` the cluster already satisfies (its own, or its major) is no change; another
+        major is resolved like at create time.
         """
+        if params.get("EngineVersion") is not None:
+            running = self._describe()
+            if satisfies(running["Engine"], params["EngineVersion"], running["EngineVersion"]):
+                params = {k: v for k, v in params.items() if k != "EngineVersion"}
+            else:
+                params["EngineVersion"] = resolve_engine_version(
+                    self._client, running["Engine"], params["EngineVersion"]
+                )
         self._modify(
             _FORBIDDEN_OPTIONS | (_RESERVED_OPTIONS - {"EngineVersion"}),
             functools.partial(

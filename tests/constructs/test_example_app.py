@@ -59,7 +59,7 @@ def test_data_stack_declares_both_clusters_with_secure_defaults(example: Synthes
     aurora = only(t, "Custom::AuroraCluster")["Properties"]
     assert aurora["InstanceClass"] == "db.serverless"
     assert aurora["ServerlessV2MinCapacity"] == 0.5 and aurora["ServerlessV2MaxCapacity"] == 4
-    assert aurora["EngineVersion"] == "16.6" and aurora["Engine"] == "aurora-postgresql"
+    assert aurora["EngineVersion"] == "16" and aurora["Engine"] == "aurora-postgresql"  # the major only
     assert aurora["StorageEncrypted"] is True and aurora["CopyTagsToSnapshot"] is True
     assert aurora["BackupRetentionPeriod"] == 7
     assert "DBClusterParameterGroupName" in aurora and "MasterUsername" not in aurora
@@ -174,7 +174,11 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(a.endswith(":*") or a == "*" for a in actions)
         if statement["Resource"] == "*":
-            assert set(actions) <= {"secretsmanager:GetRandomPassword", "redshift:DescribeClusters"}
+            assert set(actions) <= {
+                "secretsmanager:GetRandomPassword",
+                "redshift:DescribeClusters",
+                "rds:DescribeDBEngineVersions",
+            }
     polling = [r for s in by_sid["CrhelperPollingRules"] for r in resources_of(s)]
     assert all(r.endswith(":rule/dbscale-poll-*") for r in polling) and len(polling) == 2
     kms = [r for s in by_sid["KmsGrantForCluster"] for r in resources_of(s)]

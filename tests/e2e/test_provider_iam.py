@@ -26,6 +26,7 @@ from dbscale.handlers import aurora_clone, aurora_cluster, redshift_cluster
 from tests.e2e.harness import CloudFormation, ResponseServer
 from tests.fakes import AwsCallRecorder, FakeClock, SlowAws
 from tests.fakes.clones import AuroraCloneFake
+from tests.fakes.engine_versions import EngineVersionCatalog
 
 pytestmark = pytest.mark.slow
 
@@ -226,7 +227,26 @@ def test_aurora_handler_calls_only_what_its_role_grants(
     recording: Recording,
 ) -> None:
     kind = "Custom::AuroraCluster"
-    props = {"ClusterIdentifier": "dbscale-orders", "InstanceClass": "db.r6g.large", "ReaderCount": 1}
+    props = {
+        "ClusterIdentifier": "dbscale-orders",
+        "InstanceClass": "db.r6g.large",
+        "ReaderCount": 1,
+        "EngineVersion": "16",
+    }  # a major version: resolved through DescribeDBEngineVersions
+    with EngineVersionCatalog():
+        _aurora_lifecycle(kind, props, response_server, tls_ca, boto_session, fake_clock, recording)
+    _check("aurora", recording.actions, granted)
+
+
+def _aurora_lifecycle(
+    kind: str,
+    props: dict[str, Any],
+    response_server: ResponseServer,
+    tls_ca: tuple[trustme.CA, str],
+    boto_session: boto3.Session,
+    fake_clock: FakeClock,
+    recording: Recording,
+) -> None:
     for cfn in _drive(aurora_cluster, response_server, tls_ca[1], boto_session, fake_clock, recording):
         assert cfn.send(cfn.event("Create", kind, props)).status == "SUCCESS"
         bigger = {
@@ -248,7 +268,6 @@ def test_aurora_handler_calls_only_what_its_role_grants(
         last = {**bigger, "ReaderCount": 1, "Tags": []}
         result = cfn.send(cfn.event("Delete", kind, last, physical_id="dbscale-orders"))
         assert result.status == "SUCCESS", result.reason
-    _check("aurora", recording.actions, granted)
 
 
 def test_clone_handler_calls_only_what_its_role_grants(

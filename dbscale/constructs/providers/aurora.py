@@ -26,6 +26,9 @@ class AuroraClusterProvider(_RdsProvider):
         # The handler lists a cluster's instances with a db-cluster-id filter, which IAM
         # authorizes against 'db:*' (read only).
         self._allow("DescribeInstancesByCluster", ["rds:DescribeDBInstances"], [self._arn("rds", "db:*")])
+        # A major EngineVersion ('16') is resolved to the newest version AWS offers at create time;
+        # DescribeDBEngineVersions has no resource type in IAM ('*' is the only form, read only).
+        self._allow("ListEngineVersions", ["rds:DescribeDBEngineVersions"], ["*"])
         # Instances use the engine's default DB parameter and option groups (read-only references).
         self._allow(
             "DefaultGroups",
@@ -44,7 +47,8 @@ class AuroraClusterProvider(_RdsProvider):
                 f"Resource::{self._nag_arn('rds', 'cluster-pg:default.*')}",
             ],
             "DescribeDBInstances with a cluster filter is authorized on 'db:*' (read only); the engine's "
-            "default parameter and option groups are only referenced, never changed",
+            "default parameter and option groups are only referenced, never changed; "
+            "rds:DescribeDBEngineVersions has no resource type (read only)",
         )
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
