@@ -2,28 +2,8 @@
 
 from __future__ import annotations
 
-from .providers import (
-    DEFAULT_INSTANCE_GROUPS,
-    POLL_PREFIX,
-    AuroraCloneProvider,
-    AuroraClusterProvider,
-    ClusterProvider,
-    Grant,
-    RedshiftClusterProvider,
-    check_provider_prefix,
-    copy_grants,
-)
+from . import providers as _providers
+from .providers import *  # noqa: F403 (the alias re-exports exactly the package's names)
 from .providers._base import _shared_code
 
-__all__ = [
-    "DEFAULT_INSTANCE_GROUPS",
-    "POLL_PREFIX",
-    "AuroraCloneProvider",
-    "AuroraClusterProvider",
-    "ClusterProvider",
-    "Grant",
-    "RedshiftClusterProvider",
-    "_shared_code",
-    "check_provider_prefix",
-    "copy_grants",
-]
+__all__ = [*_providers.__all__, "_shared_code"]

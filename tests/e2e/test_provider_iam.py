@@ -22,7 +22,8 @@ import boto3
 import pytest
 import trustme
 
-from dbscale.handlers import aurora_clone, aurora_cluster, redshift_cluster
+from dbscale.handlers import aurora_clone, aurora_cluster, clone_pool, redshift_cluster
+from tests.e2e.conftest import _driver
 from tests.e2e.harness import CloudFormation, ResponseServer
 from tests.fakes import AwsCallRecorder, FakeClock, SlowAws
 from tests.fakes.clones import AuroraCloneFake
@@ -32,50 +33,43 @@ pytestmark = pytest.mark.slow
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+
 # IAM actions AWS authorizes during a call dbscale makes, although dbscale never calls them itself.
-_SECRET = (
-    "{service} creates, describes, tags, rotates and deletes the managed master password's secret as the "
-    "caller (Manage{what}=true); AWS documents these Secrets Manager and KMS permissions as required"
-)
+def _on_behalf(
+    service: str, password_option: str, key_call: str, snapshot_action: str, tag_action: str
+) -> dict[str, str]:
+    secret = (
+        f"{service} creates, describes, tags, rotates and deletes the managed master password's secret as the "
+        f"caller ({password_option}=true); AWS documents these Secrets Manager permissions as required"
+    )
+    return {
+        **{
+            f"secretsmanager:{a}": secret
+            for a in (
+                "CreateSecret",
+                "TagResource",
+                "DescribeSecret",
+                "UpdateSecret",
+                "RotateSecret",
+                "DeleteSecret",
+                "GetRandomPassword",
+            )
+        },
+        "kms:CreateGrant": f"{service} creates a grant on the storage key for the cluster ({key_call})",
+        "kms:DescribeKey": f"{service} describes the storage key when creating an encrypted cluster",
+        "iam:CreateServiceLinkedRole": f"{service} creates its service-linked role on an account's first cluster",
+        snapshot_action: "deleting a cluster with a final snapshot authorizes it on the snapshot",
+        tag_action: "tags given to a create or restore call are authorized as this tagging action",
+    }
+
+
 AUTHORIZED_ON_BEHALF: dict[str, dict[str, str]] = {
-    "redshift": {
-        **{
-            f"secretsmanager:{a}": _SECRET.format(service="Redshift", what="MasterPassword")
-            for a in (
-                "CreateSecret",
-                "TagResource",
-                "DescribeSecret",
-                "UpdateSecret",
-                "RotateSecret",
-                "DeleteSecret",
-                "GetRandomPassword",
-            )
-        },
-        "kms:CreateGrant": "Redshift creates a grant on the cluster's key for the cluster (CreateCluster)",
-        "kms:DescribeKey": "Redshift describes the cluster's key when creating an encrypted cluster",
-        "iam:CreateServiceLinkedRole": "Redshift creates its service-linked role on an account's first cluster",
-        "redshift:CreateClusterSnapshot": "DeleteCluster with a final snapshot authorizes it on the snapshot",
-        "redshift:CreateTags": "tags given to CreateCluster/CreateClusterSnapshot are authorized as CreateTags",
-    },
-    "aurora": {
-        **{
-            f"secretsmanager:{a}": _SECRET.format(service="RDS", what="MasterUserPassword")
-            for a in (
-                "CreateSecret",
-                "TagResource",
-                "DescribeSecret",
-                "UpdateSecret",
-                "RotateSecret",
-                "DeleteSecret",
-                "GetRandomPassword",
-            )
-        },
-        "kms:CreateGrant": "RDS creates a grant on the storage key for the cluster (CreateDBCluster)",
-        "kms:DescribeKey": "RDS describes the storage key when creating an encrypted cluster",
-        "iam:CreateServiceLinkedRole": "RDS creates its service-linked role on an account's first cluster",
-        "rds:CreateDBClusterSnapshot": "DeleteDBCluster with a final snapshot authorizes it on the snapshot",
-        "rds:AddTagsToResource": "tags given to a Create*/Restore* call are authorized as AddTagsToResource",
-    },
+    "redshift": _on_behalf(
+        "Redshift", "ManageMasterPassword", "CreateCluster", "redshift:CreateClusterSnapshot", "redshift:CreateTags"
+    ),
+    "aurora": _on_behalf(
+        "RDS", "ManageMasterUserPassword", "CreateDBCluster", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"
+    ),
 }
 AUTHORIZED_ON_BEHALF["clone"] = {
     **AUTHORIZED_ON_BEHALF["aurora"],
@@ -87,8 +81,15 @@ for _name in AUTHORIZED_ON_BEHALF:
     AUTHORIZED_ON_BEHALF[_name] |= {"logs:CreateLogStream": _LOGS, "logs:PutLogEvents": _LOGS}
 # Operations IAM never denies (AWS: "No permissions are required to perform this operation").
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+AUTHORIZED_ON_BEHALF["pool"] = {
+    "kms:CreateGrant": "RDS creates a grant on the storage key for each restored copy",
+    "kms:DescribeKey": "RDS describes the storage key when restoring an encrypted copy",
+    "rds:AddTagsToResource": "tags given to CreateDBClusterSnapshot/RestoreDBClusterFromSnapshot are authorized as it",
+    **{a: AUTHORIZED_ON_BEHALF["redshift"][a] for a in ("logs:CreateLogStream", "logs:PutLogEvents")},
+}
 # Granted on purpose although the scenarios below do not reach the call.
 NOT_REACHED: dict[str, dict[str, str]] = {
+    "pool": {},
     "redshift": {},
     "aurora": {},
     "clone": {
@@ -105,10 +106,15 @@ def _operation_action(service: str, operation: str) -> str:
 
 @pytest.fixture(scope="module")
 def granted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
-    """IAM actions granted to each standalone provider's role, by provider (``redshift``...)."""
-    from aws_cdk import App, Stack
+    """IAM actions granted to each standalone provider's role and to a clone pool's, by name (``redshift``...)."""
+    from aws_cdk import App, Duration, Stack
 
-    from dbscale.constructs import AuroraCloneProvider, AuroraClusterProvider, RedshiftClusterProvider
+    from dbscale.constructs import (
+        AuroraCloneProvider,
+        AuroraClusterProvider,
+        ClonePoolMaintenance,
+        RedshiftClusterProvider,
+    )
 
     outdir = Path(tmp_path_factory.mktemp("iam"))
     app = App(outdir=str(outdir))
@@ -116,14 +122,15 @@ def granted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     RedshiftClusterProvider(stack, "Redshift", cluster_identifier_prefix="dbscale-")
     AuroraClusterProvider(stack, "Aurora", cluster_identifier_prefix="dbscale-")
     AuroraCloneProvider(stack, "Clone", cluster_identifier_prefix="dbscale-")
+    ClonePoolMaintenance(stack, "Pool", source="dbscale-prod", min_spare_slots=5, max_copy_age=Duration.days(1))
     app.synth()
     template = json.loads((outdir / "Providers.template.json").read_text())
     actions: dict[str, set[str]] = {}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::IAM::Policy":
             continue
-        name = {"Redshift": "redshift", "Aurora": "aurora", "Clone": "clone"}[
-            next(k for k in ("Redshift", "Aurora", "Clone") if logical_id.startswith(k))
+        name = {"Redshift": "redshift", "Aurora": "aurora", "Clone": "clone", "Pool": "pool"}[
+            next(k for k in ("Redshift", "Aurora", "Clone", "Pool") if logical_id.startswith(k))
         ]
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow"
@@ -150,22 +157,31 @@ class Recording:
         return run
 
 
-def _drive(
-    module: Any, server: ResponseServer, ca: str, session: boto3.Session, clock: FakeClock, recording: Recording
-) -> Iterator[CloudFormation]:
-    provider = module.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify, provider._helper)
-    provider.session, provider.clock, provider.ssl_verify, provider._helper = session, clock, ca, None
-    server.fail_next = 0
-    try:
-        yield CloudFormation(recording.wrap(module.handler), server, clock)
-    finally:
-        provider.session, provider.clock, provider.ssl_verify, provider._helper = saved
-
-
 @pytest.fixture
 def recording(aws_calls: AwsCallRecorder) -> Recording:
     return Recording(aws_calls)
+
+
+Drive = Callable[[Any], Iterator[CloudFormation]]
+
+
+@pytest.fixture
+def drive(
+    provider_env: SlowAws,
+    response_server: ResponseServer,
+    tls_ca: tuple[trustme.CA, str],
+    boto_session: boto3.Session,
+    fake_clock: FakeClock,
+    recording: Recording,
+) -> Drive:
+    """``for cfn in drive(handler_module):`` a CloudFormation driver whose handler calls are recorded."""
+
+    def run(module: Any) -> Iterator[CloudFormation]:
+        for cfn in _driver(module, response_server, tls_ca[1], boto_session, fake_clock):
+            cfn.handler = recording.wrap(cfn.handler)
+            yield cfn
+
+    return run
 
 
 def _check(name: str, called: set[str], granted: dict[str, set[str]]) -> None:
@@ -181,17 +197,11 @@ def _check(name: str, called: set[str], granted: dict[str, set[str]]) -> None:
 
 
 def test_redshift_handler_calls_only_what_its_role_grants(
-    granted: dict[str, set[str]],
-    provider_env: SlowAws,
-    response_server: ResponseServer,
-    tls_ca: tuple[trustme.CA, str],
-    boto_session: boto3.Session,
-    fake_clock: FakeClock,
-    recording: Recording,
+    granted: dict[str, set[str]], provider_env: SlowAws, drive: Drive, recording: Recording
 ) -> None:
     kind = "Custom::RedshiftCluster"
     props = {"ClusterIdentifier": "dbscale-wh", "NodeType": "ra3.xlplus", "NumberOfNodes": 2}
-    for cfn in _drive(redshift_cluster, response_server, tls_ca[1], boto_session, fake_clock, recording):
+    for cfn in drive(redshift_cluster):
         assert cfn.send(cfn.event("Create", kind, props)).status == "SUCCESS"
         bigger = {**props, "NumberOfNodes": 4, "Tags": [{"Key": "team", "Value": "bi"}]}
         steps = [
@@ -218,13 +228,7 @@ def test_redshift_handler_calls_only_what_its_role_grants(
 
 
 def test_aurora_handler_calls_only_what_its_role_grants(
-    granted: dict[str, set[str]],
-    provider_env: SlowAws,
-    response_server: ResponseServer,
-    tls_ca: tuple[trustme.CA, str],
-    boto_session: boto3.Session,
-    fake_clock: FakeClock,
-    recording: Recording,
+    granted: dict[str, set[str]], drive: Drive, recording: Recording
 ) -> None:
     kind = "Custom::AuroraCluster"
     props = {
@@ -234,20 +238,12 @@ def test_aurora_handler_calls_only_what_its_role_grants(
         "EngineVersion": "16",
     }  # a major version: resolved through DescribeDBEngineVersions
     with EngineVersionCatalog():
-        _aurora_lifecycle(kind, props, response_server, tls_ca, boto_session, fake_clock, recording)
+        _aurora_lifecycle(drive, kind, props)
     _check("aurora", recording.actions, granted)
 
 
-def _aurora_lifecycle(
-    kind: str,
-    props: dict[str, Any],
-    response_server: ResponseServer,
-    tls_ca: tuple[trustme.CA, str],
-    boto_session: boto3.Session,
-    fake_clock: FakeClock,
-    recording: Recording,
-) -> None:
-    for cfn in _drive(aurora_cluster, response_server, tls_ca[1], boto_session, fake_clock, recording):
+def _aurora_lifecycle(drive: Drive, kind: str, props: dict[str, Any]) -> None:
+    for cfn in drive(aurora_cluster):
         assert cfn.send(cfn.event("Create", kind, props)).status == "SUCCESS"
         bigger = {
             **props,
@@ -271,13 +267,7 @@ def _aurora_lifecycle(
 
 
 def test_clone_handler_calls_only_what_its_role_grants(
-    granted: dict[str, set[str]],
-    provider_env: SlowAws,
-    response_server: ResponseServer,
-    tls_ca: tuple[trustme.CA, str],
-    boto_session: boto3.Session,
-    fake_clock: FakeClock,
-    recording: Recording,
+    granted: dict[str, set[str]], provider_env: SlowAws, boto_session: boto3.Session, drive: Drive, recording: Recording
 ) -> None:
     kind = "Custom::AuroraClone"
     rds = boto_session.client("rds")
@@ -299,7 +289,7 @@ def test_clone_handler_calls_only_what_its_role_grants(
             "PurgeObsoleteCopies": True,
             "FinalSnapshot": True,
         }
-        for cfn in _drive(aurora_clone, response_server, tls_ca[1], boto_session, fake_clock, recording):
+        for cfn in drive(aurora_clone):
             created = cfn.send(cfn.event("Create", kind, props, logical_id="Clone"))
             assert created.status == "SUCCESS", created.reason
             tagged = {**props, "InstanceClass": "db.r6g.xlarge", "Tags": [{"Key": "team", "Value": "qa"}]}
@@ -317,3 +307,37 @@ def test_clone_handler_calls_only_what_its_role_grants(
             result = cfn.send(cfn.event("Delete", kind, untagged, logical_id="Clone", physical_id="dbscale-dev"))
             assert result.status == "SUCCESS", result.reason
     _check("clone", recording.actions, granted)
+
+
+def test_clone_pool_calls_only_what_its_role_grants(
+    granted: dict[str, set[str]],
+    provider_env: SlowAws,
+    boto_session: boto3.Session,
+    fake_clock: FakeClock,
+    recording: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rds = boto_session.client("rds")
+    monkeypatch.setattr(clone_pool, "session", boto_session)
+    monkeypatch.setattr(clone_pool, "clock", fake_clock)
+    for name, value in {
+        "SOURCE_CLUSTER_ID": "dbscale-prod",
+        "MIN_SPARE_SLOTS": "5",
+        "MAX_COPY_AGE_HOURS": "24",
+    }.items():
+        monkeypatch.setenv(name, value)
+    handler = recording.wrap(clone_pool.handler)
+    with AuroraCloneFake(provider_env) as fake:
+        fake.make_source(rds, "dbscale-prod")
+        fake.add_clones(rds, "dbscale-prod", 15)  # no spare slot on the source
+        fake.make_copy(rds, "dbscale-prod", "dbscale-prod-copy-old", age_hours=30)  # obsolete: deleted
+        fake.settle()
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        handler(event, None)  # the scheduled run: deletes the old copy, starts a new one
+        for _ in range(30):  # the follow-up rule drives the copy on: snapshot, restore, instance, tidy-up
+            fake_clock.sleep(600)
+            handler({**event, "detail": {"StartCopies": False}}, None)
+        copies = [c for c in rds.describe_db_clusters()["DBClusters"] if "-copy-" in c["DBClusterIdentifier"]]
+        assert [c["DBClusterIdentifier"] for c in copies] != ["dbscale-prod-copy-old"] and len(copies) == 1
+        assert rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []  # seed deleted
+    _check("pool", recording.actions, granted)

@@ -26,6 +26,18 @@ from .._support import fail, is_token
 P = TypeVar("P", bound="ClusterProvider")
 T = TypeVar("T")
 
+# What the caller of a create with an AWS-managed master password (Redshift ManageMasterPassword,
+# RDS ManageMasterUserPassword) must be allowed on the secret the service creates in its name, as
+# AWS documents for the Secrets Manager integration (plus secretsmanager:GetRandomPassword on '*').
+MANAGED_SECRET_ACTIONS = [
+    "secretsmanager:CreateSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:DeleteSecret",
+]
+
 # crhelper polling: the handler names every EventBridge rule and Lambda permission statement it
 # creates with this prefix, so the role can be limited to those rules.
 POLL_PREFIX = "dbscale-poll-"

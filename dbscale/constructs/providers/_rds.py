@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from dbscale.core.clones import CLONE_OF_TAG_KEY, COPY_OF_TAG_KEY
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 
-from ._base import ClusterProvider
+from ._base import MANAGED_SECRET_ACTIONS, ClusterProvider
 
 
 def resource_tag(key: str) -> str:
@@ -86,14 +86,7 @@ class _RdsProvider(ClusterProvider):
         own wildcards, acknowledged together with these."""
         self._allow(
             "ManagedMasterUserSecret",
-            [
-                "secretsmanager:CreateSecret",
-                "secretsmanager:TagResource",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:RotateSecret",
-                "secretsmanager:DeleteSecret",
-            ],
+            MANAGED_SECRET_ACTIONS,
             [self._arn("secretsmanager", "secret:rds!*")],
         )
         self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword"], ["*"])

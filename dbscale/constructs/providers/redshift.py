@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 
-from ._base import ClusterProvider
+from ._base import MANAGED_SECRET_ACTIONS, ClusterProvider
 
 # The handler creates every cluster with dbscale's tag and deletes only clusters that carry it
 # (an adopted cluster is never deleted): IAM holds it to both.
@@ -40,14 +40,7 @@ class RedshiftClusterProvider(ClusterProvider):
         # ManageMasterPassword: Redshift creates the admin secret ('redshift!...') as the caller.
         self._allow(
             "ManagedAdminSecret",
-            [
-                "secretsmanager:CreateSecret",
-                "secretsmanager:TagResource",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:RotateSecret",
-                "secretsmanager:DeleteSecret",
-            ],
+            MANAGED_SECRET_ACTIONS,
             [self._arn("secretsmanager", "secret:redshift!*")],
         )
         # GetRandomPassword and redshift:DescribeClusters have no resource type in IAM: '*' is the
