@@ -16,7 +16,7 @@ from .autoscaler import Autoscaler
 from .clone_pool import NIGHTLY, ClonePoolMaintenance
 from .database_bootstrap import DatabaseBootstrap, DatabaseUser
 from .long_operations import LongOperations
-from .provider import (
+from .providers import (
     AuroraCloneProvider,
     AuroraClusterProvider,
     ClusterProvider,

@@ -30,7 +30,7 @@ from dbscale.handlers.properties import Prop, parse
 
 from ._support import SERVICE_TIMEOUT_SECONDS, checked, is_token, retained
 from .long_operations import Completion, LongOperations
-from .provider import ClusterProvider
+from .providers import ClusterProvider
 
 # The handlers' own schema entry for Tags: the same checks (no 'aws:' or 'dbscale:' keys, lengths,
 # duplicates) with the same words, here at synth time instead of at deploy time.

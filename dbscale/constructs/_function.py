@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .provider import _shared_code
+from .providers._base import _shared_code
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
+from dbscale.core.engine_versions import parameter_group_family
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
 from dbscale.core.validation import (
     validate_aurora_cluster,
@@ -26,16 +27,19 @@ from . import _support as support
 from ._cluster import _ClusterBase
 from ._support import checked, fail, private_subnets, skip_final_snapshot, unresolved, warn
 from .long_operations import LongOperations
-from .provider import AuroraClusterProvider
+from .providers import AuroraClusterProvider
 
 DEFAULT_ENGINE_VERSIONS: dict[str, str] = {
-    "aurora-postgresql": "16.6",
-    "aurora-mysql": "8.0.mysql_aurora.3.08.0",
+    "aurora-postgresql": "16",
+    "aurora-mysql": "8.0",
 }
-"""The engine version used when ``engine_version`` is None. Pinned (not left to RDS's moving
-default) because the TLS parameter group's family must match the major version, and because a
-silent major-version change between two deploys is not something a database should do. Both
-support a Serverless v2 minimum of 0 ACU."""
+"""The engine version used when ``engine_version`` is None: a major version only. Pinned (not left
+to RDS's moving default) because the TLS parameter group's family must match the major version,
+and because a silent major-version change between two deploys is not something a database should
+do. The minor is not pinned: a pinned minor stops being offered for new clusters within a year or
+two, so the provider resolves the major to the newest version AWS offers when it creates the
+cluster (:func:`dbscale.core.engine_versions.resolve_engine_version`). An ``engine_version`` with
+a minor (``16.6``) is used exactly as given."""
 
 # The parameter that makes the engine refuse unencrypted connections.
 _TLS_PARAMETERS: dict[str, dict[str, str]] = {
@@ -44,15 +48,6 @@ _TLS_PARAMETERS: dict[str, dict[str, str]] = {
 }
 
 _SEVEN_DAYS = Duration.days(7)
-
-
-def parameter_group_family(engine: str, engine_version: str) -> str:
-    """The DB cluster parameter group family of an engine version (``aurora-postgresql16``, ``aurora-mysql8.0``)."""
-    if engine == "aurora-postgresql":
-        return f"aurora-postgresql{engine_version.split('.')[0]}"
-    # Aurora MySQL versions look like '8.0.mysql_aurora.3.08.0': the family is the MySQL major.minor.
-    major, minor = engine_version.split(".")[:2]
-    return f"aurora-mysql{major}.{minor}"
 
 
 class _AuroraBase(_ClusterBase):
@@ -100,8 +95,10 @@ class AuroraCluster(_AuroraBase):
     :param instance_class: the instance class of the writer and readers, e.g. ``db.r6g.large``, or
         ``db.serverless`` for Serverless v2 (then both capacities are required).
     :param engine: ``aurora-postgresql`` (default) or ``aurora-mysql``.
-    :param engine_version: the engine version. Default None: ``DEFAULT_ENGINE_VERSIONS[engine]``
-        (PostgreSQL 16.6 / MySQL 8.0 Aurora 3.08.0), pinned so deploys never change the major.
+    :param engine_version: the engine version: a major (``16``, ``8.0``), resolved to the newest
+        version AWS offers when the cluster is created, or a full version used as given. Default
+        None: ``DEFAULT_ENGINE_VERSIONS[engine]`` (PostgreSQL 16 / MySQL 8.0), so deploys never
+        change the major.
     :param reader_count: Aurora Replicas besides the writer, 0-15. Default 0.
     :param serverless_v2_min_capacity: Serverless v2 minimum ACUs (0 enables auto-pause). Required
         with ``db.serverless``, refused otherwise. Default None.

@@ -21,7 +21,7 @@ from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 
 from ._support import checked, fail, unresolved
 from .aurora import AuroraCluster, _AuroraBase
-from .provider import AuroraCloneProvider
+from .providers import AuroraCloneProvider
 
 # validate_clone_request's argument names -> this construct's keyword arguments (for messages).
 _FIELDS = {

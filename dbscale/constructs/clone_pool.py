@@ -28,7 +28,7 @@ from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
 from .aurora import AuroraCluster
 from .aurora_clone import age_hours, source_groups, source_name
-from .provider import copy_grants
+from .providers import copy_grants
 
 HANDLER = "dbscale.handlers.clone_pool.handler"
 
@@ -180,10 +180,11 @@ class ClonePoolMaintenance(Construct):
                 "Resource": arn("rds", "cluster-snapshot:*"),
             },
         ]
-        statements += [
-            {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
-            for sid, actions, resources in copy_grants(arn, source=source_id, copies=copies, groups=groups)
-        ]
+        for sid, actions, resources, condition in copy_grants(arn, source=source_id, copies=copies, groups=groups):
+            statement: dict[str, object] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+            if condition:
+                statement["Condition"] = condition
+            statements.append(statement)
         findings = [
             nag("rds", "cluster:*"),
             nag("rds", "db:*"),
@@ -195,22 +196,33 @@ class ClonePoolMaintenance(Construct):
             nag("rds", "og:default:*"),
             *(nag("rds", g.split(":", 5)[5]) for g in wild_groups),
         ]
-        key_grant: dict[str, object] = {
-            "Sid": "KmsGrantForCopies",
-            "Effect": "Allow",
-            "Action": ["kms:CreateGrant", "kms:DescribeKey"],
-            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        }
+        # RDS creates a grant on the source's key for each copy and describes the key; DescribeKey
+        # requests never carry kms:GrantIsForAWSResource, so it has a statement of its own.
+        via: dict[str, object] = {}
         if source_cluster is not None:
-            key_grant["Resource"] = source_cluster.encryption_key.key_arn
+            key = source_cluster.encryption_key.key_arn
         else:
-            key_grant["Resource"] = arn("kms", "key/*")
-            key_grant["Condition"] = {
-                "Bool": {"kms:GrantIsForAWSResource": "true"},
-                "StringEquals": {"kms:ViaService": f"rds.{region}.amazonaws.com"},
-            }
+            key = arn("kms", "key/*")
+            via = {"StringEquals": {"kms:ViaService": f"rds.{region}.amazonaws.com"}}
             findings.append(nag("kms", "key/*"))
-        statements.append(key_grant)
+        statements.append(
+            {
+                "Sid": "KmsGrantForCopies",
+                "Effect": "Allow",
+                "Action": "kms:CreateGrant",
+                "Resource": key,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}, **via},
+            }
+        )
+        describe_key: dict[str, object] = {
+            "Sid": "KmsDescribeKey",
+            "Effect": "Allow",
+            "Action": "kms:DescribeKey",
+            "Resource": key,
+        }
+        if via:
+            describe_key["Condition"] = via
+        statements.append(describe_key)
         self.policy = iam.Policy(
             self,
             "Policy",

@@ -27,7 +27,7 @@ from dbscale.core.errors import InvalidRequest
 
 from ._support import SERVICE_TIMEOUT_SECONDS, fail, is_token
 from .aurora import AuroraCluster
-from .provider import DatabaseBootstrapProvider
+from .providers import DatabaseBootstrapProvider
 from .redshift import RedshiftCluster
 
 MAX_INLINE_SQL_BYTES = 192 * 1024

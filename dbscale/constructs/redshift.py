@@ -23,7 +23,7 @@ from . import _support as support
 from ._cluster import _ClusterBase
 from ._support import checked, private_subnets, skip_final_snapshot, unresolved, warn
 from .long_operations import LongOperations
-from .provider import RedshiftClusterProvider
+from .providers import RedshiftClusterProvider
 
 
 class RedshiftCluster(_ClusterBase):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import InstanceAlreadyExists, aws_errors
 from .clock import Clock
+from .engine_versions import resolve_engine_version, satisfies
 from .errors import ClusterNotFound, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
@@ -152,7 +153,8 @@ class RdsProvisioning(ClusterProvisioning):
             )
         params: dict[str, Any] = {"DBClusterIdentifier": cluster_name, "Engine": engine, **options}
         if engine_version:
-            params["EngineVersion"] = engine_version
+            # A major version ('16', '8.0') becomes the newest version AWS offers for new clusters.
+            params["EngineVersion"] = resolve_engine_version(self._client, engine, engine_version)
         if acu is not None:
             params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
             if auto_pause is not None:
@@ -355,9 +357,18 @@ class RdsProvisioning(ClusterProvisioning):
         ``apply_immediately=False`` AWS applies what it can defer in the maintenance window.
         ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
         :meth:`RedshiftProvisioning.modify_settings`. Returns the operation (dbscale 0.1.0
-        returned None as soon as AWS accepted the call).
+        returned None as soon as AWS accepted the call). An ``EngineVersion`` the cluster already
+        satisfies (its own, or its major) is no change; another major is resolved like at create time.
         """
         validate_flag(apply_immediately, field="apply_immediately")
+        if params.get("EngineVersion") is not None:
+            running = self._describe()
+            if satisfies(running["Engine"], params["EngineVersion"], running["EngineVersion"]):
+                params = {k: v for k, v in params.items() if k != "EngineVersion"}
+            else:
+                params["EngineVersion"] = resolve_engine_version(
+                    self._client, running["Engine"], params["EngineVersion"]
+                )
         return self._modify(
             _FORBIDDEN_OPTIONS | (_RESERVED_OPTIONS - {"EngineVersion"}),
             params,

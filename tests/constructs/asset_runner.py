@@ -127,7 +127,7 @@ def make_source_cluster(identifier: str) -> None:
     rds.create_db_cluster(
         DBClusterIdentifier=identifier,
         Engine="aurora-postgresql",
-        EngineVersion="16.6",
+        EngineVersion="16.10",
         MasterUsername="postgres",
         ManageMasterUserPassword=True,
         StorageEncrypted=True,
@@ -166,10 +166,15 @@ def main() -> None:
     )
     from moto import mock_aws
 
+    # moto has no DescribeDBEngineVersions: the test catalog serves it (the handler resolves a major
+    # EngineVersion such as '16' through it). The repository root comes after the asset on sys.path.
+    sys.path.append(str(Path(__file__).resolve().parents[2]))
+    from tests.fakes.engine_versions import EngineVersionCatalog
+
     workdir = Path(sys.argv[1]).parent
     server, ca_file = https_server(workdir)
     report: dict[str, Any] = {}
-    with mock_aws():
+    with mock_aws(), EngineVersionCatalog():
         import importlib
 
         refs = make_references(spec["references"])

@@ -163,7 +163,7 @@ def test_one_clone_provider_per_stack_scoped_to_its_clones(variants: Synthesized
     grants = policy_statements(t, "DbscaleAuroraCloneProvider")
     dev_id = clones(t)["Dev"]["Properties"]["CloneClusterIdentifier"]
     kept_id = clones(t)["Kept"]["Properties"]["CloneClusterIdentifier"]
-    assert set(grants["Clones"]) == {
+    assert set(grants["ManageClones"]) == set(grants["CreateClones"]) == {
         f"{PREFIX}cluster:{dev_id}",
         f"{PREFIX}cluster:analyst-1",
         f"{PREFIX}cluster:{kept_id}",
@@ -179,8 +179,11 @@ def test_one_clone_provider_per_stack_scoped_to_its_clones(variants: Synthesized
         f"{PREFIX}cluster:legacy-prod",
         f"{PREFIX}cluster:legacy-prod-copy-*",
     }
-    assert set(grants["Copies"]) == {f"{PREFIX}cluster:orders-copy-*", f"{PREFIX}cluster:legacy-prod-copy-*"}
-    assert set(grants["CopySeedSnapshots"]) == {
+    assert set(grants["ManageCopies"]) == set(grants["CreateCopies"]) == {
+        f"{PREFIX}cluster:orders-copy-*",
+        f"{PREFIX}cluster:legacy-prod-copy-*",
+    }
+    assert set(grants["ReadCopySeeds"]) == set(grants["DeleteCopySeeds"]) == {
         f"{PREFIX}cluster-snapshot:orders-copy-*",
         f"{PREFIX}cluster-snapshot:legacy-prod-copy-*",
     }
@@ -252,10 +255,11 @@ def test_pool_iam_is_scoped_to_the_source_and_its_copies(variants: Synthesized) 
     t = variants.template("Data")
     grants = policy_statements(t, "PoolPolicy")
     assert grants["CopySources"] == [f"{PREFIX}cluster:orders"]
-    assert grants["Copies"] == [f"{PREFIX}cluster:orders-copy-*"]
+    assert grants["ManageCopies"] == grants["CreateCopies"] == [f"{PREFIX}cluster:orders-copy-*"]
     assert grants["CopyInstances"] == [f"{PREFIX}db:orders-copy-*"]
-    assert grants["CopySeedSnapshots"] == [f"{PREFIX}cluster-snapshot:orders-copy-*"]
+    assert grants["ReadCopySeeds"] == grants["DeleteCopySeeds"] == [f"{PREFIX}cluster-snapshot:orders-copy-*"]
     assert len(grants["KmsGrantForCopies"]) == 1 and grants["KmsGrantForCopies"][0].startswith("${SourceKey")
+    assert grants["KmsDescribeKey"] == grants["KmsGrantForCopies"]
     logs = grants["WriteOwnLogs"]
     assert len(logs) == 1 and logs[0].startswith("${PoolLogGroup")
     everything = [r for rs in grants.values() for r in rs]
@@ -376,7 +380,7 @@ def test_standalone_clone_provider_is_limited_to_its_prefixes(tmp_path: Path) ->
 
     t = synthesize(tmp_path, build).template("P")
     grants = policy_statements(t, "Clones")
-    assert grants["Clones"] == [f"{PREFIX}cluster:dev-*"]
+    assert grants["ManageClones"] == grants["CreateClones"] == [f"{PREFIX}cluster:dev-*"]
     assert grants["CloneOrigins"] == [f"{PREFIX}cluster:prod-*"]
-    assert grants["Copies"] == [f"{PREFIX}cluster:prod-*"]
+    assert grants["ManageCopies"] == [f"{PREFIX}cluster:prod-*"]
     assert grants["CloneInstances"] == [f"{PREFIX}db:dev-*"]

@@ -127,7 +127,7 @@ def test_tokens_are_passed_without_synth_time_checks(variants: Synthesized) -> N
 def test_aurora_mysql_options(variants: Synthesized) -> None:
     t = variants.template("Variants")
     props = cluster(variants, "Mysql")["Properties"]
-    assert props["Engine"] == "aurora-mysql" and props["EngineVersion"] == "8.0.mysql_aurora.3.08.0"
+    assert props["Engine"] == "aurora-mysql" and props["EngineVersion"] == "8.0"
     assert props["ReaderCount"] == 2 and props["EnableIAMDatabaseAuthentication"] is True
     assert props["BackupRetentionPeriod"] == 14 and props["CopyTagsToSnapshot"] is False
     assert props["MasterUsername"] == "dbadmin"

@@ -59,7 +59,7 @@ def test_data_stack_declares_both_clusters_with_secure_defaults(example: Synthes
     aurora = only(t, "Custom::AuroraCluster")["Properties"]
     assert aurora["InstanceClass"] == "db.serverless"
     assert aurora["ServerlessV2MinCapacity"] == 0.5 and aurora["ServerlessV2MaxCapacity"] == 4
-    assert aurora["EngineVersion"] == "16.6" and aurora["Engine"] == "aurora-postgresql"
+    assert aurora["EngineVersion"] == "16" and aurora["Engine"] == "aurora-postgresql"  # the major only
     assert aurora["StorageEncrypted"] is True and aurora["CopyTagsToSnapshot"] is True
     assert aurora["BackupRetentionPeriod"] == 7
     assert "DBClusterParameterGroupName" in aurora and "MasterUsername" not in aurora
@@ -159,7 +159,10 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
         value = statement["Resource"]
         return [arn_text(v) for v in (value if isinstance(value, list) else [value])]
 
-    clusters = {r for s in by_sid["Clusters"] for r in resources_of(s)}
+    clusters = {r for s in by_sid["Clusters"] + by_sid["ReadClusters"] for r in resources_of(s)}
+    for sid in ("CreateClusters", "DeleteClusters"):  # both engines, conditioned on dbscale's tag
+        assert {r for s in by_sid[sid] for r in resources_of(s)} == clusters
+        assert all("Condition" in s for s in by_sid[sid])
     assert clusters == {
         f"arn:${{AWS::Partition}}:redshift:${{AWS::Region}}:${{AWS::AccountId}}:cluster:{redshift_id}",
         f"arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:cluster:{aurora_id}",
@@ -171,7 +174,11 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(a.endswith(":*") or a == "*" for a in actions)
         if statement["Resource"] == "*":
-            assert set(actions) <= {"secretsmanager:GetRandomPassword", "redshift:DescribeTags"}
+            assert set(actions) <= {
+                "secretsmanager:GetRandomPassword",
+                "redshift:DescribeClusters",
+                "rds:DescribeDBEngineVersions",
+            }
     polling = [r for s in by_sid["CrhelperPollingRules"] for r in resources_of(s)]
     assert all(r.endswith(":rule/dbscale-poll-*") for r in polling) and len(polling) == 2
     kms = [r for s in by_sid["KmsGrantForCluster"] for r in resources_of(s)]

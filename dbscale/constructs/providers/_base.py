@@ -1,0 +1,379 @@
+"""What every provider shares: the function, its role, its log group, crhelper's polling grants,
+the per-stack registry behind ``of()`` and the one code asset per stack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar, cast
+
+from aws_cdk import (
+    Acknowledgment,
+    Duration,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IConstruct
+
+from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
+
+from .._asset import staged_handler_code
+from .._support import fail, is_token
+
+P = TypeVar("P", bound="ClusterProvider")
+T = TypeVar("T")
+
+# What the caller of a create with an AWS-managed master password (Redshift ManageMasterPassword,
+# RDS ManageMasterUserPassword) must be allowed on the secret the service creates in its name, as
+# AWS documents for the Secrets Manager integration (plus secretsmanager:GetRandomPassword on '*').
+MANAGED_SECRET_ACTIONS = [
+    "secretsmanager:CreateSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:DeleteSecret",
+]
+
+# crhelper polling: the handler names every EventBridge rule and Lambda permission statement it
+# creates with this prefix, so the role can be limited to those rules.
+POLL_PREFIX = "dbscale-poll-"
+
+
+class _StackState:
+    """What the providers and clusters of one stack share, so that node is asked once per stack.
+
+    Every jsii call is a round trip to node (~0.3 ms). Kept here: the stack's environment, its
+    singleton providers, and immutable jsii values (a Duration, a Runtime, a principal) that
+    every provider or cluster of the stack would otherwise ask for again. Nothing is shared
+    between stacks, let alone apps.
+    """
+
+    __slots__ = ("env", "providers", "stack", "values")
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.env: tuple[str, str, str] | None = None
+        self.providers: dict[str, ClusterProvider] = {}
+        self.values: dict[str, Any] = {}
+
+    def value(self, name: str, make: Callable[[], T]) -> T:
+        if name not in self.values:
+            self.values[name] = make()
+        return cast(T, self.values[name])
+
+
+# Keyed like _CODE below (id of the stack, checked against the stored stack).
+_STACKS: dict[int, _StackState] = {}
+
+
+def _stack_state(stack: Stack) -> _StackState:
+    state = _STACKS.get(id(stack))
+    if state is None or state.stack is not stack:
+        state = _STACKS[id(stack)] = _StackState(stack)
+    return state
+
+
+class ClusterProvider(Construct):
+    """Base of the two providers: the function, its role, its log group and its polling policy.
+
+    :param cluster_identifier_prefix: standalone providers only: the role may manage clusters whose
+        identifier starts with this prefix (``""`` means any cluster in the account and region).
+        Default None: the provider manages only the clusters registered with it by the constructs
+        (the per-stack singleton from :meth:`of`).
+    :param log_retention: how long the function's logs are kept. Default three months.
+    :param memory_size: the function's memory in MiB. Default 256 (it only makes API calls).
+    """
+
+    resource_type: ClassVar[str]
+    handler_name: ClassVar[str]
+    singleton_id: ClassVar[str]
+    service: ClassVar[str]
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster_identifier_prefix: str | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, id)
+        # Every jsii call is a round trip to node (~0.3 ms): values needed more than once are read
+        # once, here or per stack, and kept.
+        self._stack = scope if isinstance(scope, Stack) else Stack.of(self)
+        self._state = state = _stack_state(self._stack)
+        if id == self.singleton_id and scope is self._stack:
+            state.providers.setdefault(id, self)  # found by of() without asking node
+        if state.env is None:
+            state.env = (self._stack.partition, self._stack.region, self._stack.account)
+        self._partition, self._region, self._account = state.env
+        self._statements: dict[str, iam.PolicyStatement] = {}
+        self._nag_env: tuple[str, str] | None = None
+        self._resources: dict[str, set[str]] = {}
+
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        # No AWSLambdaBasicExecutionRole: that managed policy may write to any log group; this
+        # role writes only to its own.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=state.value("lambda-principal", lambda: iam.ServicePrincipal("lambda.amazonaws.com")),
+            description=f"dbscale {self.resource_type} provider",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            description=f"dbscale {self.resource_type} custom resource provider",
+            runtime=state.value("runtime", lambda: lambda_.Runtime.PYTHON_3_14),
+            architecture=state.value("architecture", lambda: lambda_.Architecture.ARM_64),
+            handler=self.handler_name,
+            code=_shared_code(self._stack),
+            timeout=state.value("timeout", lambda: Duration.minutes(15)),
+            memory_size=memory_size,
+            role=self.role,
+            log_group=self.log_group,
+        )
+        # Everything known now (the fixed grants, a standalone provider's prefix grants, crhelper's
+        # polling grants) goes into one policy built from JSON in a single call; the grants the
+        # clusters add later go to the role's default policy. The polling statements name the
+        # function's own ARN, so they cannot sit in the default policy (the function depends on
+        # it: a cycle); this policy depends on the function instead, and each custom resource
+        # depends on this policy.
+        self._function_arn = self.function.function_arn
+        self._fixed: list[dict[str, Any]] | None = [
+            {
+                "Sid": "CrhelperPollingRules",
+                "Effect": "Allow",
+                "Action": ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                "Resource": self._arn("events", f"rule/{POLL_PREFIX}*"),
+            },
+            {
+                "Sid": "CrhelperPollingPermission",
+                "Effect": "Allow",
+                "Action": ["lambda:AddPermission", "lambda:RemovePermission"],
+                "Resource": self._function_arn,
+            },
+        ]
+        self._pending_acks: list[Acknowledgment] | None = []
+        self._acknowledge(
+            [f"Resource::{self._nag_arn('events', f'rule/{POLL_PREFIX}*')}"],
+            "crhelper polling creates one EventBridge rule per in-flight request with a generated name; "
+            f"the handler prefixes every such rule with '{POLL_PREFIX}' and the grant covers only those",
+        )
+        self._grant_fixed()
+        if cluster_identifier_prefix is not None:
+            check_provider_prefix(self, cluster_identifier_prefix)
+            self._grant_prefix(cluster_identifier_prefix)
+        self.policy = iam.Policy(
+            self,
+            "Policy",
+            roles=[self.role],
+            document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": self._fixed}),
+        )
+        self._fixed = None
+        self._validations = Validations.of(self)
+        self._validations.acknowledge(*self._pending_acks)
+        self._pending_acks = None
+
+    # --- public ----------------------------------------------------------------------------
+
+    @property
+    def service_token(self) -> str:
+        """The ServiceToken of ``Custom::...`` resources served by this provider (the function ARN)."""
+        return self._function_arn
+
+    def _stack_value(self, name: str, make: Callable[[], T]) -> T:
+        """``make()``, made once per stack (for immutable jsii values such as a Duration)."""
+        return self._state.value(name, make)
+
+    @classmethod
+    def of(cls: type[P], scope: IConstruct) -> P:
+        """The provider of ``scope``'s stack, created on first use (one per resource type per stack)."""
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        found = _stack_state(stack).providers.get(cls.singleton_id)
+        if isinstance(found, cls):
+            return found
+        if found is None:
+            # First use in this stack, unless the provider was made where this registry did not
+            # see it (a stack object jsii handed out under another Python identity): then the id
+            # is taken, and the existing construct is looked up as before.
+            try:
+                return cls(stack, cls.singleton_id)
+            except RuntimeError as err:
+                if "There is already a Construct with name" not in str(err):
+                    raise
+        return cast(P, stack.node.find_child(cls.singleton_id))
+
+    # --- for the cluster constructs -------------------------------------------------------
+
+    def register(
+        self,
+        resource: IConstruct,
+        identifier: str,
+        *,
+        key: kms.IKey,
+        subnet_group_name: str,
+        parameter_group_name: str | None = None,
+    ) -> None:
+        """Let the role manage cluster ``identifier`` and make ``resource`` wait for the role's policies."""
+        self._register(
+            resource,
+            identifier,
+            key_arn=key.key_arn,
+            subnet_group_name=subnet_group_name,
+            parameter_group_name=parameter_group_name,
+            same_stack=Stack.of(resource) is self._stack,
+        )
+
+    def _register(
+        self,
+        resource: IConstruct,
+        identifier: str,
+        *,
+        key_arn: str,
+        subnet_group_name: str,
+        parameter_group_name: str | None,
+        same_stack: bool,
+    ) -> None:
+        """:meth:`register` for callers that already hold the key's ARN and know the resource's stack.
+
+        The cluster constructs use it (their resource is always in this provider's stack, since
+        they get the provider with :meth:`of`), saving the two round trips to node that
+        :meth:`register` makes to find them out.
+        """
+        self._grant_cluster(identifier, subnet_group_name=subnet_group_name, parameter_group_name=parameter_group_name)
+        self._grant_key(key_arn, via_service=False)
+        if same_stack:
+            resource.node.add_dependency(self.policy)
+
+    # --- for subclasses -------------------------------------------------------------------
+
+    def _grant_fixed(self) -> None:
+        """Grants every provider of the type needs."""
+        raise NotImplementedError
+
+    def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
+        raise NotImplementedError
+
+    def _grant_prefix(self, prefix: str) -> None:
+        raise NotImplementedError
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:{self._partition}:{service}:{self._region}:{self._account}:{resource}"
+
+    def _allow(
+        self,
+        sid: str,
+        actions: list[str],
+        resources: list[str],
+        conditions: dict[str, Any] | None = None,
+    ) -> None:
+        """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use).
+
+        While the provider is being built, statements go into :attr:`policy` (rendered from JSON in
+        one call); afterwards into the role's default policy, two round trips to node for a new
+        statement and one for resources added to an existing one. Callable at any time before
+        synthesis, also by subclasses registering grants of their own after construction.
+        """
+        if self._fixed is not None:
+            statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+            if conditions:
+                statement["Condition"] = conditions
+            self._fixed.append(statement)
+            return
+        seen = self._resources.setdefault(sid, set())
+        fresh = [r for r in resources if r not in seen]
+        if not fresh:
+            return
+        seen.update(fresh)
+        existing = self._statements.get(sid)
+        if existing is None:
+            existing = iam.PolicyStatement(sid=sid, actions=actions, resources=fresh, conditions=conditions)
+            self._statements[sid] = existing
+            # add_to_policy, not add_to_principal_policy: the same call in CDK, but it answers a
+            # bool instead of a struct that jsii reads back field by field (two more round trips).
+            self.role.add_to_policy(existing)
+        else:
+            existing.add_resources(*fresh)
+
+    def _grant_key(self, key_arn: str, *, via_service: bool) -> None:
+        """Let the service create grants on the cluster's KMS key for the cluster (and only for it)."""
+        service_host = f"{self.service}.{self._region}.amazonaws.com"
+        via = {"StringEquals": {"kms:ViaService": service_host}} if via_service else {}
+        self._allow(
+            "KmsGrantForCluster",
+            ["kms:CreateGrant"],
+            [key_arn],
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}, **via},
+        )
+        self._allow("KmsDescribeKey", ["kms:DescribeKey"], [key_arn], via or None)
+
+    def _grant_service_linked_role(self, service_principal: str, role_name: str) -> None:
+        # The service creates its service-linked role on an account's first cluster; it needs the
+        # caller to be allowed to, and only that exact role.
+        self._allow(
+            "CreateServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole"],
+            [f"arn:{self._partition}:iam::{self._account}:role/aws-service-role/{service_principal}/{role_name}"],
+            {"StringLike": {"iam:AWSServiceName": service_principal}},
+        )
+
+    def _acknowledge(self, findings: list[str], reason: str) -> None:
+        """Acknowledge cdk-nag IAM5 (wildcard) findings on this provider, with the reason, in code.
+
+        Uses CDK's native ``Validations`` API, so dbscale needs no cdk-nag at run time; the
+        acknowledgment covers the role's default policy and the provider's policy below it.
+        """
+        acks = [Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]
+        if self._pending_acks is not None:
+            self._pending_acks.extend(acks)  # sent in one call at the end of __init__
+        else:
+            self._validations.acknowledge(*acks)
+
+    def _nag_arn(self, service: str, resource: str) -> str:
+        """An ARN as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::...>``)."""
+        if self._nag_env is None:
+            self._nag_env = (
+                "<AWS::Region>" if _token(self._region) else self._region,
+                "<AWS::AccountId>" if _token(self._account) else self._account,
+            )
+        region, account = self._nag_env
+        return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+
+    def _instance_prefix(self, identifier: str) -> str:
+        """Instance identifiers of a cluster start with this (see ``core.aurora.instance_identifier``)."""
+        if _token(identifier) or len(identifier) <= CLUSTER_IDENTIFIER_MAX_LENGTH - 4:
+            return f"{identifier}-"
+        # A long cluster name is shortened so '-<n>' fits in 63 characters.
+        return identifier[: CLUSTER_IDENTIFIER_MAX_LENGTH - 4]
+
+
+_CODE: dict[int, tuple[Stack, lambda_.Code]] = {}
+
+
+def _shared_code(stack: Stack) -> lambda_.Code:
+    """One asset per stack for both providers (an AssetCode binds to a single stack).
+
+    Keyed by the stack object itself (ids are checked against the stored stack, since Python may
+    reuse the id of a collected one); the cache lives only as long as the process.
+    """
+    entry = _CODE.get(id(stack))
+    if entry is None or entry[0] is not stack:
+        entry = _CODE[id(stack)] = (stack, lambda_.Code.from_asset(staged_handler_code()))
+    return entry[1]
+
+
+def _token(value: str) -> bool:
+    return is_token(value)
+
+
+def check_provider_prefix(scope: IConstruct, prefix: str) -> None:
+    """Reject a prefix no cluster identifier could start with (upper case, symbols)."""
+    if prefix and (not prefix[0].isalpha() or prefix.lower() != prefix or "--" in prefix):
+        raise fail(scope, f"cluster_identifier_prefix '{prefix}' cannot start a cluster identifier")
