@@ -77,9 +77,11 @@ def test_properties_are_only_those_the_handlers_accept(example: Synthesized) -> 
         ("Custom::RedshiftCluster", "dbscale.handlers.redshift_cluster", "DbscaleExample", "raw-cloudformation.yaml"),
         ("Custom::AuroraCluster", "dbscale.handlers.aurora_cluster", "DbscaleExample", "raw-cloudformation.yaml"),
         ("Custom::AuroraClone", "dbscale.handlers.aurora_clone", "DbscaleDevClones", "aurora-clone.yaml"),
+        ("Custom::RedshiftCluster", "dbscale.handlers.redshift_cluster", "DbscaleExample", "long-resize.yaml"),
     ):
         handler = importlib.import_module(module)
         allowed = {p.name for p in handler.SCHEMA} | {"ServiceToken", "ServiceTimeout"}
+        allowed |= {"CompletionSignalUrl", "CompletionSignalTimeout"}
         required = {p.name for p in handler.SCHEMA if p.required}
         raw = cfn_yaml.load(str(examples / raw_template))
         for where, props in (
@@ -234,7 +236,14 @@ def test_asset_hash_is_stable_across_synths(example: Synthesized, tmp_path: Path
 
 def test_cfn_lint_reports_no_errors(example: Synthesized) -> None:
     examples = ROOT / "examples"
-    errors = cfn_lint([*example.template_paths(), examples / "raw-cloudformation.yaml", examples / "aurora-clone.yaml"])
+    errors = cfn_lint(
+        [
+            *example.template_paths(),
+            examples / "raw-cloudformation.yaml",
+            examples / "aurora-clone.yaml",
+            examples / "long-resize.yaml",
+        ]
+    )
     assert errors == []
 
 
