@@ -82,7 +82,7 @@ def test_every_page_is_read(boto_session: boto3.Session, rds: Any) -> None:
 def test_a_cluster_created_with_a_major_gets_the_newest_offered_version(
     catalog: EngineVersionCatalog, boto_session: boto3.Session, rds: Any, aws_calls: AwsCallRecorder
 ) -> None:
-    RdsProvisioning("orders", "db.r6g.large", engine_version="16", session=boto_session, clock=FakeClock(), wait=False)
+    RdsProvisioning("orders", initial_instance_type="db.r6g.large", engine_version="16", session=boto_session, clock=FakeClock(), wait=False)
     assert rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]["EngineVersion"] == "16.10"
     assert aws_calls.params("CreateDBCluster")[0]["EngineVersion"] == "16.10"
 
@@ -91,14 +91,14 @@ def test_a_deprecated_full_version_is_sent_as_given_and_aws_refuses_it(
     catalog: EngineVersionCatalog, boto_session: boto3.Session
 ) -> None:
     with pytest.raises(DbscaleError) as err:
-        RdsProvisioning("orders", "db.r6g.large", engine_version="16.6", session=boto_session, clock=FakeClock())
+        RdsProvisioning("orders", initial_instance_type="db.r6g.large", engine_version="16.6", session=boto_session, clock=FakeClock())
     assert "Cannot find version 16.6" in str(err.value)
 
 
 def test_a_major_the_cluster_already_runs_changes_nothing(
     catalog: EngineVersionCatalog, boto_session: boto3.Session, rds: Any, aws_calls: AwsCallRecorder
 ) -> None:
-    cluster = RdsProvisioning("orders", "db.r6g.large", engine_version="16.8", session=boto_session, clock=FakeClock())
+    cluster = RdsProvisioning("orders", initial_instance_type="db.r6g.large", engine_version="16.8", session=boto_session, clock=FakeClock())
     aws_calls.clear()
     cluster.modify_settings(EngineVersion="16")  # e.g. a template updated from "16.8" to "16"
     assert aws_calls.count("ModifyDBCluster") == 0
