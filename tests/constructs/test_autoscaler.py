@@ -129,7 +129,7 @@ def test_the_function_runs_the_handler_from_the_shared_asset_one_at_a_time(synth
     assert len(keys) == 1, "the autoscaler shares the providers' asset"
     asset = synth.outdir / f"asset.{keys.pop().removesuffix('.zip')}"
     assert (asset / "dbscale" / "handlers" / "autoscaler.py").is_file()
-    assert (asset / "dbscale" / "core" / "autoscale.py").is_file()
+    assert (asset / "dbscale" / "core" / "autoscale" / "runner.py").is_file()
 
 
 def test_the_configuration_is_the_policy_and_the_clusters(synth: Synthesized) -> None:
