@@ -1,11 +1,12 @@
-"""The Aurora rules: classes, readers, Serverless v2 capacity, stop and AWS's 7-day restart."""
+"""The Aurora rules: schedule, classes, readers, Serverless v2 capacity and auto-pause, stop and AWS's 7-day restart."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..limits import (
     AURORA_INSTANCE_CLASSES,
@@ -14,10 +15,8 @@ from ..limits import (
     SERVERLESS_V2_LOWEST_MAX_ACU,
 )
 from ..scaling import CheckResult
-
-if TYPE_CHECKING:
-    pass
 from .decisions import Decision
+from .guide import Guide
 from .memory import Memory
 from .observe import _Observed
 from .rules import (
@@ -32,14 +31,69 @@ from .rules import (
     _scaled,
 )
 
+AUTO_PAUSE_FLOORS: Mapping[str, tuple[int, ...]] = {
+    "aurora-postgresql/13": (13, 15),
+    "aurora-postgresql/14": (14, 12),
+    "aurora-postgresql/15": (15, 7),
+    "aurora-postgresql/16": (16, 3),
+    "aurora-mysql/3": (3, 8, 0),
+}
+"""The first engine versions whose Serverless v2 minimum capacity may be 0 ACU (auto-pause): Aurora
+User Guide, "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2" and
+"Aurora Serverless v2 capacity". Later major versions (PostgreSQL 17+, MySQL 4+) have it from the start."""
+_AUTO_PAUSE_LATER_MAJOR = {"aurora-postgresql": 16, "aurora-mysql": 3}
+
+
+def supports_auto_pause(engine: str, version: str) -> bool:
+    """Whether ``engine`` at ``version`` (``16.4``, ``8.0.mysql_aurora.3.08.0``) can pause at 0 ACU."""
+    if engine == "aurora-mysql":
+        match = re.search(r"mysql_aurora\.(\d+)\.(\d+)\.(\d+)", version)
+    elif engine == "aurora-postgresql":
+        match = re.match(r"(\d+)\.(\d+)", version)
+    else:
+        return False
+    if match is None:
+        return False
+    parts = tuple(int(g) for g in match.groups())
+    floor = AUTO_PAUSE_FLOORS.get(f"{engine}/{parts[0]}")
+    if floor is None:
+        return parts[0] > _AUTO_PAUSE_LATER_MAJOR[engine]
+    return parts >= floor
+
+
+def _auto_pause_seconds(minutes: float | None) -> int:
+    """SecondsUntilAutoPause for an idle time: 300 to 86,400 seconds (AWS's range)."""
+    return int(min(max((minutes or 5) * 60, 300), 86400))
+
 
 class _AuroraRules(_Rules):
     # --- Aurora -------------------------------------------------------------------------------------
 
     def _decide_aurora(
-        self, obs: _Observed, memory: Memory, results: _Results, now: float, decide: _Decide
+        self, obs: _Observed, memory: Memory, results: _Results, now: float, decide: _Decide, guide: Guide
     ) -> Decision:
         p = self.policy
+        auto_pause = (
+            p.aurora_auto_pause
+            and obs.all_serverless
+            and obs.acu is not None
+            and supports_auto_pause(obs.engine, obs.engine_version)
+        )
+        if (
+            obs.status == "stopped"
+            and not obs.ref.declared_paused
+            and memory.paused_by_autoscaler
+            and guide.run_soon
+            and not guide.hold_paused
+        ):
+            return decide(
+                "resume",
+                f"stopped by the schedule, which runs it now ({'; '.join(guide.resume_ahead.active)}); starting "
+                f"takes about {p.expected_resume_minutes:g} min",
+                self._acted(memory.without_streaks(), "resume", now, paused_by_autoscaler=False, stopped_since=None),
+                target={"paused": False},
+                causes=("schedule",),
+            )
         if obs.status == "stopped":
             stopped_since = memory.stopped_since if memory.stopped_since is not None else now
             memory = replace(memory.without_streaks(), stopped_since=stopped_since)
@@ -64,10 +118,83 @@ class _AuroraRules(_Rules):
                     causes=("aws_auto_start",),
                 )
             memory = replace(memory, stopped_since=None)  # started by a person or a deploy: respected
+        if guide.hold_paused and not obs.ref.declared_paused:
+            if auto_pause and obs.acu is not None:
+                if obs.acu[0] == 0:
+                    return decide(
+                        "none",
+                        "the schedule holds it paused; minimum 0 ACU is set, so Aurora pauses it when idle",
+                        memory,
+                        causes=("schedule",),
+                    )
+                seconds = _auto_pause_seconds(5)
+                return decide(
+                    "pause",
+                    f"the schedule holds it paused ({'; '.join(guide.now.active) or 'outside every running period'}): "
+                    f"minimum 0 ACU with auto-pause after {seconds} s idle ({obs.engine} {obs.engine_version} supports "
+                    "it), instead of stopping it",
+                    self._acted(memory, "pause", now, paused_by_autoscaler=True, acu_min_before_pause=obs.acu[0]),
+                    target={"acu": [0.0, obs.acu[1]], "auto_pause_seconds": seconds},
+                    causes=("schedule",),
+                )
+            return decide(
+                "pause",
+                f"the schedule holds it paused ({'; '.join(guide.now.active) or 'outside every running period'}): "
+                "stopping it",
+                self._acted(memory, "pause", now, paused_by_autoscaler=True, stopped_since=now),
+                target={"paused": True},
+                causes=("schedule",),
+            )
+        forecast = guide.usable_forecast()
+        if auto_pause and obs.acu is not None and obs.acu[0] == 0 and memory.acu_min_before_pause is not None:
+            interval = p.evaluation_interval_minutes * 60
+            horizon = now + p.expected_resume_minutes * 60 + interval
+            peak = forecast.peak(now, horizon) if forecast is not None else None
+            warm = guide.run_soon or (peak is not None and peak > p.idle_cpu_percent * obs.acu[1])
+            if warm:
+                restore = max(memory.acu_min_before_pause, 0.5)
+                why = (
+                    f"the schedule runs it ({'; '.join(guide.resume_ahead.active)})"
+                    if guide.run_soon
+                    else f"forecast: load up to {_fmt((peak or 0) / 100)} ACU by the next evaluation"
+                )
+                return decide(
+                    "resume",
+                    f"{why}: minimum back to {restore:g} ACU so the instances are awake when the load arrives",
+                    self._acted(memory, "resume", now, paused_by_autoscaler=False, acu_min_before_pause=None),
+                    target={"acu": [restore, obs.acu[1]]},
+                    causes=("schedule",) if guide.run_soon else ("forecast",),
+                    figures={"forecast_peak": peak} if peak is not None else {},
+                )
         cooldown = self._cooldown_left(memory, now)
         memory, underused_for, idle_for = self._streaks(memory, results, now, cooling=cooldown > 0)
         if (
             p.aurora_stop_when_idle
+            and auto_pause
+            and obs.acu is not None
+            and obs.acu[0] > 0
+            and not guide.in_running_period
+            and not self._verdict(results, "cpu_high")
+        ):
+            seconds = _auto_pause_seconds(p.idle_pause_minutes)
+            peak = None
+            if forecast is not None:
+                peak = forecast.peak(now, now + seconds + p.expected_resume_minutes * 60 + 3600)
+            if peak is None or peak <= p.idle_cpu_percent * obs.acu[1]:
+                return decide(
+                    "pause",
+                    f"{obs.engine} {obs.engine_version} supports auto-pause: minimum 0 ACU, and Aurora pauses each "
+                    f"instance after {seconds} s without connections (no stop, no 7-day restart; resumes in about "
+                    "15 s on the next connection)",
+                    self._acted(memory, "pause", now, paused_by_autoscaler=True, acu_min_before_pause=obs.acu[0]),
+                    target={"acu": [0.0, obs.acu[1]], "auto_pause_seconds": seconds},
+                    causes=("idle",),
+                    figures={"forecast_peak": peak} if peak is not None else {},
+                )
+        if (
+            p.aurora_stop_when_idle
+            and not auto_pause
+            and not guide.in_running_period
             and p.idle_pause_minutes is not None
             and idle_for is not None
             and idle_for >= p.idle_pause_minutes * 60

@@ -66,7 +66,9 @@ class Decision:
     are the :class:`CheckResult` s of the evaluation as dicts, each with the ``signal`` it stands
     for (``cpu_high``, ``cpu_low``, ``idle``, ...), and ``causes`` names the signals that caused the
     action. ``outcome`` is filled in by :meth:`Autoscaler.act` (what was started, or why not);
-    ``memory`` is what the autoscaler remembers after this decision.
+    ``memory`` is what the autoscaler remembers after this decision. ``figures`` holds the numbers
+    of the schedule and forecast rules (active periods, forecast peak, lead time ...), and
+    :attr:`rule` names the rule that made the decision.
     """
 
     cluster: str
@@ -82,10 +84,20 @@ class Decision:
     trigger: str = "schedule"
     outcome: str = ""
     memory: Mapping[str, Any] = field(default_factory=dict)
+    figures: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise InvalidRequest(f"action '{self.action}' is not one of {', '.join(ACTIONS)}", field="action")
+
+    @property
+    def rule(self) -> str:
+        """Which rule made the decision: ``schedule``, ``forecast``, ``bounds``, ``reactive`` (the metric
+        checks, idleness, Athena spend, AWS's restart) or ``none`` (nothing to act on, or busy)."""
+        for name in ("schedule", "forecast", "bounds"):
+            if name in self.causes:
+                return name
+        return "reactive" if self.changes or self.causes else "none"
 
     @property
     def changes(self) -> bool:
@@ -130,6 +142,8 @@ class Decision:
             "target": dict(self.target),
             "reason": self.reason,
             "causes": list(self.causes),
+            "rule": self.rule,
+            "figures": dict(self.figures),
             "checks": [dict(c) for c in self.checks],
             "dry_run": self.dry_run,
             "at": self.at,

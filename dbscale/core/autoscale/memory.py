@@ -34,6 +34,9 @@ class Memory:
     paused_by_autoscaler: bool = False
     stopped_since: float | None = None
     operation: Mapping[str, Any] | None = None
+    forecast_off: bool = False
+    acu_min_before_pause: float | None = None
+    forecast_flip_since: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

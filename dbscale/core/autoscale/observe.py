@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..aws import aws_errors, client
 from ..errors import ClusterNotFound
+from ..limits import AURORA_SERVERLESS_INSTANCE_CLASS
 
 if TYPE_CHECKING:
     import boto3
@@ -32,6 +33,10 @@ class _Observed:
     instance_class: str | None = None
     roles: Mapping[str, str] = field(default_factory=dict)  # instance id -> writer | reader
     acu: tuple[float, float] | None = None
+    engine: str = ""
+    engine_version: str = ""
+    all_serverless: bool = False
+    auto_pause_seconds: int | None = None
 
     @property
     def paused(self) -> bool:
@@ -105,4 +110,18 @@ class _Observing:
         if busy is None and writer is None:
             busy = "the cluster has no writer instance"
         instance_class = str(instances[writer]["DBInstanceClass"]) if writer in instances else None
-        return _Observed(ref, True, status=status, busy=busy, instance_class=instance_class, roles=roles, acu=_acu(c))
+        scaling = c.get("ServerlessV2ScalingConfiguration") or {}
+        return _Observed(
+            ref,
+            True,
+            status=status,
+            busy=busy,
+            instance_class=instance_class,
+            roles=roles,
+            acu=_acu(c),
+            engine=str(c.get("Engine", "")),
+            engine_version=str(c.get("EngineVersion", "")),
+            all_serverless=bool(instances)
+            and all(i.get("DBInstanceClass") == AURORA_SERVERLESS_INSTANCE_CLASS for i in instances.values()),
+            auto_pause_seconds=int(scaling["SecondsUntilAutoPause"]) if scaling.get("SecondsUntilAutoPause") else None,
+        )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfoNotFoundError
 
 from ..errors import InvalidRequest
 from ..limits import (
@@ -21,6 +23,8 @@ from ..validation import (
     validate_redshift_nodes,
     validate_serverless_v2_capacity,
 )
+from .forecasts import MIN_HISTORY_DAYS
+from .schedules import Period, _zone, parse_holidays
 
 if TYPE_CHECKING:
     pass
@@ -151,6 +155,26 @@ class AutoscalePolicy:
     stopped again). ``redshift_query_checks`` adds the Redshift checks that read query history
     through the Data API (spill share as memory, slow-query share); they need the cluster's secret.
     An operation still running after ``operation_timeout_minutes`` is given up (and logged).
+
+    Schedules (see :mod:`dbscale.core.autoscale.schedules`): while a :class:`Period` of
+    ``schedule`` is on, its bounds replace the policy's node (or ACU) bounds and the metric-driven
+    rules move inside them; a paused period holds the cluster paused. ``holidays`` (dates) switch
+    off the periods that would start on them. ``paused_outside_schedule`` holds the cluster paused
+    whenever no running period is on (the Instance Scheduler model). A cluster the stack declares
+    paused stays paused whatever the schedule says.
+
+    Forecasts (``forecasts=True``; see :mod:`dbscale.core.autoscale.forecasts`): the load by hour
+    of week (wall clock in ``forecast_tz``), learned from the last ``forecast_history_days`` of the
+    cluster's CloudWatch history (at least 14), sets a floor so the capacity for a predicted ramp is
+    in place ``expected_resize_minutes`` (resize) or ``expected_resume_minutes`` (resume) before it
+    arrives. Short history, a back-test that misses, or a live load outside the forecast's band:
+    the rules react instead, and each decision says which rule made it.
+
+    ``aurora_auto_pause``: for a Serverless v2 cluster (every instance ``db.serverless``) whose engine
+    version supports it (Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 and later; Aurora MySQL 3.08.0
+    and later), pausing sets the minimum capacity to 0 ACU with ``SecondsUntilAutoPause`` (the
+    idle time, 300 to 86,400 s) instead of stopping the cluster: Aurora pauses it when it has no
+    connections and resumes it on the next one (about 15 s), with no 7-day restart.
     """
 
     redshift_min_nodes: int = 2
@@ -173,6 +197,15 @@ class AutoscalePolicy:
     resume_window_minutes: int = 15
     redshift_query_checks: bool = False
     operation_timeout_minutes: float = 180
+    schedule: tuple[Period, ...] = ()
+    holidays: tuple[date, ...] = ()
+    paused_outside_schedule: bool = False
+    forecasts: bool = False
+    forecast_tz: str = "UTC"
+    forecast_history_days: int = 21
+    expected_resize_minutes: float = 15
+    expected_resume_minutes: float = 10
+    aurora_auto_pause: bool = True
 
     def __post_init__(self) -> None:
         for name in ("redshift_min_nodes", "redshift_max_nodes"):
@@ -283,6 +316,49 @@ class AutoscalePolicy:
             )
         if _number(self.operation_timeout_minutes, "operation_timeout_minutes", low=0) <= 0:
             raise InvalidRequest("operation_timeout_minutes must be greater than 0", field="operation_timeout_minutes")
+        self._check_schedule()
+
+    def _check_schedule(self) -> None:
+        periods = self.schedule
+        if isinstance(periods, (str, Mapping)) or not isinstance(periods, (tuple, list)):
+            raise InvalidRequest("schedule must be a list of Period", field="schedule")
+        checked = tuple(Period.from_dict(p) for p in periods)
+        for period in checked:
+            for bound in ("min_nodes", "max_nodes"):
+                count = getattr(period, bound)
+                if count is not None and self.redshift_node_type is not None:
+                    validate_redshift_nodes(
+                        self.redshift_node_type, count, count_field=f"schedule.{bound}", elastic=True
+                    )
+        object.__setattr__(self, "schedule", checked)
+        object.__setattr__(self, "holidays", parse_holidays(self.holidays))
+        for name in ("paused_outside_schedule", "forecasts", "aurora_auto_pause"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidRequest(f"{name} must be True or False", field=name)
+        if self.paused_outside_schedule and not any(not p.paused for p in checked):
+            raise InvalidRequest(
+                "paused_outside_schedule needs at least one running period in schedule (else the cluster is never "
+                "running)",
+                field="paused_outside_schedule",
+            )
+        try:
+            if not isinstance(self.forecast_tz, str) or not self.forecast_tz:
+                raise ValueError(self.forecast_tz)
+            _zone(self.forecast_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidRequest(
+                f"forecast_tz '{self.forecast_tz}' is not a time zone (an IANA name such as 'Europe/Berlin')",
+                field="forecast_tz",
+            ) from None
+        days = self.forecast_history_days
+        if isinstance(days, bool) or not isinstance(days, int) or not MIN_HISTORY_DAYS <= days <= 455:
+            raise InvalidRequest(
+                f"forecast_history_days must be a whole number from {MIN_HISTORY_DAYS} to 455 (CloudWatch keeps "
+                f"hourly data 455 days), got {days!r}",
+                field="forecast_history_days",
+            )
+        _number(self.expected_resize_minutes, "expected_resize_minutes", low=0, high=1440)
+        _number(self.expected_resume_minutes, "expected_resume_minutes", low=0, high=1440)
         for name in ("aurora_stop_when_idle", "redshift_query_checks"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidRequest(f"{name} must be True or False", field=name)
@@ -317,6 +393,10 @@ class AutoscalePolicy:
             value = getattr(self, f.name)
             if isinstance(value, Thresholds):
                 value = value.to_dict()
+            elif f.name == "schedule":
+                value = [p.to_dict() for p in value]
+            elif f.name == "holidays":
+                value = [d.isoformat() for d in value]
             elif isinstance(value, tuple):
                 value = list(value)
             data[f.name] = value

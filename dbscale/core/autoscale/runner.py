@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import boto3
 from .aurora_rules import _AuroraRules
 from .decisions import ClusterRef, Decision
+from .forecasts import CAPACITY_METRIC, Forecast, history_window, learn, load_history
+from .guide import Guide, guide_for, trust_forecast
 from .memory import LOG, Memory, SsmStateStore, StateStore
 from .observe import _Observed, _Observing
 from .policy import AutoscalePolicy
@@ -98,7 +100,8 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
         for obs, mem, plan in zip(observed, memories, plans, strict=True):
             labelled = {signal: results[offset + i] for i, (signal, _) in enumerate(plan)}
             offset += len(plan)
-            decisions.append(self._decide(obs, mem, labelled, now, trigger))
+            guide, mem = self._guide(obs, mem, labelled, now)
+            decisions.append(self._decide(obs, mem, labelled, now, trigger, guide))
         return decisions
 
     def act(self, decision: Decision, *, publish: bool = True) -> Decision:
@@ -224,9 +227,50 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
 
     # --- deciding -------------------------------------------------------------------------------
 
+    def _guide(
+        self, obs: _Observed, memory: Memory, results: Mapping[str, CheckResult], now: float
+    ) -> tuple[Guide, Memory]:
+        """The schedule now and ahead, and the forecast (when the policy asks for one and it can be had)."""
+        p = self.policy
+        forecast, note = None, ""
+        if p.forecasts and obs.found and obs.busy is None and memory.operation is None:
+            forecast, note = self._forecast(obs, now)
+        guide = guide_for(p, now, forecast, note)
+        capacity = _capacity(obs)
+        under = results.get("cpu_low")
+        observed = None
+        if capacity is not None and not obs.paused and under is not None and under.value is not None:
+            observed = under.value * capacity
+        tolerance = p.idle_cpu_percent * (capacity or 1)
+        return trust_forecast(guide, memory, observed, now, p.window_minutes, tolerance)
+
+    def _forecast(self, obs: _Observed, now: float) -> tuple[Forecast | None, str]:
+        capacity = _capacity(obs)
+        if capacity is None:
+            return None, "forecasts cover Redshift clusters and Aurora Serverless v2 clusters only"
+        p = self.policy
+        try:
+            peaks, troughs = load_history(
+                client("cloudwatch", self._session),
+                service=obs.ref.service,
+                cluster=obs.ref.name,
+                window=history_window(now, p.forecast_history_days),
+                current_capacity=capacity,
+            )
+        except AwsError as err:
+            return None, f"no forecast: could not read the CloudWatch history ({err})"
+        return learn(peaks, troughs, now=now, tz=p.forecast_tz), ""
+
     def _decide(
-        self, obs: _Observed, memory: Memory, results: Mapping[str, CheckResult], now: float, trigger: str
+        self,
+        obs: _Observed,
+        memory: Memory,
+        results: Mapping[str, CheckResult],
+        now: float,
+        trigger: str,
+        guide: Guide | None = None,
     ) -> Decision:
+        guide = guide if guide is not None else guide_for(self.policy, now)
         checks = tuple({"signal": signal, **result.to_dict()} for signal, result in results.items())
         base = Decision(
             cluster=obs.ref.name,
@@ -241,7 +285,8 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
         )
 
         def decide(action: str, reason: str, mem: Memory, **changes: Any) -> Decision:
-            return replace(base, action=action, reason=reason, memory=mem.to_dict(), **changes)
+            figures = {**guide.figures(), **changes.pop("figures", {})}
+            return replace(base, action=action, reason=reason, memory=mem.to_dict(), figures=figures, **changes)
 
         if not obs.found:
             return decide("none", f"the {obs.ref.service} cluster does not exist", Memory())
@@ -256,8 +301,8 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
         if obs.busy is not None:
             return decide("skip_busy", f"{obs.busy}: never act on a cluster mid-operation", memory)
         if obs.ref.service == "redshift":
-            return self._decide_redshift(obs, memory, results, now, decide)
-        return self._decide_aurora(obs, memory, results, now, decide)
+            return self._decide_redshift(obs, memory, results, now, decide, guide)
+        return self._decide_aurora(obs, memory, results, now, decide, guide)
 
     # --- acting -------------------------------------------------------------------------------------
 
@@ -283,6 +328,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
                 new_instance_type=target.get("instance_class"),
                 new_reader_count=target.get("readers"),
                 new_serverless_v2_capacity=(float(acu[0]), float(acu[1])) if acu else None,
+                new_seconds_until_auto_pause=target.get("auto_pause_seconds"),
                 wait=False,
             )
         result = op.poll()
@@ -336,6 +382,18 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
                     "_namespace": DECISION_NAMESPACE,
                 }
             )
+            capacity = d.current.get("nodes") if d.service == "redshift" else (d.current.get("acu") or [None, None])[1]
+            if self.policy.forecasts and capacity is not None and not d.current.get("paused"):
+                data.append(
+                    {
+                        "MetricName": CAPACITY_METRIC,
+                        "Dimensions": [{"Name": "Cluster", "Value": d.cluster}],
+                        "Timestamp": stamp,
+                        "Value": float(capacity),
+                        "Unit": "Count",
+                        "_namespace": DECISION_NAMESPACE,
+                    }
+                )
             for check in d.checks:
                 metric = None
                 if check.get("check") == "redshift_slow_percentage":
@@ -370,3 +428,12 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
                         cloudwatch.put_metric_data(Namespace=namespace, MetricData=entries[first : first + 1000])
                 except AwsError as err:  # a metric lost must not lose the decision
                     LOG.warning("could not publish %s metrics: %s", namespace, err)
+
+
+def _capacity(obs: _Observed) -> float | None:
+    """What a forecast's load is measured against: Redshift nodes, or a Serverless v2 cluster's maximum ACUs."""
+    if obs.ref.service == "redshift":
+        return float(obs.nodes) if obs.nodes is not None else None
+    if obs.all_serverless and obs.acu is not None:
+        return obs.acu[1]
+    return None
