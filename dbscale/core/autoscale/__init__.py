@@ -18,13 +18,17 @@ alarms can watch them.
 One module per concept: ``policy`` (bounds, thresholds, timing), ``decisions`` (clusters and
 decisions), ``memory`` (what is remembered, and where), ``config`` (what the construct hands the
 handler), ``observe`` (what the autoscaler sees), ``rules``/``redshift_rules``/``aurora_rules``
-(how it decides), ``runner`` (:class:`Autoscaler`).
+(how it decides), ``schedules`` (:class:`Period`), ``forecasts`` (:class:`Forecast`), ``guide``
+(what schedule and forecast say at one evaluation), ``runner`` (:class:`Autoscaler`), ``simulate``
+and ``strategies`` (a queueing model of a cluster, and the baselines to compare with).
 """
 
 from __future__ import annotations
 
+from .aurora_rules import supports_auto_pause
 from .config import CONFIG_ENV, AutoscalerConfig
 from .decisions import ACTIONS, SERVICES, ClusterRef, Decision
+from .forecasts import Forecast
 from .memory import STATE_PARAMETER_PREFIX, Memory, MemoryStateStore, SsmStateStore, StateStore
 from .policy import AutoscalePolicy, Thresholds
 from .rules import AURORA_AUTO_START_SECONDS
@@ -37,6 +41,7 @@ from .runner import (
     SPILL_METRIC,
     Autoscaler,
 )
+from .schedules import Period
 
 __all__ = [
     "ACTIONS",
@@ -55,9 +60,12 @@ __all__ = [
     "AutoscalerConfig",
     "ClusterRef",
     "Decision",
+    "Forecast",
     "Memory",
     "MemoryStateStore",
+    "Period",
     "SsmStateStore",
     "StateStore",
     "Thresholds",
+    "supports_auto_pause",
 ]

@@ -73,8 +73,8 @@ class _RedshiftRules(_Rules):
                     if start <= now + lead:
                         return decide(
                             "resume",
-                            f"forecast: busy from {_clock(start)} UTC peaking at {_fmt(peak)} (CPU% x nodes) = {wake_need} "
-                            f"nodes; resuming ({p.expected_resume_minutes:g} min) and {steps} resize(s) "
+                            f"forecast: busy from {_clock(start)} UTC peaking at {_fmt(peak)} (CPU% x nodes) = "
+                            f"{wake_need} nodes; resuming ({p.expected_resume_minutes:g} min) and {steps} resize(s) "
                             f"({p.expected_resize_minutes:g} min each) take until about {_clock(now + lead)}, so it "
                             "resumes now",
                             self._acted(memory, "resume", now, paused_by_autoscaler=False),
