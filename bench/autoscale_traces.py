@@ -18,7 +18,7 @@ The model, minute ``m`` of day ``d``:
   spike        simulated Wednesday 14:00-15:30: +0.9 x PEAK on top (10-minute ramp)
   holiday      simulated Thursday: nobody works (shape 0 all day)
   shifted      simulated Tuesday: the whole day 3 hours earlier (ramp from 03:00)
-  drift        growth(d) = 1 + 0.015 d over all 21 days (the simulated week is ~25% above week 1)
+  drift        growth(d) = 1 + 0.015 d over all 21 days (the simulated week is ~20% above week 1)
   noise        a = 0.25, and bursts: each minute a 1/600 chance of a 20-60 minute +50% burst
   ============ ==============================================================================
 
