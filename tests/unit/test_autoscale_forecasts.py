@@ -186,3 +186,18 @@ def test_the_history_is_cpu_times_the_published_capacity_in_one_call(
     # Before the first published capacity the current size (4) is assumed; after it, 8 holds.
     assert peaks == [(stamps[0].timestamp(), 200.0), (stamps[1].timestamp(), 320.0), (stamps[2].timestamp(), 240.0)]
     assert troughs == peaks
+
+
+def test_a_forecast_set_aside_stays_aside_while_paused_and_is_back_the_next_day() -> None:
+    policy = AutoscalePolicy(forecasts=True)
+    now = MONDAY + 9 * HOUR
+    forecast = learn(*history(21, end=now), now=now)
+    memory = Memory()
+    for _ in range(3):
+        guide, memory = trust_forecast(guide_for(policy, now, forecast), memory, 0.0, now, 10, 10)
+        now += 600
+    assert memory.forecast_off and memory.forecast_off_until == MONDAY + 86400
+    paused, memory = trust_forecast(guide_for(policy, now + 3 * HOUR, forecast), memory, None, now + 3 * HOUR, 10, 10)
+    assert paused.usable_forecast() is None and "set aside" in paused.forecast_note
+    tuesday, memory = trust_forecast(guide_for(policy, MONDAY + 86400, forecast), memory, None, MONDAY + 86400, 10, 10)
+    assert tuesday.usable_forecast() is not None and not memory.forecast_off

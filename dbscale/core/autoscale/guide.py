@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from .forecasts import Forecast, ForecastCheck
 from .memory import Memory
 from .policy import AutoscalePolicy
-from .schedules import ScheduleBounds, bounds_at
+from .schedules import ScheduleBounds, _zone, bounds_at
 
 __all__ = ["FORECAST_HEADROOM_POINTS", "Guide", "guide_for", "trust_forecast"]
 
@@ -115,12 +116,20 @@ def guide_for(policy: AutoscalePolicy, now: float, forecast: Forecast | None = N
 def trust_forecast(
     guide: Guide, memory: Memory, observed: float | None, now: float, window_minutes: float, tolerance: float
 ) -> tuple[Guide, Memory]:
-    """Stop following a forecast the live load has left for two windows; follow it again after 30 minutes back in.
+    """Stop following a forecast the live load has left for two windows; follow it again after 30 minutes
+    back in its band, or from the next midnight (``forecast_tz``) on.
 
     ``observed`` is the load over the last ``window_minutes`` (None: no data, nothing changes).
     """
     forecast = guide.usable_forecast()
-    if forecast is None or observed is None:
+    if forecast is None:
+        return guide, memory
+    if memory.forecast_off and memory.forecast_off_until is not None and now >= memory.forecast_off_until:
+        memory = replace(memory, forecast_off=False, forecast_flip_since=None, forecast_off_until=None)
+    if observed is None:  # paused or no data: no new evidence, the last verdict stands
+        if memory.forecast_off:
+            note = "forecast set aside: the live load left its band and has not been seen back in it"
+            return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note), memory
         return guide, memory
     start = now - window_minutes * 60
     check = ForecastCheck(observed, forecast.trough(start, now), forecast.peak(start, now), tolerance)
@@ -132,11 +141,20 @@ def trust_forecast(
             off, since = not off, None
     else:
         since = None
-    memory = replace(memory, forecast_off=off, forecast_flip_since=since)
+    until = memory.forecast_off_until
+    if off and not memory.forecast_off:  # set aside for the rest of the day (a holiday, a shifted day)
+        until = _next_midnight(now, forecast.tz)
+    memory = replace(memory, forecast_off=off, forecast_flip_since=since, forecast_off_until=until if off else None)
     if off:
         note = f"forecast set aside: {check.describe()}"
         return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note), memory
     return guide, memory
+
+
+def _next_midnight(now: float, tz: str) -> float:
+    local = datetime.fromtimestamp(now, tz=timezone.utc).astimezone(_zone(tz))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=_zone(tz))
+    return midnight.timestamp()
 
 
 def forecast_floor(forecast: Forecast, start: float, end: float, cpu_high: float) -> tuple[int, float] | None:

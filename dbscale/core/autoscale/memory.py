@@ -35,6 +35,7 @@ class Memory:
     stopped_since: float | None = None
     operation: Mapping[str, Any] | None = None
     forecast_off: bool = False
+    forecast_off_until: float | None = None
     acu_min_before_pause: float | None = None
     forecast_flip_since: float | None = None
 
