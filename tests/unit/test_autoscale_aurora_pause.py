@@ -104,3 +104,12 @@ def test_rescale_checks_the_auto_pause_seconds(world: World) -> None:
         cluster.rescale(new_serverless_v2_capacity=(1, 8), new_seconds_until_auto_pause=600)
     with pytest.raises(InvalidRequest, match="from 300 to 86400"):
         cluster.rescale(new_serverless_v2_capacity=(0, 8), new_seconds_until_auto_pause=60)
+
+
+def test_a_period_bounds_the_serverless_maximum_capacity(world: World) -> None:
+    make_aurora(world, "db.serverless", serverless_v2_min_acu=0.5, serverless_v2_max_acu=4)
+    policy = AutoscalePolicy(aurora_acu_range=(1, 32), schedule=(Period("Daily 00:00-24:00", min_acu=8, max_acu=16),))
+    world.tick(10, aurora={f"{AU}-1": 30})
+    decision = world.run(policy, ClusterRef.aurora(AU))
+    assert (decision.action, decision.rule, decision.target) == ("scale_up", "schedule", {"acu": [0.5, 8.0]})
+    assert "outside the schedule's 8-16 ACU" in decision.reason

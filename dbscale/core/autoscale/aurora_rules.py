@@ -166,6 +166,20 @@ class _AuroraRules(_Rules):
                     causes=("schedule",) if guide.run_soon else ("forecast",),
                     figures={"forecast_peak": peak} if peak is not None else {},
                 )
+        acu_range = p.aurora_acu_range
+        if acu_range is not None and obs.acu is not None and obs.instance_class == AURORA_SERVERLESS_INSTANCE_CLASS:
+            low_acu, high_acu, periods = guide.acu_bounds(*acu_range)
+            acu_range = (low_acu, high_acu)
+            if periods and not low_acu <= obs.acu[1] <= high_acu:
+                new_max = low_acu if obs.acu[1] < low_acu else high_acu
+                action = "scale_up" if new_max > obs.acu[1] else "scale_down"
+                return decide(
+                    action,
+                    f"maximum {obs.acu[1]:g} ACU is outside the schedule's {low_acu:g}-{high_acu:g} ACU ({periods})",
+                    self._acted(memory, action, now),
+                    target={"acu": [min(obs.acu[0], new_max), new_max]},
+                    causes=("schedule",),
+                )
         cooldown = self._cooldown_left(memory, now)
         memory, underused_for, idle_for = self._streaks(memory, results, now, cooling=cooldown > 0)
         if (
@@ -210,7 +224,7 @@ class _AuroraRules(_Rules):
         over = [(s, r) for s in ("cpu_high", "memory_high", "latency_high") if (r := self._verdict(results, s))]
         if over:
             memory = replace(memory, underused_since=None, idle_since=None, last_evaluated_at=None)
-            plan = self._aurora_up(obs, over)
+            plan = self._aurora_up(obs, over, acu_range)
             causes = tuple(s for s, _ in over)
             if plan is None:
                 return decide(
@@ -237,12 +251,14 @@ class _AuroraRules(_Rules):
             now,
             decide,
             needs=f"busiest instance CPU {_fmt(under.value if under else None)}%",
-            move=self._aurora_down(obs, results),
+            move=self._aurora_down(obs, results, acu_range),
             smallest="already at the smallest shape the policy and the load allow",
             causes=("cpu_low",) + (("memory_low",) if self._verdict(results, "memory_low") else ()),
         )
 
-    def _aurora_up(self, obs: _Observed, over: Sequence[tuple[str, CheckResult]]) -> tuple[dict[str, Any], str] | None:
+    def _aurora_up(
+        self, obs: _Observed, over: Sequence[tuple[str, CheckResult]], acu_range: tuple[float, float] | None
+    ) -> tuple[dict[str, Any], str] | None:
         p, t = self.policy, self.policy.thresholds
         why = self._why(over)
         busiest_roles = {
@@ -256,7 +272,7 @@ class _AuroraRules(_Rules):
         ):
             return {"readers": obs.readers + 1}, f"{why}; the busiest instance is a reader: one more reader"
         if obs.instance_class == AURORA_SERVERLESS_INSTANCE_CLASS:
-            if obs.acu is None or p.aurora_acu_range is None:
+            if obs.acu is None or acu_range is None:
                 return None
             low_acu, high_acu = obs.acu
             wanted = high_acu
@@ -279,7 +295,7 @@ class _AuroraRules(_Rules):
                         f"latency {_fmt(result.value)} ms > {t.latency_high_ms:g} ms: double to {_fmt(need)} ACU"
                     )
                 wanted = max(wanted, need)
-            new_max = min(max(_ceil_acu(wanted), high_acu + SERVERLESS_V2_ACU_STEP), p.aurora_acu_range[1])
+            new_max = min(max(_ceil_acu(wanted), high_acu + SERVERLESS_V2_ACU_STEP), acu_range[1])
             if new_max <= high_acu:
                 return None
             return {"acu": [low_acu, new_max]}, f"{'; '.join(parts)} -> maximum {new_max:g} ACU"
@@ -324,7 +340,9 @@ class _AuroraRules(_Rules):
             return None
         return {"instance_class": ladder[rung]}, f"{'; '.join(parts)} -> {ladder[rung]}"
 
-    def _aurora_down(self, obs: _Observed, results: Mapping[str, CheckResult]) -> tuple[dict[str, Any], str] | None:
+    def _aurora_down(
+        self, obs: _Observed, results: Mapping[str, CheckResult], acu_range: tuple[float, float] | None
+    ) -> tuple[dict[str, Any], str] | None:
         p, t = self.policy, self.policy.thresholds
         under = results["cpu_low"]
         assert under.value is not None
@@ -337,7 +355,7 @@ class _AuroraRules(_Rules):
                 f"(policy minimum {p.aurora_min_readers})",
             )
         if obs.instance_class == AURORA_SERVERLESS_INSTANCE_CLASS:
-            if obs.acu is None or p.aurora_acu_range is None:
+            if obs.acu is None or acu_range is None:
                 return None
             low_acu, high_acu = obs.acu
             need = _scaled(high_acu, under.value, t.cpu_target)
@@ -346,7 +364,7 @@ class _AuroraRules(_Rules):
                 need_mem = _scaled(high_acu, mem_used, t.memory_target)
                 text += f"; memory {_fmt(mem_used)}% of {high_acu:g} ACU / {t.memory_target:g}% = {_fmt(need_mem)} ACU"
                 need = max(need, need_mem)
-            new_max = max(_ceil_acu(need), p.aurora_acu_range[0], SERVERLESS_V2_LOWEST_MAX_ACU)
+            new_max = max(_ceil_acu(need), acu_range[0], SERVERLESS_V2_LOWEST_MAX_ACU)
             if new_max >= high_acu:
                 return None
             return {"acu": [min(low_acu, new_max), new_max]}, f"{text} -> maximum {new_max:g} ACU"
