@@ -43,6 +43,7 @@ CAPACITY_METRIC = "Capacity"
 """``dbscale/Autoscaler Capacity`` (dimension ``Cluster``): the nodes (Redshift) or maximum ACUs (Aurora)
 at each evaluation, so a forecast can turn CPU percent back into load after resizes."""
 _HOUR = 3600
+RECENT_HOURS_LEFT_OUT = 24
 
 
 def hour_of_week(epoch: float, tz: str = "UTC") -> int:
@@ -109,9 +110,15 @@ def learn(
     min_history_days: float = MIN_HISTORY_DAYS,
     trust_error: float = TRUST_ERROR,
 ) -> Forecast:
-    """A forecast from hourly load maxima ``peaks`` and minima ``troughs`` ((epoch, load) pairs, any order)."""
-    peaks = sorted(p for p in peaks if p[0] < now)
-    troughs = sorted(p for p in troughs if p[0] < now)
+    """A forecast from hourly load maxima ``peaks`` and minima ``troughs`` ((epoch, load) pairs, any order).
+
+    The last ``RECENT_HOURS_LEFT_OUT`` hours are left out: an hour-of-week forecast needs them only a
+    week later, and learning them now would feed today's own effects back (a backlog drained at full
+    speed after a resize reads as a higher peak, which asks for a bigger resize ...).
+    """
+    cut_recent = now - RECENT_HOURS_LEFT_OUT * _HOUR
+    peaks = sorted(p for p in peaks if p[0] < cut_recent)
+    troughs = sorted(p for p in troughs if p[0] < cut_recent)
     history_days = (now - peaks[0][0]) / 86400 if peaks else 0.0
     high = _buckets(peaks, tz, max)
     low = _buckets(troughs, tz, min)
