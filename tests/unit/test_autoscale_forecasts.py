@@ -201,3 +201,17 @@ def test_a_forecast_set_aside_stays_aside_while_paused_and_is_back_the_next_day(
     assert paused.usable_forecast() is None and "set aside" in paused.forecast_note
     tuesday, memory = trust_forecast(guide_for(policy, MONDAY + 86400, forecast), memory, None, MONDAY + 86400, 10, 10)
     assert tuesday.usable_forecast() is not None and not memory.forecast_off
+
+
+def test_a_serverless_maximum_is_raised_ahead_of_a_forecast_peak() -> None:
+    policy = AutoscalePolicy(forecasts=True, aurora_acu_range=(1, 16))
+    forecast = learn(*history(21), now=MONDAY)  # Aurora load is ACU x 100: 400 = 4 ACU
+    scaler = Autoscaler(policy, state_store=MemoryStateStore(), log=lambda _: None)
+    obs = _Observed(
+        ClusterRef.aurora("orders"), True, status="available", instance_class="db.serverless", acu=(0.5, 2.0),
+        roles={"orders-1": "writer"}, engine="aurora-postgresql", engine_version="16.4", all_serverless=True,
+    )
+    now = MONDAY + 7 * HOUR + 45 * 60
+    decision = scaler._decide(obs, Memory(), {}, now, "test", guide_for(policy, now, forecast))
+    assert (decision.action, decision.rule, decision.target) == ("scale_up", "forecast", {"acu": [0.5, 5.0]})
+    assert "up to 4 ACU" in decision.reason and decision.figures["forecast_acu"] == 5.0

@@ -44,6 +44,10 @@ User Guide, "Scaling to Zero ACUs with automatic pause and resume for Aurora Ser
 _AUTO_PAUSE_LATER_MAJOR = {"aurora-postgresql": 16, "aurora-mysql": 3}
 
 
+FORECAST_ACU_HEADROOM = 1.25
+"""A forecast sets the Serverless v2 maximum to the predicted peak ACUs times this."""
+
+
 def supports_auto_pause(engine: str, version: str) -> bool:
     """Whether ``engine`` at ``version`` (``16.4``, ``8.0.mysql_aurora.3.08.0``) can pause at 0 ACU."""
     if engine == "aurora-mysql":
@@ -180,6 +184,25 @@ class _AuroraRules(_Rules):
                     target={"acu": [min(obs.acu[0], new_max), new_max]},
                     causes=("schedule",),
                 )
+        if forecast is not None and acu_range is not None and obs.acu is not None and obs.all_serverless:
+            # Aurora moves the capacity inside the range by itself; the forecast keeps the maximum high
+            # enough for the coming peak (with FORECAST_ACU_HEADROOM), ahead of it by a resize time.
+            horizon = now + p.expected_resize_minutes * 60 + p.evaluation_interval_minutes * 60
+            peak = forecast.peak(now, horizon)
+            if peak is not None:
+                need = _ceil_acu(peak / 100 * FORECAST_ACU_HEADROOM)
+                new_max = min(need, acu_range[1])
+                if new_max > obs.acu[1]:
+                    return decide(
+                        "scale_up",
+                        f"forecast: up to {_fmt(peak / 100)} ACU by "
+                        f"{datetime.fromtimestamp(horizon, tz=timezone.utc):%a %H:%M} UTC x {FORECAST_ACU_HEADROOM:g} "
+                        f"headroom = {need:g} ACU -> maximum {new_max:g} ACU",
+                        self._acted(memory, "scale_up", now),
+                        target={"acu": [obs.acu[0], new_max]},
+                        causes=("forecast",),
+                        figures={"forecast_peak_acu": peak / 100, "forecast_acu": need},
+                    )
         cooldown = self._cooldown_left(memory, now)
         memory, underused_for, idle_for = self._streaks(memory, results, now, cooling=cooldown > 0)
         if (
