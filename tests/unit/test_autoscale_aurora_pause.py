@@ -113,3 +113,22 @@ def test_a_period_bounds_the_serverless_maximum_capacity(world: World) -> None:
     decision = world.run(policy, ClusterRef.aurora(AU))
     assert (decision.action, decision.rule, decision.target) == ("scale_up", "schedule", {"acu": [0.5, 8.0]})
     assert "outside the schedule's 8-16 ACU" in decision.reason
+
+
+def test_on_an_older_engine_the_schedule_stops_the_cluster_and_starts_it_again(world: World) -> None:
+    make_aurora(
+        world, "db.serverless", engine="aurora-postgresql", engine_version="15.4",
+        serverless_v2_min_acu=1, serverless_v2_max_acu=8,
+    )
+    ref = ClusterRef.aurora(AU)
+    closed = AutoscalePolicy(aurora_acu_range=(1, 8), schedule=(Period("Daily 00:00-24:00", paused=True),))
+    world.tick(10, aurora={f"{AU}-1": 40})
+    stop = world.run(closed, ref)
+    assert (stop.action, stop.rule, stop.target) == ("pause", "schedule", {"paused": True})
+    world.slow.finish_all()
+    world.run(closed, ref)  # winds up the stored operation
+    rds = world.session.client("rds")
+    assert rds.describe_db_clusters(DBClusterIdentifier=AU)["DBClusters"][0]["Status"] == "stopped"
+    open_ = AutoscalePolicy(aurora_acu_range=(1, 8), schedule=(Period("Daily 00:00-24:00"),))
+    start = world.run(open_, ref)
+    assert (start.action, start.rule, start.target) == ("resume", "schedule", {"paused": False})
