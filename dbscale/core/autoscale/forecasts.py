@@ -3,9 +3,10 @@
 Load is in capacity units times percent: for Redshift, CPU percent x nodes (``CPUUtilization`` x
 the node count the autoscaler published as ``dbscale/Autoscaler Capacity``; hours before the first
 published count are taken at the cluster's current size); for Aurora Serverless v2, the ACUs Aurora
-allotted (``ServerlessDatabaseCapacity``) x 100. Each hour of the week keeps the highest hourly
-maximum and the lowest hourly minimum seen in that hour over the history (at least
-``MIN_HISTORY_DAYS``), in the time zone the policy names.
+allotted (``ServerlessDatabaseCapacity``) x 100. Each hour of the week keeps the median over the
+weeks of that hour's maximum (so one burst in one week moves it only half way, with two weeks) and
+the lowest minimum seen in that hour, over the history (at least ``MIN_HISTORY_DAYS``), in the time
+zone the policy names.
 
 A forecast is *trusted* only when the last week of history, predicted from the weeks before it, came
 out within ``TRUST_ERROR`` (relative error of the hourly maxima); the autoscaler then also stops
@@ -15,6 +16,7 @@ following it while the live load leaves the forecast's band (see :class:`Forecas
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -101,6 +103,14 @@ def _buckets(points: Sequence[tuple[float, float]], tz: str, pick: Any) -> list[
     return [pick(values) if values else None for values in found]
 
 
+def _weekly_median(points: Sequence[tuple[float, float]], tz: str) -> list[float | None]:
+    """Each hour of the week: the median over the weeks of that hour's peak (one burst in one week moves it half)."""
+    found: list[list[float]] = [[] for _ in range(HOURS_PER_WEEK)]
+    for stamp, value in points:
+        found[hour_of_week(stamp, tz)].append(value)
+    return [statistics.median(values) if values else None for values in found]
+
+
 def learn(
     peaks: Sequence[tuple[float, float]],
     troughs: Sequence[tuple[float, float]],
@@ -120,7 +130,7 @@ def learn(
     peaks = sorted(p for p in peaks if p[0] < cut_recent)
     troughs = sorted(p for p in troughs if p[0] < cut_recent)
     history_days = (now - peaks[0][0]) / 86400 if peaks else 0.0
-    high = _buckets(peaks, tz, max)
+    high = _weekly_median(peaks, tz)
     low = _buckets(troughs, tz, min)
     if history_days < min_history_days - 1 / 24:
         return Forecast(
