@@ -1,21 +1,29 @@
-"""Autoscaling a Redshift cluster through a synthetic 7-day diurnal load, on a simulated clock.
+"""Autoscaling against what users run instead: one table per load trace, every baseline in the same run.
 
-Runs against moto (no AWS account): the cluster's behaviour (resizing, pausing, resuming take
-SlowAws's minutes) comes from ``tests/fakes``; every simulated minute the cluster publishes
-``CPUUtilization`` = load / nodes (+1% housekeeping) and ``PercentageDiskSpaceUsed`` to moto's
-CloudWatch; every ``evaluation_interval_minutes`` a fresh ``Autoscaler`` (as one Lambda invocation
-builds it, memory in SSM) evaluates and acts. While the cluster is paused its users' queries go to
-Athena (``can_boot_redshift`` reads them to decide when to resume); Athena's bill is added to the
-autoscaled cost.
+Each trace (``bench/autoscale_traces.py``: a documented generative model, files under
+``tests/data/autoscale_traces``) is 14 days of history and a 7-day simulated week. On the week,
+:func:`dbscale.core.autoscale.simulate.simulate` runs, in the same run:
 
-Printed: cost next to an always-on cluster at the autoscaler's peak size (prices from
-``dbscale.core.limits``), rescales, pauses, and minutes over the overload threshold (a minute whose
-CPU exceeded ``thresholds.cpu_high``, or in which the cluster was paused or resuming while the load
-was above the idle level). Exits non-zero unless the autoscaled cluster is at least 40% cheaper and
-no overload stretch is longer than one cooldown.
+* the smallest static size with no overload minute (searched, so it knows the week: generous),
+* AWS Instance Scheduler-style pause/resume at one size, and Redshift scheduled actions (resizes by
+  day; sized per day) - each timetable written from the last history week as a careful user would,
+* the autoscaler's real rules, reacting only, and with forecasts learned from the history.
 
-    .venv/bin/python bench/autoscale_sim.py           # the 7-day simulation
-    .venv/bin/python bench/autoscale_sim.py --demo    # checks on a simulated load and one decision
+The model queues demand above capacity (worst delay reported), makes a resize read-only for its
+whole duration (writes queue), bills storage on every strategy, and counts a minute as overloaded
+when CPU is above 75% or anything is queued. Targets (issue 14): on the periodic trace the forecast
+autoscaler costs at most the best schedule (the schedule with the fewest overload minutes, then the
+cheapest) with at most 10 overload minutes; on every irregular trace it is cheaper than that
+schedule, or has fewer overload minutes at no more cost. Every number is printed, met or not.
+
+    .venv/bin/python bench/autoscale_sim.py               # every trace, seeds 1-3 (about 3 min)
+    .venv/bin/python bench/autoscale_sim.py --seeds 1     # seed 1 only
+    .venv/bin/python bench/autoscale_sim.py --strict      # exit 1 when a target is missed
+    .venv/bin/python bench/autoscale_sim.py --moto        # the 7-day end-to-end run on moto (below)
+    .venv/bin/python bench/autoscale_sim.py --demo        # checks, one decision, one forecast decision
+
+The ``--moto`` run: a ra3.xlplus cluster through a 7-day diurnal load on moto, a fresh Autoscaler every
+5 minutes reading moto's CloudWatch; prints its cost next to an always-on cluster at its peak size.
 """
 
 from __future__ import annotations
@@ -277,7 +285,7 @@ def _clock(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%a %H:%M")
 
 
-def main() -> int:
+def moto_main() -> int:
     started = time.perf_counter()
     print(f"autoscaling {CLUSTER} ({NODE_TYPE}) through {DAYS} days of diurnal load (simulated clock, moto):")
     ledger, info = simulate()
@@ -316,6 +324,119 @@ def main() -> int:
     ok = ratio <= 1 - TARGET_SAVING and ledger.longest <= policy.cooldown_minutes
     print("  PASS" if ok else "  FAIL: target missed")
     return 0 if ok else 1
+
+
+# --- the comparison --------------------------------------------------------------------------------
+
+SCHEDULES = (
+    "Instance Scheduler",
+    "Redshift scheduled actions, resizes by day",
+    "Redshift scheduled actions, sized per day",
+)
+
+
+def compare(kind: str, seed: int, *, days: int | None = None) -> list[Any]:
+    """Every strategy on trace ``kind``/``seed`` (the simulated week, or its first ``days``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import autoscale_traces as traces
+
+    from dbscale.core.autoscale.simulate import ClusterModel, simulate
+    from dbscale.core.autoscale.strategies import (
+        AutoscalerStrategy,
+        Static,
+        instance_scheduler,
+        policy_for,
+        scheduled_actions,
+    )
+
+    trace = traces.read(kind, seed)
+    history = trace[: traces.HISTORY_DAYS * 1440]
+    week = trace[traces.HISTORY_DAYS * 1440 :]
+    if days is not None:
+        week = week[: days * 1440]
+    model = ClusterModel()
+    results = []
+    for nodes in range(2, 33):
+        static = simulate(week, Static(nodes), start_nodes=nodes, model=model)
+        if static.overload_minutes == 0:
+            break
+    static.strategy = f"smallest static without overload: {nodes} nodes"
+    results.append(static)
+    last_week = history[-7 * 1440 :]
+    for build in (
+        lambda: instance_scheduler(last_week, model),
+        lambda: scheduled_actions(last_week, model),
+        lambda: scheduled_actions(last_week, model, per_day=True),
+    ):
+        timetable, size = build()
+        results.append(simulate(week, timetable, start_nodes=size, model=model))
+    for forecasts in (False, True):
+        strategy = AutoscalerStrategy(
+            policy_for(model, forecasts=forecasts), model=model, start_epoch=traces.SIM_START_EPOCH, history=history
+        )
+        results.append(simulate(week, strategy, start_nodes=2, model=model))
+    return results
+
+
+def verdict(kind: str, results: list[Any]) -> tuple[bool, str]:
+    """The issue's target for this trace, with the numbers."""
+    schedules = [r for r in results if r.strategy.startswith(SCHEDULES)]
+    best = min(schedules, key=lambda r: (r.overload_minutes, r.cost_usd))
+    auto = results[-1]
+    ratio = auto.cost_usd / best.cost_usd
+    numbers = (
+        f"autoscaler + forecasts ${auto.cost_usd:,.2f}, {auto.overload_minutes} overload min; best schedule "
+        f"({best.strategy}) ${best.cost_usd:,.2f}, {best.overload_minutes} min; cost ratio {ratio:.3f}"
+    )
+    if kind == "periodic":
+        ok = auto.cost_usd <= best.cost_usd and auto.overload_minutes <= 10
+        return ok, f"target (cost <= best schedule, overload <= 10 min): {'met' if ok else 'NOT met'} - {numbers}"
+    ok = auto.cost_usd < best.cost_usd or (
+        auto.overload_minutes < best.overload_minutes and auto.cost_usd <= best.cost_usd
+    )
+    return ok, (
+        f"target (cheaper than the best schedule, or fewer overload min at no more cost): "
+        f"{'met' if ok else 'NOT met'} - {numbers}"
+    )
+
+
+def table(results: list[Any]) -> str:
+    header = (
+        "| strategy | cost | overload min | longest overload | worst backlog delay | read-only min | operations |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
+    )
+    rows = [
+        f"| {r.strategy} | ${r.cost_usd:,.2f} | {r.overload_minutes} | {r.longest_overload} | "
+        f"{r.worst_delay_minutes} | {r.read_only_minutes} | {r.operations} |"
+        for r in results
+    ]
+    return "\n".join([header, *rows])
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import autoscale_traces as traces
+
+    seeds = traces.SEEDS
+    if "--seeds" in argv:
+        seeds = tuple(int(s) for s in argv[argv.index("--seeds") + 1].split(","))
+    started = time.perf_counter()
+    missed = []
+    met = 0
+    for kind in traces.KINDS:
+        for seed in seeds:
+            results = compare(kind, seed)
+            ok, text = verdict(kind, results)
+            print(f"\n### {kind}, seed {seed} (7 days, ra3.xlplus, storage 4 TB on every strategy)\n")
+            print(table(results))
+            print(f"\n{text}")
+            met += ok
+            if not ok:
+                missed.append(f"{kind}-{seed}")
+    total = len(traces.KINDS) * len(seeds)
+    print(f"\ntargets met on {met} of {total} traces" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 1 if missed and "--strict" in argv else 0
 
 
 # --- make demo -----------------------------------------------------------------------------------
@@ -368,8 +489,69 @@ def demo(out: Any = print) -> None:
         out(f"  ... {slow.tables['redshift']['elastic_resize'].seconds / 60:g} simulated minutes later: {nodes} nodes")
 
 
+def forecast_demo(out: Any = print) -> None:
+    """One forecast-driven decision by the real Autoscaler on moto: 14 days of history in CloudWatch, Monday 05:20."""
+    _environment()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import autoscale_traces as traces
+    from moto import mock_aws
+
+    from dbscale.core.autoscale import AutoscalePolicy, Autoscaler, ClusterRef, MemoryStateStore
+    from dbscale.core.autoscale.forecasts import CAPACITY_METRIC
+    from dbscale.core.redshift import RedshiftProvisioning
+    from tests.fakes import FakeClock, SlowAws, install_moto_shims
+    from tests.fakes.sessions import fresh_session
+
+    install_moto_shims()
+    trace = traces.read("periodic", 1)[: traces.HISTORY_DAYS * 1440]
+    now = traces.SIM_START_EPOCH + 5 * 3600 + 20 * 60  # Monday 05:20 UTC, before the morning ramp
+    clock = FakeClock(traces.START_EPOCH)
+    with mock_aws(), SlowAws(clock):
+        session = fresh_session("us-east-1")
+        RedshiftProvisioning(CLUSTER, NODE_TYPE, 2, session=session, clock=clock)
+        clock.advance(now - clock.now())
+        cloudwatch = session.client("cloudwatch")
+        dims = [{"Name": "ClusterIdentifier", "Value": CLUSTER}]
+        points = []
+        for hour in range(traces.HISTORY_DAYS * 24):  # the history ran on 8 nodes: CPU = load / 8
+            chunk = trace[hour * 60 : hour * 60 + 60]
+            stamp = datetime.fromtimestamp(traces.START_EPOCH + hour * 3600, tz=timezone.utc)
+            for value in (max(chunk), min(chunk)):
+                points.append(
+                    {"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": stamp, "Value": 1 + value / 8}
+                )
+        for first in range(0, len(points), 1000):
+            cloudwatch.put_metric_data(Namespace="AWS/Redshift", MetricData=points[first : first + 1000])
+        cloudwatch.put_metric_data(
+            Namespace="dbscale/Autoscaler",
+            MetricData=[
+                {
+                    "MetricName": CAPACITY_METRIC,
+                    "Dimensions": [{"Name": "Cluster", "Value": CLUSTER}],
+                    "Timestamp": datetime.fromtimestamp(traces.START_EPOCH, tz=timezone.utc),
+                    "Value": 8.0,
+                }
+            ],
+        )
+        policy = AutoscalePolicy(redshift_min_nodes=2, redshift_max_nodes=8, forecasts=True)
+        autoscaler = Autoscaler(
+            policy, session=session, clock=clock, state_store=MemoryStateStore(), log=lambda _: None
+        )
+        decision = autoscaler.evaluate(ClusterRef.redshift(CLUSTER), trigger="demo")
+    forecast = decision.figures.get("forecast", {})
+    out(
+        f"Forecast on '{CLUSTER}' (2 x {NODE_TYPE}) at {_clock(now)} UTC from {forecast.get('history_days')} days of "
+        f"CloudWatch history: {forecast.get('reason')}"
+    )
+    out(f"Decision ({decision.rule} rule): {decision.action} {decision.change}")
+    out(f"  because {decision.reason}")
+
+
 if __name__ == "__main__":
     if "--demo" in sys.argv[1:]:
         demo()
+        forecast_demo()
         sys.exit(0)
-    sys.exit(main())
+    if "--moto" in sys.argv[1:]:
+        sys.exit(moto_main())
+    sys.exit(main(sys.argv[1:]))

@@ -188,7 +188,10 @@ def main() -> int:
     with mock_aws(), SlowAws(CLOCK):
         custom_resources()
     synthesize_example_app()
-    heading("Scaling checks on a simulated load, and one autoscaling decision (bench/autoscale_sim.py --demo)")
+    heading(
+        "Scaling checks on a simulated load, one autoscaling decision, and one forecast-driven decision "
+        "(bench/autoscale_sim.py --demo)"
+    )
     import subprocess
 
     subprocess.run([sys.executable, str(ROOT / "bench/autoscale_sim.py"), "--demo"], check=True)

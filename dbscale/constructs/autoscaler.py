@@ -8,6 +8,9 @@ ALARM. Reserved concurrency 1 keeps two invocations from deciding about the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
@@ -24,6 +27,7 @@ from dbscale.core.autoscale import (
     DECISION_NAMESPACE,
     STATE_PARAMETER_PREFIX,
     AutoscalePolicy,
+    Period,
 )
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.limits import AURORA_SERVERLESS_INSTANCE_CLASS, CLUSTER_IDENTIFIER_MAX_LENGTH
@@ -51,6 +55,14 @@ class Autoscaler(Construct):
         here from ``policy.thresholds`` and ``policy.window_minutes``.
     :param alarm_topic: SNS topic for the alarms made here. Default None.
     :param log_retention: how long decisions stay in the function's log. Default three months.
+    :param schedule: ``Period`` s (``Period("Mon-Fri 07:30-19:00", tz="Europe/Berlin", min_nodes=4)``,
+        ``Period("Sat-Sun 00:00-24:00", paused=True)``): bounds the metric-driven rules move inside, or
+        paused time. Default: the policy's (none). Checked at synth: spec, time zone, bounds.
+    :param holidays: dates (``datetime.date`` or ``"YYYY-MM-DD"``) on which no period starts. Default: the policy's.
+    :param paused_outside_schedule: hold the clusters paused whenever no running period is on (the
+        Instance Scheduler model). Default: the policy's (False).
+    :param forecasts: learn the load by hour of week from CloudWatch history and act ahead of it.
+        Default: the policy's (False).
 
     Declare the clusters with ``autoscaled=True`` so the next deploy keeps the autoscaler's size
     (the declared size is then the initial one); without it a warning says what would happen.
@@ -68,11 +80,31 @@ class Autoscaler(Construct):
         alarms: ScalingAlarms | None = None,
         alarm_topic: sns.ITopic | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        schedule: Sequence[Period] | None = None,
+        holidays: Sequence[date | str] | None = None,
+        paused_outside_schedule: bool | None = None,
+        forecasts: bool | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.policy = policy if policy is not None else AutoscalePolicy()
         if not isinstance(self.policy, AutoscalePolicy):
             raise fail(self, "policy must be a dbscale.core.autoscale.AutoscalePolicy", field="policy")
+        overrides: dict[str, Any] = {}
+        if schedule is not None:
+            if isinstance(schedule, (str, Period)) or any(not isinstance(p, Period) for p in schedule):
+                raise fail(self, "schedule must be a list of dbscale.core.autoscale.Period", field="schedule")
+            overrides["schedule"] = tuple(schedule)
+        if holidays is not None:
+            overrides["holidays"] = tuple(holidays)
+        if paused_outside_schedule is not None:
+            overrides["paused_outside_schedule"] = paused_outside_schedule
+        if forecasts is not None:
+            overrides["forecasts"] = forecasts
+        if overrides:
+            try:
+                self.policy = replace(self.policy, **overrides)
+            except InvalidRequest as err:
+                raise fail(self, str(err), field=err.field or "schedule") from None
         self.dry_run = bool(dry_run)
         redshift_clusters: list[RedshiftCluster] = as_list(self, redshift, RedshiftCluster, "redshift")
         aurora_clusters: list[AuroraCluster] = as_list(self, aurora, AuroraCluster, "aurora")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .aurora import RdsProvisioning
-    from .autoscale import AutoscalePolicy, Autoscaler, ClusterRef, Decision, Thresholds
+    from .autoscale import AutoscalePolicy, Autoscaler, ClusterRef, Decision, Period, Thresholds
     from .clock import Clock, SystemClock
     from .clones import ClonePool, provision_clone
     from .errors import (
@@ -39,6 +39,7 @@ _EXPORTS = {
     "ClusterRef": "autoscale",
     "Decision": "autoscale",
     "Thresholds": "autoscale",
+    "Period": "autoscale",
     "ClonePool": "clones",
     "provision_clone": "clones",
     "CheckResult": "scaling",
@@ -79,6 +80,7 @@ __all__ = [
     "OperationFailed",
     "OperationStatus",
     "OperationTimeout",
+    "Period",
     "PollResult",
     "ProvisionScaling",
     "RdsProvisioning",

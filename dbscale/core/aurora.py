@@ -260,6 +260,7 @@ class RdsProvisioning(ClusterProvisioning):
         new_instance_type: str | None = None,
         new_reader_count: int | None = None,
         new_serverless_v2_capacity: tuple[float, float] | None = None,
+        new_seconds_until_auto_pause: int | None = None,
         wait: bool = True,
         timeout_minutes: float = 60,
         after_pending: bool = False,
@@ -280,6 +281,9 @@ class RdsProvisioning(ClusterProvisioning):
         as an in-place reboot of each instance (writer included: no failover swap happens, because a
         swap cannot be deferred). The ACU range change is likewise deferred. Reader count changes
         and start/stop cannot be deferred and happen now.
+
+        ``new_seconds_until_auto_pause`` (300 to 86,400) goes with a Serverless v2 minimum of 0 ACU:
+        how long an idle instance waits before Aurora pauses it.
 
         ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
         :meth:`RedshiftProvisioning.rescale`. Every argument but the first is keyword-only; flags
@@ -306,10 +310,24 @@ class RdsProvisioning(ClusterProvisioning):
                 min_field="new_serverless_v2_capacity[0]",
                 max_field="new_serverless_v2_capacity[1]",
             )
+        if new_seconds_until_auto_pause is not None:
+            seconds = new_seconds_until_auto_pause
+            if isinstance(seconds, bool) or not isinstance(seconds, int) or not 300 <= seconds <= 86400:
+                raise InvalidRequest(
+                    "new_seconds_until_auto_pause must be a whole number of seconds from 300 to 86400, "
+                    f"got {seconds!r}",
+                    field="new_seconds_until_auto_pause",
+                )
+            if new_serverless_v2_capacity is None or float(new_serverless_v2_capacity[0]) != 0:
+                raise InvalidRequest(
+                    "new_seconds_until_auto_pause applies only with a Serverless v2 minimum capacity of 0 ACU",
+                    field="new_seconds_until_auto_pause",
+                )
         request = {
             "instance_class": new_instance_type,
             "reader_count": new_reader_count,
             "acu": list(new_serverless_v2_capacity) if new_serverless_v2_capacity else None,
+            "auto_pause_seconds": new_seconds_until_auto_pause,
             "paused": new_paused,
             "immediate": immediate,
         }
@@ -486,12 +504,15 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
     stopped_now = cluster["Status"] == "stopped"
     stopped_after = stopped_now if request["paused"] is None else request["paused"]
     changes: list[dict[str, Any]] = []
-    if target_acu != acu_now:
+    pause_seconds = request.get("auto_pause_seconds")
+    seconds_now = (cluster.get("ServerlessV2ScalingConfiguration") or {}).get("SecondsUntilAutoPause")
+    if target_acu != acu_now or (pause_seconds is not None and pause_seconds != seconds_now):
         changes.append(
             {
                 "action": "modify_cluster",
                 "acu": list(target_acu) if target_acu else None,
                 "apply_immediately": immediate,
+                **({"auto_pause_seconds": pause_seconds} if pause_seconds is not None else {}),
             }
         )
         changes.append({"action": "wait_available"})
@@ -621,6 +642,7 @@ class AuroraSteps(ClusterSteps):
     def _replan(self, name: str, step: dict[str, Any]) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and run it inline.
         request = {k: step[k] for k in ("instance_class", "reader_count", "acu", "paused", "immediate")}
+        request["auto_pause_seconds"] = step.get("auto_pause_seconds")
         planned = plan_rescale(self._client, self._cluster(name), request)
         step.clear()
         step.update({"action": "planned", "steps": planned})
@@ -669,13 +691,17 @@ class AuroraSteps(ClusterSteps):
 
     def _modify_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
         acu = step["acu"]
+        seconds = step.get("auto_pause_seconds")
         cluster = self._cluster(name)
-        if acu is None or _acu(cluster) == tuple(acu):
+        seconds_now = (cluster.get("ServerlessV2ScalingConfiguration") or {}).get("SecondsUntilAutoPause")
+        if acu is None or (_acu(cluster) == tuple(acu) and (seconds is None or seconds == seconds_now)):
             return StepOutcome.next()
         config: dict[str, Any] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
-        # Keep the auto-pause delay across a range change (it only applies at a 0-ACU minimum).
-        seconds = (cluster.get("ServerlessV2ScalingConfiguration") or {}).get("SecondsUntilAutoPause")
-        if seconds is not None and acu[0] == 0:
+        # Keep the running auto-pause delay across a range change unless a new one is asked for (it
+        # only applies at a 0-ACU minimum).
+        if seconds is None and seconds_now is not None and acu[0] == 0:
+            seconds = seconds_now
+        if seconds is not None:
             config["SecondsUntilAutoPause"] = seconds
         with aws_errors(f"change the ACU range of Aurora cluster '{name}'"):
             self._client.modify_db_cluster(

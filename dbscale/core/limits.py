@@ -86,9 +86,7 @@ AURORA_ENGINES: tuple[str, ...] = ("aurora-postgresql", "aurora-mysql")
 AURORA_DEFAULT_MASTER_USERNAME: Mapping[str, str] = MappingProxyType(
     {"aurora-postgresql": "postgres", "aurora-mysql": "admin"}
 )
-AURORA_DEFAULT_PORT: Mapping[str, int] = MappingProxyType(
-    {"aurora-postgresql": 5432, "aurora-mysql": 3306}
-)
+AURORA_DEFAULT_PORT: Mapping[str, int] = MappingProxyType({"aurora-postgresql": 5432, "aurora-mysql": 3306})
 AURORA_BACKUP_RETENTION_DAYS = (1, 35)
 """Aurora keeps automated backups for 1 to 35 days."""
 AURORA_MAX_READERS = 15

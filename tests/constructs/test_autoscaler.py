@@ -129,7 +129,7 @@ def test_the_function_runs_the_handler_from_the_shared_asset_one_at_a_time(synth
     assert len(keys) == 1, "the autoscaler shares the providers' asset"
     asset = synth.outdir / f"asset.{keys.pop().removesuffix('.zip')}"
     assert (asset / "dbscale" / "handlers" / "autoscaler.py").is_file()
-    assert (asset / "dbscale" / "core" / "autoscale.py").is_file()
+    assert (asset / "dbscale" / "core" / "autoscale" / "runner.py").is_file()
 
 
 def test_the_configuration_is_the_policy_and_the_clusters(synth: Synthesized) -> None:
@@ -255,3 +255,28 @@ def test_a_policy_that_does_not_fit_the_cluster_fails_at_synth(scratch: Any) -> 
     )
     with pytest.raises(InvalidConstructProps, match="aurora_acu_range"):
         Autoscaler(stack, "NoRange", aurora=serverless)
+
+
+def test_schedules_are_typed_props_checked_at_synth_and_handed_to_the_handler(scratch: Any) -> None:
+    from dbscale.constructs import InvalidConstructProps, RedshiftCluster
+    from dbscale.constructs.autoscaler import Autoscaler
+    from dbscale.core.autoscale import Period
+
+    stack, vpc = scratch
+    rs = RedshiftCluster(stack, "Scheduled", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
+    office = Period("Mon-Fri 07:30-19:00", tz="Europe/Berlin", min_nodes=4)
+    made = Autoscaler(
+        stack, "Office", redshift=rs, schedule=[office], holidays=["2025-12-25"], paused_outside_schedule=True,
+        forecasts=True,
+    )
+    policy = AutoscalerConfig.from_dict({"policy": made.policy.to_dict(), "clusters": []}).policy
+    assert policy.schedule == (office,) and policy.paused_outside_schedule and policy.forecasts
+    assert [d.isoformat() for d in policy.holidays] == ["2025-12-25"]
+    with pytest.raises(InvalidConstructProps) as err:
+        Autoscaler(stack, "NoRun", redshift=rs, schedule=[Period("Sat 00:00-24:00", paused=True)],
+                   paused_outside_schedule=True)
+    assert err.value.field == "paused_outside_schedule"
+    with pytest.raises(InvalidConstructProps, match="list of dbscale.core.autoscale.Period"):
+        Autoscaler(stack, "Text", redshift=rs, schedule="Mon-Fri 07:30-19:00")  # type: ignore[arg-type]
+    with pytest.raises(InvalidConstructProps, match="holidays"):
+        Autoscaler(stack, "BadDay", redshift=rs, schedule=[office], holidays=["25.12.2025"])

@@ -210,9 +210,13 @@ def test_asset_holds_the_handler_code_and_nothing_from_cdk(example: Synthesized)
     assert "dbscale/__init__.py" in files and "dbscale/core/validation.py" in files
     assert "crhelper/resource_helper.py" in files
     assert not [f for f in files if f.startswith(("dbscale/constructs", "aws_cdk", "boto3", "botocore", "jsii"))]
-    assert not [f for f in files if not f.endswith(".py")]
+    # Code is .py only; the IANA time zone files of tzdata are the one data the schedules need.
+    assert not [f for f in files if not f.endswith(".py") and not f.startswith("tzdata/")]
+    assert "tzdata/zoneinfo/Europe/Berlin" in files and "dbscale/core/autoscale/schedules.py" in files
     size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
-    assert size < 1_000_000, f"asset is {size} bytes"  # ~410 KB raw, ~112 KB zipped today
+    code = sum(p.stat().st_size for p in asset.rglob("*.py"))
+    assert code < 1_000_000, f"the code is {code} bytes"  # ~560 KB raw today
+    assert size < 2_000_000, f"asset is {size} bytes"  # tzdata adds ~650 KB raw
 
 
 def test_asset_hash_is_stable_across_synths(example: Synthesized, tmp_path: Path) -> None:

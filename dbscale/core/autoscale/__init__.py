@@ -1,0 +1,71 @@
+"""Autoscaling Redshift and Aurora clusters from the scaling checks: policy, decisions, memory.
+
+:class:`Autoscaler` turns :class:`~dbscale.core.scaling.CheckResult` s into one :class:`Decision`
+per cluster (``evaluate``) and carries it out (``act``) by starting the core's ``rescale`` with
+``wait=False``: the change runs on in AWS, the next evaluation finds the cluster busy and skips it
+(or advances the stored :class:`~dbscale.core.operation.Operation` one poll). Nothing here waits.
+
+What the autoscaler remembers between invocations (last action for the cooldown, since when a
+cluster has been underused or idle, whether it paused the cluster, the operation in flight) is a
+small JSON document per cluster in a :class:`StateStore`: by default one SSM parameter
+``/dbscale/autoscaler/<service>/<cluster>`` (see ``docs/autoscaling.md`` for why not tags).
+
+Every decision is logged as one JSON line and published as the CloudWatch metric
+``dbscale/Autoscaler Decision`` (dimensions ``Cluster`` and ``Action``); the Redshift figures
+CloudWatch does not have (slow-query share, spill share) are published to ``dbscale/Checks`` so
+alarms can watch them.
+
+One module per concept: ``policy`` (bounds, thresholds, timing), ``decisions`` (clusters and
+decisions), ``memory`` (what is remembered, and where), ``config`` (what the construct hands the
+handler), ``observe`` (what the autoscaler sees), ``rules``/``redshift_rules``/``aurora_rules``
+(how it decides), ``schedules`` (:class:`Period`), ``forecasts`` (:class:`Forecast`), ``guide``
+(what schedule and forecast say at one evaluation), ``runner`` (:class:`Autoscaler`), ``simulate``
+and ``strategies`` (a queueing model of a cluster, and the baselines to compare with).
+"""
+
+from __future__ import annotations
+
+from .aurora_rules import supports_auto_pause
+from .config import CONFIG_ENV, AutoscalerConfig
+from .decisions import ACTIONS, SERVICES, ClusterRef, Decision
+from .forecasts import Forecast
+from .memory import STATE_PARAMETER_PREFIX, Memory, MemoryStateStore, SsmStateStore, StateStore
+from .policy import AutoscalePolicy, Thresholds
+from .rules import AURORA_AUTO_START_SECONDS
+from .runner import (
+    CHECKS_NAMESPACE,
+    DECISION_METRIC,
+    DECISION_NAMESPACE,
+    DRY_RUN_DECISION_METRIC,
+    SLOW_QUERY_METRIC,
+    SPILL_METRIC,
+    Autoscaler,
+)
+from .schedules import Period
+
+__all__ = [
+    "ACTIONS",
+    "AURORA_AUTO_START_SECONDS",
+    "CHECKS_NAMESPACE",
+    "CONFIG_ENV",
+    "DECISION_METRIC",
+    "DECISION_NAMESPACE",
+    "DRY_RUN_DECISION_METRIC",
+    "SERVICES",
+    "SLOW_QUERY_METRIC",
+    "SPILL_METRIC",
+    "STATE_PARAMETER_PREFIX",
+    "AutoscalePolicy",
+    "Autoscaler",
+    "AutoscalerConfig",
+    "ClusterRef",
+    "Decision",
+    "Forecast",
+    "Memory",
+    "MemoryStateStore",
+    "Period",
+    "SsmStateStore",
+    "StateStore",
+    "Thresholds",
+    "supports_auto_pause",
+]

@@ -1,0 +1,247 @@
+"""Forecasts: the load a cluster will carry, learned by hour of week from its own CloudWatch history.
+
+Load is in capacity units times percent: for Redshift, CPU percent x nodes (``CPUUtilization`` x
+the node count the autoscaler published as ``dbscale/Autoscaler Capacity``; hours before the first
+published count are taken at the cluster's current size); for Aurora Serverless v2, the ACUs Aurora
+allotted (``ServerlessDatabaseCapacity``) x 100. Each hour of the week keeps the median over the
+weeks of that hour's maximum (so one burst in one week moves it only half way, with two weeks) and
+the lowest minimum seen in that hour, over the history (at least ``MIN_HISTORY_DAYS``), in the time
+zone the policy names.
+
+A forecast is *trusted* only when the last week of history, predicted from the weeks before it, came
+out within ``TRUST_ERROR`` (relative error of the hourly maxima); the autoscaler then also stops
+following it while the live load leaves the forecast's band (see :class:`ForecastCheck`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..scaling.metrics import Series, _MetricKey, _Window, fetch_metric_series
+from .schedules import _zone
+
+__all__ = [
+    "CAPACITY_METRIC",
+    "HOURS_PER_WEEK",
+    "MIN_HISTORY_DAYS",
+    "TRUST_ERROR",
+    "Forecast",
+    "ForecastCheck",
+    "hour_of_week",
+    "learn",
+]
+
+HOURS_PER_WEEK = 168
+MIN_HISTORY_DAYS = 14
+"""Days of history a forecast needs: two of each hour of the week."""
+TRUST_ERROR = 0.35
+"""Largest relative error of the back-test (last week predicted from the weeks before) for a trusted forecast."""
+CAPACITY_METRIC = "Capacity"
+"""``dbscale/Autoscaler Capacity`` (dimension ``Cluster``): the nodes (Redshift) or maximum ACUs (Aurora)
+at each evaluation, so a forecast can turn CPU percent back into load after resizes."""
+_HOUR = 3600
+RECENT_HOURS_LEFT_OUT = 24
+
+
+def hour_of_week(epoch: float, tz: str = "UTC") -> int:
+    """0 (Monday 00:00-01:00) to 167 (Sunday 23:00-24:00), in wall-clock time of ``tz``."""
+    local = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(_zone(tz))
+    return local.weekday() * 24 + local.hour
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Load by hour of week: ``peaks[h]``/``troughs[h]`` are None where history has no data for hour ``h``.
+
+    ``history_days`` is the span of the data learned from; ``error`` the back-test's relative error
+    (None without a full week to test on); ``usable`` says whether the autoscaler may act on it,
+    and ``reason`` why (not).
+    """
+
+    peaks: tuple[float | None, ...]
+    troughs: tuple[float | None, ...]
+    history_days: float
+    error: float | None
+    usable: bool
+    reason: str
+    tz: str = "UTC"
+
+    def peak(self, start: float, end: float) -> float | None:
+        """The highest forecast load in the hours that overlap ``[start, end)`` (epoch seconds)."""
+        values = [self.peaks[h] for h in self._hours(start, end)]
+        known = [v for v in values if v is not None]
+        return max(known) if known else None
+
+    def trough(self, start: float, end: float) -> float | None:
+        """The lowest forecast load in the hours that overlap ``[start, end)``."""
+        values = [self.troughs[h] for h in self._hours(start, end)]
+        known = [v for v in values if v is not None]
+        return min(known) if known else None
+
+    def _hours(self, start: float, end: float) -> list[int]:
+        first = math.floor(start / _HOUR) * _HOUR
+        return [hour_of_week(t, self.tz) for t in range(int(first), int(max(end, start + 1)), _HOUR)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "history_days": round(self.history_days, 2),
+            "error": None if self.error is None else round(self.error, 3),
+            "usable": self.usable,
+            "reason": self.reason,
+        }
+
+
+def _buckets(points: Sequence[tuple[float, float]], tz: str, pick: Any) -> list[float | None]:
+    found: list[list[float]] = [[] for _ in range(HOURS_PER_WEEK)]
+    for stamp, value in points:
+        found[hour_of_week(stamp, tz)].append(value)
+    return [pick(values) if values else None for values in found]
+
+
+def _weekly_median(points: Sequence[tuple[float, float]], tz: str) -> list[float | None]:
+    """Each hour of the week: the median over the weeks of that hour's peak (one burst in one week moves it half)."""
+    found: list[list[float]] = [[] for _ in range(HOURS_PER_WEEK)]
+    for stamp, value in points:
+        found[hour_of_week(stamp, tz)].append(value)
+    return [statistics.median(values) if values else None for values in found]
+
+
+def learn(
+    peaks: Sequence[tuple[float, float]],
+    troughs: Sequence[tuple[float, float]],
+    *,
+    now: float,
+    tz: str = "UTC",
+    min_history_days: float = MIN_HISTORY_DAYS,
+    trust_error: float = TRUST_ERROR,
+) -> Forecast:
+    """A forecast from hourly load maxima ``peaks`` and minima ``troughs`` ((epoch, load) pairs, any order).
+
+    The last ``RECENT_HOURS_LEFT_OUT`` hours are left out: an hour-of-week forecast needs them only a
+    week later, and learning them now would feed today's own effects back (a backlog drained at full
+    speed after a resize reads as a higher peak, which asks for a bigger resize ...).
+    """
+    cut_recent = now - RECENT_HOURS_LEFT_OUT * _HOUR
+    peaks = sorted(p for p in peaks if p[0] < cut_recent)
+    troughs = sorted(p for p in troughs if p[0] < cut_recent)
+    history_days = (now - peaks[0][0]) / 86400 if peaks else 0.0
+    high = _weekly_median(peaks, tz)
+    low = _buckets(troughs, tz, min)
+    if history_days < min_history_days - 1 / 24:
+        return Forecast(
+            tuple(high),
+            tuple(low),
+            history_days,
+            None,
+            False,
+            f"{history_days:.1f} days of history, fewer than the {min_history_days:g} a forecast needs",
+            tz,
+        )
+    cut = now - 7 * 86400
+    trained = _buckets([p for p in peaks if p[0] < cut], tz, max)
+    tested = [(t, v) for t, v in peaks if t >= cut]
+    num = den = 0.0
+    for stamp, actual in tested:
+        predicted = trained[hour_of_week(stamp, tz)]
+        if predicted is None:
+            continue
+        num += abs(predicted - actual)
+        den += max(predicted, actual)
+    error = num / den if den > 0 else 0.0
+    usable = error <= trust_error
+    reason = (
+        f"{history_days:.1f} days of history; the last week predicted from the weeks before it was off by "
+        f"{error:.0%} ({'within' if usable else 'more than'} the {trust_error:.0%} allowed)"
+    )
+    return Forecast(tuple(high), tuple(low), history_days, error, usable, reason, tz)
+
+
+@dataclass(frozen=True)
+class ForecastCheck:
+    """Whether the load seen now lies in the forecast's band for this hour (``low`` x 0.5 .. ``high`` x 1.25).
+
+    ``tolerance`` (load units) keeps a near-idle hour from failing on noise.
+    """
+
+    observed: float
+    low: float | None
+    high: float | None
+    tolerance: float
+
+    @property
+    def under(self) -> bool:
+        """The load is above what the forecast expected: it under-predicts."""
+        return self.high is not None and self.observed > self.high * 1.25 + self.tolerance
+
+    @property
+    def over(self) -> bool:
+        """The load is below the least the forecast expected this hour: it over-predicts (a holiday)."""
+        return self.low is not None and self.observed < self.low * 0.5 - self.tolerance
+
+    @property
+    def wrong(self) -> bool:
+        return self.under or self.over
+
+    def describe(self) -> str:
+        band = f"{_num(self.low)}-{_num(self.high)}"
+        verdict = "above" if self.under else "below" if self.over else "within"
+        return f"load {_num(self.observed)} is {verdict} the forecast band {band} for this hour"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+# --- reading the history ---------------------------------------------------------------------------
+
+
+def history_window(now: float, days: float) -> _Window:
+    """Whole hours ending at the last full hour before ``now``, ``days`` long, hourly periods."""
+    end = math.floor(now / _HOUR) * _HOUR
+    return _Window(start=end - math.ceil(days * 24) * _HOUR, end=end, period=_HOUR)
+
+
+def load_history(
+    cloudwatch: Any,
+    *,
+    service: str,
+    cluster: str,
+    window: _Window,
+    current_capacity: float,
+) -> tuple[Series, Series]:
+    """Hourly load maxima and minima of one cluster over ``window``, in one batched GetMetricData call.
+
+    Redshift: CPU maximum/minimum x the published capacity of that hour (the current capacity
+    where none was published). Aurora Serverless v2: ``ServerlessDatabaseCapacity`` x 100.
+    """
+    from .runner import DECISION_NAMESPACE
+
+    if service == "redshift":
+        dims: tuple[tuple[str, str], ...] = (("ClusterIdentifier", cluster),)
+        high = _MetricKey("AWS/Redshift", "CPUUtilization", dims, "Maximum", window)
+        low = _MetricKey("AWS/Redshift", "CPUUtilization", dims, "Minimum", window)
+        capacity = _MetricKey(DECISION_NAMESPACE, CAPACITY_METRIC, (("Cluster", cluster),), "Maximum", window)
+        data = fetch_metric_series(cloudwatch, [high, low, capacity])
+        sizes: Mapping[float, float] = dict(data.get(capacity, []))
+        known = sorted(sizes.items())
+
+        def size(stamp: float) -> float:
+            if stamp in sizes:
+                return sizes[stamp]
+            before = [v for t, v in known if t <= stamp]
+            return before[-1] if before else current_capacity
+
+        return (
+            [(t, v * size(t)) for t, v in data.get(high, [])],
+            [(t, v * size(t)) for t, v in data.get(low, [])],
+        )
+    dims = (("DBClusterIdentifier", cluster),)
+    high = _MetricKey("AWS/RDS", "ServerlessDatabaseCapacity", dims, "Maximum", window)
+    low = _MetricKey("AWS/RDS", "ServerlessDatabaseCapacity", dims, "Minimum", window)
+    data = fetch_metric_series(cloudwatch, [high, low])
+    return [(t, v * 100) for t, v in data.get(high, [])], [(t, v * 100) for t, v in data.get(low, [])]

@@ -1,0 +1,208 @@
+"""What the schedule and the forecast say about one cluster at one evaluation: the rules' guide.
+
+The schedule is read three times: now, one resume time ahead and one resize time ahead (each plus
+one evaluation interval, since the next evaluation comes that much later), so a cluster is resumed
+or grown before a period starts and the capacity is there when it does; it is paused or shrunk
+when a period actually starts, never ahead of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+from .forecasts import Forecast, ForecastCheck
+from .memory import Memory
+from .policy import AutoscalePolicy
+from .schedules import ScheduleBounds, _zone, bounds_at
+
+__all__ = ["FORECAST_HEADROOM_POINTS", "Guide", "guide_for", "trust_forecast"]
+
+FORECAST_HEADROOM_POINTS = 5.0
+"""A forecast floor sizes the cluster so the predicted peak runs this many CPU points under ``cpu_high``."""
+
+
+@dataclass(frozen=True)
+class Guide:
+    now: ScheduleBounds = field(default_factory=ScheduleBounds)
+    resume_ahead: ScheduleBounds = field(default_factory=ScheduleBounds)
+    resize_ahead: ScheduleBounds = field(default_factory=ScheduleBounds)
+    forecast: Forecast | None = None
+    forecast_note: str = "forecasts are off in the policy"
+
+    @property
+    def hold_paused(self) -> bool:
+        """The schedule holds the cluster paused now and still will when a resume started now would end."""
+        return self.now.paused and self.resume_ahead.paused
+
+    @property
+    def run_soon(self) -> bool:
+        """A running period is on now, or will be by the time a resume started now ends."""
+        return (bool(self.now.active) and not self.now.paused) or (
+            bool(self.resume_ahead.active) and not self.resume_ahead.paused
+        )
+
+    @property
+    def in_running_period(self) -> bool:
+        return bool(self.now.active) and not self.now.paused
+
+    def node_bounds(self, low: int, high: int) -> tuple[int, int, str]:
+        """The policy's node range under the schedule, and the periods that set it ('' when none did).
+
+        A minimum that starts within one resize time counts now (so the nodes are there on time);
+        a lower maximum counts only once its period has started.
+        """
+        mins = [b.min_nodes for b in (self.now, self.resize_ahead) if b.min_nodes is not None]
+        new_low = max(mins) if mins else low
+        new_high = self.now.max_nodes if self.now.max_nodes is not None else high
+        new_high = max(new_high, new_low)
+        if self.resize_ahead.max_nodes is not None:
+            new_high = max(new_high, min(self.resize_ahead.max_nodes, max(high, new_low)))
+        if new_low == low and new_high == high:
+            return low, high, ""
+        periods = self.now.active + tuple(p for p in self.resize_ahead.active if p not in self.now.active)
+        return new_low, max(new_high, new_low), "; ".join(periods)
+
+    def acu_bounds(self, low: float, high: float) -> tuple[float, float, str]:
+        """The policy's Serverless v2 maximum-capacity range under the schedule (as :meth:`node_bounds`)."""
+        mins = [b.min_acu for b in (self.now, self.resize_ahead) if b.min_acu is not None]
+        maxes = [b.max_acu for b in (self.now, self.resize_ahead) if b.max_acu is not None]
+        if not mins and not maxes:
+            return low, high, ""
+        new_high = max(maxes) if maxes else high
+        new_low = max(min(max(mins), new_high) if mins else low, 1.0)
+        return new_low, max(new_high, new_low), "; ".join(self.now.active + self.resize_ahead.active)
+
+    def usable_forecast(self) -> Forecast | None:
+        return self.forecast if self.forecast is not None and self.forecast.usable else None
+
+    def figures(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.now.active or self.now.paused or self.now.holiday:
+            data["schedule"] = {
+                "active": list(self.now.active),
+                "paused": self.now.paused,
+                **({"holiday": self.now.holiday} if self.now.holiday else {}),
+            }
+        if self.forecast is not None:
+            data["forecast"] = self.forecast.summary()
+        elif self.forecast_note:
+            data["forecast"] = {"usable": False, "reason": self.forecast_note}
+        return data
+
+
+def guide_for(policy: AutoscalePolicy, now: float, forecast: Forecast | None = None, note: str = "") -> Guide:
+    """The schedule at ``now`` and ahead by the policy's resume and resize times, with ``forecast``."""
+    interval = policy.evaluation_interval_minutes * 60
+
+    def at(moment: float) -> ScheduleBounds:
+        if not policy.schedule:
+            return ScheduleBounds()
+        return bounds_at(
+            policy.schedule, moment, holidays=policy.holidays, paused_outside=policy.paused_outside_schedule
+        )
+
+    return Guide(
+        now=at(now),
+        resume_ahead=at(now + policy.expected_resume_minutes * 60 + interval),
+        resize_ahead=at(now + policy.expected_resize_minutes * 60 + interval),
+        forecast=forecast,
+        forecast_note=note or ("" if forecast is not None else "forecasts are off in the policy"),
+    )
+
+
+def trust_forecast(
+    guide: Guide, memory: Memory, observed: float | None, now: float, window_minutes: float, tolerance: float
+) -> tuple[Guide, Memory]:
+    """Stop following a forecast the live load has left for two windows; follow it again after 30 minutes
+    back in its band, or from the next midnight (``forecast_tz``) on.
+
+    ``observed`` is the load over the last ``window_minutes`` (None: no data, nothing changes).
+    """
+    forecast = guide.usable_forecast()
+    if forecast is None:
+        return guide, memory
+    if memory.forecast_off and memory.forecast_off_until is not None and now >= memory.forecast_off_until:
+        memory = replace(memory, forecast_off=False, forecast_flip_since=None, forecast_off_until=None)
+    if observed is None:  # paused or no data: no new evidence, the last verdict stands
+        if memory.forecast_off:
+            note = "forecast set aside: the live load left its band and has not been seen back in it"
+            return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note), memory
+        return guide, memory
+    start = now - window_minutes * 60
+    check = ForecastCheck(observed, forecast.trough(start, now), forecast.peak(start, now), tolerance)
+    off, since = memory.forecast_off, memory.forecast_flip_since
+    if check.wrong != off:  # the evidence points the other way: count how long it has
+        since = since if since is not None else now
+        needed = 2 * window_minutes * 60 if not off else 30 * 60
+        if now - since >= needed - 1:
+            off, since = not off, None
+    else:
+        since = None
+    until = memory.forecast_off_until
+    if off and not memory.forecast_off:  # set aside for the rest of the day (a holiday, a shifted day)
+        until = _next_midnight(now, forecast.tz)
+    memory = replace(memory, forecast_off=off, forecast_flip_since=since, forecast_off_until=until if off else None)
+    if off:
+        note = f"forecast set aside: {check.describe()}"
+        return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note), memory
+    return guide, memory
+
+
+def _next_midnight(now: float, tz: str) -> float:
+    local = datetime.fromtimestamp(now, tz=timezone.utc).astimezone(_zone(tz))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=_zone(tz))
+    return midnight.timestamp()
+
+
+def forecast_floor(forecast: Forecast, start: float, end: float, cpu_high: float) -> tuple[int, float] | None:
+    """Nodes (or ACU x 100 units for Aurora) that keep the peak forecast for ``[start, end)`` under ``cpu_high``."""
+    peak = forecast.peak(start, end)
+    if peak is None:
+        return None
+    return math.ceil(peak / (cpu_high - FORECAST_HEADROOM_POINTS) - 1e-9), peak
+
+
+def busy_block(
+    forecast: Forecast, now: float, *, within: float, quiet: float, longest: float = 16 * 3600
+) -> tuple[float, float, float] | None:
+    """The next stretch of hours the forecast expects above ``quiet`` (load units), starting within ``within`` s.
+
+    Returns (start, end, peak) in epoch seconds and load units; a stretch already under way starts
+    ``now``. None when the forecast expects nothing above ``quiet`` that soon.
+    """
+    hour = 3600.0
+    cursor = math.floor(now / hour) * hour
+    start = None
+    peak = 0.0
+    while cursor < now + within + longest:
+        value = forecast.peak(cursor, cursor + hour)
+        busy = value is not None and value > quiet
+        if start is None:
+            if cursor > now + within:
+                return None
+            if busy:
+                start = max(cursor, now)
+                peak = value or 0.0
+        elif busy:
+            peak = max(peak, value or 0.0)
+        else:
+            return start, cursor, peak
+        cursor += hour
+    return (start, cursor, peak) if start is not None else None
+
+
+def block_peak_so_far(forecast: Forecast, now: float, *, quiet: float, longest: float = 16 * 3600) -> float:
+    """The highest forecast load of the busy stretch under way at ``now``, from its first hour (0 when quiet)."""
+    hour = 3600.0
+    cursor = math.floor(now / hour) * hour
+    peak = 0.0
+    while cursor > now - longest:
+        value = forecast.peak(cursor, cursor + hour)
+        if value is None or value <= quiet:
+            break
+        peak = max(peak, value)
+        cursor -= hour
+    return peak

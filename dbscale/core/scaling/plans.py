@@ -1,0 +1,258 @@
+"""Planning checks: the clusters' state, pending work, and the builders of results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ..aws import client
+from ..clock import Clock
+from ..errors import InvalidRequest
+
+if TYPE_CHECKING:
+    import boto3
+
+from .checks import (
+    _AURORA_KINDS,
+    _REDSHIFT_KINDS,
+    Check,
+)
+from .metrics import (
+    Series,
+    _fmt,
+    _MetricKey,
+    _Window,
+)
+from .results import NO_DATA, NO_DATA_NOT_FOUND, NO_DATA_PAUSED, CheckResult
+
+# --- cluster state ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ClusterState:
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class _RedshiftState(_ClusterState):
+    database: str | None
+    secret_arn: str | None
+    user: str | None
+
+
+@dataclass(frozen=True)
+class _AuroraState(_ClusterState):
+    engine: str
+    members: tuple[tuple[str, str], ...]  # (DBInstanceIdentifier, "writer" | "reader")
+    max_acu: float | None
+
+
+def _redshift_state(c: Mapping[str, Any]) -> _RedshiftState:
+    return _RedshiftState(
+        name=str(c["ClusterIdentifier"]),
+        status=str(c.get("ClusterStatus", "")),
+        database=c.get("DBName"),
+        secret_arn=c.get("MasterPasswordSecretArn"),
+        user=c.get("MasterUsername"),
+    )
+
+
+def _aurora_state(c: Mapping[str, Any]) -> _AuroraState:
+    members = sorted(
+        (str(m["DBInstanceIdentifier"]), "writer" if m.get("IsClusterWriter") else "reader")
+        for m in c.get("DBClusterMembers") or []
+    )
+    members.sort(key=lambda m: m[1] != "writer")  # the writer first, then readers by name
+    acu = c.get("ServerlessV2ScalingConfiguration") or {}
+    return _AuroraState(
+        name=str(c["DBClusterIdentifier"]),
+        status=str(c.get("Status", "")),
+        engine=str(c.get("Engine", "")),
+        members=tuple(members),
+        max_acu=float(acu["MaxCapacity"]) if acu.get("MaxCapacity") is not None else None,
+    )
+
+
+_State = TypeVar("_State", bound=_ClusterState)
+
+
+@dataclass(frozen=True)
+class _Service(Generic[_State]):
+    """How the checks of one service find their clusters, and when a cluster emits no metrics."""
+
+    name: str
+    kinds: frozenset[str]
+    client: str
+    describe: str  # the Describe operation, also the name of its paginator
+    id_key: str  # names the cluster in the request and in the response
+    list_key: str
+    idle: frozenset[str]
+    state: Callable[[Mapping[str, Any]], _State]
+
+
+_REDSHIFT = _Service(
+    name="Redshift",
+    kinds=_REDSHIFT_KINDS,
+    client="redshift",
+    describe="describe_clusters",
+    id_key="ClusterIdentifier",
+    list_key="Clusters",
+    idle=frozenset({"paused", "pausing"}),
+    state=_redshift_state,
+)
+_AURORA = _Service(
+    name="Aurora",
+    kinds=_AURORA_KINDS,
+    client="rds",
+    describe="describe_db_clusters",
+    id_key="DBClusterIdentifier",
+    list_key="DBClusters",
+    idle=frozenset({"stopped", "stopping"}),
+    state=_aurora_state,
+)
+
+
+# --- pending work ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _MetricPlan:
+    keys: list[_MetricKey]
+    finish: Callable[[Mapping[_MetricKey, Series]], CheckResult]
+
+
+@dataclass
+class _StatementPlan:
+    check: Check
+    window: _Window
+    state: _RedshiftState
+    sql: str
+    parameters: dict[str, str]
+    finish: Callable[[list[int]], CheckResult]
+    statement_id: str | None = None
+    status: str = ""
+    error: str = ""
+
+
+_Plan = CheckResult | _MetricPlan | _StatementPlan
+
+
+class _ScalingContext:
+    """What every family of checks needs from :class:`ProvisionScaling`: clients, clock, settings."""
+
+    _session: boto3.Session | None
+    _clock: Clock
+    _clients: dict[str, Any]
+    _data_api_timeout: float
+    _node_prices: dict[str, float]
+    _redshift_database: str | None
+    _redshift_secret_arn: str | None
+    _redshift_db_user: str | None
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = client(service, self._session)
+        return self._clients[service]
+
+    def _require(self, value: str | None, field_name: str) -> str:
+        if value is None:
+            raise InvalidRequest(f"this check needs {field_name}; pass it to ProvisionScaling", field=field_name)
+        return value
+
+
+# --- result builders --------------------------------------------------------------------------
+
+
+def _long(cell: Mapping[str, Any]) -> int:
+    if cell.get("isNull"):
+        return 0
+    for key in ("longValue", "doubleValue", "stringValue"):
+        if key in cell:
+            return int(float(cell[key]))
+    return 0
+
+
+def _no_data(
+    check: Check,
+    window: _Window,
+    source: str,
+    why: str,
+    *,
+    note: str = NO_DATA,
+    details: Mapping[str, Any] | None = None,
+) -> CheckResult:
+    return CheckResult(
+        check=check.kind,
+        cluster=check.cluster,
+        value=None,
+        threshold=_threshold(check),
+        verdict=None,
+        datapoints=0,
+        window_minutes=window.minutes,
+        source=source,
+        reason=f"{why}: {note}, so no verdict.",
+        note=note,
+        window_end=window.end,
+        details=dict(details or {}),
+    )
+
+
+def _plan_on(
+    service: _Service[_State],
+    states: Mapping[str, _State],
+    check: Check,
+    window: _Window,
+    plan: Callable[[Check, _State, _Window], _Plan],
+) -> _Plan:
+    """``plan`` the check on its cluster, unless the cluster does not exist or emits no metrics."""
+    state = states.get(check.cluster)
+    if state is None:
+        why, note = f"{service.name} cluster '{check.cluster}' does not exist", NO_DATA_NOT_FOUND
+    elif state.status in service.idle:
+        why, note = f"{service.name} cluster '{state.name}' is {state.status} and emits no metrics", NO_DATA_PAUSED
+    else:
+        return plan(check, state, window)
+    return _no_data(check, window, "cluster status", why, note=note)
+
+
+def _threshold(check: Check) -> float:
+    # The slow-percentage checks' threshold is the running time; their verdict compares the share.
+    return check.percent_threshold if check.kind.endswith("_percentage") else check.threshold
+
+
+def _answered(
+    check: Check, window: _Window, value: float, datapoints: int, source: str, observed: str, details: Mapping[str, Any]
+) -> CheckResult:
+    """``check``'s verdict on ``value``; the reason is ``observed``, then how ``value`` compares with the threshold."""
+    threshold = _threshold(check)
+    over, unit, label, limit = True, "%", "", f"the {_fmt(threshold)}% threshold"
+    if check.kind.endswith("_percentage"):
+        limit = f"{_fmt(threshold)}%"
+    elif check.kind == "aurora_slow":
+        unit, label, limit = "ms", "slow", f"the {_fmt(threshold)} ms threshold"
+    else:
+        over = check.check_overused
+        label = "overused" if over else "underused"
+        details = {"utilization_type": check.utilization_type, "check_overused": over, **details}
+    verdict = value > threshold if over else value < threshold
+    negation = "" if verdict else "not "
+    reason = f"{observed}, {negation}{'above' if over else 'below'} {limit}"
+    if label:
+        reason += f": {negation}{label}"
+    return CheckResult(
+        check=check.kind,
+        cluster=check.cluster,
+        value=value,
+        threshold=threshold,
+        verdict=verdict,
+        datapoints=datapoints,
+        window_minutes=window.minutes,
+        source=source,
+        reason=reason + ".",
+        unit=unit,
+        comparison=">" if over else "<",
+        window_end=window.end,
+        details=details,
+    )

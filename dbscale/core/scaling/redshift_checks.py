@@ -1,0 +1,191 @@
+"""The Redshift checks: CloudWatch utilization and query history through the Data API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..aws import aws_errors
+from ..errors import AwsError, OperationTimeout
+
+if TYPE_CHECKING:
+    pass
+
+from .checks import REDSHIFT_SLOW_SQL, REDSHIFT_SPILL_SQL, Check
+from .metrics import Series, _fmt, _mean, _MetricKey, _redshift_metric, _sql_time, _Window
+from .plans import _answered, _long, _MetricPlan, _no_data, _Plan, _RedshiftState, _ScalingContext, _StatementPlan
+from .results import CheckResult
+
+_DATA_API_DONE = frozenset({"FINISHED", "FAILED", "ABORTED"})
+
+
+class _RedshiftChecks(_ScalingContext):
+    # --- Redshift -----------------------------------------------------------------------------
+
+    def _plan_redshift(self, check: Check, state: _RedshiftState, window: _Window) -> _Plan:
+        if check.kind == "redshift_slow_percentage":
+            return self._plan_query_share(
+                check,
+                state,
+                window,
+                REDSHIFT_SLOW_SQL,
+                source="Redshift SYS_QUERY_HISTORY.elapsed_time via the Redshift Data API",
+                did=f"ran longer than {_fmt(check.threshold)} s",
+                counted="slow_queries",
+                details={"running_time_threshold_secs": check.threshold},
+                parameters={"threshold_us": str(round(check.threshold * 1_000_000))},
+            )
+        if check.utilization_type == "memory":
+            return self._plan_query_share(
+                check,
+                state,
+                window,
+                REDSHIFT_SPILL_SQL,
+                source="Redshift SYS_QUERY_DETAIL spilled_block_local_disk + spilled_block_remote_disk per query "
+                "via the Redshift Data API (Redshift publishes no memory metric)",
+                did="spilled to disk for lack of memory",
+                aside=", Redshift's measure of memory pressure",
+                counted="spilled_queries",
+                details={"measure": "share of queries that spilled to disk"},
+                unmeasured=", so memory pressure cannot be measured",
+            )
+        metric = "CPUUtilization" if check.utilization_type == "cpu" else "PercentageDiskSpaceUsed"
+        key = _redshift_metric(state.name, metric, window)
+
+        def finish(data: Mapping[_MetricKey, Series]) -> CheckResult:
+            values = [v for _, v in data.get(key, [])]
+            label = "CPU utilization" if check.utilization_type == "cpu" else "disk space used"
+            if not values:
+                return _no_data(
+                    check,
+                    window,
+                    key.describe(),
+                    f"Redshift cluster '{state.name}' ({state.status}) "
+                    f"published no {metric} datapoints in the last {_fmt(window.minutes)} minutes",
+                )
+            value = _mean(values)
+            return _answered(
+                check,
+                window,
+                value,
+                len(values),
+                key.describe() + f", Average per {window.period} s",
+                f"Redshift cluster '{state.name}': {label} averaged {_fmt(value)}% over {len(values)} "
+                f"datapoints in the last {_fmt(window.minutes)} minutes",
+                {"metric": metric},
+            )
+
+        return _MetricPlan([key], finish)
+
+    def _plan_query_share(
+        self,
+        check: Check,
+        state: _RedshiftState,
+        window: _Window,
+        sql: str,
+        *,
+        source: str,
+        did: str,
+        counted: str,
+        details: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+        aside: str = "",
+        unmeasured: str = "",
+    ) -> _StatementPlan:
+        """A statement whose row is (queries that finished in the window, how many of them ``did`` something);
+        the check's value is that share in percent, its details name the count ``counted``."""
+
+        def finish(row: list[int]) -> CheckResult:
+            queries, matched = row[0], row[1]
+            if queries == 0:
+                return _no_data(
+                    check,
+                    window,
+                    source,
+                    f"no query finished on Redshift cluster '{state.name}' in the last {_fmt(window.minutes)} "
+                    f"minutes{unmeasured}",
+                )
+            value = 100.0 * matched / queries
+            return _answered(
+                check,
+                window,
+                value,
+                queries,
+                source,
+                f"Redshift cluster '{state.name}': {matched} of the {queries} queries that finished in the last "
+                f"{_fmt(window.minutes)} minutes {did} ({_fmt(value)}%{aside})",
+                {"queries": queries, counted: matched, **details},
+            )
+
+        window_parameters = {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)}
+        return _StatementPlan(check, window, state, sql, {**window_parameters, **(parameters or {})}, finish)
+
+    def _run_statements(self, plans: list[_StatementPlan], strict: bool) -> None:
+        """Submit every statement, then poll them together until all have finished.
+
+        In the fleet form (``strict=False``) a statement that cannot be submitted or does not finish
+        in time is marked failed (its result says so) instead of failing the whole fleet.
+        """
+        if not plans:
+            return
+        data = self._client("redshift-data")
+        for plan in plans:
+            request: dict[str, Any] = {
+                "ClusterIdentifier": plan.state.name,
+                "Database": self._redshift_database or plan.state.database or "dev",
+                "Sql": plan.sql,
+                "Parameters": [{"name": k, "value": v} for k, v in plan.parameters.items()],
+                "StatementName": "dbscale-check",
+            }
+            secret = self._redshift_secret_arn or (None if self._redshift_db_user else plan.state.secret_arn)
+            if secret:
+                request["SecretArn"] = secret
+            else:
+                request["DbUser"] = self._redshift_db_user or plan.state.user or "admin"
+            try:
+                with aws_errors(f"run a statement on Redshift cluster '{plan.state.name}'"):
+                    plan.statement_id = str(data.execute_statement(**request)["Id"])
+            except AwsError as err:
+                if strict:
+                    raise
+                plan.status, plan.error = "FAILED", str(err)
+        deadline = self._clock.now() + self._data_api_timeout
+        delay = 0.25
+        while True:
+            for plan in plans:
+                if plan.status in _DATA_API_DONE:
+                    continue
+                with aws_errors(f"describe a statement on Redshift cluster '{plan.state.name}'"):
+                    described = data.describe_statement(Id=plan.statement_id)
+                plan.status = str(described.get("Status", ""))
+                plan.error = str(described.get("Error", ""))
+            pending = [p for p in plans if p.status not in _DATA_API_DONE]
+            if not pending:
+                return
+            if self._clock.now() >= deadline:
+                message = (
+                    f"the Redshift Data API statement on cluster '{pending[0].state.name}' did not finish within "
+                    f"{_fmt(self._data_api_timeout)} s (status {pending[0].status or 'unknown'})"
+                )
+                if strict:
+                    raise OperationTimeout(message)
+                for plan in pending:
+                    plan.status, plan.error = "TIMEOUT", f"did not finish within {_fmt(self._data_api_timeout)} s"
+                return
+            self._clock.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _finish_statement(self, plan: _StatementPlan, strict: bool) -> CheckResult:
+        if plan.status != "FINISHED":
+            message = (
+                f"the Redshift Data API statement on cluster '{plan.state.name}' ended {plan.status}: "
+                f"{plan.error or 'no error message'}"
+            )
+            if strict:
+                raise AwsError(message, code=f"Statement{plan.status.title()}", operation_name="ExecuteStatement")
+            return _no_data(plan.check, plan.window, "Redshift Data API", message, note="no data (query failed)")
+        data = self._client("redshift-data")
+        with aws_errors(f"read a statement result from Redshift cluster '{plan.state.name}'"):
+            records = data.get_statement_result(Id=plan.statement_id).get("Records", [])
+        row = [_long(cell) for cell in (records[0] if records else [])]
+        return plan.finish(row + [0] * (2 - len(row)))
