@@ -17,6 +17,7 @@ from .limits import (
     CLUSTER_IDENTIFIER_MAX_LENGTH,
 )
 from .operation import Operation, StepOutcome
+from .plan import RescalePlan, aurora_plan
 from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
 from .redshift import ConnectionInfo
 from .validation import (
@@ -270,6 +271,39 @@ class RdsProvisioning(ClusterProvisioning):
         ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
         :meth:`RedshiftProvisioning.rescale`.
         """
+        steps, description = self._rescale_steps(
+            immediate, new_paused, new_instance_type, new_reader_count, new_serverless_v2_capacity, after_pending
+        )
+        return self._start(steps, description, wait, timeout_minutes)
+
+    def plan_rescale(
+        self,
+        immediate: bool = True,
+        new_paused: bool | None = None,
+        new_instance_type: str | None = None,
+        *,
+        new_reader_count: int | None = None,
+        new_serverless_v2_capacity: tuple[float, float] | None = None,
+    ) -> RescalePlan:
+        """What :meth:`rescale` with these arguments would do, without doing it: the steps (start,
+        readers added or changed, new writer and failover, old writer deleted, stop), the expected
+        duration and the write-unavailable window, from AWS's documented figures
+        (:data:`dbscale.core.plan.STEP_FIGURES`). Same validation and errors as :meth:`rescale`;
+        a cluster mid-operation raises :class:`InvalidState`."""
+        steps, description = self._rescale_steps(
+            immediate, new_paused, new_instance_type, new_reader_count, new_serverless_v2_capacity, False
+        )
+        return aurora_plan(self._name, description, steps, immediate)
+
+    def _rescale_steps(
+        self,
+        immediate: bool,
+        new_paused: bool | None,
+        new_instance_type: str | None,
+        new_reader_count: int | None,
+        new_serverless_v2_capacity: tuple[float, float] | None,
+        after_pending: bool,
+    ) -> tuple[list[dict[str, Any]], str]:
         if new_instance_type is not None:
             validate_aurora_instance_class(new_instance_type, field="new_instance_type")
         if new_reader_count is not None:
@@ -314,9 +348,7 @@ class RdsProvisioning(ClusterProvisioning):
             parts.append(f"{new_serverless_v2_capacity[0]:g}-{new_serverless_v2_capacity[1]:g} ACUs")
         if new_paused is not None:
             parts.append("stopped" if new_paused else "started")
-        return self._start(
-            steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}", wait, timeout_minutes
-        )
+        return steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}"
 
     def modify_settings(self, *, apply_immediately: bool = True, **params: Any) -> None:
         """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``) now.
