@@ -100,7 +100,7 @@ def plan_redshift(
 
     if nodes is None and node_type is None:
         raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
-    prov = RedshiftProvisioning(name, session=session(region))
+    prov = _existing(RedshiftProvisioning, name, region)
     _print_plan(prov.plan_rescale(nodes, None, node_type, resize_type=resize_type), json)
 
 
@@ -132,11 +132,20 @@ def plan_aurora(
     acu = _acu(min_acu, max_acu)
     if instance_class is None and readers is None and acu is None:
         raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
-    prov = RdsProvisioning(name, session=session(region))
+    prov = _existing(RdsProvisioning, name, region)
     plan = prov.plan_rescale(
         not deferred, None, instance_class, new_reader_count=readers, new_serverless_v2_capacity=acu
     )
     _print_plan(plan, json)
+
+
+def _existing(kind: Any, name: str, region: str | None) -> Any:
+    """Provisioning for an existing cluster (the CLI never creates one)."""
+    made = session(region)
+    try:
+        return kind(name, session=made)
+    except ClusterNotFound:
+        raise ClusterNotFound(f"no {kind._label} '{name}' in {made.region_name}") from None
 
 
 def _owned(prov: Any, force: bool) -> None:
@@ -177,7 +186,7 @@ def rescale_redshift(
 
     if nodes is None and node_type is None:
         raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
-    prov = RedshiftProvisioning(name, session=session(region))
+    prov = _existing(RedshiftProvisioning, name, region)
     _owned(prov, force)
     _run(
         prov.rescale(nodes, None, node_type, resize_type=resize_type, wait=False), region, no_wait, timeout, poll, save
@@ -205,7 +214,7 @@ def rescale_aurora(
     acu = _acu(min_acu, max_acu)
     if instance_class is None and readers is None and acu is None:
         raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
-    prov = RdsProvisioning(name, session=session(region))
+    prov = _existing(RdsProvisioning, name, region)
     _owned(prov, force)
     op = prov.rescale(
         not deferred, None, instance_class, new_reader_count=readers, new_serverless_v2_capacity=acu, wait=False

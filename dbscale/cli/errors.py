@@ -43,6 +43,21 @@ AWS = 8
 CONFLICT = 9
 INTERRUPTED = 130
 
+# Core argument names -> the command-line options that set them.
+_OPTIONS = {
+    "new_cluster_size": "--nodes",
+    "new_instance_type": "--node-type / --instance-class",
+    "new_reader_count": "--readers",
+    "new_serverless_v2_capacity": "--min-acu/--max-acu",
+    "new_serverless_v2_capacity[0]": "--min-acu",
+    "new_serverless_v2_capacity[1]": "--max-acu",
+    "resize_type": "--resize-type",
+    "instance_class": "--instance-class",
+    "cluster_identifier": "the cluster name",
+    "source_cluster_id": "SOURCE",
+    "clone_cluster_id": "CLONE",
+}
+
 _CODES: tuple[tuple[type[BaseException], int], ...] = (
     (InvalidRequest, INVALID),
     (ClusterNotFound, NOT_FOUND),
@@ -73,7 +88,7 @@ def message(err: BaseException) -> str:
     """One line naming what went wrong and what to do."""
     text = " ".join(str(err).split()) or type(err).__name__
     if isinstance(err, InvalidRequest) and err.field:
-        text = f"{text} (check {err.field.replace('_', '-')})"
+        text = f"{text} (check {_OPTIONS.get(err.field, '--' + err.field.replace('_', '-'))})"
     if _is_botocore(err):
         name = type(err).__name__
         if name == "NoRegionError":

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .aws import _retry_config, aws_errors
+from .aws import aws_errors
 from .errors import DbscaleError, InvalidRequest
 from .limits import REDSHIFT_NODE_TYPES
 
@@ -225,7 +225,11 @@ def _pricing_client(session: boto3.Session | None) -> Any:
         import boto3
 
         session = boto3.Session()
-    return session.client("pricing", region_name=PRICING_REGION, config=_retry_config())  # type: ignore[call-overload]
+    from botocore.config import Config
+
+    # Prices have a fallback, so an unreachable API must fail fast rather than retry for a minute.
+    config = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=30)
+    return session.client("pricing", region_name=PRICING_REGION, config=config)  # type: ignore[call-overload]
 
 
 def _on_demand_hourly(product: Mapping[str, Any]) -> float | None:

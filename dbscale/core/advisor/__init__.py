@@ -146,9 +146,10 @@ def advise(
             if usage.cluster.serverless and usage.acu is not None:
                 acu_price = prices.acu_hour(region, usage.cluster.engine) or 0.0
                 hourly = usage.acu.mean * acu_price * max(1, len(usage.cluster.instances))
-            monthly = None if hourly is None else hourly * HOURS_PER_MONTH * usage.running_fraction
-            if usage.cluster.paused and not usage.hourly:
-                monthly = 0.0
+            # A cluster that published nothing was paused all along, or its metrics are missing:
+            # then bill it as running now, as AWS would.
+            running = usage.running_fraction if usage.hourly else (0.0 if usage.cluster.paused else 1.0)
+            monthly = None if hourly is None else hourly * HOURS_PER_MONTH * running
             advice.append(ClusterAdvice(usage, monthly, tuple(recommend(usage, prices))))
     return FleetAdvice(
         tuple(advice),
