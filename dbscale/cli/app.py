@@ -6,7 +6,6 @@ import sys
 import traceback
 from typing import Annotated
 
-import click
 import typer
 
 from . import advice, clones, clusters, errors
@@ -40,17 +39,22 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="dbscale", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("interrupted")
         sys.exit(errors.INTERRUPTED)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
     except Exception as err:
+        if _is_usage_error(err):  # click's own: bad options or arguments (exit 2), with usage help
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
         if debug:
             traceback.print_exc()
         err_console.print(f"dbscale: error: {errors.message(err)}", markup=False, soft_wrap=True)
         sys.exit(errors.exit_code(err))
     sys.exit(result if isinstance(result, int) else errors.OK)
+
+
+def _is_usage_error(err: Exception) -> bool:
+    # typer bundles its own copy of click, so match the class by name rather than by import.
+    return any(kind.__name__ == "ClickException" for kind in type(err).__mro__)

@@ -23,6 +23,8 @@ Timeout = Annotated[str, typer.Option("--timeout", help="Stop watching after thi
 Poll = Annotated[float, typer.Option("--poll", help="Seconds between polls.", min=0.1)]
 Save = Annotated[Path | None, typer.Option("--save", help="Operation file (default: under ~/.local/state/dbscale).")]
 
+Name = Annotated[str, typer.Argument(metavar="NAME", help="Cluster identifier.")]
+
 plan_app = typer.Typer(help="What a rescale would do, its expected duration and unavailable window; changes nothing.")
 rescale_app = typer.Typer(help="Rescale a cluster, with a live progress display.")
 
@@ -88,7 +90,7 @@ def _print_plan(plan: RescalePlan, json: bool) -> None:
 
 @plan_app.command("redshift")
 def plan_redshift(
-    name: str,
+    name: Name,
     nodes: Annotated[int | None, typer.Option("--nodes", help="New node count.")] = None,
     node_type: Annotated[str | None, typer.Option("--node-type", help="New node type.")] = None,
     resize_type: Annotated[str, typer.Option("--resize-type", help="auto, elastic or classic.")] = "auto",
@@ -117,7 +119,7 @@ Deferred = Annotated[bool, typer.Option("--deferred", help="Apply class changes 
 
 @plan_app.command("aurora")
 def plan_aurora(
-    name: str,
+    name: Name,
     instance_class: Annotated[str | None, typer.Option("--instance-class", help="New instance class.")] = None,
     readers: Annotated[int | None, typer.Option("--readers", help="New reader count.")] = None,
     min_acu: MinAcu = None,
@@ -170,7 +172,7 @@ def _run(op: Any, region: str | None, no_wait: bool, timeout: str, poll: float, 
 
 @rescale_app.command("redshift")
 def rescale_redshift(
-    name: str,
+    name: Name,
     nodes: Annotated[int | None, typer.Option("--nodes", help="New node count.")] = None,
     node_type: Annotated[str | None, typer.Option("--node-type", help="New node type.")] = None,
     resize_type: Annotated[str, typer.Option("--resize-type", help="auto, elastic or classic.")] = "auto",
@@ -195,7 +197,7 @@ def rescale_redshift(
 
 @rescale_app.command("aurora")
 def rescale_aurora(
-    name: str,
+    name: Name,
     instance_class: Annotated[str | None, typer.Option("--instance-class", help="New instance class.")] = None,
     readers: Annotated[int | None, typer.Option("--readers", help="New reader count.")] = None,
     min_acu: MinAcu = None,
@@ -237,7 +239,7 @@ def _provisioning(name: str, region: str | None) -> Any:
 
 
 def _pause(
-    name: str,
+    name: Name,
     paused: bool,
     region: str | None,
     force: bool,
@@ -252,7 +254,7 @@ def _pause(
 
 
 def pause(
-    name: str,
+    name: Name,
     region: Region = None,
     force: Force = False,
     no_wait: NoWait = False,
@@ -265,7 +267,7 @@ def pause(
 
 
 def resume(
-    name: str,
+    name: Name,
     region: Region = None,
     force: Force = False,
     no_wait: NoWait = False,
@@ -289,7 +291,7 @@ def wait(
 
 
 def check(
-    name: str,
+    name: Name,
     window: Annotated[str, typer.Option("--window", help="How far back to look (e.g. 10m, 1h).")] = "10m",
     high: Annotated[float, typer.Option("--high", help="Overused above this percent.")] = 80.0,
     low: Annotated[float, typer.Option("--low", help="Underused below this percent.")] = 20.0,
