@@ -62,7 +62,8 @@ class Recommendation:
 
 
 def _usd(value: float) -> str:
-    return f"${value:,.2f}"
+    """Amounts with cents; unit prices under a dollar with three significant digits ($0.375)."""
+    return f"${value:,.2f}" if abs(value) >= 1 or value == 0 else f"${value:.3g}"
 
 
 def _monthly(hourly: float, usage: ClusterUsage) -> float:
