@@ -297,6 +297,9 @@ def check(
     low: Annotated[float, typer.Option("--low", help="Underused below this percent.")] = 20.0,
     slow_seconds: Annotated[float, typer.Option("--slow-seconds", help="A query is slow past this.")] = 60.0,
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Aurora is slow past this latency.")] = 100.0,
+    query_timeout: Annotated[
+        str, typer.Option("--query-timeout", help="Longest wait for Redshift Data API statements (e.g. 60s).")
+    ] = "60s",
     region: Region = None,
     json: Json = False,
 ) -> None:
@@ -322,7 +325,8 @@ def check(
                 Check.aurora_utilization(name, False, kind, low, span, node_type),
             ]
         checks += [Check.aurora_slow(name, latency_ms, span), Check.aurora_slow_percentage(name, slow_seconds, span)]
-    results = ProvisionScaling(session=session(region)).evaluate(checks)
+    timeout = minutes(query_timeout, option="query_timeout") * 60
+    results = ProvisionScaling(session=session(region), data_api_timeout_seconds=timeout).evaluate(checks)
     if json:
         print_json([r.to_dict() for r in results])
         return

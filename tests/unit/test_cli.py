@@ -83,3 +83,47 @@ def test_exit_codes_cover_the_core_errors():
     assert errors.exit_code(core.AwsError("x", code="Throttling")) == errors.AWS
     assert errors.exit_code(core.ClusterAlreadyExists("x")) == errors.CONFLICT
     assert errors.exit_code(ValueError("x")) == errors.UNEXPECTED
+
+
+def test_check_reports_every_check_with_numbers(clusters, capsys, boto_session, fake_clock, monkeypatch):
+    from datetime import datetime, timezone
+
+    from tests.fakes.cloudwatch import minutes_before, put_constant
+
+    end = datetime.fromtimestamp(__import__("time").time() // 60 * 60, tz=timezone.utc)
+    cw = boto_session.client("cloudwatch")
+    stamps = minutes_before(end, 30)
+    put_constant(cw, "AWS/Redshift", "CPUUtilization", {"ClusterIdentifier": "sales"}, stamps, 91.0)
+    put_constant(cw, "AWS/Redshift", "PercentageDiskSpaceUsed", {"ClusterIdentifier": "sales"}, stamps, 12.0)
+    from tests.fakes import redshift_data
+
+    with redshift_data.install():
+        code, out, _ = dbscale(capsys, "check", "sales", "--window", "30m", "--json")
+    assert code == errors.OK
+    results = json.loads(out)
+    assert len(results) == 7  # cpu, memory, disk over and under, and the slow-query share
+    cpu_over, cpu_under = results[0], results[1]
+    assert (cpu_over["value"], cpu_over["verdict"], cpu_over["threshold"]) == (91.0, True, 80.0)
+    assert cpu_under["verdict"] is False
+    disk_under = results[5]
+    assert (disk_under["value"], disk_under["verdict"]) == (12.0, True)
+
+
+def test_clone_dry_run_and_the_pool(fake, rds, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DBSCALE_STATE_DIR", str(tmp_path))
+    fake.make_source(rds, "prod")
+    code, out, _ = dbscale(
+        capsys, "clone", "prod", "dev-1", "--instance-class", "db.r6g.large", "--dry-run", "--json"
+    )
+    assert code == errors.OK
+    plan = json.loads(out)
+    assert (plan["action"], plan["source_clones"], plan["dry_run"]) == ("clone-source", 0, True)
+    code, out, _ = dbscale(capsys, "pool", "status", "prod", "--min-spare", "20", "--json")
+    status = json.loads(out)
+    assert (status["source_free_slots"], status["short_of"]) == (15, 5)
+    code, out, _ = dbscale(
+        capsys, "pool", "maintain", "prod", "--min-spare", "20", "--max-copy-age", "24h", "--dry-run", "--json"
+    )
+    assert code == errors.OK
+    assert [d["action"] for d in json.loads(out)["decisions"]] == ["create-copy"]
+    assert "dev-1" not in {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
