@@ -42,8 +42,14 @@ def status(
     covered = regions(region, all_regions)
     found = discover(covered, sessions=lambda r: session(r), tags=tags(tag))
     prices = price_book(covered, use_api=False)
+    pending = progress.unfinished()
     if json:
-        print_json({"regions": covered, "prices": prices.summary(), "clusters": [c.to_dict(prices) for c in found]})
+        clusters = []
+        for c in found:
+            data = c.to_dict(prices)
+            data["dbscale_operation"] = pending.get((c.region, c.service, c.name))
+            clusters.append(data)
+        print_json({"regions": covered, "prices": prices.summary(), "clusters": clusters})
         return
     table = Table(title=f"dbscale status ({', '.join(covered)})")
     for column in ("region", "cluster", "engine", "shape", "state", "$/hour", "managed by dbscale", "in flight"):
@@ -57,10 +63,17 @@ def status(
             c.status,
             money(c.hourly_usd(prices)),
             ("yes" + (f" (stack {c.stack})" if c.stack else "")) if c.managed else "no",
-            c.in_flight or "",
+            _in_flight(c.in_flight, pending.get((c.region, c.service, c.name))),
         )
     console.print(table)
     console.print(f"{len(found)} clusters. Prices: {prices.summary()}", style="dim")
+
+
+def _in_flight(aws_status: str | None, operation: dict[str, Any] | None) -> str:
+    parts = [aws_status] if aws_status else []
+    if operation:
+        parts.append(f"{operation['step']}: dbscale wait {operation['operation_file']}")
+    return "; ".join(parts)
 
 
 def _print_plan(plan: RescalePlan, json: bool) -> None:

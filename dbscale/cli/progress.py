@@ -178,5 +178,27 @@ def resume(path: Path, *, timeout_minutes: float, poll_seconds: float) -> int:
     return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
 
 
-def summary(op: Operation) -> dict[str, Any]:
-    return {"description": op.description, "step": op.current_step, "done": op.done}
+def unfinished() -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Operations saved in the state directory that have not finished, by (region, service, cluster).
+
+    ``service`` is ``redshift`` or ``aurora`` (clone operations are Aurora's). The newest file wins.
+    """
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for path in sorted((state_dir() / "operations").glob("*.json"), key=lambda p: p.stat().st_mtime):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            op = data["operation"]
+            finished = op.get("failure") is not None or int(op["index"]) >= len(op["steps"])
+            service = "aurora" if op["service"] == "clones" else str(op["service"])
+            key = (str(data["region"]), service, str(op["cluster_name"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not an operation file of ours: ignore it
+        if finished:
+            found.pop(key, None)
+        else:
+            found[key] = {
+                "operation_file": str(path),
+                "description": op.get("description", ""),
+                "step": f"{int(op['index']) + 1}/{len(op['steps'])} {op['steps'][int(op['index'])]['action']}",
+            }
+    return found

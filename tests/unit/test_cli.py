@@ -127,3 +127,29 @@ def test_clone_dry_run_and_the_pool(fake, rds, capsys, monkeypatch, tmp_path):
     assert code == errors.OK
     assert [d["action"] for d in json.loads(out)["decisions"]] == ["create-copy"]
     assert "dev-1" not in {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
+
+
+def test_status_shows_operations_dbscale_left_running(clusters, capsys, tmp_path):
+    from dbscale.core.operation import Operation
+
+    folder = tmp_path / "state" / "operations"
+    folder.mkdir(parents=True)
+    running = Operation("redshift", "sales", [{"action": "pause"}, {"action": "wait_paused"}], description="pause")
+    running.index = 1
+    done = Operation("redshift", "legacy", [{"action": "pause"}], description="done", index=1)
+    for name, op in (("a.json", running), ("b.json", done)):
+        (folder / name).write_text(
+            json.dumps({"format": "dbscale-operation/1", "region": "us-east-1", "operation": op.to_dict()})
+        )
+    (folder / "junk.json").write_text("not json")
+    code, out, _ = dbscale(capsys, "status", "--json")
+    assert code == errors.OK
+    found = {c["name"]: c["dbscale_operation"] for c in json.loads(out)["clusters"]}
+    assert found["legacy"] is None
+    assert found["sales"] == {
+        "operation_file": str(folder / "a.json"),
+        "description": "pause",
+        "step": "2/2 wait_paused",
+    }
+    code, out, _ = dbscale(capsys, "status")
+    assert "2/2 wait_paused: dbscale wait" in out  # the table column (COLUMNS=200 keeps it on one line)
