@@ -53,7 +53,7 @@ def status(
         return
     table = Table(title=f"dbscale status ({', '.join(covered)})")
     for column in ("region", "cluster", "engine", "shape", "state", "$/hour", "managed by dbscale", "in flight"):
-        table.add_column(column, justify="right" if column == "$/hour" else "left")
+        table.add_column(column, justify="right" if column == "$/hour" else "left", overflow="fold")
     for c in found:
         table.add_row(
             c.region,

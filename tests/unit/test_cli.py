@@ -21,7 +21,6 @@ def dbscale(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def clusters(boto_session, monkeypatch, tmp_path):
     monkeypatch.setenv("DBSCALE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DBSCALE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("COLUMNS", "200")
     redshift = boto_session.client("redshift")
     create_redshift(redshift, "sales", "ra3.xlplus", 4)
     create_redshift(redshift, "legacy", "dc2.large", 2, managed=False)
@@ -129,7 +128,7 @@ def test_clone_dry_run_and_the_pool(fake, rds, capsys, monkeypatch, tmp_path):
     assert "dev-1" not in {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
 
 
-def test_status_shows_operations_dbscale_left_running(clusters, capsys, tmp_path):
+def test_status_shows_operations_dbscale_left_running(clusters, capsys, tmp_path, monkeypatch):
     from dbscale.core.operation import Operation
 
     folder = tmp_path / "state" / "operations"
@@ -151,5 +150,8 @@ def test_status_shows_operations_dbscale_left_running(clusters, capsys, tmp_path
         "description": "pause",
         "step": "2/2 wait_paused",
     }
+    from dbscale.cli.output import console
+
+    monkeypatch.setattr(console, "_width", 250)  # the console was sized when first imported
     code, out, _ = dbscale(capsys, "status")
-    assert "2/2 wait_paused: dbscale wait" in out  # the table column (COLUMNS=200 keeps it on one line)
+    assert "2/2 wait_paused: dbscale wait" in out
