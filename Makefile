@@ -22,6 +22,7 @@ node_modules/.bin/cdk:
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
+	$(PY) examples/demo_cli.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile

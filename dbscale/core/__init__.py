@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         OperationTimeout,
     )
     from .operation import Operation, OperationStatus, PollResult
+    from .plan import RescalePlan
     from .redshift import ConnectionInfo, RedshiftProvisioning
     from .scaling import Check, CheckResult, ProvisionScaling
 
@@ -57,6 +58,7 @@ _EXPORTS = {
     "OperationFailed": "errors",
     "OperationTimeout": "errors",
     "AwsError": "errors",
+    "RescalePlan": "plan",
 }
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "ProvisionScaling",
     "RdsProvisioning",
     "RedshiftProvisioning",
+    "RescalePlan",
     "SystemClock",
     "Thresholds",
     "provision_clone",

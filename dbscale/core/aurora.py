@@ -17,6 +17,7 @@ from .limits import (
     CLUSTER_IDENTIFIER_MAX_LENGTH,
 )
 from .operation import Operation, StepOutcome
+from .plan import RescalePlan, aurora_plan
 from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
 from .redshift import ConnectionInfo
 from .validation import (
@@ -293,6 +294,55 @@ class RdsProvisioning(ClusterProvisioning):
         for flag_name, flag in {"immediate": immediate, "wait": wait, "after_pending": after_pending}.items():
             validate_flag(flag, field=flag_name)
         validate_positive_number(timeout_minutes, field="timeout_minutes")
+        steps, description = self._rescale_steps(
+            immediate,
+            new_paused,
+            new_instance_type,
+            new_reader_count,
+            new_serverless_v2_capacity,
+            after_pending,
+            new_seconds_until_auto_pause,
+        )
+        return self._start(steps, description, wait, timeout_minutes)
+
+    def plan_rescale(
+        self,
+        immediate: bool = True,
+        *,
+        new_paused: bool | None = None,
+        new_instance_type: str | None = None,
+        new_reader_count: int | None = None,
+        new_serverless_v2_capacity: tuple[float, float] | None = None,
+        new_seconds_until_auto_pause: int | None = None,
+    ) -> RescalePlan:
+        """What :meth:`rescale` with these arguments would do, without doing it: the steps (start,
+        readers added or changed, new writer and failover, old writer deleted, stop), the expected
+        duration and the write-unavailable window, from AWS's documented figures
+        (:data:`dbscale.core.plan.STEP_FIGURES`). Same validation and errors as :meth:`rescale`;
+        a cluster mid-operation raises :class:`InvalidState`."""
+        validate_flag(new_paused, field="new_paused", optional=True)
+        validate_flag(immediate, field="immediate")
+        steps, description = self._rescale_steps(
+            immediate,
+            new_paused,
+            new_instance_type,
+            new_reader_count,
+            new_serverless_v2_capacity,
+            False,
+            new_seconds_until_auto_pause,
+        )
+        return aurora_plan(self._name, description, steps, immediate)
+
+    def _rescale_steps(
+        self,
+        immediate: bool,
+        new_paused: bool | None,
+        new_instance_type: str | None,
+        new_reader_count: int | None,
+        new_serverless_v2_capacity: tuple[float, float] | None,
+        after_pending: bool,
+        new_seconds_until_auto_pause: int | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
         if new_instance_type is not None:
             validate_aurora_instance_class(new_instance_type, field="new_instance_type")
         if new_reader_count is not None:
@@ -351,9 +401,7 @@ class RdsProvisioning(ClusterProvisioning):
             parts.append(f"{new_serverless_v2_capacity[0]:g}-{new_serverless_v2_capacity[1]:g} ACUs")
         if new_paused is not None:
             parts.append("stopped" if new_paused else "started")
-        return self._start(
-            steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}", wait, timeout_minutes
-        )
+        return steps, f"rescale Aurora cluster '{self._name}' to {', '.join(parts) or 'no change'}"
 
     def modify_settings(
         self,

@@ -15,6 +15,7 @@ from .limits import (
     REDSHIFT_RESIZE_TYPES,
 )
 from .operation import Operation, StepOutcome
+from .plan import RescalePlan, redshift_plan
 from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
 from .validation import (
     validate_flag,
@@ -274,6 +275,37 @@ class RedshiftProvisioning(ClusterProvisioning):
         for flag_name, flag in {"wait": wait, "after_pending": after_pending}.items():
             validate_flag(flag, field=flag_name)
         validate_positive_number(timeout_minutes, field="timeout_minutes")
+        steps, description, _ = self._rescale_steps(
+            new_cluster_size, new_paused, new_instance_type, resize_type, after_pending
+        )
+        return self._start(steps, description, wait, timeout_minutes)
+
+    def plan_rescale(
+        self,
+        new_cluster_size: int | None = None,
+        *,
+        new_paused: bool | None = None,
+        new_instance_type: str | None = None,
+        resize_type: str = "auto",
+    ) -> RescalePlan:
+        """What :meth:`rescale` with these arguments would do, without doing it: the steps (resume,
+        elastic or classic resize, re-pause), the expected duration and the read-only window, from
+        AWS's documented figures (:data:`dbscale.core.plan.STEP_FIGURES`). Same validation and
+        errors as :meth:`rescale`; a cluster mid-operation raises :class:`InvalidState`."""
+        validate_flag(new_paused, field="new_paused", optional=True)
+        steps, description, paused_now = self._rescale_steps(
+            new_cluster_size, new_paused, new_instance_type, resize_type, False
+        )
+        return redshift_plan(self._name, description, steps, paused_now)
+
+    def _rescale_steps(
+        self,
+        new_cluster_size: int | None,
+        new_paused: bool | None,
+        new_instance_type: str | None,
+        resize_type: str,
+        after_pending: bool,
+    ) -> tuple[list[dict[str, Any]], str, bool]:
         validate_resize_type(resize_type)
         if new_instance_type is not None:
             validate_redshift_node_type(new_instance_type, field="new_instance_type")
@@ -332,9 +364,8 @@ class RedshiftProvisioning(ClusterProvisioning):
             parts.append(f"resize to {target_nodes or '?'} x {target_type or '?'}")
         if new_paused is not None:
             parts.append("pause" if new_paused else "resume")
-        return self._start(
-            steps, f"{' and '.join(parts) or 'no change'} for Redshift cluster '{self._name}'", wait, timeout_minutes
-        )
+        description = f"{' and '.join(parts) or 'no change'} for Redshift cluster '{self._name}'"
+        return steps, description, status == "paused"
 
     def _plan(
         self,

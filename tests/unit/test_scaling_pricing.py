@@ -75,10 +75,10 @@ def test_prices_come_from_the_price_list_across_pages(stubbed):
     stubbed.assert_no_pending_responses()
 
 
-def test_any_api_failure_falls_back_to_the_table(stubbed):
+def test_any_api_failure_falls_back_to_the_snapshot(stubbed):
     stubbed.add_client_error("get_products", service_error_code="AccessDeniedException", http_status_code=400)
     quotes = pricing.redshift_node_prices("us-east-1")
-    assert {q.source for q in quotes.values()} == {"table"}
+    assert {q.source for q in quotes.values()} == {"snapshot"}
     assert quotes["ra3.xlplus"].usd_per_node_hour == REDSHIFT_NODE_TYPES["ra3.xlplus"].usd_per_node_hour
 
 

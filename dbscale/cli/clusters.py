@@ -1,0 +1,378 @@
+"""Cluster commands: status, plan, rescale, pause, resume, wait, check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ..core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest
+from ..core.plan import RescalePlan
+from . import errors, progress
+from .output import console, minutes, money, print_json, regions, session, tags
+
+Region = Annotated[str | None, typer.Option("--region", help="AWS region (default: AWS_REGION or the profile's).")]
+Regions = Annotated[list[str] | None, typer.Option("--region", help="Region to cover; repeat for more.")]
+AllRegions = Annotated[bool, typer.Option("--all-regions", help="Every region with Redshift and RDS.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Force = Annotated[bool, typer.Option("--force", help="Change a cluster dbscale did not create.")]
+NoWait = Annotated[bool, typer.Option("--no-wait", help="Start the operation, print it as JSON and return.")]
+Timeout = Annotated[str, typer.Option("--timeout", help="Stop watching after this long (e.g. 3h); AWS goes on.")]
+Poll = Annotated[float, typer.Option("--poll", help="Seconds between polls.", min=0.1)]
+Save = Annotated[Path | None, typer.Option("--save", help="Operation file (default: under ~/.local/state/dbscale).")]
+
+Name = Annotated[str, typer.Argument(metavar="NAME", help="Cluster identifier.")]
+
+plan_app = typer.Typer(help="What a rescale would do, its expected duration and unavailable window; changes nothing.")
+rescale_app = typer.Typer(help="Rescale a cluster, with a live progress display.")
+
+
+def status(
+    region: Regions = None,
+    all_regions: AllRegions = False,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only clusters with tag KEY=VALUE.")] = None,
+    json: Json = False,
+) -> None:
+    """Every Redshift provisioned cluster and Aurora cluster: engine, shape, state, hourly cost, owner."""
+    from ..core.advisor import discover
+    from ..core.pricing import price_book
+
+    covered = regions(region, all_regions)
+    found = discover(covered, sessions=lambda r: session(r), tags=tags(tag))
+    prices = price_book(covered, use_api=False)
+    pending = progress.unfinished()
+    if json:
+        clusters = []
+        for c in found:
+            data = c.to_dict(prices)
+            data["dbscale_operation"] = pending.get((c.region, c.service, c.name))
+            clusters.append(data)
+        print_json({"regions": covered, "prices": prices.summary(), "clusters": clusters})
+        return
+    table = Table(title=f"dbscale status ({', '.join(covered)})")
+    for column in ("region", "cluster", "engine", "shape", "state", "$/hour", "managed by dbscale", "in flight"):
+        table.add_column(column, justify="right" if column == "$/hour" else "left", overflow="fold")
+    for c in found:
+        table.add_row(
+            c.region,
+            c.name,
+            c.engine,
+            c.shape,
+            c.status,
+            money(c.hourly_usd(prices)),
+            ("yes" + (f" (stack {c.stack})" if c.stack else "")) if c.managed else "no",
+            _in_flight(c.in_flight, pending.get((c.region, c.service, c.name))),
+        )
+    console.print(table)
+    console.print(f"{len(found)} clusters. Prices: {prices.summary()}", style="dim")
+
+
+def _in_flight(aws_status: str | None, operation: dict[str, Any] | None) -> str:
+    parts = [aws_status] if aws_status else []
+    if operation:
+        parts.append(f"{operation['step']}: dbscale wait {operation['operation_file']}")
+    return "; ".join(parts)
+
+
+def _print_plan(plan: RescalePlan, json: bool) -> None:
+    if json:
+        print_json(plan.to_dict())
+        return
+    low, high = plan.duration_minutes
+    ro = plan.read_only_minutes
+    wu = plan.write_unavailable_minutes
+    console.print(f"[bold]{plan.description}[/bold]: {plan.method} ({plan.reason})")
+    table = Table()
+    for column in ("#", "step", "minutes", "database meanwhile"):
+        table.add_column(column)
+    for i, step in enumerate(plan.steps, 1):
+        table.add_row(str(i), step.description, f"{step.min_minutes:g}-{step.max_minutes:g}", step.availability)
+    if plan.steps:
+        console.print(table)
+    console.print(
+        f"expected duration {low:g}-{high:g} min; read-only {ro[0]:g}-{ro[1]:g} min; "
+        f"writes unavailable {wu[0]:g}-{wu[1]:g} min (figures: docs/aws-facts.md section 9)"
+    )
+    for note in plan.notes:
+        console.print(f"note: {note}", style="dim")
+    if not plan.changes:
+        console.print("nothing to change")
+
+
+@plan_app.command("redshift")
+def plan_redshift(
+    name: Name,
+    nodes: Annotated[int | None, typer.Option("--nodes", help="New node count.")] = None,
+    node_type: Annotated[str | None, typer.Option("--node-type", help="New node type.")] = None,
+    resize_type: Annotated[str, typer.Option("--resize-type", help="auto, elastic or classic.")] = "auto",
+    region: Region = None,
+    json: Json = False,
+) -> None:
+    """Plan a Redshift resize."""
+    from ..core.redshift import RedshiftProvisioning
+
+    if nodes is None and node_type is None:
+        raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
+    prov = _existing(RedshiftProvisioning, name, region)
+    _print_plan(prov.plan_rescale(nodes, new_instance_type=node_type, resize_type=resize_type), json)
+
+
+def _acu(min_acu: float | None, max_acu: float | None) -> tuple[float, float] | None:
+    if (min_acu is None) != (max_acu is None):
+        raise InvalidRequest("pass both --min-acu and --max-acu", field="min_acu" if min_acu is None else "max_acu")
+    return None if min_acu is None or max_acu is None else (min_acu, max_acu)
+
+
+MinAcu = Annotated[float | None, typer.Option("--min-acu", help="Serverless v2 minimum ACUs (0 = auto-pause).")]
+MaxAcu = Annotated[float | None, typer.Option("--max-acu", help="Serverless v2 maximum ACUs.")]
+Deferred = Annotated[bool, typer.Option("--deferred", help="Apply class changes in the maintenance window.")]
+
+
+@plan_app.command("aurora")
+def plan_aurora(
+    name: Name,
+    instance_class: Annotated[str | None, typer.Option("--instance-class", help="New instance class.")] = None,
+    readers: Annotated[int | None, typer.Option("--readers", help="New reader count.")] = None,
+    min_acu: MinAcu = None,
+    max_acu: MaxAcu = None,
+    deferred: Deferred = False,
+    region: Region = None,
+    json: Json = False,
+) -> None:
+    """Plan an Aurora instance class, reader or ACU change."""
+    from ..core.aurora import RdsProvisioning
+
+    acu = _acu(min_acu, max_acu)
+    if instance_class is None and readers is None and acu is None:
+        raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
+    prov = _existing(RdsProvisioning, name, region)
+    plan = prov.plan_rescale(
+        not deferred, new_instance_type=instance_class, new_reader_count=readers, new_serverless_v2_capacity=acu
+    )
+    _print_plan(plan, json)
+
+
+def _existing(kind: Any, name: str, region: str | None) -> Any:
+    """Provisioning for an existing cluster (the CLI never creates one)."""
+    made = session(region)
+    try:
+        return kind(name, session=made)
+    except ClusterNotFound:
+        raise ClusterNotFound(f"no {kind._label} '{name}' in {made.region_name}") from None
+
+
+def _owned(prov: Any, force: bool) -> None:
+    if prov.adopted and not force:
+        raise ClusterNotOwned(
+            f"{prov._label} '{prov.cluster_name}' was not created by dbscale; pass --force to change it anyway"
+        )
+
+
+def _run(op: Any, region: str | None, no_wait: bool, timeout: str, poll: float, save: Path | None) -> None:
+    code = progress.start(
+        op,
+        str(session(region).region_name),
+        wait=not no_wait,
+        timeout_minutes=minutes(timeout, option="timeout"),
+        poll_seconds=poll,
+        save_to=save,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@rescale_app.command("redshift")
+def rescale_redshift(
+    name: Name,
+    nodes: Annotated[int | None, typer.Option("--nodes", help="New node count.")] = None,
+    node_type: Annotated[str | None, typer.Option("--node-type", help="New node type.")] = None,
+    resize_type: Annotated[str, typer.Option("--resize-type", help="auto, elastic or classic.")] = "auto",
+    region: Region = None,
+    force: Force = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = "3h",
+    poll: Poll = 15.0,
+    save: Save = None,
+) -> None:
+    """Resize a Redshift cluster (elastic when AWS allows it)."""
+    from ..core.redshift import RedshiftProvisioning
+
+    if nodes is None and node_type is None:
+        raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
+    prov = _existing(RedshiftProvisioning, name, region)
+    _owned(prov, force)
+    _run(
+        prov.rescale(nodes, new_instance_type=node_type, resize_type=resize_type, wait=False),
+        region,
+        no_wait,
+        timeout,
+        poll,
+        save,
+    )
+
+
+@rescale_app.command("aurora")
+def rescale_aurora(
+    name: Name,
+    instance_class: Annotated[str | None, typer.Option("--instance-class", help="New instance class.")] = None,
+    readers: Annotated[int | None, typer.Option("--readers", help="New reader count.")] = None,
+    min_acu: MinAcu = None,
+    max_acu: MaxAcu = None,
+    deferred: Deferred = False,
+    region: Region = None,
+    force: Force = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = "1h",
+    poll: Poll = 15.0,
+    save: Save = None,
+) -> None:
+    """Change an Aurora cluster's instance class (one failover), readers or ACU range."""
+    from ..core.aurora import RdsProvisioning
+
+    acu = _acu(min_acu, max_acu)
+    if instance_class is None and readers is None and acu is None:
+        raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
+    prov = _existing(RdsProvisioning, name, region)
+    _owned(prov, force)
+    op = prov.rescale(
+        not deferred,
+        new_instance_type=instance_class,
+        new_reader_count=readers,
+        new_serverless_v2_capacity=acu,
+        wait=False,
+    )
+    _run(op, region, no_wait, timeout, poll, save)
+
+
+def _provisioning(name: str, region: str | None) -> Any:
+    """Redshift or Aurora provisioning for ``name``, whichever exists."""
+    from ..core.aurora import RdsProvisioning
+    from ..core.redshift import RedshiftProvisioning
+
+    made = session(region)
+    for kind in (RedshiftProvisioning, RdsProvisioning):
+        try:
+            return kind(name, session=made)
+        except ClusterNotFound:
+            continue
+    raise ClusterNotFound(f"no Redshift or Aurora cluster '{name}' in {made.region_name}")
+
+
+def _pause(
+    name: Name,
+    paused: bool,
+    region: str | None,
+    force: bool,
+    no_wait: bool,
+    timeout: str,
+    poll: float,
+    save: Path | None,
+) -> None:
+    prov = _provisioning(name, region)
+    _owned(prov, force)
+    _run(prov.rescale(new_paused=paused, wait=False), region, no_wait, timeout, poll, save)
+
+
+def pause(
+    name: Name,
+    region: Region = None,
+    force: Force = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = "1h",
+    poll: Poll = 15.0,
+    save: Save = None,
+) -> None:
+    """Pause a Redshift cluster or stop an Aurora cluster."""
+    _pause(name, True, region, force, no_wait, timeout, poll, save)
+
+
+def resume(
+    name: Name,
+    region: Region = None,
+    force: Force = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = "1h",
+    poll: Poll = 15.0,
+    save: Save = None,
+) -> None:
+    """Resume a paused Redshift cluster or start a stopped Aurora cluster."""
+    _pause(name, False, region, force, no_wait, timeout, poll, save)
+
+
+def wait(
+    operation_file: Annotated[Path, typer.Argument(help="The file rescale/pause/resume/clone saved.")],
+    timeout: Timeout = "3h",
+    poll: Poll = 15.0,
+) -> None:
+    """Follow an operation saved earlier (after Ctrl-C or --no-wait) until it is done."""
+    code = progress.resume(operation_file, timeout_minutes=minutes(timeout, option="timeout"), poll_seconds=poll)
+    if code:
+        raise typer.Exit(code)
+
+
+def check(
+    name: Name,
+    window: Annotated[str, typer.Option("--window", help="How far back to look (e.g. 10m, 1h).")] = "10m",
+    high: Annotated[float, typer.Option("--high", help="Overused above this percent.")] = 80.0,
+    low: Annotated[float, typer.Option("--low", help="Underused below this percent.")] = 20.0,
+    slow_seconds: Annotated[float, typer.Option("--slow-seconds", help="A query is slow past this.")] = 60.0,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Aurora is slow past this latency.")] = 100.0,
+    query_timeout: Annotated[
+        str, typer.Option("--query-timeout", help="Longest wait for Redshift Data API statements (e.g. 60s).")
+    ] = "60s",
+    region: Region = None,
+    json: Json = False,
+) -> None:
+    """Every scaling check on one cluster, with its numbers and verdict."""
+    from ..core.scaling import UTILIZATION_TYPES, Check, ProvisionScaling
+
+    span = minutes(window, option="window")
+    prov = _provisioning(name, region)
+    checks: list[Check] = []
+    if prov.service == "redshift":
+        for kind in UTILIZATION_TYPES:
+            checks += [
+                Check.redshift_utilization(name, True, kind, high, span),
+                Check.redshift_utilization(name, False, kind, low, span),
+            ]
+        checks.append(Check.redshift_slow_percentage(name, slow_seconds, span))
+    else:
+        writer = prov.instance_type
+        for kind in UTILIZATION_TYPES:
+            node_type = writer if kind == "memory" else None
+            checks += [
+                Check.aurora_utilization(name, True, kind, high, span, node_type),
+                Check.aurora_utilization(name, False, kind, low, span, node_type),
+            ]
+        checks += [Check.aurora_slow(name, latency_ms, span), Check.aurora_slow_percentage(name, slow_seconds, span)]
+    timeout = minutes(query_timeout, option="query_timeout") * 60
+    results = ProvisionScaling(session=session(region), data_api_timeout_seconds=timeout).evaluate(checks)
+    if json:
+        print_json([r.to_dict() for r in results])
+        return
+    table = Table(title=f"scaling checks for {name} over {window}")
+    for column in ("check", "value", "threshold", "verdict", "datapoints", "reason"):
+        table.add_column(column, overflow="fold")
+    for c, r in zip(checks, results, strict=True):
+        label = r.check + (
+            f" {c.utilization_type} {'over' if c.check_overused else 'under'}" if c.utilization_type else ""
+        )
+        verdict = "no data" if r.verdict is None else ("YES" if r.verdict else "no")
+        value = "" if r.value is None else f"{r.value:,.4g}{r.unit and ' ' + r.unit}"
+        table.add_row(label, value, f"{r.comparison} {r.threshold:g}", verdict, str(r.datapoints), r.reason)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(status)
+    app.add_typer(plan_app, name="plan")
+    app.add_typer(rescale_app, name="rescale")
+    app.command()(pause)
+    app.command()(resume)
+    app.command()(wait)
+    app.command()(check)
+
+
+__all__ = ["errors", "register"]

@@ -1,0 +1,204 @@
+"""Running an operation from the command line: save it to a file, follow it live, survive Ctrl-C.
+
+The operation file (``Operation.to_dict()`` plus the region) is written before the first poll and
+after every poll, so ``dbscale wait OPERATION-FILE`` can pick the operation up from any shell.
+Ctrl-C stops watching, never the operation: AWS goes on, and the message says how to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..core.errors import InvalidRequest, OperationFailed, OperationTimeout
+from ..core.operation import Operation, PollResult
+from . import errors
+from .output import console, err_console, print_json, session, state_dir
+
+FILE_FORMAT = "dbscale-operation/1"
+
+
+def save(op: Operation, region: str, path: Path) -> None:
+    """Write the operation file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "format": FILE_FORMAT,
+        "region": region,
+        "saved_at": datetime.now(tz=timezone.utc).isoformat(timespec="seconds"),
+        "operation": op.to_dict(),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def default_path(op: Operation) -> Path:
+    stamp = datetime.now(tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return state_dir() / "operations" / f"{op.service}-{op.cluster_name}-{stamp}.json"
+
+
+def load(path: Path) -> tuple[Operation, str]:
+    """The operation saved in ``path`` and its region."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InvalidRequest(f"cannot read operation file {path}: {err.strerror}", field="operation_file") from None
+    except ValueError:
+        raise InvalidRequest(f"{path} is not an operation file (not JSON)", field="operation_file") from None
+    if not isinstance(data, dict) or data.get("format") != FILE_FORMAT or "operation" not in data:
+        raise InvalidRequest(f"{path} is not a dbscale operation file", field="operation_file")
+    region = str(data["region"])
+    try:
+        op = Operation.from_dict(data["operation"], session=session(region))
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidRequest(f"{path} holds a damaged operation ({err})", field="operation_file") from None
+    return op, region
+
+
+def start(
+    op: Operation,
+    region: str,
+    *,
+    wait: bool,
+    timeout_minutes: float,
+    poll_seconds: float,
+    save_to: Path | None,
+) -> int:
+    """Save ``op``, poll it once (AWS accepts the first change), then follow it or print it as JSON."""
+    path = save_to or default_path(op)
+    save(op, region, path)
+    if wait:
+        return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
+    result = op.poll()
+    save(op, region, path)
+    if result.failed:
+        raise OperationFailed(result.reason)
+    print_json(
+        {"operation_file": str(path), "region": region, "status": result.status.value, "operation": op.to_dict()}
+    )
+    return errors.OK
+
+
+def _elapsed(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def render(op: Operation, result: PollResult | None, watched: float) -> Group:
+    """Each step with its state, the current detail, and the elapsed times."""
+    table = Table.grid(padding=(0, 1))
+    for i, step in enumerate(op.steps):
+        if i < op.index:
+            mark, style = "done", "green"
+        elif i == op.index and op.failure:
+            mark, style = "FAILED", "red"
+        elif i == op.index:
+            mark, style = "now ", "bold yellow"
+        else:
+            mark, style = "    ", "dim"
+        extras = ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "steps", "reason"))
+        table.add_row(
+            Text(f"[{mark}]", style=style), Text(f"{i + 1}/{len(op.steps)} {step['action']}"), Text(extras, style="dim")
+        )
+    detail = result.reason if result is not None else "starting"
+    footer = Text(
+        f"{detail}\nelapsed {_elapsed(time.monotonic() - watched)} watching, "
+        f"{_elapsed(op.elapsed_seconds())} since the operation started",
+        style="cyan",
+    )
+    return Group(Text(op.description, style="bold"), table, footer)
+
+
+def follow(op: Operation, region: str, path: Path, *, timeout_minutes: float, poll_seconds: float) -> int:
+    """Poll ``op`` every ``poll_seconds`` with a live display until it is done, failed, timed out or
+    interrupted. Ctrl-C leaves it running and prints how to resume (exit 130)."""
+    watched = time.monotonic()
+    deadline = watched + timeout_minutes * 60
+    resume = f"dbscale wait {path}"
+    live = Live(render(op, None, watched), console=console, refresh_per_second=4) if console.is_terminal else None
+    last_reason = None
+    try:
+        if live is not None:
+            live.start()
+        while True:
+            result = op.poll()
+            save(op, region, path)
+            if live is None and result.reason != last_reason:
+                console.print(f"[{_elapsed(time.monotonic() - watched)}] {result.step or 'done'}: {result.reason}")
+                last_reason = result.reason
+            if result.done:
+                if live is not None:
+                    live.update(render(op, result, watched))
+                    live.stop()
+                console.print(f"done: {op.description} in {_elapsed(op.elapsed_seconds())}")
+                return errors.OK
+            if result.failed:
+                if live is not None:
+                    live.update(render(op, result, watched))
+                    live.stop()
+                raise OperationFailed(result.reason)
+            if time.monotonic() >= deadline:
+                raise OperationTimeout(
+                    f"{op.description} did not finish within {timeout_minutes:g} minutes and is still running "
+                    f"in AWS; keep watching it with: {resume}",
+                    operation=op,
+                )
+            next_poll = time.monotonic() + poll_seconds
+            while time.monotonic() < min(next_poll, deadline):
+                if live is not None:
+                    live.update(render(op, result, watched))
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        save(op, region, path)
+        if live is not None:
+            live.stop()
+        err_console.print(
+            f"interrupted: {op.description} is still running in AWS (step {min(op.index + 1, len(op.steps))}"
+            f"/{len(op.steps)}). Resume watching it with: {resume}"
+        )
+        return errors.INTERRUPTED
+    finally:
+        if live is not None and live.is_started:
+            live.stop()
+
+
+def resume(path: Path, *, timeout_minutes: float, poll_seconds: float) -> int:
+    """``dbscale wait``: follow the operation saved in ``path``."""
+    op, region = load(path)
+    if op.failure:
+        raise OperationFailed(op.failure)
+    return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
+
+
+def unfinished() -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Operations saved in the state directory that have not finished, by (region, service, cluster).
+
+    ``service`` is ``redshift`` or ``aurora`` (clone operations are Aurora's). The newest file wins.
+    """
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for path in sorted((state_dir() / "operations").glob("*.json"), key=lambda p: p.stat().st_mtime):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            op = data["operation"]
+            finished = op.get("failure") is not None or int(op["index"]) >= len(op["steps"])
+            service = "aurora" if op["service"] == "clones" else str(op["service"])
+            key = (str(data["region"]), service, str(op["cluster_name"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not an operation file of ours: ignore it
+        if finished:
+            found.pop(key, None)
+        else:
+            found[key] = {
+                "operation_file": str(path),
+                "description": op.get("description", ""),
+                "step": f"{int(op['index']) + 1}/{len(op['steps'])} {op['steps'][int(op['index'])]['action']}",
+            }
+    return found
