@@ -7,8 +7,9 @@ must be able to answer), the properties a poll needs (resource types drop those 
 invocation uses, such as ``Tags``), the resource's state, and the lease (``lease_until``, ``holder``).
 It must stay under EventBridge's 8,192-character Input limit; a larger one is refused before any
 rule is made. The rule and its Lambda permission are removed as soon as the request is answered; if
-removal is denied, the target is overwritten by a tombstone without the ResponseURL, and the rule is
-disabled, so a later firing can never answer twice.
+removal is denied, the target is overwritten by a tombstone without the ResponseURL (later firings
+retry the clean-up and answer nothing), or else the rule is disabled, so a later firing can never
+answer twice.
 """
 
 from __future__ import annotations
@@ -172,19 +173,21 @@ class PollRule:
     def remove(self, request_id: str | None = None) -> bool:
         """Remove the target, the rule and the permission. True when no firing can deliver the request again.
 
-        When the target cannot be removed it is overwritten by a tombstone (``request_id`` given)
-        and the rule disabled; failures are logged, never raised: tearing down must not turn an
-        answer into another one."""
+        When the target cannot be removed it is overwritten by a tombstone (``request_id`` given),
+        or else the rule is disabled; failures are logged, never raised: tearing down must not turn
+        an answer into another one."""
         events = self._events
         gone = self._try("remove the poll target", lambda: events().remove_targets(Rule=self.name, Ids=[TARGET_ID]))
         if gone:
             self._try("delete the poll rule", lambda: self._events().delete_rule(Name=self.name))
         else:
+            # The tombstone keeps the rule firing, and each firing tries the clean-up again, so the rule
+            # goes away once the fault passes; only when even that fails is the rule disabled.
             if request_id is not None:
                 text = json.dumps(tombstone(request_id, self.name))
                 gone = self._try("overwrite the poll target", lambda: self._put(text))
-            disabled = self._try("disable the poll rule", lambda: self._events().disable_rule(Name=self.name))
-            gone = gone or disabled
+            if not gone:
+                gone = self._try("disable the poll rule", lambda: self._events().disable_rule(Name=self.name))
         self._try(
             "remove the poll permission",
             lambda: self._lambda().remove_permission(FunctionName=self._function_name, StatementId=self.name),

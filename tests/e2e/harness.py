@@ -268,6 +268,12 @@ class CloudFormation:
                 self.handler(json.loads(targets[0]["Input"]), context)
         raise AssertionError(f"condition not met after {max_invocations} poll invocations")
 
+    def fire_once(self, rule: str) -> None:
+        """One more firing of ``rule`` now (its current Input), as EventBridge would."""
+        targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
+        if targets:
+            self.handler(json.loads(targets[0]["Input"]), LambdaContext(self.clock, self.lambda_timeout))
+
     def received(self, url: str) -> list[dict[str, Any]]:
         """Every body PUT to ``url`` (a ResponseURL or a wait condition handle URL)."""
         return list(self.server.responses.get(url.split("?")[0].split(f":{self.server.port}", 1)[1], []))

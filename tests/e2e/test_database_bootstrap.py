@@ -48,13 +48,13 @@ def cfn(
     fake_clock: FakeClock,
 ) -> Iterator[CloudFormation]:
     provider = database_bootstrap.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify, provider._helper)
-    provider.session, provider.clock, provider.ssl_verify, provider._helper = boto_session, fake_clock, tls_ca[1], None
+    saved = (provider.session, provider.clock, provider.ssl_verify)
+    provider.session, provider.clock, provider.ssl_verify = boto_session, fake_clock, tls_ca[1]
     response_server.fail_next = 0
     try:
         yield CloudFormation(database_bootstrap.handler, response_server, fake_clock)
     finally:
-        provider.session, provider.clock, provider.ssl_verify, provider._helper = saved
+        provider.session, provider.clock, provider.ssl_verify = saved
 
 
 def aurora(

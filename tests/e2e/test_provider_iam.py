@@ -88,11 +88,17 @@ AUTHORIZED_ON_BEHALF["pool"] = {
     **{a: AUTHORIZED_ON_BEHALF["redshift"][a] for a in ("logs:CreateLogStream", "logs:PutLogEvents")},
 }
 # Granted on purpose although the scenarios below do not reach the call.
+_DISABLE = "the poll rule is disabled only when its target cannot be removed, so a leftover rule never answers twice"
 NOT_REACHED: dict[str, dict[str, str]] = {
     "pool": {},
-    "redshift": {},
-    "aurora": {},
+    "redshift": {"events:DisableRule": _DISABLE},
+    "aurora": {
+        "events:DisableRule": _DISABLE,
+        "rds:EnableHttpEndpoint": "EnableHttpEndpoint (the Data API, for DatabaseBootstrap) is switched on by an update",
+        "rds:DisableHttpEndpoint": "and off again when EnableHttpEndpoint is removed or false",
+    },
     "clone": {
+        "events:DisableRule": _DISABLE,
         "rds:StartDBCluster": "a clone someone stopped is started before its class changes (shared rescale plan)",
         "rds:ModifyDBInstance": "readers someone added to a clone are changed in place by the shared rescale plan",
     },

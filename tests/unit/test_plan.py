@@ -17,12 +17,12 @@ def mutations(aws_calls) -> list[str]:
 
 @pytest.fixture
 def redshift(boto_session, fake_clock):
-    return RedshiftProvisioning("sales", "ra3.xlplus", 4, session=boto_session, clock=fake_clock)
+    return RedshiftProvisioning("sales", initial_instance_type="ra3.xlplus", initial_cluster_size=4, session=boto_session, clock=fake_clock)
 
 
 @pytest.fixture
 def aurora(boto_session, fake_clock):
-    return RdsProvisioning("orders", "db.r6g.large", reader_count=1, session=boto_session, clock=fake_clock)
+    return RdsProvisioning("orders", initial_instance_type="db.r6g.large", reader_count=1, session=boto_session, clock=fake_clock)
 
 
 def test_elastic_resize_plan_is_read_only_for_minutes(redshift, aws_calls):

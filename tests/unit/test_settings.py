@@ -25,11 +25,11 @@ def code(err: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def redshift(session: boto3.Session, clock: FakeClock, **kw: Any) -> RedshiftProvisioning:
-    return RedshiftProvisioning(WAREHOUSE, "ra3.xlplus", 2, session=session, clock=clock, **kw)
+    return RedshiftProvisioning(WAREHOUSE, initial_instance_type="ra3.xlplus", initial_cluster_size=2, session=session, clock=clock, **kw)
 
 
 def aurora(session: boto3.Session, clock: FakeClock, **kw: Any) -> RdsProvisioning:
-    return RdsProvisioning(ORDERS, "db.r6g.large", session=session, clock=clock, **kw)
+    return RdsProvisioning(ORDERS, initial_instance_type="db.r6g.large", session=session, clock=clock, **kw)
 
 
 def mutations(calls: AwsCallRecorder) -> list[str]:

@@ -150,7 +150,14 @@ class ClusterProvider(Construct):
             {
                 "Sid": "CrhelperPollingRules",
                 "Effect": "Allow",
-                "Action": ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                "Action": [
+                    "events:PutRule",
+                    "events:PutTargets",
+                    "events:ListTargetsByRule",
+                    "events:RemoveTargets",
+                    "events:DisableRule",
+                    "events:DeleteRule",
+                ],
                 "Resource": self._arn("events", f"rule/{POLL_PREFIX}*"),
             },
             {

@@ -55,7 +55,9 @@ class AuroraClusterProvider(_RdsProvider):
         instances = self._instance_prefix(identifier)
         self._grant_clusters(self._arn("rds", f"cluster:{identifier}"))
         self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{instances}*")])
-        self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{identifier}*")])
+        self._allow(
+            "FinalSnapshots", self._FINAL_SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{identifier}*")]
+        )
         groups = [self._arn("rds", f"subgrp:{subnet_group_name}")]
         if parameter_group_name is not None:
             groups.append(self._arn("rds", f"cluster-pg:{parameter_group_name}"))
@@ -68,6 +70,9 @@ class AuroraClusterProvider(_RdsProvider):
             "instances ('<cluster>-<n>') and final snapshots are named by the handler at run time; the "
             "grant covers only names derived from this cluster's identifier",
         )
+
+    # A delete first checks that its final snapshot's name is free (nothing is deleted otherwise).
+    _FINAL_SNAPSHOT_ACTIONS: ClassVar[list[str]] = [*_RdsProvider._SNAPSHOT_ACTIONS, "rds:DescribeDBClusterSnapshots"]
 
     def _grant_clusters(self, clusters: str) -> None:
         """Create clusters ``clusters`` (an ARN or pattern) and change or delete them, but never a
@@ -82,7 +87,7 @@ class AuroraClusterProvider(_RdsProvider):
     def _grant_prefix(self, prefix: str) -> None:
         self._grant_clusters(self._arn("rds", f"cluster:{prefix}*"))
         self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{prefix}*")])
-        self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{prefix}*")])
+        self._allow("FinalSnapshots", self._FINAL_SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{prefix}*")])
         # Templates name their own subnet and cluster parameter groups: referenced, never changed.
         self._allow(
             "ClusterGroups",
