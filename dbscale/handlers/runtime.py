@@ -310,16 +310,22 @@ class _Invocation:
             return  # the lease holder checks past the next firing: that firing takes over, not this one
         if now < lease_until + LEASE_GUARD_SECONDS:
             self.clock.sleep(lease_until + LEASE_GUARD_SECONDS - now)
-        current = self.rule.read()
-        if not current or current.get("answered") or float(current.get("lease_until", 0)) > lease_until:
-            return  # answered meanwhile, or another invocation took the lease
-        if current.get("RequestId") != self.request.request_id:
-            return  # a newer request for this resource took the rule over: this operation's poll ends
-        self.state = dict(current.get("state") or {})
-        end = min(self.started + self.lambda_left - self.reserve, float(self.state.get("deadline", 0.0)))
-        holder = str(getattr(self.context, "aws_request_id", "")) or f"{self.clock.now():.6f}"
-        self.rule.save(self._envelope(end, holder))
-        confirmed = self.rule.read()
+        try:
+            current = self.rule.read()
+            if not current or current.get("answered") or float(current.get("lease_until", 0)) > lease_until:
+                return  # answered meanwhile, or another invocation took the lease
+            if current.get("RequestId") != self.request.request_id:
+                return  # a newer request for this resource took the rule over: this operation's poll ends
+            self.state = dict(current.get("state") or {})
+            end = min(self.started + self.lambda_left - self.reserve, float(self.state.get("deadline", 0.0)))
+            holder = str(getattr(self.context, "aws_request_id", "")) or f"{self.clock.now():.6f}"
+            self.rule.save(self._envelope(end, holder))
+            confirmed = self.rule.read()
+        except AwsError as err:
+            # The rule could not be read or leased (throttled, say): nothing was done, and the next
+            # firing, a minute later, tries again. Not a reason to fail the stack.
+            LOG.warning("poll %s skipped: %s", self.rule.name, err.code)
+            return
         if not confirmed or confirmed.get("holder") != holder:
             return  # a duplicate delivery of this firing won the lease
         progress = self._drive(end, lead=False)
@@ -401,8 +407,7 @@ class _Invocation:
             fields["ResponseURL"] = ""  # answered: the presigned URL is no longer needed, so not kept
         rule = self.rule.name if self.rule is not None else ""
         return make_envelope(
-            rule,
-            fields, request.physical_id, properties, self.state, lease_until=lease_until, holder=holder
+            rule, fields, request.physical_id, properties, self.state, lease_until=lease_until, holder=holder
         )
 
     def _install_rule(self, *, lease_until: float) -> None:
@@ -430,10 +435,16 @@ class _Invocation:
             holder = "first"
             if is_envelope(self.event):
                 holder = str(getattr(self.context, "aws_request_id", "")) or holder
-            current = self.rule.read()
-            if current is not None and self.request is not None and current.get("RequestId") != self.request.request_id:
-                return  # superseded by a newer request for this resource: leave its state alone
-            self.rule.save(self._envelope(lease_until, holder))
+            try:
+                current = self.rule.read()
+                mine = self.request.request_id if self.request is not None else None
+                if current is not None and current.get("RequestId") != mine:
+                    return  # superseded by a newer request for this resource: leave its state alone
+                self.rule.save(self._envelope(lease_until, holder))
+            except AwsError as err:
+                # The rule holds the state saved before (steps are idempotent): the next poll resumes
+                # from there, so the operation is not lost for a failed save.
+                LOG.warning("could not save the latest poll state in %s: %s", self.rule.name, err.code)
         with self._lock:
             if not self._stopped:
                 self._handed_over = True

@@ -287,3 +287,27 @@ def test_debug_logging_prints_neither_the_response_url_nor_credentials(
     assert "X-Amz-Signature" not in text and event["ResponseURL"] not in text
     assert "testing" not in text.lower().split("aws_secret")[0] or "aws_secret_access_key" not in text.lower()
     assert all(r.levelno >= logging.WARNING for r in caplog.records if r.name.split(".")[0] in ("botocore", "boto3"))
+
+
+def test_a_poll_that_cannot_read_its_rule_is_skipped_not_failed(
+    redshift_cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbscale.core.errors import AwsError
+    from dbscale.handlers import polling
+
+    real_read = polling.PollRule.read
+    calls = {"n": 0}
+
+    def throttled_twice(self: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= 2:  # the hand-over's read and the first poll's read
+            raise AwsError("simulated: Rate exceeded", code="ThrottlingException")
+        return real_read(self)
+
+    monkeypatch.setattr(polling.PollRule, "read", throttled_twice)
+    redshift_cfn.lambda_timeout = SHORT_LAMBDA
+    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS))
+    assert result.status == "SUCCESS", result.reason
+    assert len(result.responses) == 1
+    assert calls["n"] > 2
+    assert redshift_cfn.poll_rules() == []
