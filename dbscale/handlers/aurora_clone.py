@@ -206,9 +206,7 @@ class AuroraCloneResource(ReplaceableResource):
         update_tags(cluster, old.get("Tags") or {}, props["Tags"])
         state.update(physical_id=clone_id, op=None)
 
-    def _advance(
-        self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]
-    ) -> Progress:
+    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> Progress:
         clone_id = state["physical_id"]
         while True:
             if state.get("op"):

@@ -208,6 +208,18 @@ class AuroraClusterResource(ClusterResource):
             after_pending=True,
         )
 
+    def plan(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Any:
+        acu = None
+        if props["ServerlessV2MaxCapacity"] is not None:
+            acu = (props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"])
+        return cluster.plan_rescale(
+            props["ApplyImmediately"],
+            new_paused=props["Paused"],
+            new_instance_type=props["InstanceClass"],
+            new_reader_count=props["ReaderCount"],
+            new_serverless_v2_capacity=acu,
+        )
+
     def settings_operation(
         self, cluster: RdsProvisioning, changed: dict[str, Any], props: dict[str, Any], *, new_paused: bool | None
     ) -> Operation:

@@ -12,7 +12,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed
+from dbscale.core.errors import (
+    ClusterAlreadyExists,
+    ClusterNotFound,
+    DbscaleError,
+    InvalidRequest,
+    OperationFailed,
+    OperationTimeout,
+)
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
 from dbscale.core.validation import renamed, validate_cluster_identifier
@@ -80,9 +87,7 @@ class ReplaceableResource(ResourceType):
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _advance(
-        self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]
-    ) -> Progress:
+    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> Progress:
         """Drive the started change on; done when the cluster is as declared."""
         raise NotImplementedError
 
@@ -208,9 +213,7 @@ class ClusterResource(ReplaceableResource):
             state["settings"] = changed
         state["physical_id"] = cluster_id
 
-    def _advance(
-        self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]
-    ) -> Progress:
+    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> Progress:
         cluster_id = state["physical_id"]
         if state.get("keep_size"):
             props = {**props, **dict.fromkeys(self.size_properties)}
@@ -224,12 +227,12 @@ class ClusterResource(ReplaceableResource):
                 if result.in_progress:
                     if not props["WaitForCompletion"]:
                         cluster = self.open(provider, cluster_id)
-                        data = self.attributes(cluster, request)
+                        data = self._with_plan(self.attributes(cluster, request), state)
                         data.update({"InProgress": "true", "Status": cluster.status})
                         return Progress(cluster_id, True, data, result.reason)
                     if state.get("early_answer_wanted"):
                         # AWS accepted the change: answer with the declared end state now, signal later.
-                        data = self.attributes(self.open(provider, cluster_id), request)
+                        data = self._with_plan(self.attributes(self.open(provider, cluster_id), request), state)
                         if not state.get("keep_size"):
                             data.update(self.expected_attributes(props))
                         return Progress(cluster_id, False, data, result.reason, answer_early=True)
@@ -242,15 +245,55 @@ class ClusterResource(ReplaceableResource):
                     f"{rounds} rounds of changes; something outside this stack is changing it"
                 )
             cluster = self.open(provider, cluster_id)
+            if rounds == 0:
+                self._check_plan(provider, cluster, props, state)
             operation = self.converge(cluster, props)
             if changed := state.pop("settings", None):
                 operation = self._with_settings(provider, cluster, changed, props, operation)
             state["rounds"] = rounds + 1
             if not operation.steps:
-                data = self.attributes(cluster, request)
+                data = self._with_plan(self.attributes(cluster, request), state)
                 data["InProgress"] = "false"
                 return Progress(cluster_id, True, data)
             state["op"] = operation.to_dict()
+
+    def _check_plan(self, provider: Provider, cluster: Any, props: dict[str, Any], state: dict[str, Any]) -> None:
+        """Log the rescale plan, keep it for the attributes, and refuse, before anything starts, a
+        change whose shortest expected duration (AWS's figures) exceeds what is left of the
+        ServiceTimeout when no completion signal will carry it."""
+        try:
+            plan = self.plan(cluster, props)
+        except DbscaleError:
+            return  # a busy cluster (a rollback over a running operation): it is planned once settled
+        if plan is None or not plan.changes:
+            return
+        low, high = plan.duration_minutes
+        state["plan"] = {"method": plan.method, "minutes": [low, high]}
+        summary = {k: v for k, v in plan.to_dict().items() if k != "operation_steps"}
+        LOG.info(json.dumps({"plan": summary}, default=str))
+        if not props["WaitForCompletion"] or state.get("signal") or "deadline" not in state:
+            return
+        left_minutes = (state["deadline"] - provider.clock.now()) / 60
+        if low > left_minutes:
+            raise OperationTimeout(
+                f"{self.service} cluster '{plan.cluster_name}': the planned {plan.method} change ({plan.description}) "
+                f"takes {low:g} to {high:g} minutes by AWS's figures, more than the {max(left_minutes, 0):.0f} "
+                "minutes left of the ServiceTimeout; nothing was started. Add a completion signal "
+                "(CompletionSignalUrl with an AWS::CloudFormation::WaitConditionHandle, or "
+                "long_operations=LongOperations() on the construct), or set WaitForCompletion to false."
+            )
+
+    @staticmethod
+    def _with_plan(data: dict[str, str], state: dict[str, Any]) -> dict[str, str]:
+        plan = state.get("plan")
+        if plan:
+            data["PlanMethod"] = str(plan["method"])
+            data["PlanMinutes"] = f"{plan['minutes'][0]:g}-{plan['minutes'][1]:g}"
+        return data
+
+    def plan(self, cluster: Any, props: dict[str, Any]) -> Any:
+        """The core's :class:`~dbscale.core.plan.RescalePlan` of what :meth:`converge` would do (None: no plan)."""
+        return None
 
     def _with_settings(
         self, provider: Provider, cluster: Any, changed: dict[str, Any], props: dict[str, Any], converge: Operation

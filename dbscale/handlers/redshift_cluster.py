@@ -138,6 +138,14 @@ class RedshiftClusterResource(ClusterResource):
             after_pending=True,
         )
 
+    def plan(self, cluster: RedshiftProvisioning, props: dict[str, Any]) -> Any:
+        return cluster.plan_rescale(
+            props["NumberOfNodes"],
+            new_paused=props["Paused"],
+            new_instance_type=props["NodeType"],
+            resize_type=props["ResizeType"],
+        )
+
     def settings_operation(
         self, cluster: RedshiftProvisioning, changed: dict[str, Any], props: dict[str, Any], *, new_paused: bool | None
     ) -> Operation:

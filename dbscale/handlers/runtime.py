@@ -281,6 +281,7 @@ class _Invocation:
         self.request = Request.from_event(self.event)
         self.signal = self._signal_of(self.request)
         self.state = self._new_state(self.request)
+        self.state["signal"] = self.signal is not None
         check_until = min(self.started + self.lambda_left - self.reserve, self.state["deadline"])
         progress = self._drive(check_until, lead=True)
         if progress is not None:

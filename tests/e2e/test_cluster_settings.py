@@ -64,9 +64,12 @@ def test_settings_and_a_resize_of_a_paused_redshift_cluster_resume_it_once(
     assert (statuses.count("resuming"), statuses.count("pausing")) == (1, 2)
 
 
-def test_rollback_that_reverts_a_setting_while_a_resize_runs_succeeds(redshift_cfn: CloudFormation) -> None:
+def test_rollback_that_reverts_a_setting_while_a_resize_runs_succeeds(
+    redshift_cfn: CloudFormation, provider_env: SlowAws
+) -> None:
+    provider_env.set_duration("redshift", "elastic_resize", 1800)  # outlives the 1200 s ServiceTimeout
     assert redshift_cfn.send(redshift_cfn.event("Create", REDSHIFT, WAREHOUSE)).status == "SUCCESS"
-    retyped = {**WAREHOUSE, "NodeType": "ra3.4xlarge", "Port": 5440}
+    retyped = {**WAREHOUSE, "NumberOfNodes": 4, "Port": 5440}
     failed = redshift_cfn.send(
         redshift_cfn.event(
             "Update", REDSHIFT, retyped, physical_id="warehouse", old_properties=WAREHOUSE, service_timeout=1200
@@ -112,12 +115,13 @@ def test_settings_of_a_stopped_aurora_cluster_are_applied_and_it_is_stopped_agai
 
 
 def test_aurora_rollback_that_reverts_a_setting_while_the_cluster_stops_succeeds(
-    aurora_cfn: CloudFormation,
+    aurora_cfn: CloudFormation, provider_env: SlowAws
 ) -> None:
+    provider_env.set_duration("aurora", "stop", 900)  # outlives the 600 s ServiceTimeout
     assert aurora_cfn.send(aurora_cfn.event("Create", AURORA, ORDERS)).status == "SUCCESS"
     stopped = {**ORDERS, "Paused": True, "BackupRetentionPeriod": 14}
     failed = aurora_cfn.send(
-        aurora_cfn.event("Update", AURORA, stopped, physical_id="orders", old_properties=ORDERS, service_timeout=240)
+        aurora_cfn.event("Update", AURORA, stopped, physical_id="orders", old_properties=ORDERS, service_timeout=600)
     )
     assert failed.status == "FAILED"
     assert aurora_cluster()["Status"] in ("modifying", "stopping")

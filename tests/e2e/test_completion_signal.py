@@ -92,12 +92,13 @@ def test_rollback_during_the_resize_takes_over_and_the_old_handle_is_never_signa
 
 
 def test_without_a_handle_behaviour_is_unchanged(created: CloudFormation, slow_aws: SlowAws) -> None:
-    slow_aws.set_duration("redshift", "classic_resize", 1200)
-    event = created.event("Update", TYPE, {**PROPS, "NumberOfNodes": 3}, physical_id="warehouse", old_properties=PROPS)
+    slow_aws.set_duration("redshift", "elastic_resize", 1200)
+    elastic = {**PROPS, "NumberOfNodes": 4, "ResizeType": "elastic"}
+    event = created.event("Update", TYPE, elastic, physical_id="warehouse", old_properties=PROPS)
     result = created.send(event)
     assert result.status == "SUCCESS"
     assert result.data["InProgress"] == "false"
-    assert nodes() == 3
+    assert nodes() == 4
 
 
 def test_malformed_signal_properties_are_refused(redshift_cfn: CloudFormation) -> None:

@@ -219,9 +219,9 @@ def test_redshift_handler_calls_only_what_its_role_grants(
         for old, new in steps:
             result = cfn.send(cfn.event("Update", kind, new, physical_id="dbscale-wh", old_properties=old))
             assert result.status == "SUCCESS", result.reason
-        # A node type change is a classic resize that outlives one invocation: EventBridge polls.
-        provider_env.set_duration("redshift", "classic_resize", 1800)
-        retyped = {**props, "NodeType": "ra3.4xlarge", "Port": 5440}
+        # A resize that outlives one invocation (30 simulated minutes here): EventBridge polls.
+        provider_env.set_duration("redshift", "elastic_resize", 1800)
+        retyped = {**props, "NumberOfNodes": 8, "Port": 5440}  # 4 -> 8: elastic
         result = cfn.send(cfn.event("Update", kind, retyped, physical_id="dbscale-wh", old_properties=props))
         assert result.status == "SUCCESS" and result.invocations > 1, result.reason
         replaced = {**props, "ClusterIdentifier": "dbscale-wh2"}

@@ -159,17 +159,28 @@ def test_duplicate_create_makes_one_cluster(redshift_cfn: CloudFormation) -> Non
 
 
 def test_long_resize_completes_through_polling(redshift_cfn: CloudFormation, provider_env: SlowAws) -> None:
-    provider_env.set_duration("redshift", "classic_resize", 1800)
+    provider_env.set_duration("redshift", "elastic_resize", 1800)
     assert redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS)).status == "SUCCESS"
-    retyped = {**PROPS, "NodeType": "ra3.4xlarge"}  # a node type change: classic resize, 30 simulated minutes
-    result = redshift_cfn.send(redshift_cfn.event("Update", TYPE, retyped, physical_id="warehouse", old_properties=PROPS))
+    bigger = {**PROPS, "NumberOfNodes": 4}  # an elastic resize the fake makes last 30 simulated minutes
+    result = redshift_cfn.send(redshift_cfn.event("Update", TYPE, bigger, physical_id="warehouse", old_properties=PROPS))
     assert result.status == "SUCCESS", result.reason
     assert result.invocations > 1  # outlived one 15-minute Lambda: finished by EventBridge polls
-    assert cluster()["NodeType"] == "ra3.4xlarge"
+    assert cluster()["NumberOfNodes"] == 4
     assert redshift_cfn.poll_rules() == []  # the poll rule is removed once answered
     # Answered within seconds of the resize finishing, not at the next 2-minute crhelper poll.
     assert result.sent_at is not None and result.started_at is not None
     assert result.sent_at - result.started_at < 1800 + 15
+    assert result.data["PlanMethod"] == "elastic" and result.data["PlanMinutes"] == "10-15"
+
+
+def test_classic_resize_without_a_completion_signal_fails_before_it_starts(redshift_cfn: CloudFormation) -> None:
+    assert redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS)).status == "SUCCESS"
+    retyped = {**PROPS, "NodeType": "ra3.4xlarge"}  # a node type change: classic resize, hours by AWS's figures
+    result = redshift_cfn.send(redshift_cfn.event("Update", TYPE, retyped, physical_id="warehouse", old_properties=PROPS))
+    assert result.status == "FAILED"
+    assert "nothing was started" in result.reason and "CompletionSignalUrl" in result.reason
+    assert "120 to 2880 minutes" in result.reason
+    assert (cluster()["ClusterStatus"], cluster()["NodeType"]) == ("available", "ra3.xlplus")
 
 
 def test_operation_that_outlives_the_deadline_is_answered_before_it(redshift_cfn: CloudFormation) -> None:
@@ -184,16 +195,19 @@ def test_operation_that_outlives_the_deadline_is_answered_before_it(redshift_cfn
     assert redshift_cfn.poll_rules() == []
 
 
-def test_rollback_waits_for_the_running_resize_then_restores(redshift_cfn: CloudFormation) -> None:
+def test_rollback_waits_for_the_running_resize_then_restores(
+    redshift_cfn: CloudFormation, provider_env: SlowAws
+) -> None:
+    provider_env.set_duration("redshift", "elastic_resize", 1800)
     assert redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS)).status == "SUCCESS"
-    retyped = {**PROPS, "NodeType": "ra3.4xlarge"}
+    bigger = {**PROPS, "NumberOfNodes": 4}
     failed = redshift_cfn.send(
-        redshift_cfn.event("Update", TYPE, retyped, physical_id="warehouse", old_properties=PROPS, service_timeout=1200)
+        redshift_cfn.event("Update", TYPE, bigger, physical_id="warehouse", old_properties=PROPS, service_timeout=1200)
     )
     assert failed.status == "FAILED"
     assert cluster()["ClusterStatus"] == "resizing"
     # CloudFormation rolls back: an Update carrying the old properties.
-    rollback = redshift_cfn.send(redshift_cfn.event("Update", TYPE, PROPS, physical_id="warehouse", old_properties=retyped))
+    rollback = redshift_cfn.send(redshift_cfn.event("Update", TYPE, PROPS, physical_id="warehouse", old_properties=bigger))
     assert rollback.status == "SUCCESS", rollback.reason
     assert (cluster()["NodeType"], cluster()["NumberOfNodes"]) == ("ra3.xlplus", 2)
 
