@@ -28,7 +28,7 @@ from constructs import Construct, IConstruct
 
 from dbscale.handlers.properties import Prop, parse
 
-from ._support import SERVICE_TIMEOUT_SECONDS, checked, is_token, retained
+from ._support import SERVICE_TIMEOUT_SECONDS, checked, fail, is_token, retained
 from .long_operations import Completion, LongOperations
 from .providers import ClusterProvider
 
@@ -115,6 +115,12 @@ class _ClusterBase(Construct):
         # Only set properties are sent: the handler fails on unknown ones and defaults the rest.
         rendered = {k: v for k, v in properties.items() if v is not None}
         if long_operations is not None:
+            if rendered.get("WaitForCompletion") is False:
+                raise fail(
+                    self,
+                    "long_operations needs wait_for_completion=True: a deploy that does not wait "
+                    "would never signal its wait condition",
+                )
             self._completion = Completion(self, rendered, long_operations)
             rendered.update(self._completion.resource_properties)
         # Tags last, as a lazy value: two round trips now and one per resolution at synth (CDK

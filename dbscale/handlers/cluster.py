@@ -149,6 +149,16 @@ class ClusterResource(ReplaceableResource):
     def parse(self, request: Request) -> dict[str, Any]:
         props = self.normalize(parse(self.schema, request.properties))
         self.validate(props, request)
+        if (
+            request.request_type != "Delete"
+            and request.properties.get("CompletionSignalUrl")
+            and not props.get("WaitForCompletion", True)
+        ):
+            raise InvalidRequest(
+                "WaitForCompletion false cannot go with a CompletionSignalUrl: the wait condition would never be "
+                "signalled. Remove one of them.",
+                field="WaitForCompletion",
+            )
         return props
 
     def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:

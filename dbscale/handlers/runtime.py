@@ -505,6 +505,10 @@ class _Invocation:
             json.dumps({"result": "SUCCESS", "logical_id": self._logical_id(), "physical_id": progress.physical_id})
         )
         self._answer("SUCCESS", progress.physical_id, "", progress.data)
+        if self.signal is not None:
+            # Done within the invocation (a quick change, or none): the wait condition still waits
+            # for its signal, so it gets one now instead of timing out hours later.
+            self._signal(True, f"{progress.physical_id}: done", progress.physical_id, progress.data)
 
     def _fail(self, err: BaseException) -> None:
         if not isinstance(err, DbscaleError):

@@ -86,3 +86,23 @@ def test_timeout_over_twelve_hours_is_refused() -> None:
     with pytest.raises(ValueError, match="12 hours"):
         LongOperations(timedelta(hours=13)).seconds()
     assert LongOperations(timedelta(minutes=90)).seconds() == 5400
+
+
+def test_long_operations_without_waiting_fail_at_synth(tmp_path: Path) -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_ec2 as ec2
+
+    from dbscale.constructs import InvalidConstructProps, LongOperations, RedshiftCluster
+
+    stack = Stack(App(outdir=str(tmp_path)), "NoWait")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    with pytest.raises(InvalidConstructProps, match="wait_for_completion"):
+        RedshiftCluster(
+            stack,
+            "Warehouse",
+            vpc=vpc,
+            node_type="ra3.xlplus",
+            number_of_nodes=2,
+            wait_for_completion=False,
+            long_operations=LongOperations(),
+        )

@@ -107,3 +107,19 @@ def test_malformed_signal_properties_are_refused(redshift_cfn: CloudFormation) -
     assert result.status == "FAILED" and "CompletionSignalUrl" in result.reason
     result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, {**PROPS, "CompletionSignalTimeout": "60"}))
     assert result.status == "FAILED" and "CompletionSignalTimeout" in result.reason
+
+
+def test_a_change_done_within_the_invocation_still_signals_its_handle(created: CloudFormation) -> None:
+    handle = created.server.url()
+    tagged = {**PROPS, "Tags": [{"Key": "team", "Value": "bi"}]}  # no operation at all
+    result = created.send(resize_event(created, handle, tagged, PROPS), firings_after_answer=0)
+    assert result.status == "SUCCESS", result.reason
+    (signal,) = created.received(handle)
+    assert signal["Status"] == "SUCCESS" and signal["UniqueId"] == "warehouse"
+    assert created.poll_rules() == []
+
+
+def test_a_signal_without_waiting_is_refused(redshift_cfn: CloudFormation) -> None:
+    props = {**PROPS, "WaitForCompletion": False, "CompletionSignalUrl": redshift_cfn.server.url()}
+    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, props))
+    assert result.status == "FAILED" and "WaitForCompletion" in result.reason
