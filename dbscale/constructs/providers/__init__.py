@@ -1,6 +1,6 @@
 """The custom resource providers: one Lambda function per resource type, shared by a stack's clusters.
 
-A provider is the crhelper Lambda handler (``dbscale.handlers.<type>.handler``) with a role that
+A provider is the Lambda handler (``dbscale.handlers.<type>.handler``) with a role that
 can do what the handler does and no more. Two ways to get one:
 
 * ``RedshiftClusterProvider.of(scope)`` — the per-stack singleton every ``RedshiftCluster`` uses.

@@ -1,4 +1,4 @@
-"""What every provider shares: the function, its role, its log group, crhelper's polling grants,
+"""What every provider shares: the function, its role, its log group, the poll-rule grants,
 the per-stack registry behind ``of()`` and the one code asset per stack."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ MANAGED_SECRET_ACTIONS = [
     "secretsmanager:DeleteSecret",
 ]
 
-# crhelper polling: the handler names every EventBridge rule and Lambda permission statement it
+# Polling: the handler runtime names every EventBridge rule and Lambda permission statement it
 # creates with this prefix, so the role can be limited to those rules.
 POLL_PREFIX = "dbscale-poll-"
 
@@ -139,7 +139,7 @@ class ClusterProvider(Construct):
             role=self.role,
             log_group=self.log_group,
         )
-        # Everything known now (the fixed grants, a standalone provider's prefix grants, crhelper's
+        # Everything known now (the fixed grants, a standalone provider's prefix grants, the runtime's
         # polling grants) goes into one policy built from JSON in a single call; the grants the
         # clusters add later go to the role's default policy. The polling statements name the
         # function's own ARN, so they cannot sit in the default policy (the function depends on
@@ -170,7 +170,7 @@ class ClusterProvider(Construct):
         self._pending_acks: list[Acknowledgment] | None = []
         self._acknowledge(
             [f"Resource::{self._nag_arn('events', f'rule/{POLL_PREFIX}*')}"],
-            "crhelper polling creates one EventBridge rule per in-flight request with a generated name; "
+            "polling creates one EventBridge rule per in-flight request (or per resource with a completion signal); "
             f"the handler prefixes every such rule with '{POLL_PREFIX}' and the grant covers only those",
         )
         self._grant_fixed()
