@@ -240,7 +240,7 @@ class ClusterResource(ReplaceableResource):
                         data = self._with_plan(self.attributes(cluster, request), state)
                         data.update({"InProgress": "true", "Status": cluster.status})
                         return Progress(cluster_id, True, data, result.reason)
-                    if state.get("early_answer_wanted"):
+                    if state.get("signal") and not state.get("answered"):
                         # AWS accepted the change: answer with the declared end state now, signal later.
                         data = self._with_plan(self.attributes(self.open(provider, cluster_id), request), state)
                         if not state.get("keep_size"):

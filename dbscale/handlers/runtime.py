@@ -361,7 +361,6 @@ class _Invocation:
         while True:
             if self._stopped:
                 return None  # the watchdog answered; nothing more may happen in this invocation
-            self.state["early_answer_wanted"] = self.signal is not None and not self.state.get("answered")
             progress = self.resource.step(self.provider, self.request, self.state)
             if progress.done:
                 return progress
