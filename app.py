@@ -28,6 +28,7 @@ from dbscale.constructs import (
     AuroraCluster,
     AuroraClusterProvider,
     ClonePoolMaintenance,
+    Guardrails,
     RedshiftCluster,
     RedshiftClusterProvider,
 )
@@ -41,11 +42,19 @@ class ProvidersStack(Stack):
 
     def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
         super().__init__(scope, id, description="dbscale custom resource providers", **kwargs)  # type: ignore[arg-type]
+        # Any template in the account can use these providers: the strict guardrails (no unencrypted
+        # storage, no public access, no TLS off, no adoption). Widen one only for a reason, e.g.
+        # Guardrails(adopt_prefixes=("legacy-",)) to let templates take over existing legacy-* clusters.
+        strict = Guardrails()
         redshift = RedshiftClusterProvider(
-            self, "RedshiftClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX
+            self, "RedshiftClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX, guardrails=strict
         )
-        aurora = AuroraClusterProvider(self, "AuroraClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX)
-        clone = AuroraCloneProvider(self, "AuroraCloneProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX)
+        aurora = AuroraClusterProvider(
+            self, "AuroraClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX, guardrails=strict
+        )
+        clone = AuroraCloneProvider(
+            self, "AuroraCloneProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX, guardrails=strict
+        )
         CfnOutput(
             self,
             "RedshiftClusterServiceToken",

@@ -216,3 +216,19 @@ def postgres_db(postgres_server: Any) -> Iterator[Any]:
     reset_postgres(postgres_server)
     yield postgres_server
     reset_postgres(postgres_server)
+
+
+@pytest.fixture
+def allow_guardrails(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``allow_guardrails(allow_public_access=True, ...)`` deploys the providers with that policy
+    (their ``DBSCALE_GUARDRAILS`` environment); without it they run with the strict default."""
+    from dbscale.core.guardrails import GUARDRAILS_ENV, Guardrails
+
+    def allow(**policy: Any) -> Guardrails:
+        if "adopt_prefixes" in policy:
+            policy["adopt_prefixes"] = tuple(policy["adopt_prefixes"])
+        guardrails = Guardrails(**policy)
+        monkeypatch.setenv(GUARDRAILS_ENV, guardrails.to_json())
+        return guardrails
+
+    return allow

@@ -9,6 +9,8 @@ do (it would cost the handler seconds of cold start), and nothing here is bundle
 
 from __future__ import annotations
 
+from dbscale.core.guardrails import Guardrails
+
 from ._support import InvalidConstructProps
 from .aurora import DEFAULT_ENGINE_VERSIONS, AuroraCluster
 from .aurora_clone import AuroraClone
@@ -40,6 +42,7 @@ __all__ = [
     "DatabaseBootstrap",
     "DatabaseBootstrapProvider",
     "DatabaseUser",
+    "Guardrails",
     "InvalidConstructProps",
     "LongOperations",
     "RedshiftCluster",

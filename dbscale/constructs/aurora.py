@@ -12,6 +12,7 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
 from dbscale.core.engine_versions import parameter_group_family
+from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
 from dbscale.core.validation import (
     validate_aurora_cluster,
@@ -213,6 +214,14 @@ class AuroraCluster(_AuroraBase):
         serverless = instance_class == AURORA_SERVERLESS_INSTANCE_CLASS
         provider = AuroraClusterProvider.of(self._provider_scope)
         self.provider = provider
+        # What this construct is explicitly given widens its stack's provider, and only that.
+        if adopt_existing or not require_tls:
+            provider.allow(
+                Guardrails(
+                    allow_tls_off=not require_tls,
+                    adopt_prefixes=(self._cluster_identifier,) if adopt_existing else (),
+                )
+            )
         created: list[IConstruct] = [subnet_group]
         created += [g for g in groups if g not in (security_groups or [])]
         if parameter_group is not None:

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_redshift as redshift
 from constructs import Construct
 
+from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import REDSHIFT_DEFAULT_PORT
 from dbscale.core.validation import (
     validate_port,
@@ -123,6 +124,9 @@ class RedshiftCluster(_ClusterBase):
 
         provider = RedshiftClusterProvider.of(self._provider_scope)
         self.provider = provider
+        if adopt_existing:
+            # Explicitly asked for: the stack's provider may adopt exactly this identifier.
+            provider.allow(Guardrails(adopt_prefixes=(self._cluster_identifier,)))
         # Read once: each read of a jsii attribute is a round trip to node.
         subnet_group_name, key_arn = subnet_group.ref, key.key_arn
         resource = self._create_resource(

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
         ClusterNotFound,
         ClusterNotOwned,
         DbscaleError,
+        GuardrailViolation,
         InvalidRequest,
         InvalidState,
         OperationFailed,
         OperationTimeout,
     )
+    from .guardrails import Guardrails
     from .operation import Operation, OperationStatus, PollResult
     from .plan import RescalePlan
     from .redshift import ConnectionInfo, RedshiftProvisioning
@@ -59,6 +61,8 @@ _EXPORTS = {
     "OperationTimeout": "errors",
     "AwsError": "errors",
     "RescalePlan": "plan",
+    "Guardrails": "guardrails",
+    "GuardrailViolation": "errors",
 }
 
 __all__ = [
@@ -76,6 +80,8 @@ __all__ = [
     "ConnectionInfo",
     "DbscaleError",
     "Decision",
+    "GuardrailViolation",
+    "Guardrails",
     "InvalidRequest",
     "InvalidState",
     "Operation",

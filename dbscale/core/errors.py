@@ -20,6 +20,15 @@ class InvalidRequest(DbscaleError):
         self.field = field
 
 
+class GuardrailViolation(InvalidRequest):
+    """The request asks for an insecure setting the provider's guardrails refuse (see
+    :mod:`dbscale.core.guardrails`); ``guardrail`` names the policy field that would allow it."""
+
+    def __init__(self, message: str, *, field: str | None = None, guardrail: str) -> None:
+        super().__init__(message, field=field)
+        self.guardrail = guardrail
+
+
 class ClusterNotFound(DbscaleError):
     """The named cluster (or instance) does not exist."""
 

@@ -123,6 +123,7 @@ class AuroraClusterResource(ClusterResource):
         "EnableHttpEndpoint",
         "ServerlessV2SecondsUntilAutoPause",
     )
+    encryption_property = "StorageEncrypted"
 
     def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
         if props["MasterUsername"] is None and props["Engine"] in AURORA_DEFAULT_MASTER_USERNAME:

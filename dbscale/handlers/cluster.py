@@ -20,6 +20,7 @@ from dbscale.core.errors import (
     OperationFailed,
     OperationTimeout,
 )
+from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
 from dbscale.core.validation import renamed, validate_cluster_identifier
@@ -105,6 +106,10 @@ class ClusterResource(ReplaceableResource):
     were keeps the cluster's current size instead of restoring the declared one."""
     settings: tuple[str, ...] = ()
     """Properties changed in place by :meth:`settings_operation` (not through rescale)."""
+    encryption_property: str | None = None
+    """The boolean property that turns encryption at rest on (guardrail ``allow_unencrypted``)."""
+    public_property: str | None = None
+    """The boolean property that makes the cluster reachable from the internet (``allow_public_access``)."""
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -139,6 +144,37 @@ class ClusterResource(ReplaceableResource):
         """Fn::GetAtt values; ``Adopted`` is true when this resource did not create the cluster."""
         raise NotImplementedError
 
+    def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
+        """The property deciding whether clients must use TLS, its value, and whether the cluster
+        will then require TLS (guardrail ``allow_tls_off``); None when nothing the template sets
+        can turn TLS off. May read AWS (e.g. the parameters of a named parameter group)."""
+        return None
+
+    def guardrails(self) -> Guardrails:
+        """This provider's guardrails, from its environment (strict when none are configured)."""
+        return Guardrails.from_env()
+
+    def check_guardrails(
+        self, provider: Provider, props: dict[str, Any], old: dict[str, Any] | None, guardrails: Guardrails
+    ) -> None:
+        """Refuse the insecure settings ``guardrails`` do not allow, before any change is made.
+
+        On Update (``old`` given) only a setting that changes is checked: a value the stack already
+        runs with (allowed when it was made) must not fail an unrelated update or its rollback.
+        """
+
+        def changed(name: str) -> bool:
+            return old is None or old.get(name) != props.get(name)
+
+        if self.encryption_property and changed(self.encryption_property):
+            guardrails.check_encrypted(bool(props[self.encryption_property]), field=self.encryption_property)
+        if self.public_property and changed(self.public_property):
+            guardrails.check_private(bool(props[self.public_property]), field=self.public_property)
+        tls = self.tls_setting(provider, props)
+        if tls is not None and (old is None or tls[0] not in old or changed(tls[0])):
+            name, value, required = tls
+            guardrails.check_tls(required, field=name, value=value)
+
     def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
         """The attributes the declared properties will give once the operation is done (for an
         answer sent before it is: a completion signal's early SUCCESS)."""
@@ -163,6 +199,8 @@ class ClusterResource(ReplaceableResource):
 
     def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         cluster_id = props["ClusterIdentifier"]
+        guardrails = self.guardrails()
+        self.check_guardrails(provider, props, None, guardrails)
         try:
             cluster = self.open(provider, cluster_id)
         except ClusterNotFound:
@@ -190,6 +228,7 @@ class ClusterResource(ReplaceableResource):
         elif owned_by(cluster.tags, request):
             LOG.info("cluster %s was created by an earlier attempt of this resource; continuing", cluster_id)
         elif props["AdoptExisting"]:
+            guardrails.check_adoption(cluster_id)
             LOG.info("adopting existing cluster %s; it will never be deleted by this resource", cluster_id)
             state["adopted"] = True
         else:
@@ -212,6 +251,7 @@ class ClusterResource(ReplaceableResource):
                 "deletes the old one (after a final snapshot unless SkipFinalSnapshot is true).",
                 field=name,
             )
+        self.check_guardrails(provider, props, old or None, self.guardrails())
         cluster_id = props["ClusterIdentifier"]
         cluster = self.open(provider, cluster_id)
         update_tags(cluster, old.get("Tags") or {}, props.get("Tags") or {})

@@ -70,6 +70,8 @@ class RedshiftClusterResource(ClusterResource):
     service = "Redshift"
     schema = SCHEMA
     settings = ("VpcSecurityGroupIds", "Port", "PubliclyAccessible")
+    encryption_property = "Encrypted"
+    public_property = "PubliclyAccessible"
     size_properties = ("NodeType", "NumberOfNodes")
     signal_attributes = SIGNAL_ATTRIBUTES
     argument_names = {

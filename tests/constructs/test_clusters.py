@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Any
 
@@ -369,3 +371,27 @@ def test_tags_reach_the_cluster_and_tokens_are_not_checked(scratch: Any) -> None
     assert tagged["Tags"] == [{"Key": "owner", "Value": {"Ref": "AWS::AccountId"}}, {"Key": "team", "Value": "data"}]
     assert list(tagged)[-1] == "Tags"  # after every other property, as before
     assert "Tags" not in untagged
+
+
+def test_each_provider_gets_only_the_guardrails_its_clusters_were_explicitly_given(variants: Synthesized) -> None:
+    t = variants.template("Variants")
+    policies = {
+        f["Properties"]["Handler"].split(".")[2]: json.loads(
+            f["Properties"]["Environment"]["Variables"]["DBSCALE_GUARDRAILS"]
+        )
+        for f in resources(t, "AWS::Lambda::Function").values()
+    }
+    # adopt_existing=True on "Retain" (identifier sales-warehouse) allows adopting that identifier only.
+    assert policies["redshift_cluster"] == {
+        "adopt_prefixes": ["sales-warehouse"],
+        "allow_public_access": False,
+        "allow_tls_off": False,
+        "allow_unencrypted": False,
+    }
+    # require_tls=False on "NoTls" allows TLS off; nothing else was asked for.
+    assert policies["aurora_cluster"] == {
+        "adopt_prefixes": [],
+        "allow_public_access": False,
+        "allow_tls_off": True,
+        "allow_unencrypted": False,
+    }

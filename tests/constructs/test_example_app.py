@@ -125,6 +125,10 @@ def test_providers_stack_exports_service_tokens(example: Synthesized) -> None:
         "dbscale.handlers.aurora_clone.handler",
     }
     assert not [r for r in t["Resources"].values() if r["Type"].startswith("Custom::")]
+    # The standalone providers serve any template in the account: the strict guardrails.
+    strict = '{"adopt_prefixes":[],"allow_public_access":false,"allow_tls_off":false,"allow_unencrypted":false}'
+    for function in resources(t, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["DBSCALE_GUARDRAILS"] == strict
 
 
 def test_keys_are_rotated_and_retained(example: Synthesized) -> None:

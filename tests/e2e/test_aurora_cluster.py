@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 
 from tests.e2e.harness import CloudFormation
@@ -94,7 +96,8 @@ def test_readers_down_and_settings_in_place(aurora_cfn: CloudFormation) -> None:
     assert cluster["BackupRetentionPeriod"] == 14
 
 
-def test_adopted_cluster_is_never_deleted(aurora_cfn: CloudFormation) -> None:
+def test_adopted_cluster_is_never_deleted(aurora_cfn: CloudFormation, allow_guardrails: Any) -> None:
+    allow_guardrails(adopt_prefixes=["ord"])
     client = boto3.client("rds")
     client.create_db_cluster(DBClusterIdentifier="orders", Engine="aurora-postgresql", MasterUsername="postgres",
                              ManageMasterUserPassword=True)

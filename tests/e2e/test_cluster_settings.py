@@ -3,6 +3,8 @@ the settings become steps of the operation (resume, wait until settled, apply, w
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 
 from tests.e2e.harness import CloudFormation
@@ -29,8 +31,9 @@ def aurora_cluster(name: str = "orders") -> dict:
 
 
 def test_settings_of_a_paused_redshift_cluster_are_applied_and_it_is_paused_again(
-    redshift_cfn: CloudFormation,
+    redshift_cfn: CloudFormation, allow_guardrails: Any
 ) -> None:
+    allow_guardrails(allow_public_access=True)
     paused = {**WAREHOUSE, "Paused": True}
     assert redshift_cfn.send(redshift_cfn.event("Create", REDSHIFT, paused)).status == "SUCCESS"
     group = security_group()

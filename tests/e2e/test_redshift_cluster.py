@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 
 import boto3
@@ -133,7 +135,8 @@ def test_create_of_existing_cluster_fails_and_its_delete_leaves_it(redshift_cfn:
     assert clusters() == ["warehouse"]
 
 
-def test_adoption_brings_to_declared_state_and_is_never_deleted(redshift_cfn: CloudFormation) -> None:
+def test_adoption_brings_to_declared_state_and_is_never_deleted(redshift_cfn: CloudFormation, allow_guardrails: Any) -> None:
+    allow_guardrails(adopt_prefixes=["ware"])
     boto3.client("redshift").create_cluster(
         ClusterIdentifier="warehouse", NodeType="ra3.xlplus", NumberOfNodes=2, MasterUsername="admin",
         MasterUserPassword="Passw0rd!Passw0rd", ClusterType="multi-node",

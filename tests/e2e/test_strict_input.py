@@ -135,7 +135,10 @@ def test_clone_input_is_refused_naming_the_property(
 # --- Adopted: true exactly when this resource did not create the cluster -------------------------
 
 
-def test_adopting_a_cluster_another_resource_created_reports_adopted(redshift_cfn: CloudFormation) -> None:
+def test_adopting_a_cluster_another_resource_created_reports_adopted(
+    redshift_cfn: CloudFormation, allow_guardrails: Any
+) -> None:
+    allow_guardrails(adopt_prefixes=[""])
     made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", REDSHIFT, logical_id="Original"))
     assert made.status == "SUCCESS" and made.data["Adopted"] == "false"
     adopting = {**REDSHIFT, "AdoptExisting": True}
@@ -162,7 +165,8 @@ def test_adopting_a_cluster_another_resource_created_reports_adopted(redshift_cf
     assert [c["ClusterIdentifier"] for c in boto3.client("redshift").describe_clusters()["Clusters"]] == ["warehouse"]
 
 
-def test_aurora_adopted_attribute_follows_ownership(aurora_cfn: CloudFormation) -> None:
+def test_aurora_adopted_attribute_follows_ownership(aurora_cfn: CloudFormation, allow_guardrails: Any) -> None:
+    allow_guardrails(adopt_prefixes=[""])
     made = aurora_cfn.send(aurora_cfn.event("Create", "Custom::AuroraCluster", AURORA, logical_id="Original"))
     assert made.status == "SUCCESS" and made.data["Adopted"] == "false"
     adopted = aurora_cfn.send(

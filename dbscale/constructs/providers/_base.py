@@ -18,6 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from dbscale.core.guardrails import GUARDRAILS_ENV, Guardrails
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 
 from .._asset import staged_handler_code
@@ -86,6 +87,11 @@ class ClusterProvider(Construct):
         (the per-stack singleton from :meth:`of`).
     :param log_retention: how long the function's logs are kept. Default three months.
     :param memory_size: the function's memory in MiB. Default 256 (it only makes API calls).
+    :param guardrails: the insecure settings this provider accepts from templates (unencrypted
+        storage, public access, TLS off, adoption of existing clusters by identifier prefix).
+        Default ``Guardrails()``: all refused, with a FAILED response naming the property. The
+        cluster constructs widen their stack's provider for what they are explicitly given
+        (e.g. ``adopt_existing=True`` allows adopting exactly that identifier).
     """
 
     resource_type: ClassVar[str]
@@ -101,8 +107,10 @@ class ClusterProvider(Construct):
         cluster_identifier_prefix: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
         memory_size: int = 256,
+        guardrails: Guardrails | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self._guardrails = guardrails or Guardrails()
         # Every jsii call is a round trip to node (~0.3 ms): values needed more than once are read
         # once, here or per stack, and kept.
         self._stack = scope if isinstance(scope, Stack) else Stack.of(self)
@@ -138,6 +146,7 @@ class ClusterProvider(Construct):
             memory_size=memory_size,
             role=self.role,
             log_group=self.log_group,
+            environment={GUARDRAILS_ENV: self._guardrails.to_json()},
         )
         # Everything known now (the fixed grants, a standalone provider's prefix grants, the runtime's
         # polling grants) goes into one policy built from JSON in a single call; the grants the
@@ -194,6 +203,18 @@ class ClusterProvider(Construct):
     def service_token(self) -> str:
         """The ServiceToken of ``Custom::...`` resources served by this provider (the function ARN)."""
         return self._function_arn
+
+    @property
+    def guardrails(self) -> Guardrails:
+        """What this provider accepts beyond the secure defaults (see :class:`Guardrails`)."""
+        return self._guardrails
+
+    def allow(self, guardrails: Guardrails) -> None:
+        """Widen this provider's guardrails to also accept what ``guardrails`` allows."""
+        widened = self._guardrails.widened(guardrails)
+        if widened != self._guardrails:
+            self._guardrails = widened
+            self.function.add_environment(GUARDRAILS_ENV, widened.to_json())
 
     def _stack_value(self, name: str, make: Callable[[], T]) -> T:
         """``make()``, made once per stack (for immutable jsii values such as a Duration)."""

@@ -1,0 +1,123 @@
+"""Issue 12, item 3 through the handlers: a provider refuses the insecure settings its guardrails do
+not allow, before anything is made, naming the property and the guardrail; allowed ones go through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.e2e.harness import CloudFormation
+
+REDSHIFT = {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": "2"}
+AURORA = {"ClusterIdentifier": "orders", "InstanceClass": "db.r6g.large"}
+
+
+def _redshift_clusters() -> list[str]:
+    return [c["ClusterIdentifier"] for c in boto3.client("redshift").describe_clusters()["Clusters"]]
+
+
+def _aurora_clusters() -> list[str]:
+    return [c["DBClusterIdentifier"] for c in boto3.client("rds").describe_db_clusters()["DBClusters"]]
+
+
+@pytest.mark.parametrize(
+    ("props", "field", "guardrail"),
+    [
+        ({**REDSHIFT, "Encrypted": "false"}, "Encrypted", "allow_unencrypted"),
+        ({**REDSHIFT, "PubliclyAccessible": "true"}, "PubliclyAccessible", "allow_public_access"),
+    ],
+    ids=["unencrypted", "public"],
+)
+def test_redshift_insecure_create_is_refused_with_nothing_made(
+    redshift_cfn: CloudFormation, props: dict[str, Any], field: str, guardrail: str
+) -> None:
+    result = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", props))
+    assert result.status == "FAILED"
+    assert result.reason.startswith(f"Invalid property {field}:"), result.reason
+    assert f"guardrail '{guardrail}'" in result.reason and "Nothing was changed" in result.reason
+    assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
+    assert _redshift_clusters() == []
+    deleted = redshift_cfn.send(
+        redshift_cfn.event("Delete", "Custom::RedshiftCluster", props, physical_id=result.physical_id)
+    )
+    assert deleted.status == "SUCCESS", deleted.reason
+
+
+def test_aurora_unencrypted_create_is_refused_with_nothing_made(aurora_cfn: CloudFormation) -> None:
+    props = {**AURORA, "StorageEncrypted": "false"}
+    result = aurora_cfn.send(aurora_cfn.event("Create", "Custom::AuroraCluster", props))
+    assert result.status == "FAILED" and "guardrail 'allow_unencrypted'" in result.reason, result.reason
+    assert result.reason.startswith("Invalid property StorageEncrypted:")
+    assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
+    assert _aurora_clusters() == []
+
+
+def test_allowed_by_the_provider_policy_goes_through(redshift_cfn: CloudFormation, allow_guardrails: Any) -> None:
+    allow_guardrails(allow_public_access=True)
+    props = {**REDSHIFT, "PubliclyAccessible": "true"}
+    result = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", props))
+    assert result.status == "SUCCESS", result.reason
+    assert boto3.client("redshift").describe_clusters()["Clusters"][0]["PubliclyAccessible"] is True
+
+
+def test_public_access_as_an_in_place_update_is_refused_and_changes_nothing(redshift_cfn: CloudFormation) -> None:
+    made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", REDSHIFT))
+    assert made.status == "SUCCESS", made.reason
+    public = {**REDSHIFT, "PubliclyAccessible": "true"}
+    update = redshift_cfn.event(
+        "Update", "Custom::RedshiftCluster", public, physical_id=made.physical_id, old_properties=REDSHIFT
+    )
+    result = redshift_cfn.send(update)
+    assert result.status == "FAILED" and "allow_public_access" in result.reason, result.reason
+    assert result.physical_id == made.physical_id
+    assert boto3.client("redshift").describe_clusters()["Clusters"][0]["PubliclyAccessible"] is False
+
+
+def test_a_setting_the_stack_already_runs_with_does_not_fail_an_unrelated_update(
+    redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allow_guardrails(allow_public_access=True)
+    public = {**REDSHIFT, "PubliclyAccessible": "true"}
+    made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", public))
+    assert made.status == "SUCCESS", made.reason
+    monkeypatch.delenv("DBSCALE_GUARDRAILS")  # the provider is redeployed strict
+    tagged = {**public, "Tags": [{"Key": "team", "Value": "data"}]}
+    update = redshift_cfn.event(
+        "Update", "Custom::RedshiftCluster", tagged, physical_id=made.physical_id, old_properties=public
+    )
+    assert redshift_cfn.send(update).status == "SUCCESS"
+
+
+@pytest.mark.parametrize(("prefixes", "allowed"), [((), False), (("legacy-",), False), (("ware",), True)])
+def test_adoption_only_for_listed_prefixes(
+    redshift_cfn: CloudFormation, allow_guardrails: Any, prefixes: tuple[str, ...], allowed: bool
+) -> None:
+    boto3.client("redshift").create_cluster(
+        ClusterIdentifier="warehouse", NodeType="ra3.xlplus", NumberOfNodes=2, MasterUsername="admin",
+        MasterUserPassword="Passw0rd!Passw0rd", ClusterType="multi-node",
+    )  # fmt: skip
+    allow_guardrails(adopt_prefixes=prefixes)
+    result = redshift_cfn.send(
+        redshift_cfn.event("Create", "Custom::RedshiftCluster", {**REDSHIFT, "AdoptExisting": "true"})
+    )
+    if allowed:
+        assert result.status == "SUCCESS" and result.data["Adopted"] == "true", result.reason
+    else:
+        assert result.status == "FAILED" and "guardrail 'adopt_prefixes'" in result.reason, result.reason
+        assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
+        deleted = redshift_cfn.send(
+            redshift_cfn.event("Delete", "Custom::RedshiftCluster", REDSHIFT, physical_id=result.physical_id)
+        )
+        assert deleted.status == "SUCCESS"
+    assert _redshift_clusters() == ["warehouse"]
+
+
+def test_a_malformed_policy_fails_creates_instead_of_allowing(
+    redshift_cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBSCALE_GUARDRAILS", '{"allow_public": true}')
+    result = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", REDSHIFT))
+    assert result.status == "FAILED" and "DBSCALE_GUARDRAILS" in result.reason
+    assert _redshift_clusters() == []
