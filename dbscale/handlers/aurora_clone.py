@@ -18,8 +18,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from dbscale.core.aurora import RdsProvisioning
-from dbscale.core.aws import tag_dict
+from dbscale.core.aurora import RdsProvisioning, describe_db_cluster
+from dbscale.core.aws import client, tag_dict
 from dbscale.core.clones import (
     CLONE_OF_TAG_KEY,
     ClonePlan,
@@ -28,7 +28,14 @@ from dbscale.core.clones import (
     validate_clone_request,
     waiting_only,
 )
-from dbscale.core.errors import ClusterAlreadyExists, ClusterNotFound, InvalidRequest, OperationFailed
+from dbscale.core.errors import (
+    ClusterAlreadyExists,
+    ClusterNotFound,
+    GuardrailViolation,
+    InvalidRequest,
+    OperationFailed,
+)
+from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
 
@@ -136,6 +143,7 @@ class AuroraCloneResource(ReplaceableResource):
                 f"cluster '{clone_id}' already exists and was not created by this resource; choose another "
                 "CloneClusterIdentifier (or leave it out: dbscale then derives one from the stack and logical id)"
             )
+        self._check_source_guardrails(provider, props["SourceClusterId"])
         # A clone (or its seed copy) may be created from here on: answers carry the clone's id.
         state["physical_id"] = clone_id
         max_age = props["MaxCopyAgeHours"]
@@ -161,6 +169,27 @@ class AuroraCloneResource(ReplaceableResource):
         if plan.operation is None:  # only dry runs and "none" plans come without one; neither is asked for here
             raise OperationFailed(f"Aurora clone '{clone_id}': no operation was started ({plan.reason})")
         state.update(physical_id=clone_id, op=plan.operation.to_dict(), cloned_from=plan.cloned_from)
+
+    @staticmethod
+    def _check_source_guardrails(provider: Provider, source_id: str) -> None:
+        """A clone or copy inherits its source's encryption: refuse an unencrypted source unless this
+        provider's guardrails allow unencrypted storage (a missing source is reported later, as before)."""
+        guardrails = Guardrails.from_env()
+        if guardrails.allow_unencrypted:
+            return
+        try:
+            source = describe_db_cluster(client("rds", provider.session), source_id)
+        except ClusterNotFound:
+            return
+        if not source.get("StorageEncrypted"):
+            raise GuardrailViolation(
+                f"SourceClusterId '{source_id}' is not encrypted at rest, so its clone would not be either: refused "
+                "by this provider's guardrail 'allow_unencrypted'. Nothing was changed. Clone an encrypted cluster "
+                "(e.g. restore a snapshot of this one with a KMS key), or redeploy the provider with "
+                "allow_unencrypted=True.",
+                field="SourceClusterId",
+                guardrail="allow_unencrypted",
+            )
 
     def _provision(
         self, props: dict[str, Any], request: Request, clone_id: str, max_age: Any, acu_given: bool

@@ -9,6 +9,9 @@ import boto3
 import pytest
 
 from tests.e2e.harness import CloudFormation
+from tests.e2e.test_aurora_clone import PROPS as CLONE_PROPS
+from tests.e2e.test_aurora_clone import cfn, fake, rds  # noqa: F401 (fixtures)
+from tests.fakes.clones import AuroraCloneFake
 
 REDSHIFT = {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": "2"}
 AURORA = {"ClusterIdentifier": "orders", "InstanceClass": "db.r6g.large"}
@@ -121,3 +124,26 @@ def test_a_malformed_policy_fails_creates_instead_of_allowing(
     result = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", REDSHIFT))
     assert result.status == "FAILED" and "DBSCALE_GUARDRAILS" in result.reason
     assert _redshift_clusters() == []
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["refused", "allowed"])
+def test_a_clone_of_an_unencrypted_source_needs_allow_unencrypted(
+    cfn: CloudFormation,  # noqa: F811
+    fake: AuroraCloneFake,  # noqa: F811
+    rds: Any,  # noqa: F811
+    allow_guardrails: Any,
+    allowed: bool,
+) -> None:
+    fake.make_source(rds, "prod", encrypted=False)
+    if allowed:
+        allow_guardrails(allow_unencrypted=True)
+    result = cfn.send(cfn.event("Create", "Custom::AuroraClone", CLONE_PROPS, logical_id="Clone"))
+    names = sorted(c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"])
+    if allowed:
+        assert result.status == "SUCCESS", result.reason
+        assert len(names) == 2
+    else:
+        assert result.status == "FAILED", result.reason
+        assert result.reason.startswith("Invalid property SourceClusterId:") and "allow_unencrypted" in result.reason
+        assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
+        assert names == ["prod"]

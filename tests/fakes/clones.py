@@ -258,11 +258,13 @@ class AuroraCloneFake:
         managed_password: bool = True,
         engine: str = "aurora-postgresql",
         instances: int = 1,
+        encrypted: bool = True,
     ) -> None:
         """An available Aurora cluster with ``instances`` instances (not made by dbscale)."""
         params: dict[str, Any] = {
             "DBClusterIdentifier": name,
             "Engine": engine,
+            "StorageEncrypted": encrypted,
             "MasterUsername": "postgres",
             "VpcSecurityGroupIds": ["sg-0123456789abcdef0"],
             "Tags": [{"Key": "team", "Value": "data"}],
