@@ -27,8 +27,7 @@ _BACKUP_PLAN = (
     "flagged the same); the cluster's automated backups cover its instances"
 )
 _DEFAULT_PORT = (
-    "the default port is not an access control: the cluster is private, reachable only through its "
-    "security group"
+    "the default port is not an access control: the cluster is private, reachable only through its security group"
 )
 
 ACKNOWLEDGED: dict[Key, str] = {
@@ -66,14 +65,14 @@ _TLS = (
     "ClusterParameterGroupName: item 2's dbscale-owned Redshift parameter group with require_ssl=true "
     "(rendered from CreateClusterParameterGroup/ModifyClusterParameterGroup)"
 )
-_REDSHIFT_LOGS = "LoggingProperties (EnableLogging) and enable_user_activity_logging in the dbscale-owned parameter group"
+_REDSHIFT_LOGS = (
+    "LoggingProperties (EnableLogging) and enable_user_activity_logging in the dbscale-owned parameter group"
+)
 _MAINTENANCE = (
-    "AutomatedSnapshotRetentionPeriod (7 by default), PreferredMaintenanceWindow and AllowVersionUpgrade "
-    "sent on create"
+    "AutomatedSnapshotRetentionPeriod (7 by default), PreferredMaintenanceWindow and AllowVersionUpgrade sent on create"
 )
 _DELETION_PROTECTION = (
-    "DeletionProtection (item 1), set in app.py (RemovalPolicy.RETAIN or the prop) and "
-    "examples/raw-cloudformation.yaml"
+    "DeletionProtection (item 1), set in app.py (RemovalPolicy.RETAIN or the prop) and examples/raw-cloudformation.yaml"
 )
 
 PENDING_PARITY: dict[Key, str] = {
@@ -87,7 +86,10 @@ PENDING_PARITY: dict[Key, str] = {
     ("*-RedshiftEnhancedVPCRoutingEnabled", "*WarehouseCluster"): (
         "EnhancedVpcRouting (item 1; on by default in the construct, item 2; set in the raw template)"
     ),
-    ("*-RDSLoggingEnabled*", "*AppDbCluster"): "EnableCloudwatchLogsExports (item 2: postgresql logs exported by default)",
+    (
+        "*-RDSLoggingEnabled*",
+        "*AppDbCluster",
+    ): "EnableCloudwatchLogsExports (item 2: postgresql logs exported by default)",
     ("*-RDSEnhancedMonitoringEnabled", "*AppDbInstance*"): (
         "MonitoringInterval/MonitoringRoleArn on every instance (item 1; the construct makes the role, item 2; "
         "set in the raw template)"

@@ -138,9 +138,9 @@ class _Resolver:
         self.ec2 = boto3.client("ec2", region_name=REGION)
         vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         self.subnets = [
-            self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")[
-                "Subnet"
-            ]["SubnetId"]
+            self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"][
+                "SubnetId"
+            ]
             for i, az in enumerate("ab")
         ]
         self.vpc = vpc

@@ -79,7 +79,7 @@ def _rds_parameters(props: Props, value: Any) -> None:
 
 
 def _redshift_parameters(props: Props, value: Any) -> None:
-    """Redshift Parameters [{ParameterName, ParameterValue, ApplyType...}] -> native [{ParameterName, ParameterValue}]."""
+    """Redshift Parameters [{ParameterName, ParameterValue, ApplyType...}] -> [{ParameterName, ParameterValue}]."""
     current = {p["ParameterName"]: p["ParameterValue"] for p in props.get("Parameters", [])}
     current.update({p["ParameterName"]: p["ParameterValue"] for p in value})
     props["Parameters"] = [{"ParameterName": k, "ParameterValue": v} for k, v in current.items()]
@@ -174,12 +174,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("redshift", "CreateTags"): Operation("*", "ResourceName", False, {"Tags": _tags_added}, by_arn=True),
     ("redshift", "DeleteTags"): Operation("*", "ResourceName", False, {"TagKeys": _tags_removed}, by_arn=True),
     ("rds", "CreateDBCluster"): Operation(_DB_CLUSTER, "DBClusterIdentifier", True, _DB_CLUSTER_SPECIAL),
-    ("rds", "RestoreDBClusterFromSnapshot"): Operation(
-        _DB_CLUSTER, "DBClusterIdentifier", True, _DB_CLUSTER_SPECIAL
-    ),
-    ("rds", "RestoreDBClusterToPointInTime"): Operation(
-        _DB_CLUSTER, "DBClusterIdentifier", True, _DB_CLUSTER_SPECIAL
-    ),
+    ("rds", "RestoreDBClusterFromSnapshot"): Operation(_DB_CLUSTER, "DBClusterIdentifier", True, _DB_CLUSTER_SPECIAL),
+    ("rds", "RestoreDBClusterToPointInTime"): Operation(_DB_CLUSTER, "DBClusterIdentifier", True, _DB_CLUSTER_SPECIAL),
     ("rds", "ModifyDBCluster"): Operation(_DB_CLUSTER, "DBClusterIdentifier", False, _DB_CLUSTER_SPECIAL),
     ("rds", "CreateDBInstance"): Operation(_DB_INSTANCE, "DBInstanceIdentifier", True, _DB_INSTANCE_SPECIAL),
     ("rds", "ModifyDBInstance"): Operation(
@@ -213,6 +209,7 @@ NOT_RESOURCES: dict[str, str] = {
 }
 READ_PREFIXES = ("Describe", "List", "Get")
 
+
 # Delete calls (made for a Delete request) -> the native DeletionPolicy that does the same. A
 # resource the handler leaves behind on Delete renders with "Retain".
 def _final_snapshot(skip: str) -> Callable[[dict[str, Any]], str]:
@@ -220,7 +217,11 @@ def _final_snapshot(skip: str) -> Callable[[dict[str, Any]], str]:
 
 
 DELETIONS: dict[tuple[str, str], tuple[str, str, Callable[[dict[str, Any]], str]]] = {
-    ("redshift", "DeleteCluster"): (_REDSHIFT_CLUSTER, "ClusterIdentifier", _final_snapshot("SkipFinalClusterSnapshot")),
+    ("redshift", "DeleteCluster"): (
+        _REDSHIFT_CLUSTER,
+        "ClusterIdentifier",
+        _final_snapshot("SkipFinalClusterSnapshot"),
+    ),
     ("rds", "DeleteDBCluster"): (_DB_CLUSTER, "DBClusterIdentifier", _final_snapshot("SkipFinalSnapshot")),
     ("rds", "DeleteDBInstance"): (_DB_INSTANCE, "DBInstanceIdentifier", lambda params: "Delete"),
     ("redshift", "DeleteClusterParameterGroup"): (
@@ -378,9 +379,7 @@ class Renderer:
                 del template["Parameters"]
         return out
 
-    def _symbolic(
-        self, value: Any, owner: _Native, identifiers: dict[str, _Native], parameters: dict[str, Any]
-    ) -> Any:
+    def _symbolic(self, value: Any, owner: _Native, identifiers: dict[str, _Native], parameters: dict[str, Any]) -> Any:
         if isinstance(value, list):
             return [self._symbolic(v, owner, identifiers, parameters) for v in value]
         if isinstance(value, dict):
@@ -430,10 +429,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m tests.audit.render OUTDIR [CDK_OUT]", file=sys.stderr)
         return 2
     outdir = Path(argv[0])
-    if len(argv) == 2:
-        cdk_out = Path(argv[1])
-    else:
-        cdk_out = synthesize(outdir / "cdk.out")
+    cdk_out = Path(argv[1]) if len(argv) == 2 else synthesize(outdir / "cdk.out")
     for path in write(render_example(cdk_out), outdir):
         print(path)
     return 0
@@ -443,4 +439,4 @@ if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
 
 
-__all__ = ["OPERATIONS", "NOT_RESOURCES", "Renderer", "Unrendered", "render", "render_example", "write"]
+__all__ = ["NOT_RESOURCES", "OPERATIONS", "Renderer", "Unrendered", "render", "render_example", "write"]

@@ -79,8 +79,9 @@ def test_every_example_cluster_is_rendered_from_its_calls(audit: Audit) -> None:
 def test_rendered_templates_have_no_unacknowledged_findings(audit: Audit) -> None:
     uncovered, stale = triage(audit.findings)
     details = {**audit.cfn_lint, **audit.nag}
-    assert not uncovered, "unacknowledged findings (fix them, or add them with a reason to tests/audit/acknowledgements.py):\n" + "\n".join(
-        f"{rule} {resource}: {details[(rule, resource)][0]}" for rule, resource in uncovered
+    assert not uncovered, (
+        "unacknowledged findings (fix them, or add them with a reason to tests/audit/acknowledgements.py):\n"
+        + "\n".join(f"{rule} {resource}: {details[(rule, resource)][0]}" for rule, resource in uncovered)
     )
     assert not stale, "acknowledgements that match no finding any more (delete them):\n" + "\n".join(stale)
 
@@ -154,13 +155,24 @@ def test_parameters_the_parity_work_adds_render_without_changes() -> None:
                     "MasterPasswordSecretKmsKeyId": "k",
                 },
             ),
-            AwsCall("redshift", "CreateClusterParameterGroup", {"ParameterGroupName": "dbscale-c-params", "ParameterGroupFamily": "redshift-1.0", "Description": "d"}),
+            AwsCall(
+                "redshift",
+                "CreateClusterParameterGroup",
+                {"ParameterGroupName": "dbscale-c-params", "ParameterGroupFamily": "redshift-1.0", "Description": "d"},
+            ),
             AwsCall(
                 "redshift",
                 "ModifyClusterParameterGroup",
-                {"ParameterGroupName": "dbscale-c-params", "Parameters": [{"ParameterName": "require_ssl", "ParameterValue": "true", "ApplyType": "static"}]},
+                {
+                    "ParameterGroupName": "dbscale-c-params",
+                    "Parameters": [{"ParameterName": "require_ssl", "ParameterValue": "true", "ApplyType": "static"}],
+                },
             ),
-            AwsCall("redshift", "EnableLogging", {"ClusterIdentifier": "c", "LogDestinationType": "cloudwatch", "LogExports": ["useractivitylog"]}),
+            AwsCall(
+                "redshift",
+                "EnableLogging",
+                {"ClusterIdentifier": "c", "LogDestinationType": "cloudwatch", "LogExports": ["useractivitylog"]},
+            ),
             AwsCall("redshift", "ModifyClusterIamRoles", {"ClusterIdentifier": "c", "AddIamRoles": ["arn:r"]}),
         )
     )
@@ -177,13 +189,26 @@ def test_parameters_the_parity_work_adds_render_without_changes() -> None:
             AwsCall(
                 "rds",
                 "CreateDBCluster",
-                {"DBClusterIdentifier": "a", "Engine": "aurora-postgresql", "DeletionProtection": True,
-                 "EnableCloudwatchLogsExports": ["postgresql"], "MasterUserSecretKmsKeyId": "k",
-                 "EnablePerformanceInsights": True},
+                {
+                    "DBClusterIdentifier": "a",
+                    "Engine": "aurora-postgresql",
+                    "DeletionProtection": True,
+                    "EnableCloudwatchLogsExports": ["postgresql"],
+                    "MasterUserSecretKmsKeyId": "k",
+                    "EnablePerformanceInsights": True,
+                },
             ),
-            AwsCall("rds", "CreateDBInstance", {"DBInstanceIdentifier": "a-1", "DBClusterIdentifier": "a",
-                                                "MonitoringInterval": 60, "MonitoringRoleArn": "arn:m",
-                                                "EnablePerformanceInsights": True}),
+            AwsCall(
+                "rds",
+                "CreateDBInstance",
+                {
+                    "DBInstanceIdentifier": "a-1",
+                    "DBClusterIdentifier": "a",
+                    "MonitoringInterval": 60,
+                    "MonitoringRoleArn": "arn:m",
+                    "EnablePerformanceInsights": True,
+                },
+            ),
         )
     )
     resources = aurora.templates()["Test"]["Resources"]
