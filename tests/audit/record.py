@@ -18,6 +18,7 @@ import importlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -312,7 +313,8 @@ def record(
     recorded: list[Recorded] = []
     ca = trustme.CA()
     server = ResponseServer(ca)
-    ca_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"dbscale-audit-ca-{os.getpid()}.pem"
+    workdir = tempfile.TemporaryDirectory(prefix="dbscale-audit-")
+    ca_file = Path(workdir.name) / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     try:
         with simulated_aws() as (session, recorder, clock):
@@ -362,5 +364,5 @@ def record(
                 item.delete_status = result.status
     finally:
         server.close()
-        ca_file.unlink(missing_ok=True)
+        workdir.cleanup()
     return recorded, references

@@ -357,7 +357,9 @@ class Renderer:
         return found
 
     def templates(self) -> dict[str, dict[str, Any]]:
-        identifiers = {r.identifier: r for r in self.order}
+        identifiers: dict[str, list[_Native]] = {}
+        for native in self.order:
+            identifiers.setdefault(native.identifier, []).append(native)
         out: dict[str, dict[str, Any]] = {}
         for native in self.order:
             template = out.setdefault(
@@ -369,7 +371,11 @@ class Renderer:
                     "Resources": {},
                 },
             )
-            properties = self._symbolic(native.properties, native, identifiers, template["Parameters"])
+            name_property = NAMES[native.type][0]
+            properties = {
+                k: v if k == name_property else self._symbolic(v, native, identifiers, template["Parameters"])
+                for k, v in native.properties.items()
+            }
             resource: dict[str, Any] = {"Type": native.type, "Properties": properties}
             # dbscale deletes a replaced cluster the way it deletes a removed one.
             resource["DeletionPolicy"] = resource["UpdateReplacePolicy"] = native.deletion_policy
@@ -379,7 +385,9 @@ class Renderer:
                 del template["Parameters"]
         return out
 
-    def _symbolic(self, value: Any, owner: _Native, identifiers: dict[str, _Native], parameters: dict[str, Any]) -> Any:
+    def _symbolic(
+        self, value: Any, owner: _Native, identifiers: dict[str, list[_Native]], parameters: dict[str, Any]
+    ) -> Any:
         if isinstance(value, list):
             return [self._symbolic(v, owner, identifiers, parameters) for v in value]
         if isinstance(value, dict):
@@ -388,9 +396,9 @@ class Renderer:
             return {k: self._symbolic(v, owner, identifiers, parameters) for k, v in value.items()}
         if not isinstance(value, str):
             return value
-        other = identifiers.get(value)
-        if other is not None and other is not owner and other.template == owner.template:
-            return {"Ref": other.logical_id}
+        others = [r for r in identifiers.get(value, []) if r is not owner and r.template == owner.template]
+        if others:
+            return {"Ref": others[0].logical_id}
         reference = self.references.parameters.get(value)
         if reference is not None:
             name, kind = reference

@@ -149,7 +149,7 @@ def test_parameters_the_parity_work_adds_render_without_changes() -> None:
                 "CreateCluster",
                 {
                     "ClusterIdentifier": "c",
-                    "ClusterParameterGroupName": "dbscale-c-params",
+                    "ClusterParameterGroupName": "c",
                     "EnhancedVpcRouting": True,
                     "AutomatedSnapshotRetentionPeriod": 7,
                     "MasterPasswordSecretKmsKeyId": "k",
@@ -158,13 +158,13 @@ def test_parameters_the_parity_work_adds_render_without_changes() -> None:
             AwsCall(
                 "redshift",
                 "CreateClusterParameterGroup",
-                {"ParameterGroupName": "dbscale-c-params", "ParameterGroupFamily": "redshift-1.0", "Description": "d"},
+                {"ParameterGroupName": "c", "ParameterGroupFamily": "redshift-1.0", "Description": "d"},
             ),
             AwsCall(
                 "redshift",
                 "ModifyClusterParameterGroup",
                 {
-                    "ParameterGroupName": "dbscale-c-params",
+                    "ParameterGroupName": "c",
                     "Parameters": [{"ParameterName": "require_ssl", "ParameterValue": "true", "ApplyType": "static"}],
                 },
             ),
