@@ -5,20 +5,26 @@ HTTPS on 127.0.0.1; a rollback Delete while the copy runs ends the poll and dele
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cfnlint.decode import decode_str
 from moto.backends import get_backend
 
 from dbscale.core.clones import copy_identifier
 from dbscale.core.aurora import instance_identifier
+from dbscale.handlers import aurora_clone
 from dbscale.handlers.aurora_clone import SIGNAL_ATTRIBUTES
+from dbscale.handlers.properties import FRAMEWORK_PROPERTIES
 from tests.e2e.harness import CloudFormation
 from tests.e2e.test_aurora_clone import CLONE, PROPS, TYPE, cfn, clusters, fake, rds, source  # noqa: F401
 from tests.fakes import FakeClock, SlowAws
 from tests.fakes.clones import AuroraCloneFake
 
 FOUR_HOURS = 4 * 3600
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "long-clone.yaml"
 
 
 def with_signal(cfn: CloudFormation, props: dict[str, Any], handle: str) -> dict[str, Any]:
@@ -149,9 +155,28 @@ def test_a_copy_on_write_clone_signals_too(cfn: CloudFormation, source: str, fak
 
     cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=60)
 
-    assert signalled(cfn, handle)["ClonedFrom"] == "prod"
+    data = signalled(cfn, handle)
+    assert data["ClonedFrom"] == "prod"
     assert cfn.poll_rules() == []
     assert [kind for kind, origin, _ in fake.restores if origin == "prod"] == ["clone"]
+    # examples/long-clone.yaml reads each value back from the wait condition's Data.
+    (signal,) = cfn.received(handle)
+    condition_data = json.dumps({signal["UniqueId"]: signal["Data"]}, separators=(",", ":"))
+    template, problems = decode_str(EXAMPLE.read_text())
+    assert not problems
+    allowed = {prop.name for prop in aurora_clone.SCHEMA} | FRAMEWORK_PROPERTIES
+    assert set(template["Resources"]["Clone"]["Properties"]) <= allowed
+    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+    expected = {
+        "Endpoint": "Endpoint.Address",
+        "Port": "Endpoint.Port",
+        "ReaderEndpoint": "ReadEndpoint.Address",
+        "ClonedFrom": "ClonedFrom",
+        "SecretArn": "SecretArn",
+    }
+    for name, attribute in expected.items():
+        assert evaluate(outputs[name], {"CloneReady20261126": condition_data}) == data[attribute], name
+    assert outputs["ClusterIdentifier"] == {"Fn::GetAtt": ["Clone", "ClusterIdentifier"]}  # answered early
 
 
 def test_an_instance_class_change_answers_with_the_clone_as_it_is_and_signals(
@@ -183,17 +208,30 @@ def test_a_signal_without_waiting_is_refused(cfn: CloudFormation, source: str, r
     assert CLONE not in clusters(rds)
 
 
-def _target(cfn: CloudFormation, rule: str) -> dict[str, Any]:
-    import json
+def evaluate(value: Any, data: dict[str, str]) -> Any:
+    """Fn::Select, Fn::Split and GetAtt of a wait condition's Data, as CloudFormation evaluates them."""
+    if isinstance(value, list):
+        return [evaluate(item, data) for item in value]
+    if not isinstance(value, dict):
+        return value
+    ((function, argument),) = value.items()
+    if function == "Fn::GetAtt":
+        assert argument[1] == "Data"
+        return data[argument[0]]
+    if function == "Fn::Select":
+        return evaluate(argument[1], data)[argument[0]]
+    if function == "Fn::Split":
+        return evaluate(argument[1], data).split(argument[0])
+    raise AssertionError(f"unexpected {function}")
 
+
+def _target(cfn: CloudFormation, rule: str) -> dict[str, Any]:
     targets = cfn.events.list_targets_by_rule(Rule=rule)["Targets"]
     loaded: dict[str, Any] = json.loads(targets[0]["Input"])
     return loaded
 
 
 def _save(cfn: CloudFormation, rule: str, envelope: dict[str, Any]) -> None:
-    import json
-
     (target,) = cfn.events.list_targets_by_rule(Rule=rule)["Targets"]
     cfn.events.put_targets(Rule=rule, Targets=[{**target, "Input": json.dumps(envelope)}])
 
