@@ -397,7 +397,9 @@ class _Invocation:
             f"{minutes:.0f} minutes and CloudFormation's ServiceTimeout ({self.state['timeout']} s) is near. "
             f"Last state: {progress.detail or 'unknown'}. The operation continues in AWS: wait until the "
             "cluster is available, then retry the stack operation (it picks up where AWS is), raise "
-            "ServiceTimeout (max 3600 s), or set WaitForCompletion to false for long resizes."
+            "ServiceTimeout (max 3600 s), add a completion signal to wait up to 12 hours (CompletionSignalUrl "
+            "with an AWS::CloudFormation::WaitConditionHandle, or long_operations=LongOperations() on the "
+            "construct), or set WaitForCompletion to false."
         )
 
     # --- polling ------------------------------------------------------------------------------
