@@ -442,10 +442,10 @@ class _Invocation:
     def _take_over(self) -> None:
         """End the poll of an older request for this resource (a signal's rule is one per resource).
 
-        A rollback, a replacement's Delete or any newer request for the same physical resource makes
-        the older operation's poll stop: its rule is removed, so no later firing continues it, and
-        the invocation that may still hold its lease finds the rule gone and stops too (it neither
-        saves, signals nor removes anything). Until that lease has ended this request only waits
+        A rollback (Update or Delete) or any newer request for the same physical resource makes the
+        older operation's poll stop: its rule is removed, so no later firing continues it, and the
+        invocation that may still hold its lease finds the rule gone or another request's at its next
+        save and stops (it never touches another request's rule). Until that lease has ended this request only waits
         (``hold_until``): a Delete then finds whatever the older poll made in its last minutes. A
         rule of another physical resource (a replacement still being made) is left alone."""
         request = self.request
@@ -479,8 +479,11 @@ class _Invocation:
         rule.remove(str(current.get("RequestId") or ""))
 
     def _superseded(self) -> bool:
-        """True when a newer request for this resource ended this operation's poll (its rule is gone or
-        carries another request): this invocation must then neither signal nor remove the rule."""
+        """True when a newer request for this resource has taken this operation's rule over (it carries
+        another request): this invocation must then neither signal nor remove that request's rule.
+
+        A rule that is gone counts as not superseded: the read may lag a rule made seconds ago, and
+        signalling this operation's own handle is harmless, where a missed signal holds the stack."""
         request = self.request
         if request is None or self.rule is None or not self.rule.installed:
             return False
@@ -490,7 +493,7 @@ class _Invocation:
             current = self.rule.read()
         except AwsError:
             return False  # unknown: signal (this operation's own handle) rather than leave it waiting
-        return current is None or current.get("RequestId") != request.request_id
+        return current is not None and current.get("RequestId") != request.request_id
 
     def _hand_over(self, lease_until: float) -> None:
         if self._stopped:  # the watchdog answered: leave no rule behind
