@@ -178,9 +178,13 @@ class _ClusterBase(Construct):
         """
         if address_attribute not in self._endpoints:
             if self._port_token is None:
-                self._port_token = Token.as_number(self.resource.get_att("Endpoint.Port"))
+                self._port_token = Token.as_number(self._port_attribute())
             self._endpoints[address_attribute] = rds.Endpoint(self._att(address_attribute), self._port_token)
         return self._endpoints[address_attribute]
+
+    def _port_attribute(self) -> Any:
+        """The ``Endpoint.Port`` attribute (a clone with long operations reads it from its completion)."""
+        return self.resource.get_att("Endpoint.Port")
 
     def _managed_secret(self) -> secretsmanager.ISecret:
         # The handler reports the ARN of the secret the service created (ManageMasterPassword /

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -18,9 +19,11 @@ from constructs import Construct, IConstruct
 
 from dbscale.core.clones import iso, validate_clone_request
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
+from dbscale.handlers.aurora_clone import SIGNAL_ATTRIBUTES
 
 from ._support import checked, fail, unresolved
 from .aurora import AuroraCluster, _AuroraBase
+from .long_operations import LongOperations
 from .providers import AuroraCloneProvider
 
 # validate_clone_request's argument names -> this construct's keyword arguments (for messages).
@@ -96,6 +99,12 @@ class AuroraClone(_AuroraBase):
     :param removal_policy: DESTROY (default) deletes the clone without a final snapshot; SNAPSHOT
         takes one; RETAIN leaves the clone in place.
     :param wait_for_completion: the deploy waits until the clone's writer is available. Default True.
+    :param long_operations: ``LongOperations(timeout=...)`` lets a deploy wait for a clone that takes
+        longer than the custom resource's one-hour limit (a copy-first clone: snapshot and restore of
+        the whole database), up to 12 hours, through a wait condition (see
+        ``docs/long-operations.md``). The clone's endpoints, ARN and secret are then read from the
+        wait condition's data: whatever uses them waits for the finished clone. Needs
+        ``wait_for_completion=True``.
     """
 
     def __init__(
@@ -116,6 +125,7 @@ class AuroraClone(_AuroraBase):
         serverless_v2_max_capacity: float | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         wait_for_completion: bool = True,
+        long_operations: LongOperations | None = None,
     ) -> None:
         super().__init__(scope, id, AuroraCloneProvider.resource_type)
         source_id, source_cluster = source_name(self, source)
@@ -159,6 +169,7 @@ class AuroraClone(_AuroraBase):
             },
             removal_policy=removal_policy,
             retain_with_cluster=[],
+            long_operations=long_operations,
         )
         if source_cluster is not None:
             resource.node.add_dependency(source_cluster.resource)
@@ -191,6 +202,18 @@ class AuroraClone(_AuroraBase):
         return f"{base}-{digest}"
 
     # --- attributes ---------------------------------------------------------------------------
+
+    def _att(self, name: str) -> str:
+        """With long operations, the attributes a new clone only has once it is finished come from the
+        completion signal's data (the early answer does not carry them); the rest as for clusters."""
+        if self._completion is not None and name in SIGNAL_ATTRIBUTES:
+            if name not in self._atts:
+                self._atts[name] = self._completion.signalled(SIGNAL_ATTRIBUTES.index(name))
+            return self._atts[name]
+        return super()._att(name)
+
+    def _port_attribute(self) -> Any:
+        return self._att("Endpoint.Port") if self._completion is not None else super()._port_attribute()
 
     @property
     def connections(self) -> ec2.Connections:

@@ -24,6 +24,7 @@ from aws_cdk import CfnWaitCondition, CfnWaitConditionHandle, Duration, Fn, Stac
 from constructs import Construct
 
 from dbscale.handlers.signal import (
+    DATA_SEPARATOR,
     MAX_SIGNAL_TIMEOUT_SECONDS,
     SIGNAL_TIMEOUT_PROPERTY,
     SIGNAL_URL_PROPERTY,
@@ -69,6 +70,7 @@ class Completion:
             scope, f"Completion{digest}", handle=self.handle.ref, timeout=str(self.timeout_seconds), count=1
         )
         self._wait: str | None = None
+        self._payload: str | None = None
 
     @property
     def resource_properties(self) -> dict[str, str]:
@@ -84,3 +86,17 @@ class Completion:
         if self._wait is None:
             self._wait = Fn.select(0, ["", Token.as_string(self.condition.attr_data)])
         return Fn.join("", [value, self._wait])
+
+    def signalled(self, index: int) -> str:
+        """Value ``index`` of the success signal's Data (the resource type's ``signal_attributes``
+        order), read from the wait condition: for attributes that do not exist before the operation
+        has finished (a new clone's endpoints, ARN, secret), so they are never answered early.
+
+        ``WaitCondition.Data`` is the JSON string ``{"<UniqueId>":"<Data>"}`` (one signal, ``Count``
+        1): split on ``"`` the Data is element 3; split on ``|``, the values in order. (The attribute
+        passes through ``Fn::Select`` of ``["", Data]``, which is Data itself: cfn-lint types the
+        attribute as an object and would refuse it as ``Fn::Split``'s string.)"""
+        if self._payload is None:
+            data = Fn.select(1, ["", Token.as_string(self.condition.attr_data)])
+            self._payload = Fn.select(3, Fn.split('"', data))
+        return Fn.select(index, Fn.split(DATA_SEPARATOR, self._payload))

@@ -8,6 +8,14 @@ Update changes the writer's instance class and the tags in place; a new ``Source
 a derived ``CloneClusterIdentifier``) or a new ``CloneClusterIdentifier`` replaces the clone.
 Delete removes the clone, without a final snapshot unless ``FinalSnapshot`` is true (clones are
 disposable), and never touches a cluster this resource did not create.
+
+With a completion signal (``CompletionSignalUrl``, see :mod:`dbscale.handlers.signal`) the resource
+answers SUCCESS as soon as AWS has accepted the first request of the operation (the copy's seed
+snapshot, or the clone itself) and keeps polling; the outcome goes to the wait condition handle:
+SUCCESS with the finished clone's attributes (:data:`SIGNAL_ATTRIBUTES`) as the signal's Data, or
+FAILURE with the reason. A new clone's early answer carries only what is known by then
+(``ClusterIdentifier``, ``ClonedFrom``, ``InProgress``): its endpoints and secret do not exist yet,
+so they are read from the wait condition's Data (the ``AuroraClone`` construct does so itself).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from dbscale.core.operation import Operation
 from .cluster import ReplaceableResource, cfn_tags, delete_owned, owned_by, text_attributes, update_tags
 from .properties import Prop, immutable_changes, parse
 from .runtime import LOG, Progress, Provider, Request
+from .signal import SIGNAL_URL_PROPERTY
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("SourceClusterId", required=True, immutable=True),
@@ -81,6 +90,19 @@ CONSTRUCT_TO_PROPERTY: dict[str, str] = {
 }
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 
+SIGNAL_ATTRIBUTES = (
+    "Endpoint.Address",
+    "Endpoint.Port",
+    "ReadEndpoint.Address",
+    "ClusterIdentifier",
+    "ClusterArn",
+    "ClonedFrom",
+    "SecretArn",
+)
+"""Attributes a completion signal carries, in this order (the construct reads them back by position)."""
+EARLY_ATTRIBUTES = ("ClusterIdentifier", "ClonedFrom")
+"""What the early answer of a new clone carries: all that is known before the clone exists."""
+
 
 def default_clone_identifier(stack_id: str, logical_id: str, source_cluster_id: str) -> str:
     """``<stack name>-<logical id>-<8 hex>``, lowercased and shortened to a valid identifier.
@@ -102,6 +124,7 @@ class AuroraCloneResource(ReplaceableResource):
     resource_type = "Custom::AuroraClone"
     identifier_property = "CloneClusterIdentifier"
     argument_names = CONSTRUCT_TO_PROPERTY
+    signal_attributes = SIGNAL_ATTRIBUTES
 
     # --- properties ---------------------------------------------------------------------------
 
@@ -128,6 +151,12 @@ class AuroraCloneResource(ReplaceableResource):
                     "the derived CloneClusterIdentifier equals SourceClusterId; set CloneClusterIdentifier",
                     field="CloneClusterIdentifier",
                 )
+        if raw is None and request.properties.get(SIGNAL_URL_PROPERTY) and not props["WaitForCompletion"]:
+            raise InvalidRequest(
+                "WaitForCompletion false cannot go with a CompletionSignalUrl: the wait condition would never be "
+                "signalled. Remove one of them.",
+                field="WaitForCompletion",
+            )
         return props
 
     # --- the lifecycle ------------------------------------------------------------------------
@@ -252,6 +281,10 @@ class AuroraCloneResource(ReplaceableResource):
                             return Progress(clone_id, False, detail=result.reason)
                         data["InProgress"] = "true"
                         return Progress(clone_id, True, data, result.reason)
+                    if state.get("signal") and not state.get("answered"):
+                        # AWS accepted the operation's first request: answer now, signal the outcome later.
+                        data = self._early_attributes(provider, clone_id, state)
+                        return Progress(clone_id, False, data, result.reason, answer_early=True)
                     return Progress(clone_id, False, detail=result.reason)
                 state["op"] = None
             if state.get("converged"):
@@ -272,6 +305,17 @@ class AuroraCloneResource(ReplaceableResource):
             state["converged"] = True
             if operation.steps:
                 state["op"] = operation.to_dict()
+
+    def _early_attributes(self, provider: Provider, clone_id: str, state: dict[str, Any]) -> dict[str, str]:
+        """The attributes of an answer sent before the operation is done, none of them guessed.
+
+        A new clone (``cloned_from`` recorded by the create) has no endpoint, ARN or secret yet: only
+        its identifier and origin are answered. An existing clone changing its writer's class keeps
+        its endpoints, ARN and secret: they are answered as they are."""
+        if "cloned_from" in state:
+            known = {"ClusterIdentifier": clone_id, "ClonedFrom": state.get("cloned_from")}
+            return text_attributes({name: known[name] for name in EARLY_ATTRIBUTES})
+        return self.attributes(provider, clone_id)
 
     def attributes(self, provider: Provider, clone_id: str) -> dict[str, str]:
         cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock).describe()

@@ -282,6 +282,8 @@ class _Invocation:
         self.signal = self._signal_of(self.request)
         self.state = self._new_state(self.request)
         self.state["signal"] = self.signal is not None
+        if SIGNAL_URL_PROPERTY in self.request.properties:
+            self._take_over()
         check_until = min(self.started + self.lambda_left - self.reserve, self.state["deadline"])
         progress = self._drive(check_until, lead=True)
         if progress is not None:
@@ -361,6 +363,17 @@ class _Invocation:
         while True:
             if self._stopped:
                 return None  # the watchdog answered; nothing more may happen in this invocation
+            hold = float(self.state.get("hold_until", 0.0))
+            if self.clock.now() < hold:
+                # A superseded poll may still be acting until its lease ends: nothing is done (no delete
+                # that a late create would undo, no change it would race) before then.
+                if hold > check_until - self.provider.poll_seconds:
+                    if lead and self.rule is None:
+                        self._install_rule(lease_until=check_until)
+                    self.clock.sleep(max(0.0, check_until - self.clock.now()))
+                    return None
+                self.clock.sleep(hold - self.clock.now())
+                continue
             progress = self.resource.step(self.provider, self.request, self.state)
             if progress.done:
                 return progress
@@ -384,7 +397,9 @@ class _Invocation:
             f"{minutes:.0f} minutes and CloudFormation's ServiceTimeout ({self.state['timeout']} s) is near. "
             f"Last state: {progress.detail or 'unknown'}. The operation continues in AWS: wait until the "
             "cluster is available, then retry the stack operation (it picks up where AWS is), raise "
-            "ServiceTimeout (max 3600 s), or set WaitForCompletion to false for long resizes."
+            "ServiceTimeout (max 3600 s), add a completion signal to wait up to 12 hours (CompletionSignalUrl "
+            "with an AWS::CloudFormation::WaitConditionHandle, or long_operations=LongOperations() on the "
+            "construct), or set WaitForCompletion to false."
         )
 
     # --- polling ------------------------------------------------------------------------------
@@ -423,6 +438,62 @@ class _Invocation:
         rule.install(self._envelope(lease_until, "first"))
         if self._stopped:  # the watchdog answered while the rule was being made
             rule.remove(request.request_id)
+
+    def _take_over(self) -> None:
+        """End the poll of an older request for this resource (a signal's rule is one per resource).
+
+        A rollback (Update or Delete) or any newer request for the same physical resource makes the
+        older operation's poll stop: its rule is removed, so no later firing continues it, and the
+        invocation that may still hold its lease finds the rule gone or another request's at its next
+        save and stops (it never touches another request's rule). Until that lease has ended this request only waits
+        (``hold_until``): a Delete then finds whatever the older poll made in its last minutes. A
+        rule of another physical resource (a replacement still being made) is left alone."""
+        request = self.request
+        if request is None or not request.physical_id:
+            return
+        rule = self._rule(poll_name(request.stack_id, request.logical_id, "resource"))
+        try:
+            current = rule.read()
+        except AwsError as err:
+            LOG.warning("could not read the poll rule %s of an older request: %s", rule.name, err.code)
+            return
+        if not current or current.get("RequestId") == request.request_id:
+            return  # no older poll, or a duplicate delivery of this very request
+        older = current.get("request")
+        older_state = current.get("state")
+        older_id = (older_state.get("physical_id") if isinstance(older_state, dict) else None) or (
+            older.get("PhysicalResourceId") if isinstance(older, dict) else None
+        )
+        if older_id != request.physical_id:
+            return  # another physical resource's operation (a replacement): not this request's to end
+        if not current.get("answered"):
+            lease_until = float(current.get("lease_until", 0.0))
+            if lease_until + LEASE_GUARD_SECONDS > self.clock.now():
+                self.state["hold_until"] = lease_until + LEASE_GUARD_SECONDS
+        LOG.info(
+            json.dumps(
+                {"superseded": current.get("RequestId"), "logical_id": request.logical_id, "by": request.request_id}
+            )
+        )
+        rule.installed = True
+        rule.remove(str(current.get("RequestId") or ""))
+
+    def _superseded(self) -> bool:
+        """True when a newer request for this resource has taken this operation's rule over (it carries
+        another request): this invocation must then neither signal nor remove that request's rule.
+
+        A rule that is gone counts as not superseded: the read may lag a rule made seconds ago, and
+        signalling this operation's own handle is harmless, where a missed signal holds the stack."""
+        request = self.request
+        if request is None or self.rule is None or not self.rule.installed:
+            return False
+        if SIGNAL_URL_PROPERTY not in request.properties:
+            return False
+        try:
+            current = self.rule.read()
+        except AwsError:
+            return False  # unknown: signal (this operation's own handle) rather than leave it waiting
+        return current is not None and current.get("RequestId") != request.request_id
 
     def _hand_over(self, lease_until: float) -> None:
         if self._stopped:  # the watchdog answered: leave no rule behind
@@ -482,6 +553,9 @@ class _Invocation:
             if self.state.get("signalled"):
                 return
             self.state["signalled"] = True
+        if self._superseded():
+            LOG.info(json.dumps({"signal": "none (superseded by a newer request)", "logical_id": self._logical_id()}))
+            return
         if self.rule is not None and self.rule.installed and self.request is not None:
             self.rule.remove(self.request.request_id)
         LOG.info(json.dumps({"signal": "SUCCESS" if success else "FAILURE", "logical_id": self._logical_id()}))

@@ -78,6 +78,7 @@ def test_properties_are_only_those_the_handlers_accept(example: Synthesized) -> 
         ("Custom::AuroraCluster", "dbscale.handlers.aurora_cluster", "DbscaleExample", "raw-cloudformation.yaml"),
         ("Custom::AuroraClone", "dbscale.handlers.aurora_clone", "DbscaleDevClones", "aurora-clone.yaml"),
         ("Custom::RedshiftCluster", "dbscale.handlers.redshift_cluster", "DbscaleExample", "long-resize.yaml"),
+        ("Custom::AuroraClone", "dbscale.handlers.aurora_clone", "DbscaleDevClones", "long-clone.yaml"),
     ):
         handler = importlib.import_module(module)
         allowed = {p.name for p in handler.SCHEMA} | {"ServiceToken", "ServiceTimeout"}
@@ -250,6 +251,7 @@ def test_cfn_lint_reports_no_errors(example: Synthesized) -> None:
             examples / "raw-cloudformation.yaml",
             examples / "aurora-clone.yaml",
             examples / "long-resize.yaml",
+            examples / "long-clone.yaml",
         ]
     )
     assert errors == []

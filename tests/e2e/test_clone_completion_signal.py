@@ -1,0 +1,242 @@
+"""Completion signals for Custom::AuroraClone (issue 13): a copy-first clone that takes hours answers
+as soon as AWS has accepted the copy, with the clone's physical id and nothing it cannot know yet,
+and signals the finished clone's attributes (or the failure) to a wait condition handle served over
+HTTPS on 127.0.0.1; a rollback Delete while the copy runs ends the poll and deletes cleanly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode_str
+from moto.backends import get_backend
+
+from dbscale.core.clones import copy_identifier
+from dbscale.core.aurora import instance_identifier
+from dbscale.handlers import aurora_clone
+from dbscale.handlers.aurora_clone import SIGNAL_ATTRIBUTES
+from dbscale.handlers.properties import FRAMEWORK_PROPERTIES
+from tests.e2e.harness import CloudFormation
+from tests.e2e.test_aurora_clone import CLONE, PROPS, TYPE, cfn, clusters, fake, rds, source  # noqa: F401
+from tests.fakes import FakeClock, SlowAws
+from tests.fakes.clones import AuroraCloneFake
+
+FOUR_HOURS = 4 * 3600
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "long-clone.yaml"
+
+
+def with_signal(cfn: CloudFormation, props: dict[str, Any], handle: str) -> dict[str, Any]:
+    return {**props, "CompletionSignalUrl": handle, "CompletionSignalTimeout": 43200}
+
+
+def create(cfn: CloudFormation, props: dict[str, Any], **kwargs: Any) -> Any:
+    event = cfn.event("Create", TYPE, props, logical_id="Clone", service_timeout=3600)
+    return cfn.send(event, firings_after_answer=0, **kwargs)
+
+
+def signalled(cfn: CloudFormation, handle: str) -> dict[str, str]:
+    (signal,) = cfn.received(handle)
+    assert signal["Status"] == "SUCCESS", signal
+    assert signal["UniqueId"] == CLONE
+    values = signal["Data"].split("|")
+    assert len(values) == len(SIGNAL_ATTRIBUTES)
+    return dict(zip(SIGNAL_ATTRIBUTES, values, strict=True))
+
+
+def arrival(cfn: CloudFormation, handle: str) -> float:
+    return cfn.server.received_at[handle.split("?")[0].split(f":{cfn.server.port}", 1)[1]][0]
+
+
+def last_available(slow: SlowAws, *names: tuple[str, str]) -> float:
+    return max(t for name, kind in names for t, state in slow.history(name, kind) if state == "available")
+
+
+@pytest.fixture
+def full_source(source: str, fake: AuroraCloneFake, rds: Any, provider_env: SlowAws) -> str:
+    """A source with no free clone slot and no copy: a clone needs a new copy (snapshot and restore)."""
+    fake.add_clones(rds, "prod", 15)
+    fake.settle()
+    fake.snapshot_seconds = 1800
+    provider_env.set_duration("aurora", "restore", FOUR_HOURS - 1800)
+    return source
+
+
+COPY_PROPS = {**PROPS, "CopyOk": True}
+
+
+def test_a_four_hour_copy_answers_at_once_and_signals_within_seconds_of_completion(
+    cfn: CloudFormation, full_source: str, rds: Any, fake: AuroraCloneFake, fake_clock: FakeClock, provider_env: SlowAws
+) -> None:
+    handle = cfn.server.url()
+    started_utc = fake_clock.utc()
+    answered = create(cfn, with_signal(cfn, COPY_PROPS, handle))
+
+    assert answered.status == "SUCCESS", answered.reason
+    assert answered.physical_id == CLONE
+    copy_id = copy_identifier("prod", started_utc)
+    # Only what is known: no endpoint, ARN or secret exists before the copy and the clone are made.
+    assert answered.data == {"ClusterIdentifier": CLONE, "ClonedFrom": copy_id, "InProgress": "true"}
+    assert answered.sent_at is not None and answered.started_at is not None
+    assert answered.sent_at - answered.started_at < 60
+    assert cfn.received(handle) == []
+    assert CLONE not in clusters(rds)
+
+    cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=400)
+
+    data = signalled(cfn, handle)
+    assert data["ClusterIdentifier"] == CLONE and data["ClonedFrom"] == copy_id
+    assert data["Endpoint.Address"].startswith(f"{CLONE}.cluster-")
+    assert data["ReadEndpoint.Address"].startswith(f"{CLONE}.cluster-ro-")
+    assert data["Endpoint.Port"] == "5432"
+    assert data["ClusterArn"].endswith(f":cluster:{CLONE}")
+    assert data["SecretArn"].startswith("arn:aws:secretsmanager:")
+    finished = last_available(provider_env, (CLONE, "aurora"), (instance_identifier(CLONE, 1), "aurora-instance"))
+    assert finished - answered.started_at >= FOUR_HOURS
+    assert arrival(cfn, handle) - finished <= 10
+    assert cfn.poll_rules() == []
+    assert fake.silent_full_copies == []
+
+
+def test_a_failing_copy_signals_failure_with_the_reason(
+    cfn: CloudFormation, full_source: str, fake_clock: FakeClock
+) -> None:
+    handle = cfn.server.url()
+    started_utc = fake_clock.utc()
+    answered = create(cfn, with_signal(cfn, COPY_PROPS, handle))
+    assert answered.status == "SUCCESS", answered.reason
+    backend = get_backend("rds")["123456789012"]["us-east-1"]
+    copy_id = copy_identifier("prod", started_utc)
+    cfn.drive_polls(lambda: copy_id in backend.clusters, max_invocations=100)  # the seed snapshot is done
+    fake_clock.advance(3600)  # an hour into the restore, it fails
+    backend.clusters[copy_id].status = "incompatible-restore"
+
+    cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=100)
+
+    (signal,) = cfn.received(handle)
+    assert signal["Status"] == "FAILURE", signal
+    assert "incompatible-restore" in signal["Reason"]
+    assert signal["Data"] == ""
+    assert cfn.poll_rules() == []
+
+
+def test_a_rollback_delete_while_the_copy_runs_ends_the_poll_and_deletes_cleanly(
+    cfn: CloudFormation, full_source: str, rds: Any, fake: AuroraCloneFake, fake_clock: FakeClock
+) -> None:
+    handle = cfn.server.url()
+    props = with_signal(cfn, COPY_PROPS, handle)
+    assert create(cfn, props).status == "SUCCESS"
+    (rule,) = cfn.poll_rules()
+    # As if a poll invocation were still running, holding the lease for ten more minutes.
+    envelope = _target(cfn, rule)
+    envelope["lease_until"] = fake_clock.now() + 600
+    _save(cfn, rule, envelope)
+    delete_sent = fake_clock.now()
+
+    deleted = cfn.send(cfn.event("Delete", TYPE, props, logical_id="Clone", physical_id=CLONE))
+
+    assert deleted.status == "SUCCESS", deleted.reason
+    assert deleted.sent_at is not None and deleted.sent_at >= delete_sent + 600  # waited for that lease to end
+    assert cfn.poll_rules() == []
+    # The superseded invocation, or a late firing of the old rule, finds the rule gone and does nothing.
+    cfn.handler(envelope, _context(cfn))
+    fake.settle(FOUR_HOURS)
+    assert CLONE not in clusters(rds)
+    assert cfn.received(handle) == []
+    assert cfn.poll_rules() == []
+
+
+def test_a_copy_on_write_clone_signals_too(cfn: CloudFormation, source: str, fake: AuroraCloneFake) -> None:
+    handle = cfn.server.url()
+    answered = create(cfn, with_signal(cfn, PROPS, handle))
+    assert answered.status == "SUCCESS", answered.reason
+    assert answered.data == {"ClusterIdentifier": CLONE, "ClonedFrom": "prod", "InProgress": "true"}
+
+    cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=60)
+
+    data = signalled(cfn, handle)
+    assert data["ClonedFrom"] == "prod"
+    assert cfn.poll_rules() == []
+    assert [kind for kind, origin, _ in fake.restores if origin == "prod"] == ["clone"]
+    # examples/long-clone.yaml reads each value back from the wait condition's Data.
+    (signal,) = cfn.received(handle)
+    condition_data = json.dumps({signal["UniqueId"]: signal["Data"]}, separators=(",", ":"))
+    template, problems = decode_str(EXAMPLE.read_text())
+    assert not problems
+    allowed = {prop.name for prop in aurora_clone.SCHEMA} | FRAMEWORK_PROPERTIES
+    assert set(template["Resources"]["Clone"]["Properties"]) <= allowed
+    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+    expected = {
+        "Endpoint": "Endpoint.Address",
+        "Port": "Endpoint.Port",
+        "ReaderEndpoint": "ReadEndpoint.Address",
+        "ClonedFrom": "ClonedFrom",
+        "SecretArn": "SecretArn",
+    }
+    for name, attribute in expected.items():
+        assert evaluate(outputs[name], {"CloneReady20261126": condition_data}) == data[attribute], name
+    assert outputs["ClusterIdentifier"] == {"Fn::GetAtt": ["Clone", "ClusterIdentifier"]}  # answered early
+
+
+def test_an_instance_class_change_answers_with_the_clone_as_it_is_and_signals(
+    cfn: CloudFormation, source: str, rds: Any
+) -> None:
+    created = cfn.send(cfn.event("Create", TYPE, PROPS, logical_id="Clone"))
+    assert created.status == "SUCCESS", created.reason
+    handle = cfn.server.url()
+    bigger = with_signal(cfn, {**PROPS, "InstanceClass": "db.r6g.xlarge"}, handle)
+    event = cfn.event("Update", TYPE, bigger, logical_id="Clone", physical_id=CLONE, old_properties=PROPS)
+
+    answered = cfn.send(event, firings_after_answer=0)
+
+    assert answered.status == "SUCCESS", answered.reason
+    assert answered.data["InProgress"] == "true"
+    assert answered.data["Endpoint.Address"] == created.data["Endpoint.Address"]  # an existing clone's, unchanged
+    if not cfn.received(handle):
+        cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=60)
+    assert signalled(cfn, handle)["SecretArn"] == created.data["SecretArn"]
+    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [CLONE]}])["DBInstances"]
+    assert [(i["DBInstanceClass"], i["DBInstanceStatus"]) for i in instances] == [("db.r6g.xlarge", "available")]
+    assert cfn.poll_rules() == []
+
+
+def test_a_signal_without_waiting_is_refused(cfn: CloudFormation, source: str, rds: Any) -> None:
+    props = with_signal(cfn, {**PROPS, "WaitForCompletion": False}, cfn.server.url())
+    result = cfn.send(cfn.event("Create", TYPE, props, logical_id="Clone"))
+    assert result.status == "FAILED" and "WaitForCompletion" in result.reason
+    assert CLONE not in clusters(rds)
+
+
+def evaluate(value: Any, data: dict[str, str]) -> Any:
+    """Fn::Select, Fn::Split and GetAtt of a wait condition's Data, as CloudFormation evaluates them."""
+    if isinstance(value, list):
+        return [evaluate(item, data) for item in value]
+    if not isinstance(value, dict):
+        return value
+    ((function, argument),) = value.items()
+    if function == "Fn::GetAtt":
+        assert argument[1] == "Data"
+        return data[argument[0]]
+    if function == "Fn::Select":
+        return evaluate(argument[1], data)[argument[0]]
+    if function == "Fn::Split":
+        return evaluate(argument[1], data).split(argument[0])
+    raise AssertionError(f"unexpected {function}")
+
+
+def _target(cfn: CloudFormation, rule: str) -> dict[str, Any]:
+    targets = cfn.events.list_targets_by_rule(Rule=rule)["Targets"]
+    loaded: dict[str, Any] = json.loads(targets[0]["Input"])
+    return loaded
+
+
+def _save(cfn: CloudFormation, rule: str, envelope: dict[str, Any]) -> None:
+    (target,) = cfn.events.list_targets_by_rule(Rule=rule)["Targets"]
+    cfn.events.put_targets(Rule=rule, Targets=[{**target, "Input": json.dumps(envelope)}])
+
+
+def _context(cfn: CloudFormation) -> Any:
+    from tests.e2e.harness import LambdaContext
+
+    return LambdaContext(cfn.clock, cfn.lambda_timeout)
