@@ -17,6 +17,7 @@ from .limits import (
 from .operation import Operation, StepOutcome
 from .plan import RescalePlan, redshift_plan
 from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
+from .redshift_settings import delete_owned_parameter_group, logging_matches, send_logging
 from .validation import (
     validate_flag,
     validate_positive_number,
@@ -45,6 +46,12 @@ _BROKEN = frozenset(
 # Create options dbscale sets itself or refuses (no password ever passes through dbscale).
 _RESERVED_OPTIONS = frozenset({"ClusterIdentifier", "NodeType", "NumberOfNodes", "ClusterType"})
 _FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterPassword"})
+# ModifyCluster parameters that are sent by other calls (ModifyClusterIamRoles, EnableLogging).
+_IAM_SETTINGS = frozenset({"IamRoles", "DefaultIamRoleArn"})
+_LOGGING_SETTING = "LoggingProperties"
+# What RestoreFromClusterSnapshot takes from the snapshot instead of from the request.
+_NOT_RESTORE_OPTIONS = frozenset({"DBName", "MasterUsername", "Tags"})
+_RESTORE_KEYS = frozenset({"SnapshotIdentifier", "SnapshotClusterIdentifier", "OwnerAccount"})
 _CREATE_DEFAULTS: dict[str, Any] = {
     "MasterUsername": "admin",
     "DBName": "dev",
@@ -152,6 +159,8 @@ class RedshiftProvisioning(ClusterProvisioning):
         clock: Clock | None = None,
         wait: bool = True,
         timeout_minutes: float = 60,
+        restore_from: dict[str, str] | None = None,
+        logging_properties: dict[str, Any] | None = None,
         **create_options: Any,
     ) -> None:
         super().__init__(cluster_name, session, clock)
@@ -179,6 +188,14 @@ class RedshiftProvisioning(ClusterProvisioning):
                 "and initial_cluster_size to create it"
             )
         assert initial_instance_type is not None and initial_cluster_size is not None
+        steps: list[dict[str, Any]] = [{"action": "wait_available"}]
+        if logging_properties is not None:
+            steps.append(
+                {"action": "apply_settings", "settings": {_LOGGING_SETTING: logging_properties}, "paused": None}
+            )
+        if restore_from:
+            self._restore(restore_from, options, steps, wait, timeout_minutes)
+            return
         self._create(
             self._client.create_cluster,
             {
@@ -188,8 +205,42 @@ class RedshiftProvisioning(ClusterProvisioning):
                 "ClusterType": "single-node" if initial_cluster_size == 1 else "multi-node",
                 **options,
             },
-            [{"action": "wait_available"}],
+            steps,
             f"create Redshift cluster '{cluster_name}' ({initial_cluster_size} x {initial_instance_type})",
+            wait,
+            timeout_minutes,
+        )
+
+    def _restore(
+        self,
+        restore_from: dict[str, str],
+        options: dict[str, Any],
+        steps: list[dict[str, Any]],
+        wait: bool,
+        timeout_minutes: float,
+    ) -> None:
+        """RestoreFromClusterSnapshot with ``options``, then dbscale's tags at once (the call takes
+        none). The snapshot decides the database, the admin user and the first shape; the caller's
+        rescale then brings the cluster to the declared size."""
+        unknown = sorted(set(restore_from) - _RESTORE_KEYS)
+        if unknown or "SnapshotIdentifier" not in restore_from:
+            raise InvalidRequest(
+                f"restore_from takes SnapshotIdentifier (required), SnapshotClusterIdentifier and OwnerAccount, got "
+                f"{', '.join(sorted(restore_from))}",
+                field="restore_from",
+            )
+        tags = options["Tags"]
+        params = {k: v for k, v in options.items() if k not in _NOT_RESTORE_OPTIONS}
+
+        def restore(**call: Any) -> None:
+            self._client.restore_from_cluster_snapshot(**{k: v for k, v in call.items() if k != "Tags"})
+            self._client.create_tags(ResourceName=self._arn({}), Tags=tags)
+
+        self._create(
+            restore,
+            {"ClusterIdentifier": self._name, **restore_from, **params, "Tags": tags},
+            steps,
+            f"restore Redshift cluster '{self._name}' from snapshot '{restore_from['SnapshotIdentifier']}'",
             wait,
             timeout_minutes,
         )
@@ -384,29 +435,73 @@ class RedshiftProvisioning(ClusterProvisioning):
         wait: bool = True,
         timeout_minutes: float = 60,
         after_pending: bool = False,
+        reboot_for_parameter_changes: bool = False,
+        then_delete_parameter_group: dict[str, Any] | None = None,
         **params: Any,
     ) -> Operation:
-        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``).
+        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``),
+        plus ``IamRoles`` (the full list; sent with ``DefaultIamRoleArn`` by ModifyClusterIamRoles)
+        and ``LoggingProperties`` (sent by EnableLogging/DisableLogging, see
+        :func:`~dbscale.core.redshift_settings.normalize_logging`).
 
-        AWS accepts ModifyCluster only from an ``available`` cluster, so this is an operation: a
+        AWS accepts these calls only from an ``available`` cluster, so this is an operation: a
         paused cluster is resumed first, the settings are applied, the operation waits until the
         cluster is ``available`` again (no longer ``modifying``), then pauses it again. The paused
         state at the end is ``new_paused`` (None, the default: the state the cluster was in).
-        Settings already in effect are not sent again. ``wait`` (default True) waits at most
-        ``timeout_minutes`` (default 60); with ``wait=False`` the started :class:`Operation` is
-        returned to poll. A cluster mid-operation raises :class:`InvalidState` unless
-        ``after_pending`` is True: then the operation first waits for it to settle. Returns the
-        operation (dbscale 0.1.0 returned None as soon as AWS accepted the call).
+        Settings already in effect are not sent again. A new parameter group's values apply at the
+        next reboot: with ``reboot_for_parameter_changes`` (default False) the cluster is rebooted
+        when AWS reports them ``pending-reboot``, never otherwise. ``then_delete_parameter_group``
+        (``{"group": ..., "tags": {...}}``) deletes dbscale's former parameter group at the end, if
+        it carries those tags. ``wait`` (default True) waits at most ``timeout_minutes`` (default
+        60); with ``wait=False`` the started :class:`Operation` is returned to poll. A cluster
+        mid-operation raises :class:`InvalidState` unless ``after_pending`` is True: then the
+        operation first waits for it to settle.
         """
         refused = _FORBIDDEN_OPTIONS | {"MasterUserPassword", "NodeType", "NumberOfNodes", "ClusterType"}
-        return self._modify(
-            refused,
-            params,
-            new_paused=new_paused,
-            wait=wait,
-            timeout_minutes=timeout_minutes,
-            after_pending=after_pending,
-        )
+        validate_flag(reboot_for_parameter_changes, field="reboot_for_parameter_changes")
+        groups = [
+            group
+            for group in (
+                {k: v for k, v in params.items() if k not in _IAM_SETTINGS and k != _LOGGING_SETTING},
+                {k: v for k, v in params.items() if k in _IAM_SETTINGS},
+                {k: v for k, v in params.items() if k == _LOGGING_SETTING},
+            )
+            if group
+        ]
+        tail: list[dict[str, Any]] = []
+        if reboot_for_parameter_changes and "ClusterParameterGroupName" in params:
+            tail.append({"action": "reboot_for_parameters"})
+        if then_delete_parameter_group:
+            tail.append({"action": "delete_parameter_group", **then_delete_parameter_group})
+        if len(groups) <= 1 and not tail:
+            return self._modify(
+                refused,
+                params,
+                new_paused=new_paused,
+                wait=wait,
+                timeout_minutes=timeout_minutes,
+                after_pending=after_pending,
+            )
+        if new_paused is None:
+            new_paused = self.status in ("paused", "pausing")
+        steps: list[dict[str, Any]] = []
+        for index, group in enumerate(groups):
+            last = index == len(groups) - 1 and not tail
+            steps += self._modify(
+                refused,
+                group,
+                new_paused=new_paused if last else False,
+                wait=False,
+                timeout_minutes=timeout_minutes,
+                after_pending=after_pending,
+            ).steps
+            if index == 0 and tail and tail[0]["action"] == "reboot_for_parameters":
+                steps.append(tail.pop(0))  # right after the parameter group changed
+        steps += tail
+        if tail or not groups or steps[-1]["action"] != "apply_settings":
+            steps.append({"action": "apply_settings", "settings": {}, "paused": new_paused})
+        names = ", ".join(sorted(params)) or "no settings"
+        return self._start(steps, f"change {names} of {self._label} '{self._name}'", wait, timeout_minutes)
 
     def _arn(self, cluster: dict[str, Any]) -> str:
         return cluster_arn(self._session, cluster, self._name)
@@ -484,14 +579,76 @@ class RedshiftSteps(ClusterSteps):
     _setting_readers = {
         "Port": lambda c: (c.get("Endpoint") or {}).get("Port"),
         "VpcSecurityGroupIds": lambda c: [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
+        "ClusterParameterGroupName": lambda c: next(
+            (g["ParameterGroupName"] for g in c.get("ClusterParameterGroups") or []), None
+        ),
+        "PreferredMaintenanceWindow": lambda c: str(c.get("PreferredMaintenanceWindow") or "").lower(),
+        "MultiAZ": lambda c: c.get("MultiAZ") == "Enabled",
+        "IamRoles": lambda c: [r["IamRoleArn"] for r in c.get("IamRoles") or []],
     }
 
     def _cluster(self, name: str) -> dict[str, Any]:
         return describe_cluster(self._client, name)
 
+    def _settings_in_effect(self, name: str, cluster: dict[str, Any], settings: dict[str, Any]) -> bool:
+        others = {k: v for k, v in settings.items() if k != _LOGGING_SETTING}
+        if others and not super()._settings_in_effect(name, cluster, others):
+            return False
+        if _LOGGING_SETTING not in settings:
+            return True
+        with aws_errors(f"read the logging status of Redshift cluster '{name}'"):
+            status = self._client.describe_logging_status(ClusterIdentifier=name)
+        return logging_matches(settings[_LOGGING_SETTING], status)
+
     def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
+        # One call per step (modify_settings groups them): each call makes the cluster 'modifying'.
+        if _LOGGING_SETTING in settings:
+            send_logging(self._client, name, settings[_LOGGING_SETTING])
+            return
+        if _IAM_SETTINGS & set(settings):
+            self._send_iam_roles(name, settings)
+            return
+        params = dict(settings)
+        if params.get("MasterPasswordSecretKmsKeyId"):
+            params["ManageMasterPassword"] = True  # AWS takes the key only with it
         with aws_errors(f"modify Redshift cluster '{name}'"):
-            self._client.modify_cluster(ClusterIdentifier=name, **settings)
+            self._client.modify_cluster(ClusterIdentifier=name, **params)
+
+    def _send_iam_roles(self, name: str, settings: dict[str, Any]) -> None:
+        current = set(self._setting_readers["IamRoles"](self._cluster(name)))  # type: ignore[operator]
+        params: dict[str, Any] = {"ClusterIdentifier": name}
+        if "IamRoles" in settings:
+            wanted = set(settings["IamRoles"])
+            if wanted - current:
+                params["AddIamRoles"] = sorted(wanted - current)
+            if current - wanted:
+                params["RemoveIamRoles"] = sorted(current - wanted)
+        if settings.get("DefaultIamRoleArn"):
+            params["DefaultIamRoleArn"] = settings["DefaultIamRoleArn"]
+        with aws_errors(f"change the IAM roles of Redshift cluster '{name}'"):
+            self._client.modify_cluster_iam_roles(**params)
+
+    def _reboot_for_parameters(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
+        # Asked for explicitly (RebootForParameterChanges): reboot once when AWS reports the new
+        # parameter group's values pending a reboot, then wait until the cluster is back.
+        c = self._cluster(name)
+        if (broken := self._cluster_broken(name, c)) is not None:
+            return broken
+        if c["ClusterStatus"] != "available":
+            return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting before the reboot")
+        pending = any(g.get("ParameterApplyStatus") == "pending-reboot" for g in c.get("ClusterParameterGroups") or [])
+        if pending and not step.get("rebooted"):
+            with aws_errors(f"reboot Redshift cluster '{name}'"):
+                self._client.reboot_cluster(ClusterIdentifier=name)
+            step["rebooted"] = True
+            return StepOutcome.wait("rebooting to apply the parameter group")
+        return StepOutcome.next()
+
+    def _delete_parameter_group(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
+        gone = delete_owned_parameter_group(self._client, step["group"], step.get("tags") or {})
+        if not gone:
+            return StepOutcome.next(f"parameter group {step['group']!r} is still in use; kept")
+        return StepOutcome.next()
 
     def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
         status = cluster["ClusterStatus"]
