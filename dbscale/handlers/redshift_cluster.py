@@ -43,9 +43,9 @@ from dbscale.core.validation import (
     validate_text,
 )
 
-from .cluster import LOG, ClusterResource, cfn_tags, owned_by, text_attributes
+from .cluster import ClusterResource, cfn_tags, owned_by, text_attributes
 from .properties import Prop
-from .runtime import Progress, Provider, Request
+from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),
