@@ -7,6 +7,7 @@ from typing import Any
 
 from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
 from dbscale.core.errors import ClusterNotFound, DbscaleError, InvalidRequest
+from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
     REDSHIFT_DEFAULT_AUTOMATED_SNAPSHOT_RETENTION_DAYS,
     REDSHIFT_DEFAULT_PORT,
@@ -210,6 +211,15 @@ class RedshiftClusterResource(ClusterResource):
             validate_cluster_identifier(props["SnapshotClusterIdentifier"], field="SnapshotClusterIdentifier")
         if props["OwnerAccount"]:
             validate_account_id(props["OwnerAccount"], field="OwnerAccount")
+
+    def check_guardrails(
+        self, provider: Provider, props: dict[str, Any], old: dict[str, Any] | None, guardrails: Guardrails
+    ) -> None:
+        if old is not None and old.get("ClusterParameterGroupName") == props["ClusterParameterGroupName"]:
+            # The group the cluster already runs with is not read again: an unrelated update must
+            # neither depend on it still existing nor be failed by a policy changed since.
+            props = {**props, "ClusterParameterGroupName": owned_parameter_group_name(props["ClusterIdentifier"])}
+        super().check_guardrails(provider, props, old, guardrails)
 
     def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
         group = props["ClusterParameterGroupName"]

@@ -148,8 +148,9 @@ def test_the_provider_may_pass_exactly_the_given_roles_and_restore_exactly_the_s
     pass_role = statements["PassRolesToRedshift"]
     assert pass_role["Action"] == "iam:PassRole" and pass_role["Resource"] == ROLE
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "redshift.amazonaws.com"}}
-    snapshots = json.dumps(statements["RestoreSnapshots"]["Resource"])
-    assert ":snapshot:old-warehouse/nightly" in snapshots and "*" not in snapshots
+    snapshots = json.dumps(statements["Restore"]["Resource"])
+    assert ":snapshot:old-warehouse/nightly" in snapshots and ":cluster:warehouse" in snapshots
+    assert "*" not in snapshots
     groups = json.dumps([statements[s]["Resource"] for s in ("CreateParameterGroups", "ChangeParameterGroups")])
     assert "-dbscale-tls" in groups and "team-plain" not in groups  # a named group is only read
     assert "parametergroup:team-plain" in json.dumps(statements["ReadParameterGroups"]["Resource"])

@@ -210,6 +210,11 @@ def test_tls_off_in_a_named_group_is_refused_unless_the_provider_allows_it(
     allowed = send(redshift_cfn, "Create", props)
     assert allowed.status == "SUCCESS", allowed.reason
     assert cluster()["ClusterParameterGroups"][0]["ParameterGroupName"] == "plain-text"
+    # Redeployed strict: an unrelated update of the cluster running with that group still goes through.
+    monkeypatch.delenv("DBSCALE_GUARDRAILS")
+    tagged = {**props, "Tags": [{"Key": "team", "Value": "bi"}]}
+    result = send(redshift_cfn, "Update", tagged, physical_id="warehouse", old_properties=props)
+    assert result.status == "SUCCESS", result.reason
 
 
 def test_switching_to_a_tls_off_group_in_place_is_refused(redshift_cfn: CloudFormation) -> None:

@@ -11,6 +11,7 @@ from constructs import Construct
 from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE, REDSHIFT_TLS_PARAMETER_GROUP_SUFFIX
 
+from .._support import is_token
 from ._base import MANAGED_SECRET_ACTIONS, ClusterProvider
 
 # The handler creates every cluster with dbscale's tag and deletes only clusters that carry it
@@ -45,11 +46,9 @@ class RedshiftClusterProvider(ClusterProvider):
     ]
     # dbscale's own TLS parameter group ('<cluster>-dbscale-tls'): made with dbscale's tag, changed
     # and deleted only while it carries it; any named group is only read (its require_ssl).
-    _READ_GROUP_ACTIONS: ClassVar[list[str]] = [
-        "redshift:DescribeClusterParameterGroups",
-        "redshift:DescribeClusterParameters",
-    ]
-    _RESTORE_ACTIONS: ClassVar[list[str]] = ["redshift:RestoreFromClusterSnapshot", "redshift:DescribeClusterSnapshots"]
+    _READ_GROUP_ACTIONS: ClassVar[list[str]] = ["redshift:DescribeClusterParameters"]
+    # RestoreFromClusterSnapshot authorizes on the new cluster and on the snapshot: one statement.
+    _RESTORE_ACTIONS: ClassVar[list[str]] = ["redshift:RestoreFromClusterSnapshot"]
 
     def __init__(
         self,
@@ -89,7 +88,15 @@ class RedshiftClusterProvider(ClusterProvider):
         )
         # GetRandomPassword and redshift:DescribeClusters have no resource type in IAM: '*' is the
         # only form that works (a cluster ARN there would deny every describe on real AWS).
-        self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword", "redshift:DescribeClusters"], ["*"])
+        self._allow(
+            "NoResourceLevelActions",
+            [
+                "secretsmanager:GetRandomPassword",
+                "redshift:DescribeClusters",
+                "redshift:DescribeClusterParameterGroups",
+            ],
+            ["*"],
+        )
         self._grant_service_linked_role("redshift.amazonaws.com", "AWSServiceRoleForRedshift")
         self._acknowledge(
             [
@@ -97,8 +104,9 @@ class RedshiftClusterProvider(ClusterProvider):
                 "Resource::*",
             ],
             "the admin secret is created by Redshift with a generated name under the 'redshift!' prefix "
-            "(ManageMasterPassword); secretsmanager:GetRandomPassword and redshift:DescribeClusters (read only) "
-            "support no resource-level permissions",
+            "(ManageMasterPassword); secretsmanager:GetRandomPassword, redshift:DescribeClusters, "
+            "DescribeClusterParameterGroups and (with a restore) DescribeClusterSnapshots (read only) support no "
+            "resource-level permissions",
         )
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
@@ -152,8 +160,8 @@ class RedshiftClusterProvider(ClusterProvider):
 
     def grant_restore(self, identifier: str, snapshot_arn: str) -> None:
         """Let the provider restore cluster ``identifier`` from the snapshot ``snapshot_arn``."""
-        self._allow("RestoreClusters", self._RESTORE_ACTIONS, [self._arn("redshift", f"cluster:{identifier}")])
-        self._allow("RestoreSnapshots", self._RESTORE_ACTIONS, [snapshot_arn])
+        self._allow("Restore", self._RESTORE_ACTIONS, [self._arn("redshift", f"cluster:{identifier}"), snapshot_arn])
+        self._allow("FindSnapshots", ["redshift:DescribeClusterSnapshots"], ["*"])  # no resource-level form
 
     def grant_secret_key(self, key_arn: str) -> None:
         """Let Secrets Manager encrypt the admin secret with ``key_arn`` on the provider's behalf
@@ -173,11 +181,11 @@ class RedshiftClusterProvider(ClusterProvider):
         )
         # Templates name their snapshots (any cluster's, shared from any account): read and restore only.
         any_snapshot = f"arn:{self._partition}:redshift:{self._region}:*:snapshot:*/*"
-        self._allow("RestoreClusters", self._RESTORE_ACTIONS, [self._arn("redshift", f"cluster:{prefix}*")])
-        self._allow("RestoreSnapshots", self._RESTORE_ACTIONS, [any_snapshot])
+        self._allow("Restore", self._RESTORE_ACTIONS, [self._arn("redshift", f"cluster:{prefix}*"), any_snapshot])
+        self._allow("FindSnapshots", ["redshift:DescribeClusterSnapshots"], ["*"])  # no resource-level form
         self.grant_secret_key(self._arn("kms", "key/*"))
         suffix = REDSHIFT_TLS_PARAMETER_GROUP_SUFFIX
-        nag_region = self._nag_arn("redshift", "").split(":")[3]
+        nag_region = "<AWS::Region>" if is_token(self._region) else self._region  # as cdk-nag prints it
         self._allow("FinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("redshift", f"snapshot:{prefix}*/*")])
         # Keys of templates this provider serves are unknown here: any key, but only through
         # Redshift and only for grants to Redshift itself.
