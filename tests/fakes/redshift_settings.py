@@ -138,15 +138,21 @@ def _delete_parameter_group(original: Any) -> Any:
     return delete_cluster_parameter_group
 
 
-def _response_reboot_cluster(self: RedshiftResponse) -> ActionResult:
-    name = self._get_param("ClusterIdentifier")
-    cluster = self.redshift_backend.clusters.get(name)
+def _available_cluster(response: RedshiftResponse, action: str) -> Cluster:
+    """The request's cluster; AWS's ClusterNotFound, or InvalidClusterState unless it is available."""
+    name = response._get_param("ClusterIdentifier")
+    cluster: Cluster | None = response.redshift_backend.clusters.get(name)
     if cluster is None:
         raise ClusterNotFoundError(name)
     if cluster.status != "available":
         raise RedshiftClientError(
-            "InvalidClusterState", f"The cluster {name} is '{cluster.status}'; it must be 'available' to reboot"
+            "InvalidClusterState", f"The cluster {name} is '{cluster.status}'; it must be 'available' to {action}"
         )
+    return cluster
+
+
+def _response_reboot_cluster(self: RedshiftResponse) -> ActionResult:
+    cluster = _available_cluster(self, "reboot")
     setattr(cluster, _APPLY_STATUS, "in-sync")
     return ActionResult({"Cluster": cluster})
 
@@ -155,14 +161,8 @@ def _response_reboot_cluster(self: RedshiftResponse) -> ActionResult:
 
 
 def _response_modify_cluster_iam_roles(self: RedshiftResponse) -> ActionResult:
-    name = self._get_param("ClusterIdentifier")
-    cluster = self.redshift_backend.clusters.get(name)
-    if cluster is None:
-        raise ClusterNotFoundError(name)
-    if cluster.status != "available":
-        raise RedshiftClientError(
-            "InvalidClusterState", f"The cluster {name} is '{cluster.status}'; it must be 'available'"
-        )
+    cluster = _available_cluster(self, "change its IAM roles")
+    name = cluster.cluster_identifier
     roles = list(cluster.iam_roles_arn)
     for role in self._get_param("RemoveIamRoles", []):
         if role not in roles:
@@ -300,12 +300,7 @@ def _with_modify_settings(original: Any) -> Any:
 
 def _strict_enable_logging(original: Any) -> Any:
     def enable_logging(self: RedshiftResponse) -> ActionResult:
-        name = self._get_param("ClusterIdentifier")
-        cluster = self.redshift_backend.clusters.get(name)
-        if cluster is None:
-            raise ClusterNotFoundError(name)
-        if cluster.status != "available":
-            raise RedshiftClientError("InvalidClusterState", f"The cluster {name} is '{cluster.status}'")
+        _available_cluster(self, "change its logging")
         destination = self._get_param("LogDestinationType") or "s3"
         bucket = self._get_param("BucketName")
         exports = self._get_param("LogExports", [])
@@ -329,10 +324,7 @@ def _strict_enable_logging(original: Any) -> Any:
 
 def _strict_disable_logging(original: Any) -> Any:
     def disable_logging(self: RedshiftResponse) -> ActionResult:
-        name = self._get_param("ClusterIdentifier")
-        cluster = self.redshift_backend.clusters.get(name)
-        if cluster is not None and cluster.status != "available":
-            raise RedshiftClientError("InvalidClusterState", f"The cluster {name} is '{cluster.status}'")
+        _available_cluster(self, "change its logging")
         result: ActionResult = original(self)
         return result
 
