@@ -255,3 +255,35 @@ less, so a larger limit means "no limit"; the bound keeps the age a valid ``time
 EARLIEST_TIMESTAMP_YEAR = 2014
 """``CopyCreatedSince`` no earlier than 2014-01-01 UTC: Aurora launched in 2014, so no copy is
 older, and the bound keeps time-zone arithmetic clear of ``datetime``'s year-1 limit."""
+
+# --- Redshift cluster settings (CreateCluster / ModifyCluster / EnableLogging) -----------------
+
+REDSHIFT_AUTOMATED_SNAPSHOT_RETENTION_DAYS = (0, 35)
+"""AutomatedSnapshotRetentionPeriod: 0-35 days; 0 turns automated snapshots off, which RA3 node
+types do not allow (their minimum is 1) (CreateCluster, ModifyCluster)."""
+REDSHIFT_DEFAULT_AUTOMATED_SNAPSHOT_RETENTION_DAYS = 7
+"""dbscale keeps a week of automated snapshots unless told otherwise (AWS's own default is 1)."""
+REDSHIFT_MANUAL_SNAPSHOT_RETENTION_DAYS = (1, 3653)
+"""ManualSnapshotRetentionPeriod: -1 (keep forever, AWS's default) or 1-3653 days."""
+REDSHIFT_MANUAL_SNAPSHOT_KEEP_FOREVER = -1
+REDSHIFT_MAINTENANCE_WINDOW_MIN_MINUTES = 30
+"""PreferredMaintenanceWindow ``ddd:hh24:mi-ddd:hh24:mi`` (UTC): at least 30 minutes long."""
+REDSHIFT_LOG_EXPORTS: tuple[str, ...] = ("connectionlog", "userlog", "useractivitylog")
+"""The log types Redshift exports (EnableLogging LogExports); dbscale exports all three by default."""
+REDSHIFT_LOG_DESTINATIONS: tuple[str, ...] = ("cloudwatch", "s3")
+REDSHIFT_LOG_S3_KEY_PREFIX_MAX_LENGTH = 512
+"""S3KeyPrefix: Redshift documents the characters, not a length; S3 keys are at most 1,024 bytes
+and Redshift appends its own path and file name, so dbscale allows half of that."""
+S3_BUCKET_NAME_LENGTH = (3, 63)
+"""S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end."""
+REDSHIFT_MAX_IAM_ROLES = 50
+"""IamRoles: at most 50 roles per cluster (Redshift quota "IAM roles for a cluster")."""
+REDSHIFT_PARAMETER_GROUP_FAMILY = "redshift-1.0"
+"""The only Redshift parameter group family."""
+REDSHIFT_TLS_PARAMETER_GROUP_SUFFIX = "-dbscale-tls"
+"""dbscale's own parameter group of a cluster is named ``<cluster identifier>-dbscale-tls``."""
+REDSHIFT_TLS_PARAMETERS: Mapping[str, str] = MappingProxyType(
+    {"require_ssl": "true", "enable_user_activity_logging": "true"}
+)
+"""What dbscale's own parameter group sets: TLS required for every connection, and the user
+activity log recorded (without it the exported useractivitylog stays empty)."""

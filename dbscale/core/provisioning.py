@@ -342,6 +342,11 @@ class ClusterSteps:
     # How the description shows each setting (see :func:`settings_in_effect`).
     _setting_readers: ClassVar[dict[str, SettingReader]] = {}
 
+    def _settings_in_effect(self, name: str, cluster: dict[str, Any], settings: dict[str, Any]) -> bool:
+        """Whether ``settings`` are in effect (or pending) on ``cluster``; a service may read more than
+        the description for settings it does not show (e.g. Redshift's logging)."""
+        return settings_in_effect(cluster, settings, self._setting_readers)
+
     def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
         """The Modify* call itself."""
         raise NotImplementedError
@@ -359,7 +364,7 @@ class ClusterSteps:
         paused_after = paused_now if step["paused"] is None else bool(step["paused"])
         extra = {k: v for k, v in step.items() if k not in ("action", "settings", "paused")}
         changes: list[dict[str, Any]] = []
-        if not settings_in_effect(c, step["settings"], self._setting_readers):
+        if not self._settings_in_effect(name, c, step["settings"]):
             changes = [
                 {"action": "wait_available"},
                 {"action": "modify_settings", "settings": step["settings"], **extra},
@@ -378,7 +383,7 @@ class ClusterSteps:
     def _modify_settings(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         c = self._cluster(name)
         settings = step["settings"]
-        if settings_in_effect(c, settings, self._setting_readers):
+        if self._settings_in_effect(name, c, settings):
             return StepOutcome.next()  # applied already, e.g. by an earlier, interrupted poll
         status = c[self._status_key]
         if status not in self._modifiable:

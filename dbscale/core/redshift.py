@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import aws_errors, client
 from .clock import Clock
-from .errors import AwsError, ClusterNotFound, InvalidRequest, InvalidState
+from .errors import ClusterNotFound, InvalidRequest, InvalidState
 from .limits import (
     REDSHIFT_DEFAULT_PORT,
     REDSHIFT_NODE_TYPES,
     REDSHIFT_RESIZE_TYPES,
 )
-from .operation import Operation, StepOutcome
+from .operation import Operation
 from .plan import RescalePlan, redshift_plan
-from .provisioning import ClusterProvisioning, ClusterSteps, describe_one
+from .provisioning import ClusterProvisioning, describe_one
 from .validation import (
     validate_flag,
     validate_positive_number,
@@ -45,6 +45,12 @@ _BROKEN = frozenset(
 # Create options dbscale sets itself or refuses (no password ever passes through dbscale).
 _RESERVED_OPTIONS = frozenset({"ClusterIdentifier", "NodeType", "NumberOfNodes", "ClusterType"})
 _FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterPassword"})
+# ModifyCluster parameters that are sent by other calls (ModifyClusterIamRoles, EnableLogging).
+_IAM_SETTINGS = frozenset({"IamRoles", "DefaultIamRoleArn"})
+_LOGGING_SETTING = "LoggingProperties"
+# What RestoreFromClusterSnapshot takes from the snapshot instead of from the request.
+_NOT_RESTORE_OPTIONS = frozenset({"DBName", "MasterUsername", "Tags"})
+_RESTORE_KEYS = frozenset({"SnapshotIdentifier", "SnapshotClusterIdentifier", "OwnerAccount"})
 _CREATE_DEFAULTS: dict[str, Any] = {
     "MasterUsername": "admin",
     "DBName": "dev",
@@ -152,6 +158,8 @@ class RedshiftProvisioning(ClusterProvisioning):
         clock: Clock | None = None,
         wait: bool = True,
         timeout_minutes: float = 60,
+        restore_from: dict[str, str] | None = None,
+        logging_properties: dict[str, Any] | None = None,
         **create_options: Any,
     ) -> None:
         super().__init__(cluster_name, session, clock)
@@ -179,6 +187,14 @@ class RedshiftProvisioning(ClusterProvisioning):
                 "and initial_cluster_size to create it"
             )
         assert initial_instance_type is not None and initial_cluster_size is not None
+        steps: list[dict[str, Any]] = [{"action": "wait_available"}]
+        if logging_properties is not None:
+            steps.append(
+                {"action": "apply_settings", "settings": {_LOGGING_SETTING: logging_properties}, "paused": None}
+            )
+        if restore_from:
+            self._restore(restore_from, options, steps, wait, timeout_minutes)
+            return
         self._create(
             self._client.create_cluster,
             {
@@ -188,8 +204,42 @@ class RedshiftProvisioning(ClusterProvisioning):
                 "ClusterType": "single-node" if initial_cluster_size == 1 else "multi-node",
                 **options,
             },
-            [{"action": "wait_available"}],
+            steps,
             f"create Redshift cluster '{cluster_name}' ({initial_cluster_size} x {initial_instance_type})",
+            wait,
+            timeout_minutes,
+        )
+
+    def _restore(
+        self,
+        restore_from: dict[str, str],
+        options: dict[str, Any],
+        steps: list[dict[str, Any]],
+        wait: bool,
+        timeout_minutes: float,
+    ) -> None:
+        """RestoreFromClusterSnapshot with ``options``, then dbscale's tags at once (the call takes
+        none). The snapshot decides the database, the admin user and the first shape; the caller's
+        rescale then brings the cluster to the declared size."""
+        unknown = sorted(set(restore_from) - _RESTORE_KEYS)
+        if unknown or "SnapshotIdentifier" not in restore_from:
+            raise InvalidRequest(
+                f"restore_from takes SnapshotIdentifier (required), SnapshotClusterIdentifier and OwnerAccount, got "
+                f"{', '.join(sorted(restore_from))}",
+                field="restore_from",
+            )
+        tags = options["Tags"]
+        params = {k: v for k, v in options.items() if k not in _NOT_RESTORE_OPTIONS}
+
+        def restore(**call: Any) -> None:
+            self._client.restore_from_cluster_snapshot(**{k: v for k, v in call.items() if k != "Tags"})
+            self._client.create_tags(ResourceName=self._arn({}), Tags=tags)
+
+        self._create(
+            restore,
+            {"ClusterIdentifier": self._name, **restore_from, **params, "Tags": tags},
+            steps,
+            f"restore Redshift cluster '{self._name}' from snapshot '{restore_from['SnapshotIdentifier']}'",
             wait,
             timeout_minutes,
         )
@@ -384,29 +434,73 @@ class RedshiftProvisioning(ClusterProvisioning):
         wait: bool = True,
         timeout_minutes: float = 60,
         after_pending: bool = False,
+        reboot_for_parameter_changes: bool = False,
+        then_delete_parameter_group: dict[str, Any] | None = None,
         **params: Any,
     ) -> Operation:
-        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``).
+        """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``),
+        plus ``IamRoles`` (the full list; sent with ``DefaultIamRoleArn`` by ModifyClusterIamRoles)
+        and ``LoggingProperties`` (sent by EnableLogging/DisableLogging, see
+        :func:`~dbscale.core.redshift_settings.normalize_logging`).
 
-        AWS accepts ModifyCluster only from an ``available`` cluster, so this is an operation: a
+        AWS accepts these calls only from an ``available`` cluster, so this is an operation: a
         paused cluster is resumed first, the settings are applied, the operation waits until the
         cluster is ``available`` again (no longer ``modifying``), then pauses it again. The paused
         state at the end is ``new_paused`` (None, the default: the state the cluster was in).
-        Settings already in effect are not sent again. ``wait`` (default True) waits at most
-        ``timeout_minutes`` (default 60); with ``wait=False`` the started :class:`Operation` is
-        returned to poll. A cluster mid-operation raises :class:`InvalidState` unless
-        ``after_pending`` is True: then the operation first waits for it to settle. Returns the
-        operation (dbscale 0.1.0 returned None as soon as AWS accepted the call).
+        Settings already in effect are not sent again. A new parameter group's values apply at the
+        next reboot: with ``reboot_for_parameter_changes`` (default False) the cluster is rebooted
+        when AWS reports them ``pending-reboot``, never otherwise. ``then_delete_parameter_group``
+        (``{"group": ..., "tags": {...}}``) deletes dbscale's former parameter group at the end, if
+        it carries those tags. ``wait`` (default True) waits at most ``timeout_minutes`` (default
+        60); with ``wait=False`` the started :class:`Operation` is returned to poll. A cluster
+        mid-operation raises :class:`InvalidState` unless ``after_pending`` is True: then the
+        operation first waits for it to settle.
         """
         refused = _FORBIDDEN_OPTIONS | {"MasterUserPassword", "NodeType", "NumberOfNodes", "ClusterType"}
-        return self._modify(
-            refused,
-            params,
-            new_paused=new_paused,
-            wait=wait,
-            timeout_minutes=timeout_minutes,
-            after_pending=after_pending,
-        )
+        validate_flag(reboot_for_parameter_changes, field="reboot_for_parameter_changes")
+        groups = [
+            group
+            for group in (
+                {k: v for k, v in params.items() if k not in _IAM_SETTINGS and k != _LOGGING_SETTING},
+                {k: v for k, v in params.items() if k in _IAM_SETTINGS},
+                {k: v for k, v in params.items() if k == _LOGGING_SETTING},
+            )
+            if group
+        ]
+        tail: list[dict[str, Any]] = []
+        if reboot_for_parameter_changes and "ClusterParameterGroupName" in params:
+            tail.append({"action": "reboot_for_parameters"})
+        if then_delete_parameter_group:
+            tail.append({"action": "delete_parameter_group", **then_delete_parameter_group})
+        if len(groups) <= 1 and not tail:
+            return self._modify(
+                refused,
+                params,
+                new_paused=new_paused,
+                wait=wait,
+                timeout_minutes=timeout_minutes,
+                after_pending=after_pending,
+            )
+        if new_paused is None:
+            new_paused = self.status in ("paused", "pausing")
+        steps: list[dict[str, Any]] = []
+        for index, group in enumerate(groups):
+            last = index == len(groups) - 1 and not tail
+            steps += self._modify(
+                refused,
+                group,
+                new_paused=new_paused if last else False,
+                wait=False,
+                timeout_minutes=timeout_minutes,
+                after_pending=after_pending,
+            ).steps
+            if index == 0 and tail and tail[0]["action"] == "reboot_for_parameters":
+                steps.append(tail.pop(0))  # right after the parameter group changed
+        steps += tail
+        if tail or not groups or steps[-1]["action"] != "apply_settings":
+            steps.append({"action": "apply_settings", "settings": {}, "paused": new_paused})
+        names = ", ".join(sorted(params)) or "no settings"
+        return self._start(steps, f"change {names} of {self._label} '{self._name}'", wait, timeout_minutes)
 
     def _arn(self, cluster: dict[str, Any]) -> str:
         return cluster_arn(self._session, cluster, self._name)
@@ -467,148 +561,3 @@ def plan_rescale(
     elif paused_now and not paused_after:
         steps += [{"action": "resume"}, {"action": "wait_available"}]
     return steps
-
-
-class RedshiftSteps(ClusterSteps):
-    """Runs the steps of Redshift operations. Each step checks the cluster before acting."""
-
-    _client_service = "redshift"
-    _service_label = "Redshift"
-    _fields_as_arguments = True
-    _status_key = "ClusterStatus"
-    _settled = _SETTLED
-    _paused_status = "paused"
-    _resume_steps = ("resume", "wait_available")
-    _pause_steps = ("pause", "wait_paused")
-    _modifiable = frozenset({"available"})
-    _setting_readers = {
-        "Port": lambda c: (c.get("Endpoint") or {}).get("Port"),
-        "VpcSecurityGroupIds": lambda c: [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
-    }
-
-    def _cluster(self, name: str) -> dict[str, Any]:
-        return describe_cluster(self._client, name)
-
-    def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
-        with aws_errors(f"modify Redshift cluster '{name}'"):
-            self._client.modify_cluster(ClusterIdentifier=name, **settings)
-
-    def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
-        status = cluster["ClusterStatus"]
-        if status in _BROKEN or cluster.get("ClusterAvailabilityStatus") == "Failed":
-            return StepOutcome.fail(f"the cluster is '{status}' and needs attention in the Redshift console")
-        return None
-
-    def _replan(self, name: str, step: dict[str, Any], **args: Any) -> StepOutcome:
-        # The plan could not be made while another operation ran: make it now and splice it in.
-        c = self._cluster(name)
-        target_type = c["NodeType"] if args["node_type"] is None else args["node_type"]
-        target_nodes = int(c["NumberOfNodes"]) if args["number_of_nodes"] is None else args["number_of_nodes"]
-        validate_redshift_nodes(target_type, target_nodes, elastic=args["resize_type"] != "classic")
-        planned = plan_rescale(c, target_type, target_nodes, args["paused"], args["resize_type"])
-        step["action"] = "planned"
-        step["steps"] = planned
-        return self._planned(name, step)
-
-    def _resume(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        if c["ClusterStatus"] == "paused":
-            with aws_errors(f"resume Redshift cluster '{name}'"):
-                self._client.resume_cluster(ClusterIdentifier=name)
-        return StepOutcome.next()
-
-    def _pause(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        if c["ClusterStatus"] in ("paused", "pausing"):
-            return StepOutcome.next()
-        if c["ClusterStatus"] != "available":
-            return StepOutcome.wait(f"waiting for '{c['ClusterStatus']}' to finish before pausing")
-        with aws_errors(f"pause Redshift cluster '{name}'"):
-            self._client.pause_cluster(ClusterIdentifier=name)
-        return StepOutcome.next()
-
-    def _wait_available(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        if (broken := self._cluster_broken(name, c)) is not None:
-            return broken
-        if c["ClusterStatus"] == "available":
-            return StepOutcome.next()
-        return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for 'available'")
-
-    def _wait_paused(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        if (broken := self._cluster_broken(name, c)) is not None:
-            return broken
-        if c["ClusterStatus"] == "paused":
-            return StepOutcome.next()
-        return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for 'paused'")
-
-    def _resize(
-        self, name: str, step: dict[str, Any], *, node_type: str, number_of_nodes: int, classic: bool, reason: str = ""
-    ) -> StepOutcome:
-        c = self._cluster(name)
-        if (c["NodeType"], int(c["NumberOfNodes"])) == (node_type, number_of_nodes):
-            return StepOutcome.next()
-        if c["ClusterStatus"] != "available":
-            return StepOutcome.wait(f"waiting for '{c['ClusterStatus']}' to finish before resizing")
-        if self._resize_status(name)[0] in ("IN_PROGRESS", "QUEUED"):
-            return StepOutcome.next()  # our resize was accepted by an earlier, interrupted poll
-        with aws_errors(f"resize Redshift cluster '{name}'"):
-            self._client.resize_cluster(
-                ClusterIdentifier=name,
-                ClusterType="single-node" if number_of_nodes == 1 else "multi-node",
-                NodeType=node_type,
-                NumberOfNodes=number_of_nodes,
-                Classic=classic,
-            )
-        return StepOutcome.next()
-
-    def _resize_status(self, name: str) -> tuple[str, str]:
-        """DescribeResize's Status and Message; ("NONE", "") when no resize was ever requested."""
-        try:
-            with aws_errors(f"describe the resize of Redshift cluster '{name}'"):
-                resize = self._client.describe_resize(ClusterIdentifier=name)
-        except AwsError as err:
-            if err.code in ("ResizeNotFound", "ResizeNotFoundFault"):
-                return ("NONE", "")
-            raise
-        return (str(resize.get("Status", "NONE")), str(resize.get("Message", "")))
-
-    def _wait_resized(self, name: str, step: dict[str, Any], *, node_type: str, number_of_nodes: int) -> StepOutcome:
-        c = self._cluster(name)
-        if (broken := self._cluster_broken(name, c)) is not None:
-            return broken
-        status, message = self._resize_status(name)
-        if status in ("FAILED", "CANCELLING"):
-            return StepOutcome.fail(f"AWS reports the resize {status.lower()}: {message or 'no message'}")
-        shape = (c["NodeType"], int(c["NumberOfNodes"]))
-        if c["ClusterStatus"] == "available" and shape == (node_type, number_of_nodes) and status != "IN_PROGRESS":
-            return StepOutcome.next()
-        if (
-            c["ClusterStatus"] == "available"
-            and status in ("NONE", "SUCCEEDED")
-            and shape != (node_type, number_of_nodes)
-        ):
-            return StepOutcome.fail(
-                f"the resize ended with {shape[1]} x {shape[0]} instead of {number_of_nodes} x {node_type}"
-            )
-        return StepOutcome.wait(
-            f"cluster is '{c['ClusterStatus']}' (resize {status.lower()}), resizing to {number_of_nodes} x {node_type}"
-        )
-
-    def _delete(self, name: str, step: dict[str, Any], *, final_snapshot: str | None) -> StepOutcome:
-        if (c := self._cluster_if_exists(name)) is None:
-            return StepOutcome.next()
-        status = c["ClusterStatus"]
-        if status in ("deleting", "final-snapshot"):
-            return StepOutcome.next()
-        if status not in _SETTLED:
-            return StepOutcome.wait(f"waiting for '{status}' to finish before deleting")
-        kwargs: dict[str, Any] = {"ClusterIdentifier": name}
-        if final_snapshot:
-            kwargs["FinalClusterSnapshotIdentifier"] = final_snapshot
-        else:
-            kwargs["SkipFinalClusterSnapshot"] = True
-        with aws_errors(f"delete Redshift cluster '{name}'"):
-            self._client.delete_cluster(**kwargs)
-        return StepOutcome.next()

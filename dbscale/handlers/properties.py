@@ -20,8 +20,9 @@ MAX_LIST_ITEMS = 64
 
 @dataclass(frozen=True)
 class Prop:
-    """One property: its type (``str``, ``int``, ``float``, ``bool``, ``list``, ``tags``, or ``json``:
-    any JSON value, checked by the resource), whether it
+    """One property: its type (``str``, ``int``, ``float``, ``bool``, ``list``, ``tags``, ``object``:
+    an object whose ``keys`` are the only ones allowed, each a string or a list of strings, or
+    ``json``: any JSON value, checked by the resource), whether it
     is required, its default, the allowed values, and whether it can change in place."""
 
     name: str
@@ -32,6 +33,7 @@ class Prop:
     immutable: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    keys: tuple[str, ...] | None = None
 
 
 def _bool(prop: Prop, value: Any) -> bool:
@@ -74,6 +76,28 @@ def _tags(prop: Prop, value: Any) -> dict[str, str]:
     return tags
 
 
+def _object(prop: Prop, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{prop.name} must be an object with keys {', '.join(prop.keys or ())}", field=prop.name)
+    unknown = sorted(set(value) - set(prop.keys or ()))
+    if unknown:
+        raise InvalidRequest(
+            f"{prop.name} has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"allowed: {', '.join(prop.keys or ())}",
+            field=prop.name,
+        )
+    parsed: dict[str, Any] = {}
+    for key, item in value.items():
+        inner = Prop(f"{prop.name}.{key}", "list")
+        if isinstance(item, list):
+            parsed[key] = _list(inner, item) if item else []
+        elif isinstance(item, str):
+            parsed[key] = validate_text(item, field=inner.name).strip(" ") or None
+        else:
+            raise InvalidRequest(f"{inner.name} must be a string or a list of strings, got {item!r}", field=prop.name)
+    return parsed
+
+
 def parse(schema: tuple[Prop, ...], raw: dict[str, Any] | None) -> dict[str, Any]:
     """Coerce and validate ``raw`` ResourceProperties against ``schema``; fill in defaults."""
     raw = dict(raw or {})
@@ -101,6 +125,8 @@ def parse(schema: tuple[Prop, ...], raw: dict[str, Any] | None) -> dict[str, Any
             values[prop.name] = _list(prop, value)
         elif prop.kind == "tags":
             values[prop.name] = _tags(prop, value)
+        elif prop.kind == "object":
+            values[prop.name] = _object(prop, value)
         elif prop.kind == "json":
             values[prop.name] = value
         else:

@@ -170,6 +170,10 @@ def main() -> None:
     # EngineVersion such as '16' through it). The repository root comes after the asset on sys.path.
     sys.path.append(str(Path(__file__).resolve().parents[2]))
     from tests.fakes.engine_versions import EngineVersionCatalog
+    from tests.fakes.moto_shims import install_moto_shims
+
+    # moto's gaps the handlers reach (e.g. Redshift ModifyClusterParameterGroup for dbscale's TLS group).
+    install_moto_shims()
 
     workdir = Path(sys.argv[1]).parent
     server, ca_file = https_server(workdir)

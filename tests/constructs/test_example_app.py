@@ -184,6 +184,7 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
             assert set(actions) <= {
                 "secretsmanager:GetRandomPassword",
                 "redshift:DescribeClusters",
+                "redshift:DescribeClusterParameterGroups",
                 "rds:DescribeDBEngineVersions",
             }
     polling = [r for s in by_sid["CrhelperPollingRules"] for r in resources_of(s)]

@@ -71,6 +71,11 @@ AUTHORIZED_ON_BEHALF: dict[str, dict[str, str]] = {
         "RDS", "ManageMasterUserPassword", "CreateDBCluster", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"
     ),
 }
+AUTHORIZED_ON_BEHALF["redshift"] |= {
+    "iam:PassRole": "Redshift checks that the caller may pass the IAM roles a create or ModifyClusterIamRoles attaches",
+    "kms:GenerateDataKey": "Secrets Manager encrypts the admin secret with MasterPasswordSecretKmsKeyId as the caller",
+    "kms:Decrypt": "Secrets Manager decrypts the admin secret with MasterPasswordSecretKmsKeyId as the caller",
+}
 AUTHORIZED_ON_BEHALF["clone"] = {
     **AUTHORIZED_ON_BEHALF["aurora"],
     "kms:CreateGrant": "RDS creates a grant on the storage key for a restored cluster (clone, copy)",
@@ -105,6 +110,9 @@ NOT_REACHED: dict[str, dict[str, str]] = {
 }
 
 
+COPY_ROLE = "arn:aws:iam::123456789012:role/dbscale-copy"
+
+
 def _operation_action(service: str, operation: str) -> str:
     prefix = {"lambda": "lambda", "events": "events"}.get(service, service)
     return f"{prefix}:{operation}"
@@ -125,7 +133,7 @@ def granted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     outdir = Path(tmp_path_factory.mktemp("iam"))
     app = App(outdir=str(outdir))
     stack = Stack(app, "Providers")
-    RedshiftClusterProvider(stack, "Redshift", cluster_identifier_prefix="dbscale-")
+    RedshiftClusterProvider(stack, "Redshift", cluster_identifier_prefix="dbscale-", iam_role_arns=[COPY_ROLE])
     AuroraClusterProvider(stack, "Aurora", cluster_identifier_prefix="dbscale-")
     AuroraCloneProvider(stack, "Clone", cluster_identifier_prefix="dbscale-")
     ClonePoolMaintenance(stack, "Pool", source="dbscale-prod", min_spare_slots=5, max_copy_age=Duration.days(1))
@@ -227,10 +235,40 @@ def test_redshift_handler_calls_only_what_its_role_grants(
         replaced = {**props, "ClusterIdentifier": "dbscale-wh2"}
         result = cfn.send(cfn.event("Update", kind, replaced, physical_id="dbscale-wh", old_properties=retyped))
         assert result.status == "SUCCESS", result.reason
-        for name, last in (("dbscale-wh", retyped), ("dbscale-wh2", replaced)):
+        last_props = _redshift_settings_lifecycle(cfn, kind, replaced)
+        for name, last in (("dbscale-wh", retyped), ("dbscale-wh2", last_props)):
             result = cfn.send(cfn.event("Delete", kind, last, physical_id=name))
             assert result.status == "SUCCESS", result.reason
     _check("redshift", recording.actions, granted)
+
+
+def _redshift_settings_lifecycle(cfn: CloudFormation, kind: str, props: dict[str, Any]) -> dict[str, Any]:
+    """Issue 12's settings on 'dbscale-wh2': roles, a named TLS group with a reboot, logging off,
+    then a restore from its snapshot. Returns the last properties of 'dbscale-wh2'."""
+    redshift = boto3.client("redshift")
+    redshift.create_cluster_parameter_group(
+        ParameterGroupName="dbscale-team", ParameterGroupFamily="redshift-1.0", Description="team"
+    )
+    redshift.modify_cluster_parameter_group(
+        ParameterGroupName="dbscale-team", Parameters=[{"ParameterName": "require_ssl", "ParameterValue": "true"}]
+    )
+    changed = {
+        **props,
+        "IamRoles": [COPY_ROLE],
+        "DefaultIamRoleArn": COPY_ROLE,
+        "ClusterParameterGroupName": "dbscale-team",
+        "RebootForParameterChanges": True,
+        "LoggingProperties": {"LogExports": []},
+    }
+    result = cfn.send(cfn.event("Update", kind, changed, physical_id="dbscale-wh2", old_properties=props))
+    assert result.status == "SUCCESS", result.reason
+    redshift.create_cluster_snapshot(SnapshotIdentifier="dbscale-nightly", ClusterIdentifier="dbscale-wh2")
+    restored = {**props, "ClusterIdentifier": "dbscale-wh3", "SnapshotIdentifier": "dbscale-nightly"}
+    result = cfn.send(cfn.event("Create", kind, restored, logical_id="Restored"))
+    assert result.status == "SUCCESS", result.reason
+    result = cfn.send(cfn.event("Delete", kind, restored, logical_id="Restored", physical_id="dbscale-wh3"))
+    assert result.status == "SUCCESS", result.reason
+    return changed
 
 
 def test_aurora_handler_calls_only_what_its_role_grants(

@@ -24,6 +24,9 @@ loudly at install time and can be deleted.
   deletes without a snapshot. AWS defaults ``SkipFinalSnapshot`` to false and then requires the
   identifier (``InvalidParameterCombination``), and refuses both together.
 
+Redshift cluster settings (parameter groups, IAM roles, logging, restore options): see
+:mod:`tests.fakes.redshift_settings`.
+
 Without :class:`tests.fakes.transitions.SlowAws` every change is instant, as in plain moto: a resize
 is ``SUCCEEDED`` as soon as it is requested.
 """
@@ -49,6 +52,8 @@ from moto.redshift.exceptions import (
 from moto.redshift.models import Cluster, RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 from moto.secretsmanager.models import secretsmanager_backends
+
+from .redshift_settings import check_redshift_settings_gaps, install_redshift_settings_shims
 
 RESIZE_ATTRIBUTE = "dbscale_fake_resize"
 """Where the shim keeps a Redshift cluster's last resize (a :class:`ResizeRecord`)."""
@@ -379,6 +384,7 @@ def install_moto_shims() -> None:
     _require_source_lacks(RDSBackend.modify_db_cluster, "iam_auth")
     _require_source_lacks(RDSBackend.modify_db_instance, "InvalidDBInstanceState")
     _require_source_lacks(RDSResponse.delete_db_cluster, "SkipFinalSnapshot")
+    check_redshift_settings_gaps(_require_absent, _require_source_lacks)
 
     RedshiftBackend.resize_cluster = _backend_resize_cluster  # type: ignore[attr-defined]
     RedshiftBackend.describe_resize = _backend_describe_resize  # type: ignore[attr-defined]
@@ -408,4 +414,5 @@ def install_moto_shims() -> None:
         RDSBackend.modify_db_instance
     )
     RDSResponse.delete_db_cluster = _strict_delete_db_cluster(RDSResponse.delete_db_cluster)  # type: ignore[method-assign]
+    install_redshift_settings_shims()  # Redshift settings: tests/fakes/redshift_settings.py
     _installed = True
