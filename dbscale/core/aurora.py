@@ -16,7 +16,7 @@ from .aurora_settings import (
 from .aws import InstanceAlreadyExists, aws_errors, tag_dict, tag_list
 from .clock import Clock
 from .engine_versions import resolve_engine_version, satisfies
-from .errors import ClusterNotFound, InvalidRequest, InvalidState
+from .errors import ClusterNotFound, DeletionProtected, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_SERVERLESS_INSTANCE_CLASS,
@@ -536,7 +536,10 @@ class RdsProvisioning(ClusterProvisioning):
 
     def _check_deletable(self, cluster: dict[str, Any]) -> None:
         if cluster.get("DeletionProtection"):
-            raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
+            raise DeletionProtected(
+                f"Aurora cluster '{self._name}' has deletion protection on, so nothing was deleted; turn it off "
+                "first (ModifyDBCluster DeletionProtection=false)"
+            )
 
     def _delete_steps(self, snapshot: str | None) -> list[dict[str, Any]]:
         # AWS takes the final snapshot in DeleteDBCluster, which it accepts only once the instances

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from dbscale.core.aurora import RdsProvisioning
-from dbscale.core.aws import tag_dict, tag_list
+from dbscale.core.aurora import RdsProvisioning, pending_reboot
+from dbscale.core.aurora_settings import (
+    check_auto_pause_version,
+    check_windows_apart,
+    delete_parameter_group,
+    ensure_tls_parameter_group,
+    owned_parameter_group_name,
+    supports_performance_insights,
+    tls_required,
+    validate_backup_window,
+    validate_log_exports,
+    validate_maintenance_window,
+    validate_monitoring,
+    validate_performance_insights_retention,
+)
+from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
+from dbscale.core.clones import parse_timestamp
+from dbscale.core.engine_versions import is_major_version
+from dbscale.core.errors import AwsError, DeletionProtected, InvalidRequest
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
+    AURORA_DEFAULT_LOG_EXPORTS,
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_ENGINES,
 )
@@ -28,7 +47,7 @@ from dbscale.core.validation import (
 
 from .cluster import ClusterResource, owned_by, text_attributes
 from .properties import Prop
-from .runtime import Provider, Request
+from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),
@@ -63,7 +82,38 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("WaitForCompletion", "bool", default=True),
     Prop("Autoscaled", "bool", default=False),
     Prop("Tags", "tags", default={}),
+    # Parity with AWS::RDS::DBCluster (docs/aurora-properties.md).
+    Prop("DeletionProtection", "bool", default=False),
+    Prop("EnableCloudwatchLogsExports", "list"),
+    Prop("PreferredBackupWindow"),
+    Prop("PreferredMaintenanceWindow"),
+    Prop("MasterUserSecretKmsKeyId", immutable=True),
+    # Parity with AWS::RDS::DBInstance, for every instance dbscale makes in the cluster.
+    Prop("PerformanceInsightsEnabled", "bool", default=True),
+    Prop("PerformanceInsightsKmsKeyId", immutable=True),
+    Prop("PerformanceInsightsRetentionPeriod", "int", default=7),
+    Prop("MonitoringInterval", "int", default=0),
+    Prop("MonitoringRoleArn"),
+    Prop("DBInstanceParameterGroupName"),
+    Prop("AutoMinorVersionUpgrade", "bool", default=True),
+    Prop("RebootForParameterChanges", "bool", default=False),
+    # Restore on Create (RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime).
+    Prop("SnapshotIdentifier", immutable=True),
+    Prop("SourceDBClusterIdentifier", immutable=True),
+    Prop("RestoreToTime", immutable=True),
+    Prop("UseLatestRestorableTime", "bool", default=False, immutable=True),
 )
+# Properties -> the CreateDBInstance/ModifyDBInstance parameters every instance gets.
+INSTANCE_PROPERTIES: dict[str, str] = {
+    "PerformanceInsightsEnabled": "EnablePerformanceInsights",
+    "PerformanceInsightsKmsKeyId": "PerformanceInsightsKMSKeyId",
+    "PerformanceInsightsRetentionPeriod": "PerformanceInsightsRetentionPeriod",
+    "MonitoringInterval": "MonitoringInterval",
+    "MonitoringRoleArn": "MonitoringRoleArn",
+    "DBInstanceParameterGroupName": "DBParameterGroupName",
+    "AutoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
+}
+RESTORE_PROPERTIES = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "RestoreToTime", "UseLatestRestorableTime")
 _FIELDS = {
     "engine": "Engine",
     "instance_class": "InstanceClass",
@@ -72,6 +122,16 @@ _FIELDS = {
     "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
 }
 
+
+def validate_snapshot_source(value: str, *, field: str) -> str:
+    """A DB cluster snapshot identifier or ARN (a shared snapshot is named by its ARN)."""
+    if not re.fullmatch(
+        r"(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:)?[A-Za-z][A-Za-z0-9:-]{0,254}", value
+    ):
+        raise InvalidRequest(f"{field} must be a DB cluster snapshot identifier or ARN, got {value!r}", field=field)
+    return value
+
+
 # Optional properties AWS constrains, and their checks (each names the property it reads).
 _OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
     "EngineVersion": validate_engine_version,
@@ -79,7 +139,23 @@ _OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
     "VpcSecurityGroupIds": validate_security_group_ids,
     "DBClusterParameterGroupName": validate_parameter_group_name,
     "KmsKeyId": validate_kms_key_id,
+    "MasterUserSecretKmsKeyId": validate_kms_key_id,
+    "PerformanceInsightsKmsKeyId": validate_kms_key_id,
+    "DBInstanceParameterGroupName": validate_parameter_group_name,
+    "PreferredBackupWindow": validate_backup_window,
+    "PreferredMaintenanceWindow": validate_maintenance_window,
+    "SnapshotIdentifier": validate_snapshot_source,
+    "SourceDBClusterIdentifier": validate_cluster_identifier,
 }
+
+
+def instance_settings(props: dict[str, Any]) -> dict[str, Any]:
+    """The CreateDBInstance/ModifyDBInstance parameters the properties give every instance."""
+    settings = {api: props[name] for name, api in INSTANCE_PROPERTIES.items() if props[name] is not None}
+    if not props["PerformanceInsightsEnabled"]:
+        settings.pop("PerformanceInsightsKMSKeyId", None)
+        settings.pop("PerformanceInsightsRetentionPeriod", None)
+    return settings
 
 
 SIGNAL_ATTRIBUTES = (
@@ -122,12 +198,19 @@ class AuroraClusterResource(ClusterResource):
         "BackupRetentionPeriod",
         "EnableHttpEndpoint",
         "ServerlessV2SecondsUntilAutoPause",
+        "DeletionProtection",
+        "EnableCloudwatchLogsExports",
+        "PreferredBackupWindow",
+        "PreferredMaintenanceWindow",
+        *(name for name in INSTANCE_PROPERTIES if name != "PerformanceInsightsKmsKeyId"),
     )
     encryption_property = "StorageEncrypted"
 
     def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
         if props["MasterUsername"] is None and props["Engine"] in AURORA_DEFAULT_MASTER_USERNAME:
             props["MasterUsername"] = AURORA_DEFAULT_MASTER_USERNAME[props["Engine"]]
+        if props["EnableCloudwatchLogsExports"] is None and props["Engine"] in AURORA_DEFAULT_LOG_EXPORTS:
+            props["EnableCloudwatchLogsExports"] = list(AURORA_DEFAULT_LOG_EXPORTS[props["Engine"]])
         return props
 
     def validate(self, props: dict[str, Any], request: Request) -> None:
@@ -154,6 +237,43 @@ class AuroraClusterResource(ClusterResource):
         for name, check in _OPTIONAL_CHECKS.items():
             if props[name] is not None:
                 check(props[name], field=name)
+        validate_log_exports(engine, props["EnableCloudwatchLogsExports"])
+        validate_performance_insights_retention(props["PerformanceInsightsRetentionPeriod"])
+        validate_monitoring(props["MonitoringInterval"], props["MonitoringRoleArn"])
+        if props["PreferredBackupWindow"] and props["PreferredMaintenanceWindow"]:
+            check_windows_apart(props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"])
+        version = props["EngineVersion"]
+        if version is not None and not is_major_version(engine, version):
+            check_auto_pause_version(engine, version, props["ServerlessV2MinCapacity"], field="ServerlessV2MinCapacity")
+        self._validate_restore(props)
+
+    @staticmethod
+    def _validate_restore(props: dict[str, Any]) -> None:
+        snapshot, source = props["SnapshotIdentifier"], props["SourceDBClusterIdentifier"]
+        if snapshot and source:
+            raise InvalidRequest(
+                "SnapshotIdentifier and SourceDBClusterIdentifier cannot both be set: restore from a snapshot "
+                "or from a point in time of a cluster",
+                field="SourceDBClusterIdentifier",
+            )
+        point = props["RestoreToTime"] is not None or props["UseLatestRestorableTime"]
+        if point and not source:
+            name = "RestoreToTime" if props["RestoreToTime"] is not None else "UseLatestRestorableTime"
+            raise InvalidRequest(f"{name} needs SourceDBClusterIdentifier (the cluster to restore)", field=name)
+        if source and (props["RestoreToTime"] is not None) == bool(props["UseLatestRestorableTime"]):
+            raise InvalidRequest(
+                "SourceDBClusterIdentifier needs exactly one of RestoreToTime (ISO-8601 UTC) and "
+                "UseLatestRestorableTime true",
+                field="RestoreToTime",
+            )
+        if props["RestoreToTime"] is not None:
+            parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
+
+    def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
+        name = props["DBClusterParameterGroupName"]
+        if name is None:
+            return None  # dbscale makes and owns a group that requires TLS
+        return "DBClusterParameterGroupName", name, tls_required(client("rds", provider.session), name, props["Engine"])
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
         return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
@@ -176,9 +296,33 @@ class AuroraClusterResource(ClusterResource):
             "VpcSecurityGroupIds",
             "DBClusterParameterGroupName",
             "KmsKeyId",
+            "EnableCloudwatchLogsExports",
+            "PreferredBackupWindow",
+            "PreferredMaintenanceWindow",
+            "MasterUserSecretKmsKeyId",
+            "DeletionProtection",
         ):
             if props[name]:
                 options[name] = props[name]
+        if props["DBClusterParameterGroupName"] is None:
+            options["DBClusterParameterGroupName"] = ensure_tls_parameter_group(
+                client("rds", provider.session),
+                owned_parameter_group_name(props["ClusterIdentifier"]),
+                props["Engine"],
+                props["EngineVersion"]
+                if props["EngineVersion"] and not is_major_version(props["Engine"], props["EngineVersion"])
+                else None,
+                tags,
+            )
+        restore = None
+        if props["SnapshotIdentifier"]:
+            restore = {"SnapshotIdentifier": props["SnapshotIdentifier"]}
+        elif props["SourceDBClusterIdentifier"]:
+            restore = {"SourceDBClusterIdentifier": props["SourceDBClusterIdentifier"]}
+            if props["UseLatestRestorableTime"]:
+                restore["UseLatestRestorableTime"] = True
+            else:
+                restore["RestoreToTime"] = parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
         cluster = RdsProvisioning(
             props["ClusterIdentifier"],
             initial_instance_type=props["InstanceClass"],
@@ -191,6 +335,8 @@ class AuroraClusterResource(ClusterResource):
             session=provider.session,
             clock=provider.clock,
             wait=False,
+            instance_settings=instance_settings(props),
+            restore=restore,
             **options,
         )
         return cluster, cluster.pending_operation
@@ -207,6 +353,7 @@ class AuroraClusterResource(ClusterResource):
             new_serverless_v2_capacity=acu,
             wait=False,
             after_pending=True,
+            instance_settings=instance_settings(props),
         )
 
     def plan(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Any:
@@ -239,11 +386,28 @@ class AuroraClusterResource(ClusterResource):
                     capacity=(props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"]),
                     apply_immediately=props["ApplyImmediately"],
                 )
+        if "DBClusterParameterGroupName" in changed and changed["DBClusterParameterGroupName"] is None:
+            # Back to the secure default: dbscale's own group, made again if it is gone.
+            changed["DBClusterParameterGroupName"] = ensure_tls_parameter_group(
+                cluster._client,
+                owned_parameter_group_name(cluster.cluster_name),
+                props["Engine"],
+                cluster.describe().get("EngineVersion"),
+                {},
+            )
+        instance_changed = [name for name in INSTANCE_PROPERTIES if name in changed]
+        for name in INSTANCE_PROPERTIES:
+            changed.pop(name, None)
+        for name in ("PreferredBackupWindow", "PreferredMaintenanceWindow"):
+            if name in changed and changed[name] is None:
+                del changed[name]  # removing the property keeps the running window
         return cluster.modify_settings(
             apply_immediately=props["ApplyImmediately"],
             new_paused=new_paused,
             wait=False,
             after_pending=True,
+            instance_settings=instance_settings(props) if instance_changed else None,
+            reboot=props["RebootForParameterChanges"],
             **changed,
         )
 
@@ -269,9 +433,59 @@ class AuroraClusterResource(ClusterResource):
                 "Paused": c["Status"] == "stopped",
                 "SecretArn": (c.get("MasterUserSecret") or {}).get("SecretArn"),
                 "HttpEndpointEnabled": bool(c.get("HttpEndpointEnabled")),
+                "DeletionProtection": bool(c.get("DeletionProtection")),
+                "DBClusterParameterGroupName": c.get("DBClusterParameterGroup"),
+                "EnabledCloudwatchLogsExports": ",".join(c.get("EnabledCloudwatchLogsExports") or []),
+                "PerformanceInsightsEnabled": self._performance_insights(cluster, c),
+                "PendingReboot": pending_reboot(cluster._client, c),
                 "Adopted": not owned_by(tag_dict(c.get("TagList")), request),
             }
         )
+
+    @staticmethod
+    def _performance_insights(cluster: RdsProvisioning, c: dict[str, Any]) -> str:
+        """``true``/``false`` from the writer, or ``unsupported`` when its class has no Performance Insights."""
+        writer = cluster._writer(c)
+        if writer is None:
+            return "false"
+        if not writer.get("PerformanceInsightsEnabled") and not supports_performance_insights(
+            c["Engine"], writer["DBInstanceClass"]
+        ):
+            return "unsupported"
+        return "true" if writer.get("PerformanceInsightsEnabled") else "false"
+
+    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        try:
+            progress = super()._delete(provider, request, state)
+        except DeletionProtected:
+            raise DeletionProtected(
+                f"Aurora cluster '{request.physical_id}' has DeletionProtection on, so it was not deleted and "
+                "nothing was changed. To delete it, set DeletionProtection to false and update the stack first, "
+                "then delete the resource (or the stack) again."
+            ) from None
+        if progress.done:
+            self._delete_owned_parameter_group(provider, request)
+        return progress
+
+    @staticmethod
+    def _delete_owned_parameter_group(provider: Provider, request: Request) -> None:
+        """Delete the TLS parameter group this resource made for its cluster (after the cluster: a
+        group in use cannot be deleted), also after a Create that failed before the cluster existed."""
+        cluster_id = request.physical_id or request.failed_create_id
+        if not cluster_id:
+            return
+        name = owned_parameter_group_name(cluster_id)
+        rds = client("rds", provider.session)
+        try:
+            with aws_errors(f"look up cluster parameter group '{name}'"):
+                groups = rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)
+                arn = groups["DBClusterParameterGroups"][0]["DBClusterParameterGroupArn"]
+                tags = tag_dict(rds.list_tags_for_resource(ResourceName=arn).get("TagList"))
+        except AwsError:
+            return  # no such group (or not ours to read): nothing of ours to delete
+        if owned_by(tags, request):
+            delete_parameter_group(rds, name)
+            LOG.info("deleted cluster parameter group %s, made by this resource for its cluster", name)
 
 
 provider = Provider(AuroraClusterResource())

@@ -50,6 +50,8 @@ from moto.redshift.models import Cluster, RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 from moto.secretsmanager.models import secretsmanager_backends
 
+from .rds_settings import install_rds_settings
+
 RESIZE_ATTRIBUTE = "dbscale_fake_resize"
 """Where the shim keeps a Redshift cluster's last resize (a :class:`ResizeRecord`)."""
 
@@ -408,4 +410,5 @@ def install_moto_shims() -> None:
         RDSBackend.modify_db_instance
     )
     RDSResponse.delete_db_cluster = _strict_delete_db_cluster(RDSResponse.delete_db_cluster)  # type: ignore[method-assign]
+    install_rds_settings()
     _installed = True
