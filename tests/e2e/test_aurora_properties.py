@@ -42,7 +42,8 @@ def cluster_parameter_group(name: str, **parameters: str) -> str:
         rds().modify_db_cluster_parameter_group(
             DBClusterParameterGroupName=name,
             Parameters=[
-                {"ParameterName": k, "ParameterValue": v, "ApplyMethod": "pending-reboot"} for k, v in parameters.items()
+                {"ParameterName": k, "ParameterValue": v, "ApplyMethod": "pending-reboot"}
+                for k, v in parameters.items()
             ],
         )
     return name
@@ -128,7 +129,10 @@ def test_declared_settings_round_trip_and_change_in_place_on_a_stopped_cluster(a
     assert sorted(c["EnabledCloudwatchLogsExports"]) == ["instance", "postgresql"]
     for instance in instances():
         assert instance["PerformanceInsightsEnabled"] is False and instance["MonitoringInterval"] == 0
-        assert instance["DBParameterGroups"][0] == {"DBParameterGroupName": "tuned-b", "ParameterApplyStatus": "in-sync"}
+        assert instance["DBParameterGroups"][0] == {
+            "DBParameterGroupName": "tuned-b",
+            "ParameterApplyStatus": "in-sync",
+        }
     # Asked to reboot for the static parameter group change: each instance once, readers first.
     reboots = rds_backends["123456789012"]["us-east-1"].dbscale_reboots
     assert sorted(reboots) == sorted(i["DBInstanceIdentifier"] for i in instances())
@@ -145,7 +149,9 @@ def test_declared_settings_round_trip_and_change_in_place_on_a_stopped_cluster(a
 
 
 def test_parameter_change_without_reboot_is_left_pending_and_said(aurora_cfn: CloudFormation) -> None:
-    rds().create_db_parameter_group(DBParameterGroupName="tuned", DBParameterGroupFamily="aurora-postgresql16", Description="t")
+    rds().create_db_parameter_group(
+        DBParameterGroupName="tuned", DBParameterGroupFamily="aurora-postgresql16", Description="t"
+    )
     assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, PROPS)).status == "SUCCESS"
     result = update(aurora_cfn, PROPS, {**PROPS, "DBInstanceParameterGroupName": "tuned"})
     assert result.status == "SUCCESS", result.reason
@@ -183,7 +189,9 @@ def test_restores_from_a_snapshot_and_to_a_point_in_time(aurora_cfn: CloudFormat
     # A restore property cannot change in place.
     other = {**from_snapshot, "SnapshotIdentifier": "another-snap"}
     refused = aurora_cfn.send(
-        aurora_cfn.event("Update", TYPE, other, physical_id="restored", old_properties=from_snapshot, logical_id="Restored")
+        aurora_cfn.event(
+            "Update", TYPE, other, physical_id="restored", old_properties=from_snapshot, logical_id="Restored"
+        )
     )
     assert refused.status == "FAILED" and "SnapshotIdentifier cannot change in place" in refused.reason
 
@@ -208,7 +216,8 @@ def test_tls_off_parameter_group_is_refused_unless_the_provider_allows_it(
     assert created.status == "SUCCESS", created.reason
     assert cluster()["DBClusterParameterGroup"] == "strict"
     assert "orders-dbscale-tls" not in [
-        g["DBClusterParameterGroupName"] for g in rds().describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+        g["DBClusterParameterGroupName"]
+        for g in rds().describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
     ]
     # Switching to the TLS-off group in place is refused too.
     refused = update(aurora_cfn, strict, plain)
@@ -244,16 +253,40 @@ def test_mysql_instance_class_without_performance_insights_is_created_without_it
         ({"PreferredBackupWindow": "3:00-03:30"}, "PreferredBackupWindow"),
         ({"PreferredBackupWindow": "03:00-03:20"}, "PreferredBackupWindow"),
         ({"PreferredMaintenanceWindow": "sun:05:00-sun:05:10"}, "PreferredMaintenanceWindow"),
-        ({"PreferredMaintenanceWindow": "sun:03:00-sun:04:00", "PreferredBackupWindow": "03:30-04:30"}, "PreferredBackupWindow"),
+        (
+            {"PreferredMaintenanceWindow": "sun:03:00-sun:04:00", "PreferredBackupWindow": "03:30-04:30"},
+            "PreferredBackupWindow",
+        ),
         ({"EnableCloudwatchLogsExports": ["audit"]}, "EnableCloudwatchLogsExports"),
         ({"SnapshotIdentifier": "s", "SourceDBClusterIdentifier": "src"}, "SourceDBClusterIdentifier"),
         ({"RestoreToTime": "2025-01-15T10:00:00Z"}, "RestoreToTime"),
         ({"SourceDBClusterIdentifier": "src"}, "RestoreToTime"),
-        ({"SourceDBClusterIdentifier": "src", "UseLatestRestorableTime": "true", "RestoreToTime": "2025-01-15T10:00:00Z"}, "RestoreToTime"),
-        ({"InstanceClass": "db.serverless", "ServerlessV2MinCapacity": "0", "ServerlessV2MaxCapacity": "4",
-          "EngineVersion": "16.2"}, "ServerlessV2MinCapacity"),  # fmt: skip
-        ({"InstanceClass": "db.serverless", "ServerlessV2MinCapacity": "0.5", "ServerlessV2MaxCapacity": "4",
-          "ServerlessV2SecondsUntilAutoPause": "600"}, "ServerlessV2SecondsUntilAutoPause"),  # fmt: skip
+        (
+            {
+                "SourceDBClusterIdentifier": "src",
+                "UseLatestRestorableTime": "true",
+                "RestoreToTime": "2025-01-15T10:00:00Z",
+            },
+            "RestoreToTime",
+        ),
+        (
+            {
+                "InstanceClass": "db.serverless",
+                "ServerlessV2MinCapacity": "0",
+                "ServerlessV2MaxCapacity": "4",
+                "EngineVersion": "16.2",
+            },
+            "ServerlessV2MinCapacity",
+        ),  # fmt: skip
+        (
+            {
+                "InstanceClass": "db.serverless",
+                "ServerlessV2MinCapacity": "0.5",
+                "ServerlessV2MaxCapacity": "4",
+                "ServerlessV2SecondsUntilAutoPause": "600",
+            },
+            "ServerlessV2SecondsUntilAutoPause",
+        ),  # fmt: skip
     ],
 )
 def test_bad_values_are_refused_naming_the_property_with_nothing_made(
