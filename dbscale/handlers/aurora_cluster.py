@@ -46,7 +46,7 @@ from dbscale.core.validation import (
 )
 
 from .cluster import ClusterResource, owned_by, text_attributes
-from .properties import Prop
+from .properties import Prop, parse
 from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
@@ -87,10 +87,10 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("EnableCloudwatchLogsExports", "list"),
     Prop("PreferredBackupWindow"),
     Prop("PreferredMaintenanceWindow"),
-    Prop("MasterUserSecretKmsKeyId", immutable=True),
+    Prop("MasterUserSecretKmsKeyId"),
     # Parity with AWS::RDS::DBInstance, for every instance dbscale makes in the cluster.
     Prop("PerformanceInsightsEnabled", "bool", default=True),
-    Prop("PerformanceInsightsKmsKeyId", immutable=True),
+    Prop("PerformanceInsightsKmsKeyId"),
     Prop("PerformanceInsightsRetentionPeriod", "int", default=7),
     Prop("MonitoringInterval", "int", default=0),
     Prop("MonitoringRoleArn"),
@@ -113,6 +113,8 @@ INSTANCE_PROPERTIES: dict[str, str] = {
     "DBInstanceParameterGroupName": "DBParameterGroupName",
     "AutoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
 }
+# Keys AWS takes once: a new one cannot re-encrypt what the old one protects.
+KEYS_SET_ONCE = ("MasterUserSecretKmsKeyId", "PerformanceInsightsKmsKeyId")
 RESTORE_PROPERTIES = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "RestoreToTime", "UseLatestRestorableTime")
 _FIELDS = {
     "engine": "Engine",
@@ -268,6 +270,26 @@ class AuroraClusterResource(ClusterResource):
             )
         if props["RestoreToTime"] is not None:
             parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
+
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        try:
+            old = self.normalize(parse(self.schema, request.old_properties))
+        except InvalidRequest:
+            old = {}
+        for name in KEYS_SET_ONCE:
+            if old.get(name) is not None and old[name] != props[name]:
+                raise InvalidRequest(
+                    f"{name} cannot change in place (AWS cannot re-encrypt what the key already protects). Set a "
+                    "new ClusterIdentifier to replace the cluster, or keep the key.",
+                    field=name,
+                )
+            if old and old.get(name) is None and props[name] is not None:
+                LOG.warning(
+                    "%s given for an existing cluster: it applies only to what is encrypted from now on (an "
+                    "instance turning Performance Insights on); AWS keeps the key of what it already encrypted",
+                    name,
+                )
+        super()._begin_update(provider, request, props, state)
 
     def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
         name = props["DBClusterParameterGroupName"]
