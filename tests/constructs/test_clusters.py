@@ -181,7 +181,10 @@ def test_aurora_settings_are_passed_through(variants: Synthesized) -> None:
     assert props["DeletionProtection"] is True and props["EnableCloudwatchLogsExports"] == []
     assert props["PerformanceInsightsRetentionPeriod"] == 31 and props["MonitoringInterval"] == 0
     assert "MonitoringRoleArn" not in props
-    assert (props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"]) == ("03:00-03:30", "sun:05:00-sun:05:30")
+    assert (props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"]) == (
+        "03:00-03:30",
+        "sun:05:00-sun:05:30",
+    )
     assert props["AutoMinorVersionUpgrade"] is False and props["DBInstanceParameterGroupName"] == "tuned"
     assert props["RebootForParameterChanges"] is True and props["SnapshotIdentifier"] == "orders-snap"
 
@@ -213,7 +216,8 @@ def test_aurora_settings_are_checked_at_synth(scratch: Any, kwargs: dict[str, An
 
 def test_require_tls_false_uses_the_default_parameter_group(variants: Synthesized) -> None:
     props = cluster(variants, "NoTls")["Properties"]
-    assert "DBClusterParameterGroupName" not in props and props["EngineVersion"] == "15.8"
+    # Named explicitly: without a group the handler would make one that requires TLS.
+    assert props["DBClusterParameterGroupName"] == "default.aurora-postgresql15" and props["EngineVersion"] == "15.8"
 
 
 def test_one_provider_serves_every_cluster_of_a_type(variants: Synthesized) -> None:

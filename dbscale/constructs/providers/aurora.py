@@ -129,6 +129,12 @@ class AuroraClusterProvider(_RdsProvider):
         # The Data API switch (DatabaseBootstrap turns it on): no tag condition, as for reads.
         self._allow("DataApiSwitch", ["rds:EnableHttpEndpoint", "rds:DisableHttpEndpoint"], [clusters])
 
+    def _nag_iam_prefix(self) -> str:
+        """IAM ARNs have no region: ``arn:<AWS::Partition>:iam::<account>:`` as cdk-nag prints them."""
+        self._nag_arn("iam", "")
+        account = self._nag_env[1] if self._nag_env is not None else "<AWS::AccountId>"
+        return f"arn:<AWS::Partition>:iam::{account}:"
+
     def _grant_prefix(self, prefix: str) -> None:
         self._grant_clusters(self._arn("rds", f"cluster:{prefix}*"))
         self._grant_instances(self._arn("rds", f"db:{prefix}*"))
@@ -177,7 +183,7 @@ class AuroraClusterProvider(_RdsProvider):
                 f"Resource::{self._nag_arn('rds', 'cluster-pg:*')}",
                 f"Resource::{self._nag_arn('rds', 'cluster-pg:' + owned_parameter_group_name(prefix + '*'))}",
                 f"Resource::{self._nag_arn('rds', 'pg:*')}",
-                f"Resource::arn:<AWS::Partition>:iam::{self._nag_arn('iam', '').split(':')[4]}:role/*",
+                f"Resource::{self._nag_arn('iam', 'role/*').replace(self._nag_arn('iam', ''), self._nag_iam_prefix())}",
                 f"Resource::{self._nag_arn('kms', 'key/*')}",
             ],
             f"a standalone provider serves templates unknown at synth time: clusters, instances and "
