@@ -24,7 +24,7 @@ from dbscale.core.aurora_settings import (
 from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
 from dbscale.core.clones import parse_timestamp
 from dbscale.core.engine_versions import is_major_version
-from dbscale.core.errors import AwsError, DeletionProtected, InvalidRequest
+from dbscale.core.errors import AwsError, ClusterAlreadyExists, DeletionProtected, InvalidRequest
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
     AURORA_DEFAULT_LOG_EXPORTS,
@@ -134,12 +134,19 @@ def validate_snapshot_source(value: str, *, field: str) -> str:
     return value
 
 
+def validate_cluster_parameter_group_name(value: str, *, field: str) -> str:
+    """A cluster parameter group name, or one of AWS's default groups (``default.aurora-postgresql16``)."""
+    if re.fullmatch(r"default\.aurora-(postgresql|mysql)\d+(\.\d+)?", value):
+        return value
+    return validate_parameter_group_name(value, field=field)
+
+
 # Optional properties AWS constrains, and their checks (each names the property it reads).
 _OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
     "EngineVersion": validate_engine_version,
     "DBSubnetGroupName": validate_db_subnet_group_name,
     "VpcSecurityGroupIds": validate_security_group_ids,
-    "DBClusterParameterGroupName": validate_parameter_group_name,
+    "DBClusterParameterGroupName": validate_cluster_parameter_group_name,
     "KmsKeyId": validate_kms_key_id,
     "MasterUserSecretKmsKeyId": validate_kms_key_id,
     "PerformanceInsightsKmsKeyId": validate_kms_key_id,
@@ -250,6 +257,26 @@ class AuroraClusterResource(ClusterResource):
         self._validate_restore(props)
 
     @staticmethod
+    def _check_restore_encryption(provider: Provider, props: dict[str, Any], source: dict[str, str]) -> None:
+        """A restore keeps its source's encryption: refuse an unencrypted source unless KmsKeyId
+        encrypts the copy or StorageEncrypted is false (which the guardrail has then allowed)."""
+        if not props["StorageEncrypted"] or props["KmsKeyId"]:
+            return
+        rds = client("rds", provider.session)
+        name, value = next(iter(source.items()))
+        with aws_errors(f"describe the restore source '{value}'"):
+            if name == "SnapshotIdentifier":
+                found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=value)["DBClusterSnapshots"]
+            else:
+                found = rds.describe_db_clusters(DBClusterIdentifier=value)["DBClusters"]
+        if found and not found[0].get("StorageEncrypted"):
+            raise InvalidRequest(
+                f"{name} '{value}' is not encrypted, so the restored cluster would not be either; give KmsKeyId to "
+                "encrypt it (StorageEncrypted is true)",
+                field=name,
+            )
+
+    @staticmethod
     def _validate_restore(props: dict[str, Any]) -> None:
         snapshot, source = props["SnapshotIdentifier"], props["SourceDBClusterIdentifier"]
         if snapshot and source:
@@ -295,6 +322,8 @@ class AuroraClusterResource(ClusterResource):
         name = props["DBClusterParameterGroupName"]
         if name is None:
             return None  # dbscale makes and owns a group that requires TLS
+        if name.startswith("default."):
+            return "DBClusterParameterGroupName", name, False  # AWS's default groups leave TLS optional
         return "DBClusterParameterGroupName", name, tls_required(client("rds", provider.session), name, props["Engine"])
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
@@ -326,17 +355,9 @@ class AuroraClusterResource(ClusterResource):
         ):
             if props[name]:
                 options[name] = props[name]
-        if props["DBClusterParameterGroupName"] is None:
-            options["DBClusterParameterGroupName"] = ensure_tls_parameter_group(
-                client("rds", provider.session),
-                owned_parameter_group_name(props["ClusterIdentifier"]),
-                props["Engine"],
-                props["EngineVersion"]
-                if props["EngineVersion"] and not is_major_version(props["Engine"], props["EngineVersion"])
-                else None,
-                tags,
-            )
         restore = None
+        if restore_props := {k: props[k] for k in ("SnapshotIdentifier", "SourceDBClusterIdentifier") if props[k]}:
+            self._check_restore_encryption(provider, props, restore_props)
         if props["SnapshotIdentifier"]:
             restore = {"SnapshotIdentifier": props["SnapshotIdentifier"]}
         elif props["SourceDBClusterIdentifier"]:
@@ -345,22 +366,39 @@ class AuroraClusterResource(ClusterResource):
                 restore["UseLatestRestorableTime"] = True
             else:
                 restore["RestoreToTime"] = parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
-        cluster = RdsProvisioning(
-            props["ClusterIdentifier"],
-            initial_instance_type=props["InstanceClass"],
-            engine=props["Engine"],
-            engine_version=props["EngineVersion"],
-            reader_count=props["ReaderCount"],
-            serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
-            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
-            serverless_v2_seconds_until_auto_pause=props["ServerlessV2SecondsUntilAutoPause"],
-            session=provider.session,
-            clock=provider.clock,
-            wait=False,
-            instance_settings=instance_settings(props),
-            restore=restore,
-            **options,
-        )
+        rds = client("rds", provider.session)
+        owned_group = None
+        if props["DBClusterParameterGroupName"] is None:
+            # The family follows EngineVersion (a major or a full version), else AWS's default version.
+            owned_group = options["DBClusterParameterGroupName"] = ensure_tls_parameter_group(
+                rds,
+                owned_parameter_group_name(props["ClusterIdentifier"]),
+                props["Engine"],
+                props["EngineVersion"],
+                tags,
+            )
+        try:
+            cluster = RdsProvisioning(
+                props["ClusterIdentifier"],
+                initial_instance_type=props["InstanceClass"],
+                engine=props["Engine"],
+                engine_version=props["EngineVersion"],
+                reader_count=props["ReaderCount"],
+                serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
+                serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+                serverless_v2_seconds_until_auto_pause=props["ServerlessV2SecondsUntilAutoPause"],
+                session=provider.session,
+                clock=provider.clock,
+                wait=False,
+                instance_settings=instance_settings(props),
+                restore=restore,
+                **options,
+            )
+        except (InvalidRequest, ClusterAlreadyExists):
+            # Refused before a cluster was made: the marker physical id will not lead a Delete here.
+            if owned_group is not None:
+                delete_parameter_group(rds, owned_group)
+            raise
         return cluster, cluster.pending_operation
 
     def converge(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Operation:

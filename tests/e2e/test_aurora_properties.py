@@ -305,3 +305,31 @@ def test_auto_pause_at_zero_acu_on_a_version_that_supports_it(aurora_cfn: CloudF
     created = aurora_cfn.send(aurora_cfn.event("Create", TYPE, serverless))
     assert created.status == "SUCCESS", created.reason
     assert cluster()["ServerlessV2ScalingConfiguration"]["SecondsUntilAutoPause"] == 600
+
+
+def test_unencrypted_restore_source_needs_a_key(aurora_cfn: CloudFormation, allow_guardrails: Any) -> None:
+    allow_guardrails(allow_unencrypted=True)
+    plain = {**PROPS, "ReaderCount": 0, "StorageEncrypted": "false"}
+    assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, plain)).status == "SUCCESS"
+    rds().create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="plain-snap")
+    copy = {**PROPS, "ClusterIdentifier": "copy", "SnapshotIdentifier": "plain-snap"}
+    refused = aurora_cfn.send(aurora_cfn.event("Create", TYPE, copy, logical_id="Copy"))
+    assert refused.status == "FAILED" and "SnapshotIdentifier 'plain-snap' is not encrypted" in refused.reason
+    groups = [
+        g["DBClusterParameterGroupName"]
+        for g in rds().describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+    ]
+    assert "copy-dbscale-tls" not in groups  # nothing made, nothing left behind
+
+
+def test_tls_off_as_the_default_group_needs_the_guardrail(aurora_cfn: CloudFormation, allow_guardrails: Any) -> None:
+    default = {**PROPS, "DBClusterParameterGroupName": "default.aurora-postgresql16"}
+    refused = aurora_cfn.send(aurora_cfn.event("Create", TYPE, default))
+    assert refused.status == "FAILED" and "allow_tls_off" in refused.reason
+
+
+def test_a_key_set_once_cannot_change(aurora_cfn: CloudFormation) -> None:
+    keyed = {**PROPS, "PerformanceInsightsKmsKeyId": "alias/pi"}
+    assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, keyed)).status == "SUCCESS"
+    refused = update(aurora_cfn, keyed, {**keyed, "PerformanceInsightsKmsKeyId": "alias/other"})
+    assert refused.status == "FAILED" and "PerformanceInsightsKmsKeyId cannot change in place" in refused.reason
