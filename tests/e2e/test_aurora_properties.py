@@ -333,3 +333,17 @@ def test_a_key_set_once_cannot_change(aurora_cfn: CloudFormation) -> None:
     assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, keyed)).status == "SUCCESS"
     refused = update(aurora_cfn, keyed, {**keyed, "PerformanceInsightsKmsKeyId": "alias/other"})
     assert refused.status == "FAILED" and "PerformanceInsightsKmsKeyId cannot change in place" in refused.reason
+
+
+def test_the_new_writer_of_a_rolling_class_change_gets_the_instance_settings(aurora_cfn: CloudFormation) -> None:
+    tuned = {**PROPS, "ReaderCount": 0, "AutoMinorVersionUpgrade": "false", "PerformanceInsightsRetentionPeriod": "31"}
+    assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, tuned)).status == "SUCCESS"
+    (first,) = instances()
+    bigger = {**tuned, "InstanceClass": "db.r6g.xlarge"}
+    result = update(aurora_cfn, tuned, bigger)
+    assert result.status == "SUCCESS", result.reason
+    (writer,) = instances()
+    assert writer["DBInstanceIdentifier"] != first["DBInstanceIdentifier"]  # replaced, not rebooted
+    assert writer["DBInstanceClass"] == "db.r6g.xlarge" and writer["AutoMinorVersionUpgrade"] is False
+    assert writer["PerformanceInsightsRetentionPeriod"] == 31
+    assert tags(writer["DBInstanceArn"])["dbscale:created-by"] == "dbscale"
