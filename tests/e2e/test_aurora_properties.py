@@ -34,6 +34,12 @@ def tags(arn: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in rds().list_tags_for_resource(ResourceName=arn)["TagList"]}
 
 
+def parameters(group: str) -> dict[str, str]:
+    """Every parameter of a cluster parameter group (all pages, as AWS lists them)."""
+    pages = rds().get_paginator("describe_db_cluster_parameters").paginate(DBClusterParameterGroupName=group)
+    return {p["ParameterName"]: p["ParameterValue"] for page in pages for p in page["Parameters"]}
+
+
 def cluster_parameter_group(name: str, **parameters: str) -> str:
     rds().create_db_cluster_parameter_group(
         DBClusterParameterGroupName=name, DBParameterGroupFamily="aurora-postgresql16", Description=name
@@ -59,8 +65,7 @@ def test_secure_defaults_tls_group_logs_backups_and_performance_insights(aurora_
     c = cluster()
     # TLS: a cluster parameter group of dbscale's own, requiring it.
     assert c["DBClusterParameterGroup"] == "orders-dbscale-tls" == created.data["DBClusterParameterGroupName"]
-    params = rds().describe_db_cluster_parameters(DBClusterParameterGroupName="orders-dbscale-tls")["Parameters"]
-    assert {p["ParameterName"]: p["ParameterValue"] for p in params} == {"rds.force_ssl": "1"}
+    assert parameters("orders-dbscale-tls")["rds.force_ssl"] == "1"
     assert c["EnabledCloudwatchLogsExports"] == ["postgresql"] and c["BackupRetentionPeriod"] == 7
     assert c["DeletionProtection"] is False  # the native default; the construct follows CDK's rule
     assert len(instances()) == 2
@@ -211,6 +216,9 @@ def test_tls_off_parameter_group_is_refused_unless_the_provider_allows_it(
     assert "DBClusterParameterGroupName plain" in refused.reason and "allow_tls_off" in refused.reason
     assert rds().describe_db_clusters()["DBClusters"] == []  # nothing was made
 
+    # The TLS parameter is on the second page (AWS lists every parameter, 100 a page): all pages are read.
+    first = rds().describe_db_cluster_parameters(DBClusterParameterGroupName="plain")
+    assert "rds.force_ssl" not in [p["ParameterName"] for p in first["Parameters"]] and first["Marker"]
     strict = {**PROPS, "DBClusterParameterGroupName": cluster_parameter_group("strict", **{"rds.force_ssl": "1"})}
     created = aurora_cfn.send(aurora_cfn.event("Create", TYPE, strict))
     assert created.status == "SUCCESS", created.reason
@@ -237,9 +245,8 @@ def test_mysql_instance_class_without_performance_insights_is_created_without_it
     assert not instances("shop")[0].get("PerformanceInsightsEnabled")
     c = cluster("shop")
     assert sorted(c["EnabledCloudwatchLogsExports"]) == ["audit", "error", "slowquery"]
-    params = rds().describe_db_cluster_parameters(DBClusterParameterGroupName="shop-dbscale-tls")["Parameters"]
-    assert {p["ParameterName"]: p["ParameterValue"] for p in params}["require_secure_transport"] == "ON"
-    assert {p["ParameterName"]: p["ParameterValue"] for p in params}["server_audit_logging"] == "1"
+    params = parameters("shop-dbscale-tls")
+    assert (params["require_secure_transport"], params["server_audit_logging"]) == ("ON", "1")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,11 @@ AWS documents them. Installed by :func:`tests.fakes.moto_shims.install_moto_shim
   ``ModifyDBCluster``) applies only at the next reboot: described as ``pending-reboot`` until
   ``RebootDBInstance`` (moto always says ``in-sync`` and its reboot does nothing).
 * ``ModifyDBCluster`` ignores ``CloudwatchLogsExportConfiguration`` (moto reads another name).
+* ``DescribeDBClusterParameters`` lists only the parameters a user set, on one page. AWS lists
+  every parameter of the family (the engine defaults too: ``rds.force_ssl`` 0,
+  ``require_secure_transport`` OFF) in pages of ``MaxRecords`` (20-100, default 100) with a
+  ``Marker``: here the engine's :data:`ENGINE_DEFAULTS` and enough filler parameters come first, so a
+  reader that stops at the first page misses the TLS parameter.
 * ``DescribeDBEngineVersions`` is not implemented: served from
   :data:`tests.fakes.engine_versions.DEFAULT_CATALOG` (without holding creates to it; tests that
   need that use :class:`~tests.fakes.engine_versions.EngineVersionCatalog`, which replaces this).
@@ -32,6 +37,13 @@ PI_RETENTION_DAYS = frozenset({7, 731, *(31 * n for n in range(1, 24))})
 MONITORING_INTERVALS = frozenset({0, 1, 5, 10, 15, 30, 60})
 _NO_PI_MYSQL = ("db.t2.", "db.t3.", "db.t4g.micro", "db.t4g.small")
 PENDING_REBOOT = "dbscale_fake_pending_reboot"
+# Engine defaults of a new cluster parameter group, after filler parameters (as AWS, alphabetical
+# order puts the TLS parameter far down the list).
+ENGINE_DEFAULTS: dict[str, dict[str, str]] = {
+    "aurora-postgresql": {"rds.force_ssl": "0"},
+    "aurora-mysql": {"require_secure_transport": "OFF", "server_audit_logging": "0"},
+}
+FILLER_PARAMETERS = 130
 
 
 def _bool(value: Any) -> bool | None:
@@ -159,6 +171,34 @@ def _modify_db_cluster(original: Any) -> Any:
     return modify_db_cluster
 
 
+def _describe_db_cluster_parameters(original: Any) -> Any:
+    def describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
+        name = self.params.get("DBClusterParameterGroupName")
+        max_records = int(self.params.get("MaxRecords") or 100)
+        if not 20 <= max_records <= 100:
+            raise RDSClientError("InvalidParameterValue", "MaxRecords must be between 20 and 100")
+        user_set = original(self).result["Parameters"]  # raises DBParameterGroupNotFound as AWS
+        group = self.backend.db_cluster_parameter_groups[name]
+        engine = "aurora-mysql" if "mysql" in group.db_parameter_group_family else "aurora-postgresql"
+        parameters: dict[str, dict[str, Any]] = {
+            f"aa_filler_{n:03d}": {"ParameterValue": "0", "Source": "engine-default"} for n in range(FILLER_PARAMETERS)
+        }
+        for parameter, value in ENGINE_DEFAULTS[engine].items():
+            parameters[parameter] = {"ParameterValue": value, "Source": "engine-default"}
+        for item in user_set:
+            item = dict(item)
+            parameters[item.pop("ParameterName")] = {**item, "Source": "user"}
+        listed = [{"ParameterName": k, **v} for k, v in sorted(parameters.items())]
+        start = int(self.params.get("Marker") or 0)
+        result: dict[str, Any] = {"Parameters": listed[start : start + max_records]}
+        if start + max_records < len(listed):
+            result["Marker"] = str(start + max_records)
+        return ActionResult(result)
+
+    describe_db_cluster_parameters.__name__ = original.__name__
+    return describe_db_cluster_parameters
+
+
 def install_rds_settings() -> None:
     """Install the shims above (called once by ``install_moto_shims``)."""
     from .engine_versions import EngineVersionCatalog
@@ -179,3 +219,6 @@ def install_rds_settings() -> None:
         DBInstance.db_parameter_group_status_list
     )
     RDSBackend.modify_db_cluster = _modify_db_cluster(RDSBackend.modify_db_cluster)  # type: ignore[method-assign]
+    RDSResponse.describe_db_cluster_parameters = _describe_db_cluster_parameters(  # type: ignore[method-assign]
+        RDSResponse.describe_db_cluster_parameters
+    )
