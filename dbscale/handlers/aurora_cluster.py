@@ -45,7 +45,7 @@ from dbscale.core.validation import (
     validate_security_group_ids,
 )
 
-from .cluster import ClusterResource, owned_by, text_attributes
+from .cluster import LOGICAL_ID_TAG_KEY, STACK_TAG_KEY, ClusterResource, owned_by, text_attributes
 from .properties import Prop, parse
 from .runtime import LOG, Progress, Provider, Request
 
@@ -453,7 +453,8 @@ class AuroraClusterResource(ClusterResource):
                 owned_parameter_group_name(cluster.cluster_name),
                 props["Engine"],
                 cluster.describe().get("EngineVersion"),
-                {},
+                # The cluster's own stack tags: Delete then recognizes the group as this resource's.
+                {k: v for k, v in cluster.tags.items() if k in (STACK_TAG_KEY, LOGICAL_ID_TAG_KEY)},
             )
         instance_changed = [name for name in INSTANCE_PROPERTIES if name in changed]
         for name in INSTANCE_PROPERTIES:

@@ -354,3 +354,24 @@ def test_the_new_writer_of_a_rolling_class_change_gets_the_instance_settings(aur
     assert writer["DBInstanceClass"] == "db.r6g.xlarge" and writer["AutoMinorVersionUpgrade"] is False
     assert writer["PerformanceInsightsRetentionPeriod"] == 31
     assert tags(writer["DBInstanceArn"])["dbscale:created-by"] == "dbscale"
+
+
+def test_removing_a_named_group_returns_to_dbscales_tls_group_deleted_with_the_cluster(
+    aurora_cfn: CloudFormation,
+) -> None:
+    strict = {
+        **PROPS,
+        "ReaderCount": 0,
+        "DBClusterParameterGroupName": cluster_parameter_group("strict", **{"rds.force_ssl": "1"}),
+    }
+    assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, strict)).status == "SUCCESS"
+    default = {k: v for k, v in strict.items() if k != "DBClusterParameterGroupName"}
+    result = update(aurora_cfn, strict, default)
+    assert result.status == "SUCCESS", result.reason
+    assert cluster()["DBClusterParameterGroup"] == "orders-dbscale-tls"
+    assert aurora_cfn.send(aurora_cfn.event("Delete", TYPE, default, physical_id="orders")).status == "SUCCESS"
+    names = [
+        g["DBClusterParameterGroupName"]
+        for g in rds().describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+    ]
+    assert names == ["strict"]  # dbscale's own group went with the cluster; the template's stays
