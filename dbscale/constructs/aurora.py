@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
+from dbscale.core.aurora_settings import (
+    check_windows_apart,
+    validate_backup_window,
+    validate_log_exports,
+    validate_maintenance_window,
+    validate_performance_insights_retention,
+)
 from dbscale.core.engine_versions import parameter_group_family
 from dbscale.core.guardrails import Guardrails
-from dbscale.core.limits import AURORA_DEFAULT_PORT, AURORA_SERVERLESS_INSTANCE_CLASS
+from dbscale.core.limits import (
+    AURORA_AUDIT_PARAMETERS,
+    AURORA_DEFAULT_PORT,
+    AURORA_MONITORING_INTERVALS,
+    AURORA_SERVERLESS_INSTANCE_CLASS,
+)
 from dbscale.core.validation import (
     validate_aurora_cluster,
     validate_aurora_db_name,
@@ -26,7 +39,7 @@ from dbscale.core.validation import (
 
 from . import _support as support
 from ._cluster import _ClusterBase
-from ._support import checked, fail, private_subnets, skip_final_snapshot, unresolved, warn
+from ._support import checked, fail, private_subnets, retained, skip_final_snapshot, unresolved, warn
 from .long_operations import LongOperations
 from .providers import AuroraClusterProvider
 
@@ -49,6 +62,7 @@ _TLS_PARAMETERS: dict[str, dict[str, str]] = {
 }
 
 _SEVEN_DAYS = Duration.days(7)
+_ONE_MINUTE = Duration.minutes(1)
 
 
 class _AuroraBase(_ClusterBase):
@@ -136,6 +150,35 @@ class AuroraCluster(_AuroraBase):
         than the custom resource's one-hour limit (a classic resize takes hours), up to 12 hours,
         through a wait condition; attributes and dependents then see the finished state. Default
         None: a change must finish within the hour (or use ``wait_for_completion=False``).
+    :param deletion_protection: refuse to delete the cluster (a stack delete then fails until it is
+        turned off by an update). Default None: CDK's rule, on with ``RemovalPolicy.RETAIN``, off
+        otherwise.
+    :param cloudwatch_logs_exports: log types exported to CloudWatch Logs. Default None: the
+        engine's audit and error logs (PostgreSQL: ``postgresql``; MySQL: ``audit``, ``error``,
+        ``slowquery``, with audit logging on in the TLS parameter group); ``[]`` exports nothing.
+    :param performance_insights: Performance Insights on every instance, encrypted with the
+        cluster's key. Default True (an instance class without it is created without it, and the
+        ``PerformanceInsightsEnabled`` attribute says ``unsupported``).
+    :param performance_insights_retention: 7 days (default, free), 31-713 days in 31-day months,
+        or 731 days.
+    :param monitoring_interval: Enhanced Monitoring granularity: 1, 5, 10, 15, 30 or 60 seconds.
+        Default one minute, with a role this construct makes (AmazonRDSEnhancedMonitoringRole);
+        ``Duration.seconds(0)`` turns it off.
+    :param preferred_backup_window: daily backup window, ``hh24:mi-hh24:mi`` UTC, 30 minutes or
+        more. Default None: one AWS picks.
+    :param preferred_maintenance_window: weekly window, ``ddd:hh24:mi-ddd:hh24:mi`` UTC, 30 minutes
+        or more, not overlapping the backup window. Default None: one AWS picks.
+    :param auto_minor_version_upgrade: apply minor engine upgrades in the maintenance window.
+        Default True.
+    :param instance_parameter_group_name: a DB parameter group for every instance. Default None:
+        the engine's default group.
+    :param reboot_for_parameter_changes: reboot the instances (one at a time, readers first) when a
+        parameter group change waits for a reboot. Default False: the change waits for the next
+        reboot, and the ``PendingReboot`` attribute says so.
+    :param snapshot_identifier: create the cluster by restoring this DB cluster snapshot (name or
+        ARN). Default None. Cannot change after creation.
+    :param restore_source_cluster: create the cluster by a point-in-time restore of this cluster,
+        with ``restore_to_time`` (ISO-8601 UTC) or ``use_latest_restorable_time``. Default None.
     """
 
     def __init__(
@@ -168,6 +211,20 @@ class AuroraCluster(_AuroraBase):
         wait_for_completion: bool = True,
         autoscaled: bool = False,
         long_operations: LongOperations | None = None,
+        deletion_protection: bool | None = None,
+        cloudwatch_logs_exports: list[str] | None = None,
+        performance_insights: bool = True,
+        performance_insights_retention: Duration = _SEVEN_DAYS,
+        monitoring_interval: Duration = _ONE_MINUTE,
+        preferred_backup_window: str | None = None,
+        preferred_maintenance_window: str | None = None,
+        auto_minor_version_upgrade: bool = True,
+        instance_parameter_group_name: str | None = None,
+        reboot_for_parameter_changes: bool = False,
+        snapshot_identifier: str | None = None,
+        restore_source_cluster: str | None = None,
+        restore_to_time: str | None = None,
+        use_latest_restorable_time: bool = False,
     ) -> None:
         super().__init__(scope, id, AuroraClusterProvider.resource_type)
         self.autoscaled = autoscaled
@@ -206,6 +263,12 @@ class AuroraCluster(_AuroraBase):
         parameter_group = self._tls_parameter_group(engine, version) if require_tls else None
         if not require_tls:
             warn(self, "tlsNotRequired", "require_tls is False: clients may connect without encryption")
+        pi_days = self._performance_insights_days(performance_insights_retention) if performance_insights else None
+        interval = self._monitoring_seconds(monitoring_interval)
+        self._check_settings(engine, cloudwatch_logs_exports, preferred_backup_window, preferred_maintenance_window)
+        monitoring_role = self._monitoring_role() if interval else None
+        if deletion_protection is None:
+            deletion_protection = retained(removal_policy)
         self.security_groups = groups
         self.encryption_key = key
         self.subnet_group = subnet_group
@@ -229,6 +292,11 @@ class AuroraCluster(_AuroraBase):
         # Read once: each read of a jsii attribute is a round trip to node.
         subnet_group_name, key_arn = subnet_group.ref, key.key_arn
         parameter_group_name = parameter_group.ref if parameter_group is not None else None
+        if parameter_group is None and not unresolved(engine, version) and version is not None:
+            # TLS off, explicitly: the engine's default group (the handler would otherwise make one
+            # that requires TLS); the provider was widened with allow_tls_off above.
+            parameter_group_name = f"default.{parameter_group_family(engine, version)}"
+        monitoring_role_arn = monitoring_role.role_arn if monitoring_role is not None else None
         resource = self._create_resource(
             provider,
             {
@@ -256,6 +324,23 @@ class AuroraCluster(_AuroraBase):
                 "AdoptExisting": adopt_existing,
                 "WaitForCompletion": wait_for_completion,
                 "Autoscaled": autoscaled,
+                "DeletionProtection": deletion_protection,
+                "EnableCloudwatchLogsExports": cloudwatch_logs_exports,
+                "PerformanceInsightsEnabled": performance_insights,
+                "PerformanceInsightsKmsKeyId": key_arn if performance_insights else None,
+                "PerformanceInsightsRetentionPeriod": pi_days,
+                "MonitoringInterval": interval,
+                "MonitoringRoleArn": monitoring_role_arn,
+                "PreferredBackupWindow": preferred_backup_window,
+                "PreferredMaintenanceWindow": preferred_maintenance_window,
+                "AutoMinorVersionUpgrade": auto_minor_version_upgrade,
+                "DBInstanceParameterGroupName": instance_parameter_group_name,
+                "RebootForParameterChanges": reboot_for_parameter_changes or None,
+                "MasterUserSecretKmsKeyId": key_arn,
+                "SnapshotIdentifier": snapshot_identifier,
+                "SourceDBClusterIdentifier": restore_source_cluster,
+                "RestoreToTime": restore_to_time,
+                "UseLatestRestorableTime": use_latest_restorable_time or None,
             },
             removal_policy=removal_policy,
             long_operations=long_operations,
@@ -267,9 +352,13 @@ class AuroraCluster(_AuroraBase):
             self._cluster_identifier,
             key_arn=key_arn,
             subnet_group_name=subnet_group_name,
-            parameter_group_name=parameter_group_name,
+            parameter_group_name=parameter_group_name if parameter_group is not None else None,
             same_stack=True,
         )
+        provider.grant_instance_options(
+            instance_parameter_group_name=instance_parameter_group_name, monitoring_role_arn=monitoring_role_arn
+        )
+        self.monitoring_role = monitoring_role
 
         port = AURORA_DEFAULT_PORT.get(engine, 5432)
         self._secret = self._managed_secret()
@@ -321,6 +410,51 @@ class AuroraCluster(_AuroraBase):
             return days
         return checked(self, validate_backup_retention, days)
 
+    def _performance_insights_days(self, retention: Duration) -> Any:
+        days = 7 if retention is _SEVEN_DAYS else retention.to_days()
+        if unresolved(days):
+            return days
+        return checked(self, validate_performance_insights_retention, days, field="performance_insights_retention")
+
+    def _monitoring_seconds(self, interval: Duration) -> Any:
+        seconds = 60 if interval is _ONE_MINUTE else interval.to_seconds()
+        if not unresolved(seconds) and seconds not in AURORA_MONITORING_INTERVALS:
+            allowed = ", ".join(str(i) for i in AURORA_MONITORING_INTERVALS)
+            raise fail(self, f"monitoring_interval must be one of {allowed} seconds", field="monitoring_interval")
+        return seconds
+
+    def _check_settings(
+        self, engine: str, exports: list[str] | None, backup: str | None, maintenance: str | None
+    ) -> None:
+        if exports is not None and not unresolved(engine, *exports):
+            checked(self, validate_log_exports, engine, list(exports), field="cloudwatch_logs_exports")
+        if backup is not None and not unresolved(backup):
+            checked(self, validate_backup_window, backup, field="preferred_backup_window")
+        if maintenance is not None and not unresolved(maintenance):
+            checked(self, validate_maintenance_window, maintenance, field="preferred_maintenance_window")
+        if backup is not None and maintenance is not None and not unresolved(backup, maintenance):
+            checked(self, check_windows_apart, backup, maintenance, field="preferred_backup_window")
+
+    def _monitoring_role(self) -> iam.Role:
+        """The role RDS Enhanced Monitoring publishes OS metrics with (AWS's managed policy for it)."""
+        role = iam.Role(
+            self,
+            "MonitoringRole",
+            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
+            ],
+            description=f"RDS Enhanced Monitoring for dbscale Aurora cluster {self._path}",
+        )
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+                reason="AWS's managed policy for RDS Enhanced Monitoring: it only lets RDS write OS metrics to "
+                "the RDSOSMetrics log group, and AWS keeps it current with the service",
+            )
+        )
+        return role
+
     def _tls_parameter_group(self, engine: str, version: str | None) -> rds.CfnDBClusterParameterGroup:
         if version is None or unresolved(engine, version):
             raise fail(
@@ -333,5 +467,6 @@ class AuroraCluster(_AuroraBase):
             "ParameterGroup",
             description=f"dbscale Aurora cluster {self._path}: TLS required",
             family=parameter_group_family(engine, version),
-            parameters=_TLS_PARAMETERS[engine],
+            # Audit logging too (Aurora MySQL), so the exported audit log has content.
+            parameters={**_TLS_PARAMETERS[engine], **dict(AURORA_AUDIT_PARAMETERS[engine])},
         )

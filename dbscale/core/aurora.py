@@ -7,14 +7,21 @@ import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from .aws import InstanceAlreadyExists, aws_errors
+from .aurora_settings import (
+    check_auto_pause_version,
+    for_instance_class,
+    instance_settings_differ,
+    instance_settings_of,
+)
+from .aws import InstanceAlreadyExists, aws_errors, tag_dict, tag_list
 from .clock import Clock
 from .engine_versions import resolve_engine_version, satisfies
-from .errors import ClusterNotFound, InvalidRequest, InvalidState
+from .errors import ClusterNotFound, DeletionProtected, InvalidRequest, InvalidState
 from .limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_SERVERLESS_INSTANCE_CLASS,
     CLUSTER_IDENTIFIER_MAX_LENGTH,
+    CREATED_BY_TAG_KEY,
 )
 from .operation import Operation, StepOutcome
 from .plan import RescalePlan, aurora_plan
@@ -53,6 +60,23 @@ _BROKEN = frozenset(
 )
 _RESERVED_OPTIONS = frozenset({"DBClusterIdentifier", "Engine", "EngineVersion", "ServerlessV2ScalingConfiguration"})
 _FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterUserPassword"})
+# The cluster tags its instances inherit at create (dbscale.core.clones' clone-of and copy-of, named
+# here because clones imports this module): the providers' IAM conditions on instances read them.
+INSTANCE_KIND_TAG_KEYS: tuple[str, ...] = (CREATED_BY_TAG_KEY, "dbscale:clone-of", "dbscale:copy-of")
+# Parameters each restore call accepts besides its source (the rest are set after the restore).
+_RESTORE_OPTIONS = frozenset(
+    {
+        "DBSubnetGroupName",
+        "VpcSecurityGroupIds",
+        "KmsKeyId",
+        "EnableIAMDatabaseAuthentication",
+        "EnableCloudwatchLogsExports",
+        "DBClusterParameterGroupName",
+        "CopyTagsToSnapshot",
+        "Tags",
+        "Port",
+    }
+)
 _INSTANCE_SUFFIX = re.compile(r"-(\d+)$")
 # AWS's DB cluster snapshot identifier: 1-255 letters, digits or hyphens, starting with a letter.
 _SNAPSHOT_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,254}")
@@ -122,6 +146,8 @@ class RdsProvisioning(ClusterProvisioning):
         clock: Clock | None = None,
         wait: bool = True,
         timeout_minutes: float = 60,
+        instance_settings: dict[str, Any] | None = None,
+        restore: dict[str, Any] | None = None,
         **create_options: Any,
     ) -> None:
         super().__init__(cluster_name, session, clock)
@@ -152,10 +178,16 @@ class RdsProvisioning(ClusterProvisioning):
             raise ClusterNotFound(
                 f"Aurora cluster '{cluster_name}' does not exist; pass initial_instance_type to create it"
             )
+        # Deletion protection goes on last, once the cluster and its instances are available: a
+        # create that fails before leaves no protected cluster for its rollback to trip over.
+        protect = bool(options.pop("DeletionProtection", False))
         params: dict[str, Any] = {"DBClusterIdentifier": cluster_name, "Engine": engine, **options}
         if engine_version:
             # A major version ('16', '8.0') becomes the newest version AWS offers for new clusters.
             params["EngineVersion"] = resolve_engine_version(self._client, engine, engine_version)
+            check_auto_pause_version(
+                engine, params["EngineVersion"], acu[0] if acu else None, field="serverless_v2_min_acu"
+            )
         if acu is not None:
             params["ServerlessV2ScalingConfiguration"] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
             if auto_pause is not None:
@@ -167,18 +199,23 @@ class RdsProvisioning(ClusterProvisioning):
                 "instance_class": instance_class,
                 "engine": engine,
                 "promotion_tier": 0 if n == 0 else 1,
+                "settings": dict(instance_settings or {}),
             }
             for n, instance_id in enumerate(_next_numbers(cluster_name, [], 1 + readers))
         ]
         steps.append({"action": "wait_available"})
-        self._create(
-            self._client.create_db_cluster,
-            params,
-            steps,
-            f"create Aurora cluster '{cluster_name}' ({engine}, {instance_class}, {readers} readers)",
-            wait,
-            timeout_minutes,
-        )
+        if protect:
+            steps += [{"action": "protect"}, {"action": "wait_available"}]
+        create = self._client.create_db_cluster
+        description = f"create Aurora cluster '{cluster_name}' ({engine}, {instance_class}, {readers} readers)"
+        if restore:
+            create, params, after = _restore_call(self._client, params, restore)
+            steps = [{"action": "wait_available"}, {"action": "after_restore", "settings": after}, *steps]
+            source = restore.get("SnapshotIdentifier") or restore.get("SourceDBClusterIdentifier")
+            description = (
+                f"restore Aurora cluster '{cluster_name}' from '{source}' ({instance_class}, {readers} readers)"
+            )
+        self._create(create, params, steps, description, wait, timeout_minutes)
 
     # --- state, read fresh from AWS -------------------------------------------------------
 
@@ -265,6 +302,7 @@ class RdsProvisioning(ClusterProvisioning):
         wait: bool = True,
         timeout_minutes: float = 60,
         after_pending: bool = False,
+        instance_settings: dict[str, Any] | None = None,
     ) -> Operation:
         """Bring the cluster to an instance class, reader count, ACU range and stopped state.
 
@@ -286,6 +324,9 @@ class RdsProvisioning(ClusterProvisioning):
         ``new_seconds_until_auto_pause`` (300 to 86,400) goes with a Serverless v2 minimum of 0 ACU:
         how long an idle instance waits before Aurora pauses it.
 
+        ``instance_settings``: CreateDBInstance parameters for the instances it adds (see
+        :mod:`dbscale.core.aurora_settings`); None (default) gives them the writer's.
+
         ``wait``, ``timeout_minutes`` (default 60) and ``after_pending`` as for
         :meth:`RedshiftProvisioning.rescale`. Every argument but the first is keyword-only; flags
         must be real bools (``rescale(True, "db.r6g.xlarge")`` is a TypeError, not a stop).
@@ -302,6 +343,7 @@ class RdsProvisioning(ClusterProvisioning):
             new_serverless_v2_capacity,
             after_pending,
             new_seconds_until_auto_pause,
+            instance_settings,
         )
         return self._start(steps, description, wait, timeout_minutes)
 
@@ -342,6 +384,7 @@ class RdsProvisioning(ClusterProvisioning):
         new_serverless_v2_capacity: tuple[float, float] | None,
         after_pending: bool,
         new_seconds_until_auto_pause: int | None = None,
+        instance_settings: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         if new_instance_type is not None:
             validate_aurora_instance_class(new_instance_type, field="new_instance_type")
@@ -380,6 +423,7 @@ class RdsProvisioning(ClusterProvisioning):
             "auto_pause_seconds": new_seconds_until_auto_pause,
             "paused": new_paused,
             "immediate": immediate,
+            "instance_settings": None if instance_settings is None else dict(instance_settings),
         }
         c = self._describe()
         steps: list[dict[str, Any]]
@@ -411,6 +455,8 @@ class RdsProvisioning(ClusterProvisioning):
         wait: bool = True,
         timeout_minutes: float = 60,
         after_pending: bool = False,
+        instance_settings: dict[str, Any] | None = None,
+        reboot: bool = False,
         **params: Any,
     ) -> Operation:
         """Apply ``ModifyDBCluster`` parameters (AWS names, e.g. ``BackupRetentionPeriod``).
@@ -425,6 +471,11 @@ class RdsProvisioning(ClusterProvisioning):
         :meth:`RedshiftProvisioning.modify_settings`. Returns the operation (dbscale 0.1.0
         returned None as soon as AWS accepted the call). An ``EngineVersion`` the cluster already
         satisfies (its own, or its major) is no change; another major is resolved like at create time.
+
+        ``instance_settings`` (ModifyDBInstance parameters, see :mod:`dbscale.core.aurora_settings`)
+        are applied to every instance that lacks them. ``reboot`` (default False) reboots each
+        instance whose parameter group change waits for a reboot (``pending-reboot``), readers first;
+        without it those changes wait for the next reboot.
         """
         validate_flag(apply_immediately, field="apply_immediately")
         if params.get("EngineVersion") is not None:
@@ -442,7 +493,11 @@ class RdsProvisioning(ClusterProvisioning):
             wait=wait,
             timeout_minutes=timeout_minutes,
             after_pending=after_pending,
-            step_fields={"apply_immediately": apply_immediately},
+            step_fields={
+                "apply_immediately": apply_immediately,
+                **({"instance_settings": dict(instance_settings)} if instance_settings else {}),
+                **({"reboot": True} if reboot else {}),
+            },
         )
 
     def set_http_endpoint(self, enabled: bool) -> None:
@@ -481,7 +536,10 @@ class RdsProvisioning(ClusterProvisioning):
 
     def _check_deletable(self, cluster: dict[str, Any]) -> None:
         if cluster.get("DeletionProtection"):
-            raise InvalidState(f"Aurora cluster '{self._name}' has deletion protection enabled; disable it first")
+            raise DeletionProtected(
+                f"Aurora cluster '{self._name}' has deletion protection on, so nothing was deleted; turn it off "
+                "first (ModifyDBCluster DeletionProtection=false)"
+            )
 
     def _delete_steps(self, snapshot: str | None) -> list[dict[str, Any]]:
         # AWS takes the final snapshot in DeleteDBCluster, which it accepts only once the instances
@@ -493,6 +551,58 @@ class RdsProvisioning(ClusterProvisioning):
             {"action": "delete_cluster", "final_snapshot": snapshot},
             {"action": "wait_deleted"},
         ]
+
+
+def _pending_reboot(cluster: dict[str, Any], instance: dict[str, Any]) -> bool:
+    """True when a parameter group change of ``instance`` (its own or its cluster's) waits for a reboot."""
+    member: dict[str, Any] = next(
+        (
+            m
+            for m in cluster.get("DBClusterMembers", [])
+            if m["DBInstanceIdentifier"] == instance["DBInstanceIdentifier"]
+        ),
+        {},
+    )
+    statuses = [g.get("ParameterApplyStatus") for g in instance.get("DBParameterGroups") or []]
+    return "pending-reboot" in statuses or member.get("DBClusterParameterGroupStatus") == "pending-reboot"
+
+
+def pending_reboot(rds: Any, cluster: dict[str, Any]) -> bool:
+    """True when any instance of ``cluster`` waits for a reboot to apply a parameter group change."""
+    pages = rds.get_paginator("describe_db_instances").paginate(
+        Filters=[{"Name": "db-cluster-id", "Values": [cluster["DBClusterIdentifier"]]}]
+    )
+    return any(_pending_reboot(cluster, i) for page in pages for i in page["DBInstances"])
+
+
+def _restore_call(
+    rds: Any, params: dict[str, Any], restore: dict[str, Any]
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The restore call, its parameters, and the ModifyDBCluster settings it cannot take (applied
+    once the restored cluster is available)."""
+    call_params = {k: v for k, v in params.items() if k in _RESTORE_OPTIONS}
+    call_params["DBClusterIdentifier"] = params["DBClusterIdentifier"]
+    if "ServerlessV2ScalingConfiguration" in params:
+        call_params["ServerlessV2ScalingConfiguration"] = params["ServerlessV2ScalingConfiguration"]
+    after: dict[str, Any] = {
+        k: params[k]
+        for k in (
+            "BackupRetentionPeriod",
+            "PreferredBackupWindow",
+            "PreferredMaintenanceWindow",
+            "MasterUserSecretKmsKeyId",
+        )
+        if k in params
+    }
+    after["ManageMasterUserPassword"] = True
+    if "SnapshotIdentifier" in restore:
+        call_params.update(Engine=params["Engine"], SnapshotIdentifier=restore["SnapshotIdentifier"])
+        if params.get("EngineVersion"):
+            call_params["EngineVersion"] = params["EngineVersion"]
+        return rds.restore_db_cluster_from_snapshot, call_params, after
+    call_params.update({k: v for k, v in restore.items() if v is not None})
+    call_params["RestoreType"] = "full-copy"
+    return rds.restore_db_cluster_to_point_in_time, call_params, after
 
 
 def _acu(cluster: dict[str, Any]) -> tuple[float, float] | None:
@@ -549,6 +659,9 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
             "pass new_serverless_v2_capacity=(min, max)",
             field="new_serverless_v2_capacity",
         )
+    settings = request.get("instance_settings")
+    if settings is None:  # not declared: new instances get the writer's
+        settings = instance_settings_of(writer) if writer else {}
     stopped_now = cluster["Status"] == "stopped"
     stopped_after = stopped_now if request["paused"] is None else request["paused"]
     changes: list[dict[str, Any]] = []
@@ -580,6 +693,7 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
                 "instance_class": target_class,
                 "engine": engine,
                 "promotion_tier": 1,
+                "settings": settings,
             }
         )
     if target_readers > len(readers):
@@ -605,6 +719,7 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
                     "instance_class": target_class,
                     "engine": engine,
                     "promotion_tier": 0,
+                    "settings": settings,
                 }
             )
             changes.append({"action": "wait_available"})
@@ -626,6 +741,7 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
                     "instance_class": target_class,
                     "engine": engine,
                     "promotion_tier": 0,
+                    "settings": settings,
                 },
                 {"action": "wait_available"},
                 {"action": "failover", "instance_id": new},
@@ -658,6 +774,8 @@ class AuroraSteps(ClusterSteps):
     _modifiable = _USABLE
     _setting_readers = {
         "EnableIAMDatabaseAuthentication": "IAMDatabaseAuthenticationEnabled",
+        # The declared list of exports; sent as a CloudwatchLogsExportConfiguration (see _send_settings).
+        "EnableCloudwatchLogsExports": lambda c: sorted(c.get("EnabledCloudwatchLogsExports") or []),
         "DBClusterParameterGroupName": "DBClusterParameterGroup",
         "VpcSecurityGroupIds": lambda c: [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
     }
@@ -666,6 +784,14 @@ class AuroraSteps(ClusterSteps):
         return describe_db_cluster(self._client, name)
 
     def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
+        if "EnableCloudwatchLogsExports" in settings:
+            settings = dict(settings)
+            wanted = set(settings.pop("EnableCloudwatchLogsExports") or [])
+            current = set(self._cluster(name).get("EnabledCloudwatchLogsExports") or [])
+            settings["CloudwatchLogsExportConfiguration"] = {
+                "EnableLogTypes": sorted(wanted - current),
+                "DisableLogTypes": sorted(current - wanted),
+            }
         with aws_errors(f"modify Aurora cluster '{name}'"):
             self._client.modify_db_cluster(
                 DBClusterIdentifier=name, ApplyImmediately=step.get("apply_immediately", True), **settings
@@ -691,6 +817,7 @@ class AuroraSteps(ClusterSteps):
         # The plan could not be made while another operation ran: make it now and run it inline.
         request = {k: step[k] for k in ("instance_class", "reader_count", "acu", "paused", "immediate")}
         request["auto_pause_seconds"] = step.get("auto_pause_seconds")
+        request["instance_settings"] = step.get("instance_settings")
         planned = plan_rescale(self._client, self._cluster(name), request)
         step.clear()
         step.update({"action": "planned", "steps": planned})
@@ -766,6 +893,10 @@ class AuroraSteps(ClusterSteps):
             return StepOutcome.next()  # created by an earlier, interrupted poll
         except ClusterNotFound:
             pass
+        # The instance carries its cluster's kind tags: the providers' IAM conditions read them.
+        cluster_tags = tag_dict(self._cluster(name).get("TagList"))
+        kind = {key: cluster_tags[key] for key in INSTANCE_KIND_TAG_KEYS if key in cluster_tags}
+        settings = for_instance_class(step.get("settings") or {}, step["engine"], step["instance_class"])
         with (
             contextlib.suppress(InstanceAlreadyExists),
             aws_errors(f"add instance '{instance_id}' to Aurora cluster '{name}'"),
@@ -777,7 +908,85 @@ class AuroraSteps(ClusterSteps):
                 Engine=step["engine"],
                 PromotionTier=step["promotion_tier"],
                 PubliclyAccessible=False,
+                **settings,
+                **({"Tags": tag_list(kind)} if kind else {}),
             )
+        return StepOutcome.next()
+
+    def _protect(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        if self._cluster(name).get("DeletionProtection"):
+            return StepOutcome.next()
+        with aws_errors(f"turn on deletion protection of Aurora cluster '{name}'"):
+            self._client.modify_db_cluster(DBClusterIdentifier=name, DeletionProtection=True, ApplyImmediately=True)
+        return StepOutcome.next()
+
+    def _after_restore(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        # A restored cluster has no managed master secret of its own (it keeps the source's
+        # password) and takes backup and maintenance settings only through ModifyDBCluster.
+        c = self._cluster(name)
+        if c["Status"] not in _USABLE:
+            return StepOutcome.wait(f"cluster is '{c['Status']}', waiting to apply the settings a restore cannot take")
+        settings = dict(step["settings"])
+        if c.get("MasterUserSecret"):
+            settings = {
+                k: v for k, v in settings.items() if k not in ("ManageMasterUserPassword", "MasterUserSecretKmsKeyId")
+            }
+        if settings:
+            with aws_errors(f"apply the settings of restored Aurora cluster '{name}'"):
+                self._client.modify_db_cluster(DBClusterIdentifier=name, ApplyImmediately=True, **settings)
+        step["settings"] = {}
+        return StepOutcome.next()
+
+    def _settings_changes(self, name: str, cluster: dict[str, Any], step: dict[str, Any]) -> list[dict[str, Any]]:
+        changes = super()._settings_changes(name, cluster, step)
+        extra = {k: v for k, v in step.items() if k in ("apply_immediately",)}
+        wanted = step.get("instance_settings")
+        instances = self._instances(name) if wanted or step.get("reboot") else []
+        if wanted and any(instance_settings_differ(i, wanted, cluster["Engine"]) for i in instances):
+            changes += [
+                {"action": "wait_available"},
+                {"action": "modify_instances", "settings": wanted, **extra},
+                {"action": "wait_available"},
+            ]
+        if step.get("reboot") and (changes or any(_pending_reboot(cluster, i) for i in instances)):
+            changes += [{"action": "reboot_pending"}, {"action": "wait_available"}]
+        return changes
+
+    def _modify_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        engine = self._cluster(name)["Engine"]
+        for instance in self._instances(name):
+            differ = instance_settings_differ(instance, step["settings"], engine)
+            if not differ:
+                continue
+            if instance["DBInstanceStatus"] not in _USABLE:
+                return StepOutcome.wait(
+                    f"instance '{instance['DBInstanceIdentifier']}' is '{instance['DBInstanceStatus']}'"
+                )
+            with aws_errors(f"change the settings of instance '{instance['DBInstanceIdentifier']}'"):
+                self._client.modify_db_instance(
+                    DBInstanceIdentifier=instance["DBInstanceIdentifier"],
+                    ApplyImmediately=step.get("apply_immediately", True),
+                    **differ,
+                )
+        return StepOutcome.next()
+
+    def _reboot_pending(self, name: str, step: dict[str, Any]) -> StepOutcome:
+        # One instance per poll, readers first, each once available again: the cluster keeps serving.
+        cluster = self._cluster(name)
+        writer = next(
+            (m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None
+        )
+        instances = sorted(self._instances(name), key=lambda i: i["DBInstanceIdentifier"] == writer)
+        for instance in instances:
+            if instance["DBInstanceStatus"] not in _USABLE:
+                return StepOutcome.wait(
+                    f"instance '{instance['DBInstanceIdentifier']}' is '{instance['DBInstanceStatus']}'"
+                )
+        for instance in instances:
+            if _pending_reboot(cluster, instance):
+                with aws_errors(f"reboot instance '{instance['DBInstanceIdentifier']}'"):
+                    self._client.reboot_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"])
+                return StepOutcome.wait(f"rebooted '{instance['DBInstanceIdentifier']}' to apply its parameter groups")
         return StepOutcome.next()
 
     def _modify_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:

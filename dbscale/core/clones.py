@@ -275,9 +275,7 @@ def parse_timestamp(value: datetime | str, *, field: str = "copy_created_since")
     except OverflowError:
         utc = None
     if utc is None or utc < earliest:
-        raise InvalidRequest(
-            f"{field} {value!s} is out of range: use a time from {iso(earliest)} to now", field=field
-        )
+        raise InvalidRequest(f"{field} {value!s} is out of range: use a time from {iso(earliest)} to now", field=field)
     return utc
 
 

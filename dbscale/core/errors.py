@@ -45,6 +45,10 @@ class InvalidState(DbscaleError):
     """The cluster is in a state that does not allow the operation (e.g. mid-resize)."""
 
 
+class DeletionProtected(InvalidState):
+    """The cluster has deletion protection on: AWS refuses to delete it until it is turned off."""
+
+
 class OperationFailed(DbscaleError):
     """A long operation ended in a state it cannot recover from."""
 

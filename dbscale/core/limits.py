@@ -287,3 +287,50 @@ REDSHIFT_TLS_PARAMETERS: Mapping[str, str] = MappingProxyType(
 )
 """What dbscale's own parameter group sets: TLS required for every connection, and the user
 activity log recorded (without it the exported useractivitylog stays empty)."""
+
+# --- Aurora settings (issue 12: parity with AWS::RDS::DBCluster / AWS::RDS::DBInstance) ------------
+
+AURORA_PERFORMANCE_INSIGHTS_RETENTION_DAYS: tuple[int, ...] = (7, *(31 * months for months in range(1, 24)), 731)
+"""Performance Insights keeps data 7 days (free tier), a multiple of 31 days (1 to 23 months), or 731
+days. https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html"""
+AURORA_PERFORMANCE_INSIGHTS_UNSUPPORTED_CLASSES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"aurora-mysql": ("db.t2.", "db.t3.", "db.t4g.micro", "db.t4g.small"), "aurora-postgresql": ()}
+)
+"""Instance classes (prefixes) without Performance Insights: Aurora MySQL on db.t2, db.t3 and
+db.t4g.micro/small. https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_DatabaseInsights.Engines.html"""
+AURORA_MONITORING_INTERVALS: tuple[int, ...] = (0, 1, 5, 10, 15, 30, 60)
+"""Enhanced Monitoring intervals in seconds; 0 turns it off (then no MonitoringRoleArn)."""
+AURORA_LOG_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "aurora-postgresql": ("postgresql", "instance", "iam-db-auth-error"),
+        "aurora-mysql": ("audit", "error", "general", "slowquery", "instance", "iam-db-auth-error"),
+    }
+)
+"""Log types an Aurora cluster can export to CloudWatch Logs (EnableCloudwatchLogsExports)."""
+AURORA_DEFAULT_LOG_EXPORTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"aurora-postgresql": ("postgresql",), "aurora-mysql": ("audit", "error", "slowquery")}
+)
+"""What dbscale exports when EnableCloudwatchLogsExports is not given (``[]`` turns it off)."""
+AURORA_TLS_PARAMETER: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {"aurora-postgresql": ("rds.force_ssl", "1"), "aurora-mysql": ("require_secure_transport", "ON")}
+)
+"""The cluster parameter that makes clients use TLS, and its 'required' value. Both engines' default
+groups leave it off (rds.force_ssl 0, require_secure_transport OFF)."""
+AURORA_AUDIT_PARAMETERS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {
+        "aurora-postgresql": (),
+        "aurora-mysql": (("server_audit_logging", "1"), ("server_audit_events", "CONNECT,QUERY_DCL,QUERY_DDL")),
+    }
+)
+"""What dbscale's own cluster parameter group also sets so the exported audit log has content."""
+AURORA_AUTO_PAUSE_MINIMUM_VERSIONS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "aurora-postgresql": MappingProxyType({"13": "13.15", "14": "14.12", "15": "15.7", "16": "16.3"}),
+        "aurora-mysql": MappingProxyType({"8.0": "8.0.mysql_aurora.3.08.0"}),
+    }
+)
+"""The lowest version of each major that accepts a 0-ACU Serverless v2 minimum (auto-pause); majors
+above those listed all do, majors below do not.
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.requirements.html"""
+AURORA_WINDOW_MINIMUM_MINUTES = 30
+"""PreferredBackupWindow and PreferredMaintenanceWindow last at least 30 minutes and must not overlap."""

@@ -198,7 +198,7 @@ class ClusterProvisioning:
         validate_aws_options(params)
         if new_paused is not None and not isinstance(new_paused, bool):
             raise InvalidRequest(f"new_paused must be True, False or None, got {new_paused!r}", field="new_paused")
-        if not params and new_paused is None:
+        if not params and new_paused is None and not set(step_fields or {}) - {"apply_immediately"}:
             return self._operation([], f"no settings to change on {self._label} '{self._name}'")
         status = str(self._describe()[self._status_key])
         if status not in self._settled_states and not after_pending:
@@ -362,14 +362,7 @@ class ClusterSteps:
             return StepOutcome.wait(f"waiting for the running '{status}' operation to finish before changing settings")
         paused_now = status == self._paused_status
         paused_after = paused_now if step["paused"] is None else bool(step["paused"])
-        extra = {k: v for k, v in step.items() if k not in ("action", "settings", "paused")}
-        changes: list[dict[str, Any]] = []
-        if not self._settings_in_effect(name, c, step["settings"]):
-            changes = [
-                {"action": "wait_available"},
-                {"action": "modify_settings", "settings": step["settings"], **extra},
-                {"action": "wait_available"},
-            ]
+        changes = self._settings_changes(name, c, step)
         plan: list[dict[str, Any]] = []
         if paused_now and (changes or not paused_after):
             plan += [{"action": action} for action in self._resume_steps]
@@ -379,6 +372,17 @@ class ClusterSteps:
         step.clear()
         step.update({"action": "planned", "steps": plan})
         return self._planned(name, step)
+
+    def _settings_changes(self, name: str, cluster: dict[str, Any], step: dict[str, Any]) -> list[dict[str, Any]]:
+        """The steps that apply ``step``'s settings to the settled ``cluster`` (none when in effect)."""
+        if not step["settings"] or self._settings_in_effect(name, cluster, step["settings"]):
+            return []
+        extra = {k: v for k, v in step.items() if k not in ("action", "settings", "paused")}
+        return [
+            {"action": "wait_available"},
+            {"action": "modify_settings", "settings": step["settings"], **extra},
+            {"action": "wait_available"},
+        ]
 
     def _modify_settings(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         c = self._cluster(name)

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from dbscale.core.aurora import RdsProvisioning
-from dbscale.core.aws import tag_dict, tag_list
+from dbscale.core.aurora import RdsProvisioning, pending_reboot
+from dbscale.core.aurora_settings import (
+    check_auto_pause_version,
+    check_windows_apart,
+    delete_parameter_group,
+    ensure_tls_parameter_group,
+    owned_parameter_group_name,
+    supports_performance_insights,
+    tls_required,
+    validate_backup_window,
+    validate_log_exports,
+    validate_maintenance_window,
+    validate_monitoring,
+    validate_performance_insights_retention,
+)
+from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
+from dbscale.core.clones import parse_timestamp
+from dbscale.core.engine_versions import is_major_version
+from dbscale.core.errors import AwsError, ClusterAlreadyExists, DeletionProtected, InvalidRequest
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
+    AURORA_DEFAULT_LOG_EXPORTS,
     AURORA_DEFAULT_MASTER_USERNAME,
     AURORA_ENGINES,
 )
@@ -26,9 +45,9 @@ from dbscale.core.validation import (
     validate_security_group_ids,
 )
 
-from .cluster import ClusterResource, owned_by, text_attributes
-from .properties import Prop
-from .runtime import Provider, Request
+from .cluster import LOGICAL_ID_TAG_KEY, STACK_TAG_KEY, ClusterResource, owned_by, text_attributes
+from .properties import Prop, parse
+from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),
@@ -63,7 +82,40 @@ SCHEMA: tuple[Prop, ...] = (
     Prop("WaitForCompletion", "bool", default=True),
     Prop("Autoscaled", "bool", default=False),
     Prop("Tags", "tags", default={}),
+    # Parity with AWS::RDS::DBCluster (docs/aurora-properties.md).
+    Prop("DeletionProtection", "bool", default=False),
+    Prop("EnableCloudwatchLogsExports", "list"),
+    Prop("PreferredBackupWindow"),
+    Prop("PreferredMaintenanceWindow"),
+    Prop("MasterUserSecretKmsKeyId"),
+    # Parity with AWS::RDS::DBInstance, for every instance dbscale makes in the cluster.
+    Prop("PerformanceInsightsEnabled", "bool", default=True),
+    Prop("PerformanceInsightsKmsKeyId"),
+    Prop("PerformanceInsightsRetentionPeriod", "int", default=7),
+    Prop("MonitoringInterval", "int", default=0),
+    Prop("MonitoringRoleArn"),
+    Prop("DBInstanceParameterGroupName"),
+    Prop("AutoMinorVersionUpgrade", "bool", default=True),
+    Prop("RebootForParameterChanges", "bool", default=False),
+    # Restore on Create (RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime).
+    Prop("SnapshotIdentifier", immutable=True),
+    Prop("SourceDBClusterIdentifier", immutable=True),
+    Prop("RestoreToTime", immutable=True),
+    Prop("UseLatestRestorableTime", "bool", default=False, immutable=True),
 )
+# Properties -> the CreateDBInstance/ModifyDBInstance parameters every instance gets.
+INSTANCE_PROPERTIES: dict[str, str] = {
+    "PerformanceInsightsEnabled": "EnablePerformanceInsights",
+    "PerformanceInsightsKmsKeyId": "PerformanceInsightsKMSKeyId",
+    "PerformanceInsightsRetentionPeriod": "PerformanceInsightsRetentionPeriod",
+    "MonitoringInterval": "MonitoringInterval",
+    "MonitoringRoleArn": "MonitoringRoleArn",
+    "DBInstanceParameterGroupName": "DBParameterGroupName",
+    "AutoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
+}
+# Keys AWS takes once: a new one cannot re-encrypt what the old one protects.
+KEYS_SET_ONCE = ("MasterUserSecretKmsKeyId", "PerformanceInsightsKmsKeyId")
+RESTORE_PROPERTIES = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "RestoreToTime", "UseLatestRestorableTime")
 _FIELDS = {
     "engine": "Engine",
     "instance_class": "InstanceClass",
@@ -72,14 +124,47 @@ _FIELDS = {
     "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
 }
 
+
+def validate_snapshot_source(value: str, *, field: str) -> str:
+    """A DB cluster snapshot identifier or ARN (a shared snapshot is named by its ARN)."""
+    if not re.fullmatch(
+        r"(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:)?[A-Za-z][A-Za-z0-9:-]{0,254}", value
+    ):
+        raise InvalidRequest(f"{field} must be a DB cluster snapshot identifier or ARN, got {value!r}", field=field)
+    return value
+
+
+def validate_cluster_parameter_group_name(value: str, *, field: str) -> str:
+    """A cluster parameter group name, or one of AWS's default groups (``default.aurora-postgresql16``)."""
+    if re.fullmatch(r"default\.aurora-(postgresql|mysql)\d+(\.\d+)?", value):
+        return value
+    return validate_parameter_group_name(value, field=field)
+
+
 # Optional properties AWS constrains, and their checks (each names the property it reads).
 _OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
     "EngineVersion": validate_engine_version,
     "DBSubnetGroupName": validate_db_subnet_group_name,
     "VpcSecurityGroupIds": validate_security_group_ids,
-    "DBClusterParameterGroupName": validate_parameter_group_name,
+    "DBClusterParameterGroupName": validate_cluster_parameter_group_name,
     "KmsKeyId": validate_kms_key_id,
+    "MasterUserSecretKmsKeyId": validate_kms_key_id,
+    "PerformanceInsightsKmsKeyId": validate_kms_key_id,
+    "DBInstanceParameterGroupName": validate_parameter_group_name,
+    "PreferredBackupWindow": validate_backup_window,
+    "PreferredMaintenanceWindow": validate_maintenance_window,
+    "SnapshotIdentifier": validate_snapshot_source,
+    "SourceDBClusterIdentifier": validate_cluster_identifier,
 }
+
+
+def instance_settings(props: dict[str, Any]) -> dict[str, Any]:
+    """The CreateDBInstance/ModifyDBInstance parameters the properties give every instance."""
+    settings = {api: props[name] for name, api in INSTANCE_PROPERTIES.items() if props[name] is not None}
+    if not props["PerformanceInsightsEnabled"]:
+        settings.pop("PerformanceInsightsKMSKeyId", None)
+        settings.pop("PerformanceInsightsRetentionPeriod", None)
+    return settings
 
 
 SIGNAL_ATTRIBUTES = (
@@ -122,12 +207,19 @@ class AuroraClusterResource(ClusterResource):
         "BackupRetentionPeriod",
         "EnableHttpEndpoint",
         "ServerlessV2SecondsUntilAutoPause",
+        "DeletionProtection",
+        "EnableCloudwatchLogsExports",
+        "PreferredBackupWindow",
+        "PreferredMaintenanceWindow",
+        *(name for name in INSTANCE_PROPERTIES if name != "PerformanceInsightsKmsKeyId"),
     )
     encryption_property = "StorageEncrypted"
 
     def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
         if props["MasterUsername"] is None and props["Engine"] in AURORA_DEFAULT_MASTER_USERNAME:
             props["MasterUsername"] = AURORA_DEFAULT_MASTER_USERNAME[props["Engine"]]
+        if props["EnableCloudwatchLogsExports"] is None and props["Engine"] in AURORA_DEFAULT_LOG_EXPORTS:
+            props["EnableCloudwatchLogsExports"] = list(AURORA_DEFAULT_LOG_EXPORTS[props["Engine"]])
         return props
 
     def validate(self, props: dict[str, Any], request: Request) -> None:
@@ -154,6 +246,85 @@ class AuroraClusterResource(ClusterResource):
         for name, check in _OPTIONAL_CHECKS.items():
             if props[name] is not None:
                 check(props[name], field=name)
+        validate_log_exports(engine, props["EnableCloudwatchLogsExports"])
+        validate_performance_insights_retention(props["PerformanceInsightsRetentionPeriod"])
+        validate_monitoring(props["MonitoringInterval"], props["MonitoringRoleArn"])
+        if props["PreferredBackupWindow"] and props["PreferredMaintenanceWindow"]:
+            check_windows_apart(props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"])
+        version = props["EngineVersion"]
+        if version is not None and not is_major_version(engine, version):
+            check_auto_pause_version(engine, version, props["ServerlessV2MinCapacity"], field="ServerlessV2MinCapacity")
+        self._validate_restore(props)
+
+    @staticmethod
+    def _check_restore_encryption(provider: Provider, props: dict[str, Any], source: dict[str, str]) -> None:
+        """A restore keeps its source's encryption: refuse an unencrypted source unless KmsKeyId
+        encrypts the copy or StorageEncrypted is false (which the guardrail has then allowed)."""
+        if not props["StorageEncrypted"] or props["KmsKeyId"]:
+            return
+        rds = client("rds", provider.session)
+        name, value = next(iter(source.items()))
+        with aws_errors(f"describe the restore source '{value}'"):
+            if name == "SnapshotIdentifier":
+                found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=value)["DBClusterSnapshots"]
+            else:
+                found = rds.describe_db_clusters(DBClusterIdentifier=value)["DBClusters"]
+        if found and not found[0].get("StorageEncrypted"):
+            raise InvalidRequest(
+                f"{name} '{value}' is not encrypted, so the restored cluster would not be either; give KmsKeyId to "
+                "encrypt it (StorageEncrypted is true)",
+                field=name,
+            )
+
+    @staticmethod
+    def _validate_restore(props: dict[str, Any]) -> None:
+        snapshot, source = props["SnapshotIdentifier"], props["SourceDBClusterIdentifier"]
+        if snapshot and source:
+            raise InvalidRequest(
+                "SnapshotIdentifier and SourceDBClusterIdentifier cannot both be set: restore from a snapshot "
+                "or from a point in time of a cluster",
+                field="SourceDBClusterIdentifier",
+            )
+        point = props["RestoreToTime"] is not None or props["UseLatestRestorableTime"]
+        if point and not source:
+            name = "RestoreToTime" if props["RestoreToTime"] is not None else "UseLatestRestorableTime"
+            raise InvalidRequest(f"{name} needs SourceDBClusterIdentifier (the cluster to restore)", field=name)
+        if source and (props["RestoreToTime"] is not None) == bool(props["UseLatestRestorableTime"]):
+            raise InvalidRequest(
+                "SourceDBClusterIdentifier needs exactly one of RestoreToTime (ISO-8601 UTC) and "
+                "UseLatestRestorableTime true",
+                field="RestoreToTime",
+            )
+        if props["RestoreToTime"] is not None:
+            parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
+
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+        try:
+            old = self.normalize(parse(self.schema, request.old_properties))
+        except InvalidRequest:
+            old = {}
+        for name in KEYS_SET_ONCE:
+            if old.get(name) is not None and old[name] != props[name]:
+                raise InvalidRequest(
+                    f"{name} cannot change in place (AWS cannot re-encrypt what the key already protects). Set a "
+                    "new ClusterIdentifier to replace the cluster, or keep the key.",
+                    field=name,
+                )
+            if old and old.get(name) is None and props[name] is not None:
+                LOG.warning(
+                    "%s given for an existing cluster: it applies only to what is encrypted from now on (an "
+                    "instance turning Performance Insights on); AWS keeps the key of what it already encrypted",
+                    name,
+                )
+        super()._begin_update(provider, request, props, state)
+
+    def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
+        name = props["DBClusterParameterGroupName"]
+        if name is None:
+            return None  # dbscale makes and owns a group that requires TLS
+        if name.startswith("default."):
+            return "DBClusterParameterGroupName", name, False  # AWS's default groups leave TLS optional
+        return "DBClusterParameterGroupName", name, tls_required(client("rds", provider.session), name, props["Engine"])
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
         return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
@@ -176,23 +347,58 @@ class AuroraClusterResource(ClusterResource):
             "VpcSecurityGroupIds",
             "DBClusterParameterGroupName",
             "KmsKeyId",
+            "EnableCloudwatchLogsExports",
+            "PreferredBackupWindow",
+            "PreferredMaintenanceWindow",
+            "MasterUserSecretKmsKeyId",
+            "DeletionProtection",
         ):
             if props[name]:
                 options[name] = props[name]
-        cluster = RdsProvisioning(
-            props["ClusterIdentifier"],
-            initial_instance_type=props["InstanceClass"],
-            engine=props["Engine"],
-            engine_version=props["EngineVersion"],
-            reader_count=props["ReaderCount"],
-            serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
-            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
-            serverless_v2_seconds_until_auto_pause=props["ServerlessV2SecondsUntilAutoPause"],
-            session=provider.session,
-            clock=provider.clock,
-            wait=False,
-            **options,
-        )
+        restore = None
+        if restore_props := {k: props[k] for k in ("SnapshotIdentifier", "SourceDBClusterIdentifier") if props[k]}:
+            self._check_restore_encryption(provider, props, restore_props)
+        if props["SnapshotIdentifier"]:
+            restore = {"SnapshotIdentifier": props["SnapshotIdentifier"]}
+        elif props["SourceDBClusterIdentifier"]:
+            restore = {"SourceDBClusterIdentifier": props["SourceDBClusterIdentifier"]}
+            if props["UseLatestRestorableTime"]:
+                restore["UseLatestRestorableTime"] = True
+            else:
+                restore["RestoreToTime"] = parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
+        rds = client("rds", provider.session)
+        owned_group = None
+        if props["DBClusterParameterGroupName"] is None:
+            # The family follows EngineVersion (a major or a full version), else AWS's default version.
+            owned_group = options["DBClusterParameterGroupName"] = ensure_tls_parameter_group(
+                rds,
+                owned_parameter_group_name(props["ClusterIdentifier"]),
+                props["Engine"],
+                props["EngineVersion"],
+                tags,
+            )
+        try:
+            cluster = RdsProvisioning(
+                props["ClusterIdentifier"],
+                initial_instance_type=props["InstanceClass"],
+                engine=props["Engine"],
+                engine_version=props["EngineVersion"],
+                reader_count=props["ReaderCount"],
+                serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
+                serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+                serverless_v2_seconds_until_auto_pause=props["ServerlessV2SecondsUntilAutoPause"],
+                session=provider.session,
+                clock=provider.clock,
+                wait=False,
+                instance_settings=instance_settings(props),
+                restore=restore,
+                **options,
+            )
+        except (InvalidRequest, ClusterAlreadyExists):
+            # Refused before a cluster was made: the marker physical id will not lead a Delete here.
+            if owned_group is not None:
+                delete_parameter_group(rds, owned_group)
+            raise
         return cluster, cluster.pending_operation
 
     def converge(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Operation:
@@ -207,6 +413,7 @@ class AuroraClusterResource(ClusterResource):
             new_serverless_v2_capacity=acu,
             wait=False,
             after_pending=True,
+            instance_settings=instance_settings(props),
         )
 
     def plan(self, cluster: RdsProvisioning, props: dict[str, Any]) -> Any:
@@ -239,11 +446,29 @@ class AuroraClusterResource(ClusterResource):
                     capacity=(props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"]),
                     apply_immediately=props["ApplyImmediately"],
                 )
+        if "DBClusterParameterGroupName" in changed and changed["DBClusterParameterGroupName"] is None:
+            # Back to the secure default: dbscale's own group, made again if it is gone.
+            changed["DBClusterParameterGroupName"] = ensure_tls_parameter_group(
+                cluster._client,
+                owned_parameter_group_name(cluster.cluster_name),
+                props["Engine"],
+                cluster.describe().get("EngineVersion"),
+                # The cluster's own stack tags: Delete then recognizes the group as this resource's.
+                {k: v for k, v in cluster.tags.items() if k in (STACK_TAG_KEY, LOGICAL_ID_TAG_KEY)},
+            )
+        instance_changed = [name for name in INSTANCE_PROPERTIES if name in changed]
+        for name in INSTANCE_PROPERTIES:
+            changed.pop(name, None)
+        for name in ("PreferredBackupWindow", "PreferredMaintenanceWindow"):
+            if name in changed and changed[name] is None:
+                del changed[name]  # removing the property keeps the running window
         return cluster.modify_settings(
             apply_immediately=props["ApplyImmediately"],
             new_paused=new_paused,
             wait=False,
             after_pending=True,
+            instance_settings=instance_settings(props) if instance_changed else None,
+            reboot=props["RebootForParameterChanges"],
             **changed,
         )
 
@@ -269,9 +494,59 @@ class AuroraClusterResource(ClusterResource):
                 "Paused": c["Status"] == "stopped",
                 "SecretArn": (c.get("MasterUserSecret") or {}).get("SecretArn"),
                 "HttpEndpointEnabled": bool(c.get("HttpEndpointEnabled")),
+                "DeletionProtection": bool(c.get("DeletionProtection")),
+                "DBClusterParameterGroupName": c.get("DBClusterParameterGroup"),
+                "EnabledCloudwatchLogsExports": ",".join(c.get("EnabledCloudwatchLogsExports") or []),
+                "PerformanceInsightsEnabled": self._performance_insights(cluster, c),
+                "PendingReboot": pending_reboot(cluster._client, c),
                 "Adopted": not owned_by(tag_dict(c.get("TagList")), request),
             }
         )
+
+    @staticmethod
+    def _performance_insights(cluster: RdsProvisioning, c: dict[str, Any]) -> str:
+        """``true``/``false`` from the writer, or ``unsupported`` when its class has no Performance Insights."""
+        writer = cluster._writer(c)
+        if writer is None:
+            return "false"
+        if not writer.get("PerformanceInsightsEnabled") and not supports_performance_insights(
+            c["Engine"], writer["DBInstanceClass"]
+        ):
+            return "unsupported"
+        return "true" if writer.get("PerformanceInsightsEnabled") else "false"
+
+    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+        try:
+            progress = super()._delete(provider, request, state)
+        except DeletionProtected:
+            raise DeletionProtected(
+                f"Aurora cluster '{request.physical_id}' has DeletionProtection on, so it was not deleted and "
+                "nothing was changed. To delete it, set DeletionProtection to false and update the stack first, "
+                "then delete the resource (or the stack) again."
+            ) from None
+        if progress.done:
+            self._delete_owned_parameter_group(provider, request)
+        return progress
+
+    @staticmethod
+    def _delete_owned_parameter_group(provider: Provider, request: Request) -> None:
+        """Delete the TLS parameter group this resource made for its cluster (after the cluster: a
+        group in use cannot be deleted), also after a Create that failed before the cluster existed."""
+        cluster_id = request.physical_id or request.failed_create_id
+        if not cluster_id:
+            return
+        name = owned_parameter_group_name(cluster_id)
+        rds = client("rds", provider.session)
+        try:
+            with aws_errors(f"look up cluster parameter group '{name}'"):
+                groups = rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)
+                arn = groups["DBClusterParameterGroups"][0]["DBClusterParameterGroupArn"]
+                tags = tag_dict(rds.list_tags_for_resource(ResourceName=arn).get("TagList"))
+        except AwsError:
+            return  # no such group (or not ours to read): nothing of ours to delete
+        if owned_by(tags, request):
+            delete_parameter_group(rds, name)
+            LOG.info("deleted cluster parameter group %s, made by this resource for its cluster", name)
 
 
 provider = Provider(AuroraClusterResource())

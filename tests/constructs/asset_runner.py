@@ -108,10 +108,21 @@ def make_references(kinds: dict[str, str]) -> dict[str, dict[str, str]]:
             values[logical_id] = {"Ref": name}
         elif kind == "rds_cluster_parameter_group":
             name = logical_id.lower()
-            boto3.client("rds", region_name=REGION).create_db_cluster_parameter_group(
+            rds = boto3.client("rds", region_name=REGION)
+            rds.create_db_cluster_parameter_group(
                 DBClusterParameterGroupName=name, DBParameterGroupFamily="aurora-postgresql16", Description="e2e"
             )
+            # As the construct's group declares: TLS required (the provider's guardrail reads it).
+            rds.modify_db_cluster_parameter_group(
+                DBClusterParameterGroupName=name,
+                Parameters=[{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}],
+            )
             values[logical_id] = {"Ref": name}
+        elif kind == "role":
+            role = boto3.client("iam", region_name=REGION).create_role(
+                RoleName=logical_id[:64], AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+            )["Role"]
+            values[logical_id] = {"Ref": role["RoleName"], "Arn": role["Arn"]}
         elif kind == "function":
             values[logical_id] = {"Arn": Context.invoked_function_arn}
         else:

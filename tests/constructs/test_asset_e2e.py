@@ -26,6 +26,7 @@ KINDS = {
     "AWS::RDS::DBSubnetGroup": "rds_subnet_group",
     "AWS::RDS::DBClusterParameterGroup": "rds_cluster_parameter_group",
     "AWS::Lambda::Function": "function",
+    "AWS::IAM::Role": "role",
 }
 
 

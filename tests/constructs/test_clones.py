@@ -168,7 +168,7 @@ def test_one_clone_provider_per_stack_scoped_to_its_clones(variants: Synthesized
         f"{PREFIX}cluster:analyst-1",
         f"{PREFIX}cluster:{kept_id}",
     }
-    assert set(grants["CloneInstances"]) == {
+    assert set(grants["CreateCloneInstances"]) == set(grants["ChangeCloneInstances"]) == {
         f"{PREFIX}db:{dev_id}-*",
         f"{PREFIX}db:analyst-1-*",
         f"{PREFIX}db:{kept_id}-*",
@@ -256,7 +256,7 @@ def test_pool_iam_is_scoped_to_the_source_and_its_copies(variants: Synthesized) 
     grants = policy_statements(t, "PoolPolicy")
     assert grants["CopySources"] == [f"{PREFIX}cluster:orders"]
     assert grants["ManageCopies"] == grants["CreateCopies"] == [f"{PREFIX}cluster:orders-copy-*"]
-    assert grants["CopyInstances"] == [f"{PREFIX}db:orders-copy-*"]
+    assert grants["CreateCopyInstances"] == grants["DeleteCopyInstances"] == [f"{PREFIX}db:orders-copy-*"]
     assert grants["ReadCopySeeds"] == grants["DeleteCopySeeds"] == [f"{PREFIX}cluster-snapshot:orders-copy-*"]
     assert len(grants["KmsGrantForCopies"]) == 1 and grants["KmsGrantForCopies"][0].startswith("${SourceKey")
     assert grants["KmsDescribeKey"] == grants["KmsGrantForCopies"]
@@ -383,4 +383,4 @@ def test_standalone_clone_provider_is_limited_to_its_prefixes(tmp_path: Path) ->
     assert grants["ManageClones"] == grants["CreateClones"] == [f"{PREFIX}cluster:dev-*"]
     assert grants["CloneOrigins"] == [f"{PREFIX}cluster:prod-*"]
     assert grants["ManageCopies"] == [f"{PREFIX}cluster:prod-*"]
-    assert grants["CloneInstances"] == [f"{PREFIX}db:dev-*"]
+    assert grants["CreateCloneInstances"] == grants["ChangeCloneInstances"] == [f"{PREFIX}db:dev-*"]

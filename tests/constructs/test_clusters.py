@@ -63,6 +63,22 @@ def build_variants(app: Any) -> None:
         removal_policy=RemovalPolicy.RETAIN,
     )
     AuroraCluster(stack, "NoTls", vpc=vpc, instance_class="db.t4g.medium", require_tls=False, engine_version="15.8")
+    AuroraCluster(
+        stack,
+        "Tuned",
+        vpc=vpc,
+        instance_class="db.r6g.large",
+        deletion_protection=True,
+        cloudwatch_logs_exports=[],
+        performance_insights_retention=Duration.days(31),
+        monitoring_interval=Duration.seconds(0),
+        preferred_backup_window="03:00-03:30",
+        preferred_maintenance_window="sun:05:00-sun:05:30",
+        auto_minor_version_upgrade=False,
+        instance_parameter_group_name="tuned",
+        reboot_for_parameter_changes=True,
+        snapshot_identifier="orders-snap",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,12 +151,73 @@ def test_aurora_mysql_options(variants: Synthesized) -> None:
     assert props["MasterUsername"] == "dbadmin"
     assert "ServerlessV2MinCapacity" not in props
     group = t["Resources"][props["DBClusterParameterGroupName"]["Ref"]]["Properties"]
-    assert group["Family"] == "aurora-mysql8.0" and group["Parameters"] == {"require_secure_transport": "ON"}
+    assert group["Family"] == "aurora-mysql8.0" and group["Parameters"] == {
+        "require_secure_transport": "ON",
+        "server_audit_logging": "1",
+        "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL",
+    }
+
+
+def test_aurora_secure_defaults_and_cdk_deletion_protection_rule(variants: Synthesized) -> None:
+    t = variants.template("Variants")
+    mysql, no_tls = cluster(variants, "Mysql")["Properties"], cluster(variants, "NoTls")["Properties"]
+    assert mysql["DeletionProtection"] is True  # RemovalPolicy.RETAIN
+    assert no_tls["DeletionProtection"] is False  # SNAPSHOT (the default)
+    for props in (mysql, no_tls):
+        assert props["PerformanceInsightsEnabled"] is True and props["PerformanceInsightsRetentionPeriod"] == 7
+        assert props["PerformanceInsightsKmsKeyId"] == props["KmsKeyId"] == props["MasterUserSecretKmsKeyId"]
+        assert props["MonitoringInterval"] == 60
+        role = t["Resources"][props["MonitoringRoleArn"]["Fn::GetAtt"][0]]
+        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "monitoring.rds.amazonaws.com"
+        }
+        assert "EnableCloudwatchLogsExports" not in props  # the handler's engine default (audit/error logs)
+    # TLS off is explicit: the engine's default group, never the handler's TLS default.
+    assert no_tls["DBClusterParameterGroupName"] == "default.aurora-postgresql15"
+
+
+def test_aurora_settings_are_passed_through(variants: Synthesized) -> None:
+    props = cluster(variants, "Tuned")["Properties"]
+    assert props["DeletionProtection"] is True and props["EnableCloudwatchLogsExports"] == []
+    assert props["PerformanceInsightsRetentionPeriod"] == 31 and props["MonitoringInterval"] == 0
+    assert "MonitoringRoleArn" not in props
+    assert (props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"]) == (
+        "03:00-03:30",
+        "sun:05:00-sun:05:30",
+    )
+    assert props["AutoMinorVersionUpgrade"] is False and props["DBInstanceParameterGroupName"] == "tuned"
+    assert props["RebootForParameterChanges"] is True and props["SnapshotIdentifier"] == "orders-snap"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"performance_insights_retention": "days:8"}, "performance_insights_retention"),
+        ({"monitoring_interval": "seconds:2"}, "monitoring_interval"),
+        ({"cloudwatch_logs_exports": ["audit"]}, "cloudwatch_logs_exports"),
+        ({"preferred_backup_window": "03:00-03:10"}, "preferred_backup_window"),
+    ],
+)
+def test_aurora_settings_are_checked_at_synth(scratch: Any, kwargs: dict[str, Any], field: str) -> None:
+    from aws_cdk import Duration
+
+    from dbscale.constructs import AuroraCluster
+    from dbscale.constructs._support import InvalidConstructProps
+
+    for name, value in list(kwargs.items()):
+        if isinstance(value, str) and value.split(":")[0] in ("days", "seconds"):
+            unit, amount = value.split(":")
+            kwargs[name] = getattr(Duration, unit)(int(amount))
+    stack, vpc = scratch
+    with pytest.raises(InvalidConstructProps) as raised:
+        AuroraCluster(stack, "Db", vpc=vpc, instance_class="db.r6g.large", **kwargs)
+    assert raised.value.field == field
 
 
 def test_require_tls_false_uses_the_default_parameter_group(variants: Synthesized) -> None:
     props = cluster(variants, "NoTls")["Properties"]
-    assert "DBClusterParameterGroupName" not in props and props["EngineVersion"] == "15.8"
+    # Named explicitly: without a group the handler would make one that requires TLS.
+    assert props["DBClusterParameterGroupName"] == "default.aurora-postgresql15" and props["EngineVersion"] == "15.8"
 
 
 def test_one_provider_serves_every_cluster_of_a_type(variants: Synthesized) -> None:

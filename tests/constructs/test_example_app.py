@@ -174,8 +174,10 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
         f"arn:${{AWS::Partition}}:redshift:${{AWS::Region}}:${{AWS::AccountId}}:cluster:{redshift_id}",
         f"arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:cluster:{aurora_id}",
     }
-    instances = [r for s in by_sid["Instances"] for r in resources_of(s)]
-    assert instances == [f"arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:db:{aurora_id}-*"]
+    for sid in ("CreateInstances", "ChangeInstances"):  # conditioned on the instances' kind tags
+        instances = [r for s in by_sid[sid] for r in resources_of(s)]
+        assert instances == [f"arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:db:{aurora_id}-*"]
+        assert all("Condition" in s for s in by_sid[sid])
     # Only actions IAM cannot scope get '*', and nothing is '*' on both action and resource.
     for statement in statements(t):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -191,10 +193,16 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
     assert all(r.endswith(":rule/dbscale-poll-*") for r in polling) and len(polling) == 2
     kms = [r for s in by_sid["KmsGrantForCluster"] for r in resources_of(s)]
     assert sorted(kms) == sorted("${" + k + ".Arn}" for k in resources(t, "AWS::KMS::Key"))
-    assert not [s for s in statements(t) if "iam:PassRole" in s["Action"]]
-    # Managed policies are not used (AWSLambdaBasicExecutionRole would allow every log group).
+    # The only role passed is the cluster's Enhanced Monitoring role, and only to RDS monitoring.
+    passes = [s for s in statements(t) if "iam:PassRole" in s["Action"]]
+    assert [s["Condition"] for s in passes] == [
+        {"StringEquals": {"iam:PassedToService": "monitoring.rds.amazonaws.com"}}
+    ]
+    # Managed policies are not used (AWSLambdaBasicExecutionRole would allow every log group), but
+    # for AWS's Enhanced Monitoring policy on the monitoring role.
     for role in resources(t, "AWS::IAM::Role").values():
-        assert "ManagedPolicyArns" not in role["Properties"]
+        for managed in role["Properties"].get("ManagedPolicyArns", []):
+            assert arn_text(managed).endswith(":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
 
 
 def test_custom_resources_wait_for_the_polling_policy(example: Synthesized) -> None:

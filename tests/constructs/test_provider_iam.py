@@ -152,6 +152,41 @@ def test_the_clone_provider_cannot_touch_a_cluster_the_aurora_provider_made(exam
     assert not allowed(aurora_role, "rds:CreateDBCluster", _cluster("dbscale-new"), request_tags={})
 
 
+def _instance(name: str) -> str:
+    return f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{name}"
+
+
+INSTANCE_CHANGES = ["rds:DeleteDBInstance", "rds:ModifyDBInstance"]
+
+
+def test_the_clone_provider_cannot_touch_an_instance_of_a_cluster_the_aurora_provider_made(
+    example_policies: list[Policy],
+) -> None:
+    clone_role = role_statements(example_policies, "DbscaleProviders", "AuroraCloneProviderRole")
+    aurora_role = role_statements(example_policies, "DbscaleProviders", "AuroraClusterProviderRole")
+    made_by_aurora = {CREATED_BY_TAG_KEY: CREATED_BY_TAG_VALUE}  # instances carry their cluster's kind tags
+    for action in INSTANCE_CHANGES:
+        assert not allowed(clone_role, action, _instance("dbscale-orders-1"), resource_tags=made_by_aurora), action
+        assert not allowed(clone_role, action, _instance("dbscale-orders-1"), resource_tags={}), action
+        assert allowed(clone_role, action, _instance("dbscale-dev-1"), resource_tags=A_CLONE), action
+        assert allowed(aurora_role, action, _instance("dbscale-orders-1"), resource_tags=made_by_aurora), action
+        assert not allowed(aurora_role, action, _instance("dbscale-dev-1"), resource_tags=A_CLONE), action
+        assert not allowed(aurora_role, action, _instance("dbscale-orders-copy-1-1"), resource_tags=A_COPY), action
+    assert allowed(aurora_role, "rds:RebootDBInstance", _instance("dbscale-orders-1"), resource_tags=made_by_aurora)
+    assert not allowed(aurora_role, "rds:RebootDBInstance", _instance("dbscale-dev-1"), resource_tags=A_CLONE)
+    assert not allowed(clone_role, "rds:RebootDBInstance", _instance("dbscale-dev-1"), resource_tags=A_CLONE)
+    # Instances are created only with their cluster's kind tags, and never re-tagged into reach.
+    for action in ("rds:CreateDBInstance", "rds:AddTagsToResource"):
+        assert allowed(aurora_role, action, _instance("dbscale-orders-2"), request_tags=made_by_aurora), action
+        assert not allowed(aurora_role, action, _instance("dbscale-orders-2"), request_tags={}), action
+        assert not allowed(aurora_role, action, _instance("dbscale-dev-2"), request_tags=A_CLONE), action
+        assert allowed(clone_role, action, _instance("dbscale-dev-2"), request_tags=A_CLONE), action
+        assert not allowed(clone_role, action, _instance("dbscale-orders-2"), request_tags=made_by_aurora), action
+        assert not allowed(
+            clone_role, action, _instance("dbscale-orders-1"), resource_tags=made_by_aurora, request_tags=A_CLONE
+        ), action
+
+
 def test_copies_are_deleted_only_when_tagged_as_copies(example_policies: list[Policy]) -> None:
     pool = role_statements(example_policies, "DbscaleDevClones", "ClonePoolRole")
     assert pool
@@ -165,6 +200,15 @@ def test_copies_are_deleted_only_when_tagged_as_copies(example_policies: list[Po
     assert allowed(pool, "rds:DeleteDBCluster", _cluster(name), resource_tags=A_COPY)
     assert not allowed(pool, "rds:DeleteDBCluster", _cluster(name), resource_tags=MADE_BY_AURORA)
     assert not allowed(pool, "rds:DeleteDBCluster", _cluster(name), resource_tags={})
+    # Their instances likewise.
+    assert allowed(pool, "rds:DeleteDBInstance", _instance(f"{name}-1"), resource_tags=A_COPY)
+    assert not allowed(
+        pool, "rds:DeleteDBInstance", _instance(f"{name}-1"), resource_tags={CREATED_BY_TAG_KEY: "dbscale"}
+    )
+    assert allowed(pool, "rds:CreateDBInstance", _instance(f"{name}-1"), request_tags=A_COPY)
+    assert not allowed(
+        pool, "rds:CreateDBInstance", _instance(f"{name}-1"), request_tags={CREATED_BY_TAG_KEY: "dbscale"}
+    )
 
 
 def test_describe_key_is_granted_without_the_grant_only_condition(example_policies: list[Policy]) -> None:

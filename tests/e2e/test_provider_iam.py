@@ -81,6 +81,9 @@ AUTHORIZED_ON_BEHALF["clone"] = {
     "kms:CreateGrant": "RDS creates a grant on the storage key for a restored cluster (clone, copy)",
     "kms:DescribeKey": "RDS describes the storage key when restoring an encrypted cluster",
 }
+AUTHORIZED_ON_BEHALF["aurora"]["iam:PassRole"] = (
+    "CreateDBInstance/ModifyDBInstance with a MonitoringRoleArn pass that role to RDS Enhanced Monitoring"
+)
 _LOGS = "the Lambda runtime writes the function's logs to its own log group with the role's credentials"
 for _name in AUTHORIZED_ON_BEHALF:
     AUTHORIZED_ON_BEHALF[_name] |= {"logs:CreateLogStream": _LOGS, "logs:PutLogEvents": _LOGS}
@@ -281,6 +284,17 @@ def test_aurora_handler_calls_only_what_its_role_grants(
         "ReaderCount": 1,
         "EngineVersion": "16",
     }  # a major version: resolved through DescribeDBEngineVersions
+    rds = boto3.client("rds")
+    rds.create_db_parameter_group(
+        DBParameterGroupName="dbscale-tuned", DBParameterGroupFamily="aurora-postgresql16", Description="tuned"
+    )
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName="dbscale-strict", DBParameterGroupFamily="aurora-postgresql16", Description="tls"
+    )
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="dbscale-strict",
+        Parameters=[{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}],
+    )
     with EngineVersionCatalog():
         _aurora_lifecycle(drive, kind, props)
     _check("aurora", recording.actions, granted)
@@ -291,6 +305,14 @@ def _aurora_lifecycle(drive: Drive, kind: str, props: dict[str, Any]) -> None:
         assert cfn.send(cfn.event("Create", kind, props)).status == "SUCCESS"
         bigger = {
             **props,
+            # Instance settings (a parameter group change asked to reboot, Enhanced Monitoring's
+            # role passed), deletion protection, a named TLS parameter group read by the guardrail.
+            "DBInstanceParameterGroupName": "dbscale-tuned",
+            "RebootForParameterChanges": True,
+            "MonitoringInterval": 60,
+            "MonitoringRoleArn": "arn:aws:iam::123456789012:role/dbscale-monitoring",
+            "DeletionProtection": True,
+            "DBClusterParameterGroupName": "dbscale-strict",
             "InstanceClass": "db.r6g.xlarge",
             "ReaderCount": 2,
             "BackupRetentionPeriod": 14,
@@ -300,12 +322,12 @@ def _aurora_lifecycle(drive: Drive, kind: str, props: dict[str, Any]) -> None:
             (props, bigger),
             (bigger, {**bigger, "Paused": True}),
             ({**bigger, "Paused": True}, bigger),
-            (bigger, {**bigger, "ReaderCount": 1, "Tags": []}),
+            (bigger, {**bigger, "ReaderCount": 1, "Tags": [], "DeletionProtection": False}),
         ]
         for old, new in steps:
             result = cfn.send(cfn.event("Update", kind, new, physical_id="dbscale-orders", old_properties=old))
             assert result.status == "SUCCESS", result.reason
-        last = {**bigger, "ReaderCount": 1, "Tags": []}
+        last = {**bigger, "ReaderCount": 1, "Tags": [], "DeletionProtection": False}
         result = cfn.send(cfn.event("Delete", kind, last, physical_id="dbscale-orders"))
         assert result.status == "SUCCESS", result.reason
 

@@ -54,6 +54,7 @@ from moto.redshift.responses import RedshiftResponse
 from moto.secretsmanager.models import secretsmanager_backends
 
 from .redshift_settings import check_redshift_settings_gaps, install_redshift_settings_shims
+from .rds_settings import install_rds_settings
 
 RESIZE_ATTRIBUTE = "dbscale_fake_resize"
 """Where the shim keeps a Redshift cluster's last resize (a :class:`ResizeRecord`)."""
@@ -415,4 +416,5 @@ def install_moto_shims() -> None:
     )
     RDSResponse.delete_db_cluster = _strict_delete_db_cluster(RDSResponse.delete_db_cluster)  # type: ignore[method-assign]
     install_redshift_settings_shims()  # Redshift settings: tests/fakes/redshift_settings.py
+    install_rds_settings()
     _installed = True

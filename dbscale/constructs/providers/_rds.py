@@ -7,8 +7,8 @@ so ARNs alone cannot tell a production cluster from a clone. The handlers tag wh
 their seed snapshots; :mod:`dbscale.core.limits`: ``dbscale:created-by`` on everything), and the
 destructive actions are conditioned on those tags (``aws:ResourceTag``, which every action on an
 RDS cluster or cluster snapshot carries). Create and restore calls carry ``aws:RequestTag``
-instead: the resource has no tags yet. Instances carry no dbscale tags (the core creates them
-untagged), so instance actions stay scoped by identifier only.
+instead: the resource has no tags yet. Instances are created with their cluster's kind tags
+(:data:`dbscale.core.aurora.INSTANCE_KIND_TAG_KEYS`), so instance actions are conditioned the same way.
 """
 
 from __future__ import annotations
@@ -44,6 +44,17 @@ IS_A_CLONE: dict[str, Any] = {"Null": {resource_tag(CLONE_OF_TAG_KEY): "false"}}
 IS_A_COPY: dict[str, Any] = {"Null": {resource_tag(COPY_OF_TAG_KEY): "false"}}
 
 
+# An instance the Aurora provider creates: tagged as dbscale's, and neither as a clone's nor a copy's.
+CREATED_AS_A_CLUSTER_INSTANCE: dict[str, Any] = {
+    "StringEquals": {request_tag(CREATED_BY_TAG_KEY): CREATED_BY_TAG_VALUE},
+    "Null": {
+        request_tag(CLONE_OF_TAG_KEY): "true",
+        request_tag(COPY_OF_TAG_KEY): "true",
+        resource_tag(CREATED_BY_TAG_KEY): "true",
+    },
+}
+
+
 def created_as(kind_tag: str) -> dict[str, Any]:
     """A create or restore request (or the tagging it implies) that marks the new resource with
     ``kind_tag``, on a resource that carries no dbscale tag yet: an existing cluster another
@@ -67,13 +78,10 @@ class _RdsProvider(ClusterProvider):
         "rds:AddTagsToResource",
         "rds:RemoveTagsFromResource",
     ]
-    # Instances are created untagged and never tagged: no tagging actions on them.
-    _INSTANCE_ACTIONS: ClassVar[list[str]] = [
-        "rds:CreateDBInstance",
-        "rds:ModifyDBInstance",
-        "rds:DeleteDBInstance",
-        "rds:DescribeDBInstances",
-    ]
+    # Instances are created with their cluster's kind tags (authorized as AddTagsToResource on the
+    # new instance), then changed or deleted only while they carry the right ones.
+    _INSTANCE_CREATE_ACTIONS: ClassVar[list[str]] = ["rds:CreateDBInstance", "rds:AddTagsToResource"]
+    _INSTANCE_CHANGE_ACTIONS: ClassVar[list[str]] = ["rds:ModifyDBInstance", "rds:DeleteDBInstance"]
     # DeleteDBCluster with a final snapshot authorizes on the snapshot too; CopyTagsToSnapshot tags it.
     _SNAPSHOT_ACTIONS: ClassVar[list[str]] = [
         "rds:CreateDBClusterSnapshot",

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ._rds import CREATED_WITH_DBSCALE_TAG, MADE_BY_THE_CLUSTER_PROVIDER, NOT_A_CLONE_OR_COPY, _RdsProvider
+from dbscale.core.aurora_settings import owned_parameter_group_name
+from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
+
+from ._rds import (
+    CREATED_AS_A_CLUSTER_INSTANCE,
+    CREATED_WITH_DBSCALE_TAG,
+    MADE_BY_THE_CLUSTER_PROVIDER,
+    NOT_A_CLONE_OR_COPY,
+    _RdsProvider,
+    resource_tag,
+)
+
+# Enhanced Monitoring's role is passed to RDS, and only to its monitoring service.
+PASSED_TO_MONITORING: dict[str, Any] = {"StringEquals": {"iam:PassedToService": "monitoring.rds.amazonaws.com"}}
+MADE_BY_DBSCALE: dict[str, Any] = {"StringEquals": {resource_tag(CREATED_BY_TAG_KEY): CREATED_BY_TAG_VALUE}}
 
 
 class AuroraClusterProvider(_RdsProvider):
@@ -51,16 +65,47 @@ class AuroraClusterProvider(_RdsProvider):
             "rds:DescribeDBEngineVersions has no resource type (read only)",
         )
 
+    def _grant_instances(self, instances: str) -> None:
+        """Create instances ``instances`` (an ARN pattern) tagged as this provider's, and change,
+        reboot or delete them, but never a clone's or a copy's instance (the clone provider's)."""
+        self._allow("CreateInstances", self._INSTANCE_CREATE_ACTIONS, [instances], CREATED_AS_A_CLUSTER_INSTANCE)
+        self._allow(
+            "ChangeInstances",
+            [*self._INSTANCE_CHANGE_ACTIONS, "rds:RebootDBInstance"],
+            [instances],
+            NOT_A_CLONE_OR_COPY,
+        )
+
+    def grant_instance_options(
+        self, *, instance_parameter_group_name: str | None, monitoring_role_arn: str | None
+    ) -> None:
+        """Let the role give instances the DB parameter group ``instance_parameter_group_name`` and
+        pass ``monitoring_role_arn`` to RDS Enhanced Monitoring (a construct's own choices)."""
+        if instance_parameter_group_name is not None:
+            self._allow(
+                "InstanceParameterGroups",
+                self._REFERENCE_ACTIONS,
+                [self._arn("rds", f"pg:{instance_parameter_group_name}")],
+            )
+        if monitoring_role_arn is not None:
+            self._allow("PassMonitoringRole", ["iam:PassRole"], [monitoring_role_arn], PASSED_TO_MONITORING)
+
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
         instances = self._instance_prefix(identifier)
         self._grant_clusters(self._arn("rds", f"cluster:{identifier}"))
-        self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{instances}*")])
+        self._grant_instances(self._arn("rds", f"db:{instances}*"))
         self._allow(
             "FinalSnapshots", self._FINAL_SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{identifier}*")]
         )
         groups = [self._arn("rds", f"subgrp:{subnet_group_name}")]
         if parameter_group_name is not None:
             groups.append(self._arn("rds", f"cluster-pg:{parameter_group_name}"))
+            # The TLS guardrail reads the group's parameters before the cluster is made or changed.
+            self._allow(
+                "ReadClusterParameters",
+                ["rds:DescribeDBClusterParameters"],
+                [self._arn("rds", f"cluster-pg:{parameter_group_name}")],
+            )
         self._allow("ClusterGroups", self._REFERENCE_ACTIONS, groups)
         self._acknowledge(
             [
@@ -84,9 +129,43 @@ class AuroraClusterProvider(_RdsProvider):
         # The Data API switch (DatabaseBootstrap turns it on): no tag condition, as for reads.
         self._allow("DataApiSwitch", ["rds:EnableHttpEndpoint", "rds:DisableHttpEndpoint"], [clusters])
 
+    def _nag_iam_prefix(self) -> str:
+        """IAM ARNs have no region: ``arn:<AWS::Partition>:iam::<account>:`` as cdk-nag prints them."""
+        self._nag_arn("iam", "")
+        account = self._nag_env[1] if self._nag_env is not None else "<AWS::AccountId>"
+        return f"arn:<AWS::Partition>:iam::{account}:"
+
     def _grant_prefix(self, prefix: str) -> None:
         self._grant_clusters(self._arn("rds", f"cluster:{prefix}*"))
-        self._allow("Instances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{prefix}*")])
+        self._grant_instances(self._arn("rds", f"db:{prefix}*"))
+        # Without a named cluster parameter group the handler makes '<cluster>-dbscale-tls' (TLS
+        # required), tagged as dbscale's, and deletes it after the cluster; it reads any named one.
+        owned = [self._arn("rds", f"cluster-pg:{owned_parameter_group_name(prefix + '*')}")]
+        self._allow(
+            "CreateOwnParameterGroups",
+            ["rds:CreateDBClusterParameterGroup", "rds:AddTagsToResource"],
+            owned,
+            CREATED_WITH_DBSCALE_TAG,
+        )
+        self._allow(
+            "ChangeOwnParameterGroups",
+            ["rds:ModifyDBClusterParameterGroup", "rds:DeleteDBClusterParameterGroup"],
+            owned,
+            MADE_BY_DBSCALE,
+        )
+        self._allow(
+            "ReadParameterGroups",
+            ["rds:DescribeDBClusterParameterGroups", "rds:DescribeDBClusterParameters", "rds:ListTagsForResource"],
+            [self._arn("rds", "cluster-pg:*")],
+        )
+        # Templates name their own instance parameter groups, and Enhanced Monitoring roles.
+        self._allow("InstanceParameterGroups", self._REFERENCE_ACTIONS, [self._arn("rds", "pg:*")])
+        self._allow(
+            "PassMonitoringRole",
+            ["iam:PassRole"],
+            [f"arn:{self._partition}:iam::{self._account}:role/*"],
+            PASSED_TO_MONITORING,
+        )
         self._allow("FinalSnapshots", self._FINAL_SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{prefix}*")])
         # Templates name their own subnet and cluster parameter groups: referenced, never changed.
         self._allow(
@@ -102,9 +181,14 @@ class AuroraClusterProvider(_RdsProvider):
                 f"Resource::{self._nag_arn('rds', f'cluster-snapshot:{prefix}*')}",
                 f"Resource::{self._nag_arn('rds', 'subgrp:*')}",
                 f"Resource::{self._nag_arn('rds', 'cluster-pg:*')}",
+                f"Resource::{self._nag_arn('rds', 'cluster-pg:' + owned_parameter_group_name(prefix + '*'))}",
+                f"Resource::{self._nag_arn('rds', 'pg:*')}",
+                f"Resource::{self._nag_arn('iam', 'role/*').replace(self._nag_arn('iam', ''), self._nag_iam_prefix())}",
                 f"Resource::{self._nag_arn('kms', 'key/*')}",
             ],
             f"a standalone provider serves templates unknown at synth time: clusters, instances and "
             f"snapshots are limited to the '{prefix}' identifier prefix; subnet and parameter groups are "
-            "only referenced; keys are usable only through RDS for RDS grants",
+            "only referenced (its own TLS groups, named after the cluster and tagged, are the only ones it "
+            "changes or deletes); monitoring roles can be passed only to RDS Enhanced Monitoring; keys are "
+            "usable only through RDS for RDS grants",
         )

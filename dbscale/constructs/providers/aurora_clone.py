@@ -55,7 +55,15 @@ def copy_grants(arn: Callable[[str, str], str], *, source: str, copies: str, gro
             created_as(COPY_OF_TAG_KEY),
         ),
         ("ManageCopies", ["rds:CreateDBInstance", "rds:DeleteDBCluster"], copy_clusters, IS_A_COPY),
-        ("CopyInstances", ["rds:CreateDBInstance", "rds:DeleteDBInstance"], [arn("rds", f"db:{copies}*")], None),
+        # Copy instances are created tagged 'dbscale:copy-of' (their cluster's kind tag) and only
+        # instances carrying it are deleted.
+        (
+            "CreateCopyInstances",
+            ["rds:CreateDBInstance", "rds:AddTagsToResource"],
+            [arn("rds", f"db:{copies}*")],
+            created_as(COPY_OF_TAG_KEY),
+        ),
+        ("DeleteCopyInstances", ["rds:DeleteDBInstance"], [arn("rds", f"db:{copies}*")], IS_A_COPY),
         (
             "CopyGroups",
             ["rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance"],
@@ -217,7 +225,9 @@ class AuroraCloneProvider(_RdsProvider):
             created_as(CLONE_OF_TAG_KEY),
         )
         self._allow("ManageClones", self._CLONE_ACTIONS, clones, IS_A_CLONE)
-        self._allow("CloneInstances", self._INSTANCE_ACTIONS, [self._arn("rds", f"db:{instances}*")])
+        instance_arns = [self._arn("rds", f"db:{instances}*")]
+        self._allow("CreateCloneInstances", self._INSTANCE_CREATE_ACTIONS, instance_arns, created_as(CLONE_OF_TAG_KEY))
+        self._allow("ChangeCloneInstances", self._INSTANCE_CHANGE_ACTIONS, instance_arns, IS_A_CLONE)
         final = clone if clone.endswith("*") else f"{clone}*"
         self._allow("CloneFinalSnapshots", self._SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{final}")])
         self._allow("CloneGroups", self._GROUP_ACTIONS, groups)

@@ -1,0 +1,313 @@
+"""Aurora cluster and instance settings with AWS's own names and rules: backup and maintenance
+windows, CloudWatch Logs exports, Performance Insights, Enhanced Monitoring, the auto-pause version
+floor, and the cluster parameter group that makes clients use TLS.
+
+Instance settings are ``CreateDBInstance`` / ``ModifyDBInstance`` parameters
+(``EnablePerformanceInsights``, ``PerformanceInsightsKMSKeyId``, ``PerformanceInsightsRetentionPeriod``,
+``MonitoringInterval``, ``MonitoringRoleArn``, ``DBParameterGroupName``, ``AutoMinorVersionUpgrade``):
+dbscale gives them to every instance it makes in a cluster (writer, readers, rolling replacements).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .aws import aws_errors, tag_list
+from .engine_versions import _version_key, major_version, parameter_group_family
+from .errors import AwsError, InvalidRequest
+from .limits import (
+    AURORA_AUDIT_PARAMETERS,
+    AURORA_AUTO_PAUSE_MINIMUM_VERSIONS,
+    AURORA_LOG_TYPES,
+    AURORA_MONITORING_INTERVALS,
+    AURORA_PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+    AURORA_PERFORMANCE_INSIGHTS_UNSUPPORTED_CLASSES,
+    AURORA_TLS_PARAMETER,
+    AURORA_WINDOW_MINIMUM_MINUTES,
+    CREATED_BY_TAG_KEY,
+    CREATED_BY_TAG_VALUE,
+)
+
+LOG = logging.getLogger(__name__)
+
+INSTANCE_SETTINGS: tuple[str, ...] = (
+    "EnablePerformanceInsights",
+    "PerformanceInsightsKMSKeyId",
+    "PerformanceInsightsRetentionPeriod",
+    "MonitoringInterval",
+    "MonitoringRoleArn",
+    "DBParameterGroupName",
+    "AutoMinorVersionUpgrade",
+)
+"""The CreateDBInstance/ModifyDBInstance parameters dbscale applies to every instance of a cluster."""
+
+_PERFORMANCE_INSIGHTS_KEYS = frozenset(
+    {"EnablePerformanceInsights", "PerformanceInsightsKMSKeyId", "PerformanceInsightsRetentionPeriod"}
+)
+
+
+def _parameter_group(instance: dict[str, Any]) -> str | None:
+    groups = instance.get("DBParameterGroups") or []
+    return groups[0].get("DBParameterGroupName") if groups else None
+
+
+# How DescribeDBInstances shows each instance setting.
+INSTANCE_SETTING_READERS: Mapping[str, Any] = {
+    "EnablePerformanceInsights": lambda i: bool(i.get("PerformanceInsightsEnabled")),
+    "PerformanceInsightsKMSKeyId": "PerformanceInsightsKMSKeyId",
+    "PerformanceInsightsRetentionPeriod": "PerformanceInsightsRetentionPeriod",
+    "MonitoringInterval": lambda i: i.get("MonitoringInterval", 0),
+    "MonitoringRoleArn": "MonitoringRoleArn",
+    "DBParameterGroupName": _parameter_group,
+    "AutoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
+}
+
+
+def supports_performance_insights(engine: str, instance_class: str) -> bool:
+    """False for the instance classes AWS documents without Performance Insights (Aurora MySQL on
+    db.t2, db.t3, db.t4g.micro and db.t4g.small)."""
+    return not instance_class.startswith(AURORA_PERFORMANCE_INSIGHTS_UNSUPPORTED_CLASSES.get(engine, ()))
+
+
+def for_instance_class(settings: Mapping[str, Any], engine: str, instance_class: str) -> dict[str, Any]:
+    """``settings`` as sent for an instance of ``instance_class``: the Performance Insights ones are
+    left out (and logged) where the class does not support it, instead of failing the call."""
+    if not settings.get("EnablePerformanceInsights") or supports_performance_insights(engine, instance_class):
+        return dict(settings)
+    LOG.warning(
+        "%s %s does not support Performance Insights; the instance is created without it", engine, instance_class
+    )
+    return {k: v for k, v in settings.items() if k not in _PERFORMANCE_INSIGHTS_KEYS}
+
+
+def instance_settings_of(instance: Mapping[str, Any]) -> dict[str, Any]:
+    """The instance settings of a described instance (to give a new instance the writer's)."""
+    settings: dict[str, Any] = {}
+    for key, reader in INSTANCE_SETTING_READERS.items():
+        value = reader(instance) if callable(reader) else instance.get(reader)
+        if value is not None and not (key == "DBParameterGroupName" and str(value).startswith("default.")):
+            settings[key] = value
+    if not settings.get("EnablePerformanceInsights"):
+        settings = {
+            k: v for k, v in settings.items() if k not in _PERFORMANCE_INSIGHTS_KEYS - {"EnablePerformanceInsights"}
+        }
+    if not settings.get("MonitoringInterval"):
+        settings.pop("MonitoringRoleArn", None)
+    return settings
+
+
+def instance_settings_differ(instance: Mapping[str, Any], settings: Mapping[str, Any], engine: str) -> dict[str, Any]:
+    """The settings (as sent for this instance's class) that ``instance`` does not have yet, nor pending."""
+    wanted = for_instance_class(settings, engine, str(instance.get("DBInstanceClass", "")))
+    pending = instance.get("PendingModifiedValues") or {}
+    differ: dict[str, Any] = {}
+    for key, value in wanted.items():
+        reader = INSTANCE_SETTING_READERS[key]
+        current = reader(instance) if callable(reader) else instance.get(reader)
+        if key == "PerformanceInsightsKMSKeyId" and current:
+            continue  # AWS shows the key's ARN; the key cannot change once set anyway
+        if current != value and pending.get(key) != value:
+            differ[key] = value
+    if "EnablePerformanceInsights" in differ and not differ["EnablePerformanceInsights"]:
+        differ = {
+            k: v for k, v in differ.items() if k not in _PERFORMANCE_INSIGHTS_KEYS - {"EnablePerformanceInsights"}
+        }
+    return differ
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_TIME = r"([01]\d|2[0-3]):([0-5]\d)"
+_BACKUP_WINDOW = re.compile(rf"{_TIME}-{_TIME}")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MAINTENANCE_WINDOW = re.compile(rf"({'|'.join(_DAYS)}):{_TIME}-({'|'.join(_DAYS)}):{_TIME}", re.IGNORECASE)
+_WEEK = 7 * 24 * 60
+_DAY = 24 * 60
+
+
+def _length(start: int, end: int, period: int) -> int:
+    return (end - start) % period
+
+
+def validate_backup_window(value: str, *, field: str = "PreferredBackupWindow") -> tuple[int, int]:
+    """``hh24:mi-hh24:mi`` in UTC, at least 30 minutes; returns (start, end) in minutes of the day."""
+    match = _BACKUP_WINDOW.fullmatch(value)
+    if not match:
+        raise InvalidRequest(f"{field} must be hh24:mi-hh24:mi in UTC (e.g. 03:00-03:30), got {value!r}", field=field)
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if _length(start, end, _DAY) < AURORA_WINDOW_MINIMUM_MINUTES:
+        raise InvalidRequest(f"{field} {value!r} is shorter than {AURORA_WINDOW_MINIMUM_MINUTES} minutes", field=field)
+    return start, end
+
+
+def validate_maintenance_window(value: str, *, field: str = "PreferredMaintenanceWindow") -> tuple[int, int]:
+    """``ddd:hh24:mi-ddd:hh24:mi`` in UTC, at least 30 minutes; returns (start, end) in minutes of the week."""
+    match = _MAINTENANCE_WINDOW.fullmatch(value)
+    if not match:
+        raise InvalidRequest(
+            f"{field} must be ddd:hh24:mi-ddd:hh24:mi in UTC (e.g. sun:05:00-sun:05:30), got {value!r}", field=field
+        )
+    start = _DAYS.index(match.group(1).lower()) * _DAY + int(match.group(2)) * 60 + int(match.group(3))
+    end = _DAYS.index(match.group(4).lower()) * _DAY + int(match.group(5)) * 60 + int(match.group(6))
+    if _length(start, end, _WEEK) < AURORA_WINDOW_MINIMUM_MINUTES:
+        raise InvalidRequest(f"{field} {value!r} is shorter than {AURORA_WINDOW_MINIMUM_MINUTES} minutes", field=field)
+    return start, end
+
+
+def check_windows_apart(backup: str, maintenance: str, *, field: str = "PreferredBackupWindow") -> None:
+    """The daily backup window must not overlap the weekly maintenance window (AWS refuses it)."""
+    b_start, b_end = validate_backup_window(backup)
+    m_start, m_end = validate_maintenance_window(maintenance)
+    m_length = _length(m_start, m_end, _WEEK)
+    b_length = _length(b_start, b_end, _DAY)
+    for day in range(7):
+        start = day * _DAY + b_start
+        # Two intervals on a circle overlap when either starts inside the other.
+        if _length(m_start, start, _WEEK) < m_length or _length(start, m_start, _WEEK) < b_length:
+            raise InvalidRequest(
+                f"{field} {backup!r} overlaps PreferredMaintenanceWindow {maintenance!r}; choose times that do not",
+                field=field,
+            )
+
+
+def validate_log_exports(engine: str, value: list[str], *, field: str = "EnableCloudwatchLogsExports") -> list[str]:
+    """Log types ``engine`` can export, each at most once."""
+    allowed = AURORA_LOG_TYPES[engine]
+    for item in value:
+        if item not in allowed:
+            raise InvalidRequest(
+                f"{field} '{item}' is not a log type of {engine}; allowed: {', '.join(allowed)}", field=field
+            )
+    if len(set(value)) != len(value):
+        raise InvalidRequest(f"{field} names a log type twice: {value}", field=field)
+    return value
+
+
+def validate_performance_insights_retention(value: int, *, field: str = "PerformanceInsightsRetentionPeriod") -> int:
+    """7, a multiple of 31 up to 713 (months), or 731 days."""
+    if value not in AURORA_PERFORMANCE_INSIGHTS_RETENTION_DAYS:
+        raise InvalidRequest(
+            f"{field} must be 7, a multiple of 31 from 31 to 713 (1-23 months), or 731 days, got {value}", field=field
+        )
+    return value
+
+
+def validate_monitoring(
+    interval: int, role_arn: str | None, *, fields: tuple[str, str] = ("MonitoringInterval", "MonitoringRoleArn")
+) -> None:
+    """An Enhanced Monitoring interval AWS offers; a role exactly when the interval is above 0."""
+    if interval not in AURORA_MONITORING_INTERVALS:
+        allowed = ", ".join(str(i) for i in AURORA_MONITORING_INTERVALS)
+        raise InvalidRequest(f"{fields[0]} must be one of {allowed} seconds, got {interval}", field=fields[0])
+    if interval and not role_arn:
+        raise InvalidRequest(
+            f"{fields[0]} {interval} needs {fields[1]}: a role RDS can assume (AmazonRDSEnhancedMonitoringRole)",
+            field=fields[1],
+        )
+    if role_arn and not interval:
+        raise InvalidRequest(
+            f"{fields[1]} needs {fields[0]} above 0 (0 turns Enhanced Monitoring off)", field=fields[1]
+        )
+    if role_arn and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", role_arn):
+        raise InvalidRequest(f"{fields[1]} must be an IAM role ARN, got {role_arn!r}", field=fields[1])
+
+
+def supports_auto_pause(engine: str, version: str) -> bool:
+    """True when ``version`` (full) accepts a Serverless v2 minimum of 0 ACU (auto-pause)."""
+    floors = AURORA_AUTO_PAUSE_MINIMUM_VERSIONS[engine]
+    major = major_version(engine, version)
+    if major in floors:
+        return _version_key(version) >= _version_key(floors[major])
+    return _version_key(major) > max(_version_key(m) for m in floors)
+
+
+def check_auto_pause_version(engine: str, version: str | None, min_acu: float | None, *, field: str) -> None:
+    """Refuse a 0-ACU minimum on an engine version that cannot auto-pause (AWS's floor per major)."""
+    if min_acu != 0 or version is None:
+        return
+    if not supports_auto_pause(engine, version):
+        floors = ", ".join(AURORA_AUTO_PAUSE_MINIMUM_VERSIONS[engine].values())
+        raise InvalidRequest(
+            f"{field} 0 (auto-pause) needs {engine} {floors} or later in its major; {version} starts at 0.5 ACU",
+            field=field,
+        )
+
+
+# --- TLS: the cluster parameter group ---------------------------------------------------------
+
+
+PARAMETER_GROUP_NOT_FOUND = frozenset({"DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"})
+
+
+def delete_parameter_group(rds: Any, name: str) -> bool:
+    """Delete cluster parameter group ``name``; False when it does not exist."""
+    try:
+        with aws_errors(f"delete cluster parameter group '{name}'"):
+            rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName=name)
+    except AwsError as err:
+        if err.code not in PARAMETER_GROUP_NOT_FOUND:
+            raise
+        return False
+    return True
+
+
+def owned_parameter_group_name(cluster_id: str) -> str:
+    """The cluster parameter group dbscale makes (and deletes with the cluster) when none is given."""
+    return f"{cluster_id}-dbscale-tls"
+
+
+def tls_required(rds: Any, group_name: str, engine: str) -> bool:
+    """True when cluster parameter group ``group_name`` makes clients use TLS (every page of
+    DescribeDBClusterParameters is read; a parameter it does not list has the engine's default: off)."""
+    parameter, required = AURORA_TLS_PARAMETER[engine]
+    with aws_errors(f"read cluster parameter group '{group_name}'"):
+        pages = rds.get_paginator("describe_db_cluster_parameters").paginate(DBClusterParameterGroupName=group_name)
+        for page in pages:
+            for item in page["Parameters"]:
+                if item.get("ParameterName") == parameter:
+                    return str(item.get("ParameterValue", "")).upper() == required.upper()
+    return False
+
+
+def ensure_tls_parameter_group(rds: Any, name: str, engine: str, version: str | None, tags: Mapping[str, str]) -> str:
+    """Create (or find, on a retry) the cluster parameter group ``name`` requiring TLS (and, for
+    Aurora MySQL, audit logging so the exported audit log has content). ``version`` None: the engine's
+    default version decides the family. Returns the name."""
+    if version is None:
+        with aws_errors(f"find the default {engine} version"):
+            found = rds.describe_db_engine_versions(Engine=engine, DefaultOnly=True)["DBEngineVersions"]
+        if not found:
+            raise InvalidRequest(f"AWS lists no default {engine} version; set EngineVersion", field="EngineVersion")
+        family = str(found[0]["DBParameterGroupFamily"])
+    else:
+        family = parameter_group_family(engine, version)
+    try:
+        with aws_errors(f"look up cluster parameter group '{name}'"):
+            rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)
+        exists = True
+    except AwsError as err:
+        if err.code not in PARAMETER_GROUP_NOT_FOUND:
+            raise
+        exists = False
+    if not exists:
+        with aws_errors(f"create cluster parameter group '{name}'"):
+            rds.create_db_cluster_parameter_group(
+                DBClusterParameterGroupName=name,
+                DBParameterGroupFamily=family,
+                Description="dbscale: requires TLS; deleted with its cluster",
+                Tags=tag_list({**tags, CREATED_BY_TAG_KEY: CREATED_BY_TAG_VALUE}),
+            )
+    parameter, value = AURORA_TLS_PARAMETER[engine]
+    parameters = [(parameter, value), *AURORA_AUDIT_PARAMETERS[engine]]
+    with aws_errors(f"set the parameters of cluster parameter group '{name}'"):
+        rds.modify_db_cluster_parameter_group(
+            DBClusterParameterGroupName=name,
+            Parameters=[
+                {"ParameterName": p, "ParameterValue": v, "ApplyMethod": "pending-reboot"} for p, v in parameters
+            ],
+        )
+    return name
