@@ -88,7 +88,14 @@ class ExampleStack(Stack):
             nat_gateways=1,
             flow_logs={"All": ec2.FlowLogOptions(destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))},
         )
-        self.warehouse = RedshiftCluster(self, "Warehouse", vpc=vpc, node_type="ra3.xlplus", number_of_nodes=2)
+        self.warehouse = RedshiftCluster(
+            self,
+            "Warehouse",
+            vpc=vpc,
+            node_type="ra3.xlplus",
+            number_of_nodes=2,
+            preferred_maintenance_window="sun:05:00-sun:05:30",
+        )
         self.app_db = AuroraCluster(
             self,
             "AppDb",

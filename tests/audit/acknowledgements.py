@@ -5,10 +5,11 @@ Keys are ``(rule, resource)`` glob patterns (fnmatch): the rule id (``E3025``,
 logical id (``AppDbCluster``, ``DevCloneInstance1``; a template name for template-level findings).
 Every entry must still match a finding: tests/audit/test_native_lint.py fails on a stale one.
 
-``ACKNOWLEDGED`` are accepted for good. ``PENDING_PARITY`` exist only because issue 12's property
-parity and secure defaults (items 1 and 2) are not merged yet: each says which property fixes it.
-After that merge the test lists the pending entries that no longer match: delete them (or, if a
-finding stays, move it to ``ACKNOWLEDGED`` with a real reason).
+``ACKNOWLEDGED`` are accepted for good. ``PENDING_PARITY`` is for findings a change in flight will
+fix, each naming the property that fixes it; it is empty now that issue 12's property parity and
+secure defaults are in (the 52 findings pending before them went away, or moved to
+``ACKNOWLEDGED`` with a real reason). The test fails on an entry of either table that matches no
+finding, so neither can go stale.
 """
 
 from __future__ import annotations
@@ -55,48 +56,23 @@ ACKNOWLEDGED: dict[Key, str] = {
     ("*-RDSLoggingEnabled", "DevCloneCluster"): _CLONE_ENGINE,
     ("AwsSolutions-RDS10", "DevCloneCluster"): _CLONE_DISPOSABLE,
     ("*-RDSInstanceDeletionProtectionEnabled", "DevCloneCluster"): _CLONE_DISPOSABLE,
+    ("AwsSolutions-RDS10", "*AppDbCluster"): (
+        "the example follows CDK's rule: deletion protection comes with RemovalPolicy.RETAIN; AppDb's policy is "
+        "SNAPSHOT (a final snapshot keeps the data on delete), so DeletionProtection stays off (it is a prop)"
+    ),
+    ("*-RDSInstanceDeletionProtectionEnabled", "*AppDbCluster"): (
+        "the example follows CDK's rule: deletion protection comes with RemovalPolicy.RETAIN; AppDb's policy is "
+        "SNAPSHOT (a final snapshot keeps the data on delete), so DeletionProtection stays off (it is a prop)"
+    ),
     ("*-RDSEnhancedMonitoringEnabled", "DevCloneInstance*"): (
         f"{_CLONE_DISPOSABLE}; Custom::AuroraClone has no monitoring properties (issue 12 lists them for "
         "Custom::AuroraCluster)"
     ),
 }
 
-_TLS = (
-    "ClusterParameterGroupName: item 2's dbscale-owned Redshift parameter group with require_ssl=true "
-    "(rendered from CreateClusterParameterGroup/ModifyClusterParameterGroup)"
-)
-_REDSHIFT_LOGS = (
-    "LoggingProperties (EnableLogging) and enable_user_activity_logging in the dbscale-owned parameter group"
-)
-_MAINTENANCE = (
-    "AutomatedSnapshotRetentionPeriod (7 by default), PreferredMaintenanceWindow and AllowVersionUpgrade sent on create"
-)
-_DELETION_PROTECTION = (
-    "DeletionProtection (item 1), set in app.py (RemovalPolicy.RETAIN or the prop) and examples/raw-cloudformation.yaml"
-)
 
-PENDING_PARITY: dict[Key, str] = {
-    ("AwsSolutions-RS1", "*WarehouseCluster"): _TLS,
-    ("*-RedshiftRequireTlsSSL", "*WarehouseCluster"): _TLS,
-    ("AwsSolutions-RS5", "*WarehouseCluster"): _REDSHIFT_LOGS,
-    ("AwsSolutions-RS11", "*WarehouseCluster"): _REDSHIFT_LOGS,
-    ("*-RedshiftClusterConfiguration", "*WarehouseCluster"): f"audit logging: {_REDSHIFT_LOGS}",
-    ("*-RedshiftClusterMaintenanceSettings", "*WarehouseCluster"): _MAINTENANCE,
-    ("I3013", "*WarehouseCluster"): "AutomatedSnapshotRetentionPeriod (item 2: 7 days by default)",
-    ("*-RedshiftEnhancedVPCRoutingEnabled", "*WarehouseCluster"): (
-        "EnhancedVpcRouting (item 1; on by default in the construct, item 2; set in the raw template)"
-    ),
-    (
-        "*-RDSLoggingEnabled*",
-        "*AppDbCluster",
-    ): "EnableCloudwatchLogsExports (item 2: postgresql logs exported by default)",
-    ("*-RDSEnhancedMonitoringEnabled", "*AppDbInstance*"): (
-        "MonitoringInterval/MonitoringRoleArn on every instance (item 1; the construct makes the role, item 2; "
-        "set in the raw template)"
-    ),
-    ("AwsSolutions-RDS10", "*AppDbCluster"): _DELETION_PROTECTION,
-    ("*-RDSInstanceDeletionProtectionEnabled", "*AppDbCluster"): _DELETION_PROTECTION,
-}
+PENDING_PARITY: dict[Key, str] = {}
+"""Empty since the parity work merged (findings it fixed went away; what stays is in ACKNOWLEDGED)."""
 
 
 def matches(key: Key, finding: Key) -> bool:

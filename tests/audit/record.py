@@ -179,25 +179,38 @@ class _Resolver:
             )
             values = {"Ref": name}
         elif kind == "AWS::RDS::DBClusterParameterGroup":
-            boto3.client("rds", region_name=REGION).create_db_cluster_parameter_group(
+            rds = boto3.client("rds", region_name=REGION)
+            rds.create_db_cluster_parameter_group(
                 DBClusterParameterGroupName=name,
                 DBParameterGroupFamily=resource["Properties"]["Family"],
                 Description="audit",
             )
+            # As declared: the handler reads the group (e.g. its TLS parameter) before using it.
+            if declared := _rds_parameters(resource):
+                rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=name, Parameters=declared)
             values = {"Ref": name}
         elif kind == "AWS::RDS::DBParameterGroup":
-            boto3.client("rds", region_name=REGION).create_db_parameter_group(
+            rds = boto3.client("rds", region_name=REGION)
+            rds.create_db_parameter_group(
                 DBParameterGroupName=name,
                 DBParameterGroupFamily=resource["Properties"]["Family"],
                 Description="audit",
             )
+            if declared := _rds_parameters(resource):
+                rds.modify_db_parameter_group(DBParameterGroupName=name, Parameters=declared)
             values = {"Ref": name}
         elif kind == "AWS::Redshift::ClusterParameterGroup":
-            boto3.client("redshift", region_name=REGION).create_cluster_parameter_group(
+            redshift = boto3.client("redshift", region_name=REGION)
+            redshift.create_cluster_parameter_group(
                 ParameterGroupName=name,
                 ParameterGroupFamily=resource["Properties"]["ParameterGroupFamily"],
                 Description="audit",
             )
+            if declared := resource["Properties"].get("Parameters"):
+                redshift.modify_cluster_parameter_group(
+                    ParameterGroupName=name,
+                    Parameters=[{"ParameterName": p["ParameterName"], "ParameterValue": p["ParameterValue"]} for p in declared],
+                )
             values = {"Ref": name}
         elif kind == "AWS::IAM::Role":
             arn = boto3.client("iam", region_name=REGION).create_role(RoleName=name, AssumeRolePolicyDocument="{}")[
@@ -236,6 +249,14 @@ class _Resolver:
             group = self.ec2.create_security_group(GroupName=f"{self.source}-{name}", Description="a", VpcId=self.vpc)
             return self._remember(group["GroupId"], name, None, parameter["Type"])
         raise AssertionError(f"{self.source}: parameter {name} has no default and no stand-in")
+
+
+def _rds_parameters(resource: dict[str, Any]) -> list[dict[str, str]]:
+    """An AWS::RDS::*ParameterGroup's declared Parameters as ModifyDB*ParameterGroup takes them."""
+    return [
+        {"ParameterName": k, "ParameterValue": str(v), "ApplyMethod": "pending-reboot"}
+        for k, v in (resource["Properties"].get("Parameters") or {}).items()
+    ]
 
 
 @contextmanager
