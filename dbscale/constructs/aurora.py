@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
-from dbscale.core.aurora_settings import (
+from dbscale.core.aurora.settings import (
     check_windows_apart,
     validate_backup_window,
     validate_log_exports,

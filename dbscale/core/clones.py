@@ -40,8 +40,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .aurora import _BROKEN as BROKEN_STATES
 from .aurora import AuroraSteps, describe_db_cluster, instance_identifier
+from .aurora.describe import _BROKEN as BROKEN_STATES
 from .aws import aws_errors, client, tag_dict, tag_list
 from .clock import SYSTEM_CLOCK, Clock, utc_datetime
 from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, DbscaleError, InvalidRequest, OperationFailed

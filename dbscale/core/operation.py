@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # Where each service's step runner lives; imported only when an operation of that service runs.
 _RUNNERS = {
     "redshift": ("dbscale.core.redshift_steps", "RedshiftSteps"),
-    "aurora": ("dbscale.core.aurora", "AuroraSteps"),
+    "aurora": ("dbscale.core.aurora.steps", "AuroraSteps"),
     "clones": ("dbscale.core.clones", "CloneSteps"),
 }
 _FORMAT_VERSION = 1

@@ -1,7 +1,7 @@
 """What a rescale would do, before doing it: steps, expected duration, and the read-only or unavailable window.
 
 :meth:`RedshiftProvisioning.plan_rescale <dbscale.core.redshift.RedshiftProvisioning.plan_rescale>` and
-:meth:`RdsProvisioning.plan_rescale <dbscale.core.aurora.RdsProvisioning.plan_rescale>` build the same
+:meth:`RdsProvisioning.plan_rescale <dbscale.core.aurora.provisioning.RdsProvisioning.plan_rescale>` build the same
 operation steps ``rescale`` would run and price each one in minutes from AWS's documented figures
 (:data:`STEP_FIGURES`; sources in docs/aws-facts.md, section 9). Nothing changes in AWS.
 """
@@ -177,7 +177,7 @@ def redshift_plan(cluster_name: str, description: str, steps: list[dict[str, Any
 
 
 def aurora_plan(cluster_name: str, description: str, steps: list[dict[str, Any]], immediate: bool) -> RescalePlan:
-    """Time the steps of an Aurora rescale (as built by :func:`dbscale.core.aurora.plan_rescale`)."""
+    """Time the steps of an Aurora rescale (as built by :func:`dbscale.core.aurora.rescale.plan_rescale`)."""
     timed: list[PlannedStep] = []
     notes: list[str] = []
     method, reason = "none", "the cluster already has the requested shape and state"

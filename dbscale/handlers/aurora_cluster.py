@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning, pending_reboot
-from dbscale.core.aurora_settings import (
+from dbscale.core.aurora.settings import (
     check_auto_pause_version,
     check_windows_apart,
     delete_parameter_group,

@@ -1,4 +1,4 @@
-"""dbscale.core.aurora_settings: AWS's rules for windows, Performance Insights, Enhanced Monitoring,
+"""dbscale.core.aurora.settings: AWS's rules for windows, Performance Insights, Enhanced Monitoring,
 log exports and the auto-pause version floor (pure functions, no AWS)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dbscale.core.aurora import INSTANCE_KIND_TAG_KEYS
-from dbscale.core.aurora_settings import (
+from dbscale.core.aurora.settings import (
     check_auto_pause_version,
     check_windows_apart,
     for_instance_class,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from dbscale.core.aurora_settings import owned_parameter_group_name
+from dbscale.core.aurora.settings import owned_parameter_group_name
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 
 from ._rds import (

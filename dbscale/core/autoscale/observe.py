@@ -84,7 +84,7 @@ class _Observing:
         )
 
     def _observe_aurora(self, ref: ClusterRef) -> _Observed:
-        from ..aurora import _acu, describe_db_cluster
+        from ..aurora.describe import _acu, describe_db_cluster
 
         rds = client("rds", self._session)
         c = describe_db_cluster(rds, ref.name)

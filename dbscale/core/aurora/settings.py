@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .aws import aws_errors, tag_list
-from .engine_versions import _version_key, major_version, parameter_group_family
-from .errors import AwsError, InvalidRequest
-from .limits import (
+from ..aws import aws_errors, tag_list
+from ..engine_versions import _version_key, major_version, parameter_group_family
+from ..errors import AwsError, InvalidRequest
+from ..limits import (
     AURORA_AUDIT_PARAMETERS,
     AURORA_AUTO_PAUSE_MINIMUM_VERSIONS,
     AURORA_LOG_TYPES,
