@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from dbscale.core.aurora import RdsProvisioning, describe_db_cluster
+from dbscale.core.aurora.settings import tls_required
 from dbscale.core.aws import client, tag_dict
 from dbscale.core.clones import (
     CLONE_OF_TAG_KEY,
@@ -172,7 +173,8 @@ class AuroraCloneResource(ReplaceableResource):
                 f"cluster '{clone_id}' already exists and was not created by this resource; choose another "
                 "CloneClusterIdentifier (or leave it out: dbscale then derives one from the stack and logical id)"
             )
-        self._check_source_guardrails(provider, props["SourceClusterId"])
+        if existing is None:  # a clone this resource made was checked when it was made
+            self._check_source_guardrails(provider, props["SourceClusterId"])
         # A clone (or its seed copy) may be created from here on: answers carry the clone's id.
         state["physical_id"] = clone_id
         max_age = props["MaxCopyAgeHours"]
@@ -204,13 +206,13 @@ class AuroraCloneResource(ReplaceableResource):
         """A clone or copy inherits its source's encryption: refuse an unencrypted source unless this
         provider's guardrails allow unencrypted storage (a missing source is reported later, as before)."""
         guardrails = Guardrails.from_env()
-        if guardrails.allow_unencrypted:
+        if guardrails.allow_unencrypted and guardrails.allow_tls_off:
             return
         try:
             source = describe_db_cluster(client("rds", provider.session), source_id)
         except ClusterNotFound:
             return
-        if not source.get("StorageEncrypted"):
+        if not source.get("StorageEncrypted") and not guardrails.allow_unencrypted:
             raise GuardrailViolation(
                 f"SourceClusterId '{source_id}' is not encrypted at rest, so its clone would not be either: refused "
                 "by this provider's guardrail 'allow_unencrypted'. Nothing was changed. Clone an encrypted cluster "
@@ -218,6 +220,24 @@ class AuroraCloneResource(ReplaceableResource):
                 "allow_unencrypted=True.",
                 field="SourceClusterId",
                 guardrail="allow_unencrypted",
+            )
+        # The clone runs with its source's cluster parameter group (core.clones._network_options).
+        group = source.get("DBClusterParameterGroup")
+        if (
+            group
+            and not guardrails.allow_tls_off
+            and (
+                group.startswith("default.")
+                or not tls_required(client("rds", provider.session), group, source["Engine"])
+            )
+        ):
+            raise GuardrailViolation(
+                f"SourceClusterId '{source_id}' runs with cluster parameter group '{group}', which leaves TLS "
+                "optional, and its clone would too: refused by this provider's guardrail 'allow_tls_off'. Nothing "
+                "was changed. Give the source a parameter group that requires TLS, or redeploy the provider with "
+                "allow_tls_off=True.",
+                field="SourceClusterId",
+                guardrail="allow_tls_off",
             )
 
     def _provision(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from dbscale.core.aurora import RdsProvisioning, pending_reboot
+from dbscale.core.aurora import RdsProvisioning, describe_db_instance, pending_reboot
 from dbscale.core.aurora.settings import (
     check_auto_pause_version,
     check_windows_apart,
@@ -25,6 +25,7 @@ from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
 from dbscale.core.clones import parse_timestamp
 from dbscale.core.engine_versions import is_major_version
 from dbscale.core.errors import AwsError, ClusterAlreadyExists, DeletionProtected, InvalidRequest
+from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
     AURORA_DEFAULT_LOG_EXPORTS,
@@ -214,6 +215,7 @@ class AuroraClusterResource(ClusterResource):
         *(name for name in INSTANCE_PROPERTIES if name != "PerformanceInsightsKmsKeyId"),
     )
     encryption_property = "StorageEncrypted"
+    tls_property = "DBClusterParameterGroupName"
 
     def normalize(self, props: dict[str, Any]) -> dict[str, Any]:
         if props["MasterUsername"] is None and props["Engine"] in AURORA_DEFAULT_MASTER_USERNAME:
@@ -266,10 +268,15 @@ class AuroraClusterResource(ClusterResource):
         name, value = next(iter(source.items()))
         with aws_errors(f"describe the restore source '{value}'"):
             if name == "SnapshotIdentifier":
-                found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=value)["DBClusterSnapshots"]
+                # Shared and public snapshots are listed only when asked for.
+                found = rds.describe_db_cluster_snapshots(
+                    DBClusterSnapshotIdentifier=value, IncludeShared=True, IncludePublic=True
+                )["DBClusterSnapshots"]
             else:
                 found = rds.describe_db_clusters(DBClusterIdentifier=value)["DBClusters"]
-        if found and not found[0].get("StorageEncrypted"):
+        if not found:
+            raise InvalidRequest(f"{name} '{value}' names nothing this account can restore from", field=name)
+        if not found[0].get("StorageEncrypted"):
             raise InvalidRequest(
                 f"{name} '{value}' is not encrypted, so the restored cluster would not be either; give KmsKeyId to "
                 "encrypt it (StorageEncrypted is true)",
@@ -317,6 +324,29 @@ class AuroraClusterResource(ClusterResource):
                     name,
                 )
         super()._begin_update(provider, request, props, state)
+
+    def adoption_violations(
+        self, provider: Provider, cluster: RdsProvisioning, guardrails: Guardrails
+    ) -> list[tuple[str, str]]:
+        c = cluster.describe()
+        found: list[tuple[str, str]] = []
+        if not c.get("StorageEncrypted") and not guardrails.allow_unencrypted:
+            found.append(("allow_unencrypted", "unencrypted storage"))
+        rds = client("rds", provider.session)
+        if not guardrails.allow_public_access:
+            for member in c.get("DBClusterMembers") or []:
+                instance = describe_db_instance(rds, member["DBInstanceIdentifier"])
+                if instance.get("PubliclyAccessible"):
+                    found.append(("allow_public_access", f"public instance '{member['DBInstanceIdentifier']}'"))
+                    break
+        group = c.get("DBClusterParameterGroup")
+        if (
+            group
+            and not guardrails.allow_tls_off
+            and (group.startswith("default.") or not tls_required(rds, group, c["Engine"]))
+        ):
+            found.append(("allow_tls_off", f"cluster parameter group '{group}' that leaves TLS optional"))
+        return found
 
     def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
         name = props["DBClusterParameterGroupName"]

@@ -16,6 +16,7 @@ from dbscale.core.errors import (
     ClusterAlreadyExists,
     ClusterNotFound,
     DbscaleError,
+    GuardrailViolation,
     InvalidRequest,
     OperationFailed,
     OperationTimeout,
@@ -110,6 +111,8 @@ class ClusterResource(ReplaceableResource):
     """The boolean property that turns encryption at rest on (guardrail ``allow_unencrypted``)."""
     public_property: str | None = None
     """The boolean property that makes the cluster reachable from the internet (``allow_public_access``)."""
+    tls_property: str | None = None
+    """The property :meth:`tls_setting` reads; on Update the setting is checked only when it changes."""
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -170,10 +173,33 @@ class ClusterResource(ReplaceableResource):
             guardrails.check_encrypted(bool(props[self.encryption_property]), field=self.encryption_property)
         if self.public_property and changed(self.public_property):
             guardrails.check_private(bool(props[self.public_property]), field=self.public_property)
+        if self.tls_property is not None and not changed(self.tls_property):
+            return  # the group the cluster runs with is not read again (it was checked when set)
         tls = self.tls_setting(provider, props)
-        if tls is not None and (old is None or tls[0] not in old or changed(tls[0])):
+        if tls is not None:
             name, value, required = tls
             guardrails.check_tls(required, field=name, value=value)
+
+    def adoption_violations(self, provider: Provider, cluster: Any, guardrails: Guardrails) -> list[tuple[str, str]]:
+        """(guardrail, what the cluster runs with) for each setting of an existing cluster that
+        ``guardrails`` refuse (AdoptExisting): adopting must not bring in a cluster the provider
+        would refuse to create. Default: nothing checked."""
+        return []
+
+    def lenient_old(self, raw: dict[str, Any] | None) -> dict[str, Any]:
+        """Old properties that do not parse as a whole (an older schema, or the failed update a
+        rollback reverts): each property parsed on its own, the raw value where that fails, so the
+        guardrails still compare old and new per property instead of checking everything."""
+        values: dict[str, Any] = {}
+        for prop in self.schema:
+            try:
+                values.update(parse((prop,), {prop.name: (raw or {}).get(prop.name)}))
+            except InvalidRequest:
+                values[prop.name] = (raw or {}).get(prop.name)
+        try:
+            return self.normalize(values)
+        except Exception:  # normalize may need values that did not parse; the raw ones will do
+            return values
 
     def expected_attributes(self, props: dict[str, Any]) -> dict[str, str]:
         """The attributes the declared properties will give once the operation is done (for an
@@ -200,11 +226,14 @@ class ClusterResource(ReplaceableResource):
     def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         cluster_id = props["ClusterIdentifier"]
         guardrails = self.guardrails()
-        self.check_guardrails(provider, props, None, guardrails)
         try:
             cluster = self.open(provider, cluster_id)
         except ClusterNotFound:
             cluster = None
+        if cluster is None or not owned_by(cluster.tags, request):
+            # A cluster this resource made was checked when it was made: a retry, or the rollback of
+            # a replacement back to it, must not be refused because the policy changed since.
+            self.check_guardrails(provider, props, None, guardrails)
         if cluster is None:
             # From here on a create may reach AWS even if its answer is lost (a timeout, a
             # throttle after AWS acted): every answer must carry this id so the rollback Delete
@@ -229,6 +258,16 @@ class ClusterResource(ReplaceableResource):
             LOG.info("cluster %s was created by an earlier attempt of this resource; continuing", cluster_id)
         elif props["AdoptExisting"]:
             guardrails.check_adoption(cluster_id)
+            violations = self.adoption_violations(provider, cluster, guardrails)
+            if violations:
+                found = "; ".join(f"{what} (guardrail '{name}')" for name, what in violations)
+                raise GuardrailViolation(
+                    f"AdoptExisting true for '{cluster_id}' is refused: the cluster runs with {found}, which this "
+                    "provider refuses. Nothing was changed. Make the cluster comply first, or redeploy the "
+                    "provider with that guardrail allowed.",
+                    field="AdoptExisting",
+                    guardrail=violations[0][0],
+                )
             LOG.info("adopting existing cluster %s; it will never be deleted by this resource", cluster_id)
             state["adopted"] = True
         else:
@@ -242,8 +281,10 @@ class ClusterResource(ReplaceableResource):
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
         try:
             old = self.normalize(parse(self.schema, request.old_properties))
+            guarded_old = old
         except InvalidRequest:
             old = {}  # old properties from an older schema: nothing to compare
+            guarded_old = self.lenient_old(request.old_properties)
         for name in immutable_changes(self.schema, old, props) if old else []:
             raise InvalidRequest(
                 f"{name} cannot change in place (from {json.dumps(old.get(name))} to {json.dumps(props.get(name))}). "
@@ -251,7 +292,7 @@ class ClusterResource(ReplaceableResource):
                 "deletes the old one (after a final snapshot unless SkipFinalSnapshot is true).",
                 field=name,
             )
-        self.check_guardrails(provider, props, old or None, self.guardrails())
+        self.check_guardrails(provider, props, guarded_old, self.guardrails())
         cluster_id = props["ClusterIdentifier"]
         cluster = self.open(provider, cluster_id)
         update_tags(cluster, old.get("Tags") or {}, props.get("Tags") or {})

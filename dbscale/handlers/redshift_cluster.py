@@ -131,6 +131,7 @@ class RedshiftClusterResource(ClusterResource):
     settings = ("VpcSecurityGroupIds", "Port", "PubliclyAccessible", *_CREATE_SETTINGS, "LoggingProperties")
     encryption_property = "Encrypted"
     public_property = "PubliclyAccessible"
+    tls_property = "ClusterParameterGroupName"
     size_properties = ("NodeType", "NumberOfNodes")
     signal_attributes = SIGNAL_ATTRIBUTES
     argument_names = {
@@ -212,14 +213,24 @@ class RedshiftClusterResource(ClusterResource):
         if props["OwnerAccount"]:
             validate_account_id(props["OwnerAccount"], field="OwnerAccount")
 
-    def check_guardrails(
-        self, provider: Provider, props: dict[str, Any], old: dict[str, Any] | None, guardrails: Guardrails
-    ) -> None:
-        if old is not None and old.get("ClusterParameterGroupName") == props["ClusterParameterGroupName"]:
-            # The group the cluster already runs with is not read again: an unrelated update must
-            # neither depend on it still existing nor be failed by a policy changed since.
-            props = {**props, "ClusterParameterGroupName": owned_parameter_group_name(props["ClusterIdentifier"])}
-        super().check_guardrails(provider, props, old, guardrails)
+    def adoption_violations(
+        self, provider: Provider, cluster: RedshiftProvisioning, guardrails: Guardrails
+    ) -> list[tuple[str, str]]:
+        c = cluster.describe()
+        found: list[tuple[str, str]] = []
+        if not c.get("Encrypted") and not guardrails.allow_unencrypted:
+            found.append(("allow_unencrypted", "unencrypted storage"))
+        if c.get("PubliclyAccessible") and not guardrails.allow_public_access:
+            found.append(("allow_public_access", "public access"))
+        groups = [g.get("ParameterGroupName") for g in c.get("ClusterParameterGroups") or []]
+        if (
+            not guardrails.allow_tls_off
+            and groups
+            and groups[0]
+            and not requires_tls(parameter_values(client("redshift", provider.session), groups[0]))
+        ):
+            found.append(("allow_tls_off", f"parameter group '{groups[0]}' without require_ssl"))
+        return found
 
     def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
         group = props["ClusterParameterGroupName"]

@@ -97,7 +97,7 @@ def test_readers_down_and_settings_in_place(aurora_cfn: CloudFormation) -> None:
 
 
 def test_adopted_cluster_is_never_deleted(aurora_cfn: CloudFormation, allow_guardrails: Any) -> None:
-    allow_guardrails(adopt_prefixes=["ord"])
+    allow_guardrails(adopt_prefixes=["ord"], allow_unencrypted=True, allow_tls_off=True)  # a legacy cluster
     client = boto3.client("rds")
     client.create_db_cluster(DBClusterIdentifier="orders", Engine="aurora-postgresql", MasterUsername="postgres",
                              ManageMasterUserPassword=True)

@@ -101,7 +101,7 @@ def test_adoption_only_for_listed_prefixes(
         ClusterIdentifier="warehouse", NodeType="ra3.xlplus", NumberOfNodes=2, MasterUsername="admin",
         MasterUserPassword="Passw0rd!Passw0rd", ClusterType="multi-node",
     )  # fmt: skip
-    allow_guardrails(adopt_prefixes=prefixes)
+    allow_guardrails(adopt_prefixes=prefixes, allow_unencrypted=True, allow_tls_off=True)
     result = redshift_cfn.send(
         redshift_cfn.event("Create", "Custom::RedshiftCluster", {**REDSHIFT, "AdoptExisting": "true"})
     )
@@ -147,3 +147,85 @@ def test_a_clone_of_an_unencrypted_source_needs_allow_unencrypted(
         assert result.reason.startswith("Invalid property SourceClusterId:") and "allow_unencrypted" in result.reason
         assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
         assert names == ["prod"]
+
+
+def test_adopting_a_cluster_that_runs_insecure_settings_is_refused(
+    redshift_cfn: CloudFormation, allow_guardrails: Any
+) -> None:
+    boto3.client("redshift").create_cluster(
+        ClusterIdentifier="warehouse", NodeType="ra3.xlplus", NumberOfNodes=2, MasterUsername="admin",
+        MasterUserPassword="Passw0rd!Passw0rd", ClusterType="multi-node", PubliclyAccessible=True,
+    )  # fmt: skip
+    allow_guardrails(adopt_prefixes=["ware"])  # adoption allowed, nothing insecure
+    result = redshift_cfn.send(
+        redshift_cfn.event("Create", "Custom::RedshiftCluster", {**REDSHIFT, "AdoptExisting": "true"})
+    )
+    assert result.status == "FAILED", result.reason
+    assert result.reason.startswith("Invalid property AdoptExisting:")
+    for found in ("unencrypted storage", "public access", "default.redshift-1.0"):
+        assert found in result.reason
+    assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
+    c = boto3.client("redshift").describe_clusters()["Clusters"][0]
+    assert "dbscale:cfn-stack-id" not in {t["Key"] for t in c.get("Tags", [])}  # not taken over
+
+
+def test_rollback_of_a_failed_update_restores_a_grandfathered_setting(
+    redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allow_guardrails(allow_public_access=True)
+    public = {**REDSHIFT, "PubliclyAccessible": "true"}
+    made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", public))
+    assert made.status == "SUCCESS", made.reason
+    monkeypatch.delenv("DBSCALE_GUARDRAILS")  # the provider is redeployed strict
+    typo = {**public, "NumberOfNodes": "two"}
+    failed = redshift_cfn.send(
+        redshift_cfn.event(
+            "Update", "Custom::RedshiftCluster", typo, physical_id=made.physical_id, old_properties=public
+        )
+    )
+    assert failed.status == "FAILED" and "NumberOfNodes" in failed.reason
+    # CloudFormation's rollback: back to the old properties, with the typo as the old ones.
+    rollback = redshift_cfn.send(
+        redshift_cfn.event(
+            "Update", "Custom::RedshiftCluster", public, physical_id=made.physical_id, old_properties=typo
+        )
+    )
+    assert rollback.status == "SUCCESS", rollback.reason
+
+
+def test_rollback_of_a_replacement_returns_to_a_grandfathered_cluster(
+    redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allow_guardrails(allow_public_access=True)
+    public = {**REDSHIFT, "PubliclyAccessible": "true"}
+    made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", public))
+    assert made.status == "SUCCESS", made.reason
+    monkeypatch.delenv("DBSCALE_GUARDRAILS")
+    replaced = {**REDSHIFT, "ClusterIdentifier": "warehouse2"}
+    new = redshift_cfn.send(
+        redshift_cfn.event(
+            "Update", "Custom::RedshiftCluster", replaced, physical_id=made.physical_id, old_properties=public
+        )
+    )
+    assert new.status == "SUCCESS" and new.physical_id == "warehouse2", new.reason
+    # A later resource failed: CloudFormation rolls back to the original cluster's properties.
+    rollback = redshift_cfn.send(
+        redshift_cfn.event(
+            "Update", "Custom::RedshiftCluster", public, physical_id="warehouse2", old_properties=replaced
+        )
+    )
+    assert rollback.status == "SUCCESS" and rollback.physical_id == "warehouse", rollback.reason
+
+
+def test_a_clone_of_a_source_without_tls_needs_allow_tls_off(
+    cfn: CloudFormation,  # noqa: F811
+    fake: AuroraCloneFake,  # noqa: F811
+    rds: Any,  # noqa: F811
+) -> None:
+    fake.make_source(rds, "prod", tls=False)
+    result = cfn.send(cfn.event("Create", "Custom::AuroraClone", CLONE_PROPS, logical_id="Clone"))
+    assert result.status == "FAILED", result.reason
+    assert "guardrail 'allow_tls_off'" in result.reason and result.reason.startswith(
+        "Invalid property SourceClusterId:"
+    )
+    assert sorted(c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]) == ["prod"]

@@ -136,7 +136,7 @@ def test_create_of_existing_cluster_fails_and_its_delete_leaves_it(redshift_cfn:
 
 
 def test_adoption_brings_to_declared_state_and_is_never_deleted(redshift_cfn: CloudFormation, allow_guardrails: Any) -> None:
-    allow_guardrails(adopt_prefixes=["ware"])
+    allow_guardrails(adopt_prefixes=["ware"], allow_unencrypted=True, allow_tls_off=True)  # a legacy cluster
     boto3.client("redshift").create_cluster(
         ClusterIdentifier="warehouse", NodeType="ra3.xlplus", NumberOfNodes=2, MasterUsername="admin",
         MasterUserPassword="Passw0rd!Passw0rd", ClusterType="multi-node",

@@ -56,6 +56,20 @@ _COW = "dbscale_fake_copy_on_write"
 _SNAPSHOT_READY = "dbscale_fake_ready_at"
 
 
+def _tls_group(rds: Any, name: str, engine: str) -> str:
+    """A cluster parameter group requiring TLS, as a production source has."""
+    parameter, value = ("rds.force_ssl", "1") if engine == "aurora-postgresql" else ("require_secure_transport", "ON")
+    family = "aurora-postgresql16" if engine == "aurora-postgresql" else "aurora-mysql8.0"
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=name, DBParameterGroupFamily=family, Description="source"
+    )
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName=name,
+        Parameters=[{"ParameterName": parameter, "ParameterValue": value, "ApplyMethod": "pending-reboot"}],
+    )
+    return name
+
+
 class AuroraCloneFake:
     """Clone groups, the copy-on-write limit, snapshot timing and restore secrets for moto's RDS.
 
@@ -259,8 +273,10 @@ class AuroraCloneFake:
         engine: str = "aurora-postgresql",
         instances: int = 1,
         encrypted: bool = True,
+        tls: bool = True,
     ) -> None:
-        """An available Aurora cluster with ``instances`` instances (not made by dbscale)."""
+        """An available Aurora cluster with ``instances`` instances (not made by dbscale); encrypted,
+        and with a cluster parameter group that requires TLS unless told otherwise."""
         params: dict[str, Any] = {
             "DBClusterIdentifier": name,
             "Engine": engine,
@@ -269,6 +285,8 @@ class AuroraCloneFake:
             "VpcSecurityGroupIds": ["sg-0123456789abcdef0"],
             "Tags": [{"Key": "team", "Value": "data"}],
         }
+        if tls:
+            params["DBClusterParameterGroupName"] = _tls_group(rds, f"{name}-tls", engine)
         if managed_password:
             params["ManageMasterUserPassword"] = True
         else:

@@ -143,3 +143,22 @@ def test_a_new_instance_gets_the_writers_settings_and_only_differences_are_sent(
     }
     off = {"EnablePerformanceInsights": False, "PerformanceInsightsRetentionPeriod": 7}
     assert instance_settings_differ(writer, off, "aurora-postgresql") == {"EnablePerformanceInsights": False}
+
+
+def test_a_parameter_group_another_cluster_still_uses_is_kept_not_an_error() -> None:
+    """A clone runs with its source's group: the source's Delete must not fail on deleting it."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from dbscale.core.aurora.settings import delete_parameter_group
+    from dbscale.core.errors import AwsError
+
+    rds = boto3.client("rds", region_name="us-east-1")
+    with Stubber(rds) as stub:
+        stub.add_client_error("delete_db_cluster_parameter_group", "InvalidDBParameterGroupState", "in use")
+        stub.add_client_error("delete_db_cluster_parameter_group", "DBParameterGroupNotFound", "gone")
+        stub.add_client_error("delete_db_cluster_parameter_group", "AccessDenied", "no")
+        assert delete_parameter_group(rds, "prod-dbscale-tls") is False
+        assert delete_parameter_group(rds, "prod-dbscale-tls") is False
+        with pytest.raises(AwsError):
+            delete_parameter_group(rds, "prod-dbscale-tls")

@@ -120,14 +120,18 @@ class AuroraCloneProvider(_RdsProvider):
             [self._arn("rds", "cluster:*"), self._arn("rds", "db:*")],
         )
         self._allow("ReadCopySnapshots", ["rds:DescribeDBClusterSnapshots"], [self._arn("rds", "cluster-snapshot:*")])
+        # The TLS guardrail reads the source's cluster parameter group (its clone runs with it).
+        self._allow("ReadSourceParameters", ["rds:DescribeDBClusterParameters"], [self._arn("rds", "cluster-pg:*")])
         self._grant_rds_common(
             [
                 f"Resource::{self._nag_arn('rds', 'cluster:*')}",
                 f"Resource::{self._nag_arn('rds', 'db:*')}",
                 f"Resource::{self._nag_arn('rds', 'cluster-snapshot:*')}",
+                f"Resource::{self._nag_arn('rds', 'cluster-pg:*')}",
             ],
-            "clones are counted by clone group, which takes describing every cluster and instance, and a "
-            "source's copies are found by listing its manual snapshots (all read only)",
+            "clones are counted by clone group, which takes describing every cluster and instance, a "
+            "source's copies are found by listing its manual snapshots, and the TLS guardrail reads the "
+            "source's cluster parameter group, whichever it is (all read only)",
         )
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:

@@ -241,14 +241,20 @@ def check_auto_pause_version(engine: str, version: str | None, min_acu: float | 
 
 
 PARAMETER_GROUP_NOT_FOUND = frozenset({"DBParameterGroupNotFound", "DBParameterGroupNotFoundFault"})
+PARAMETER_GROUP_IN_USE = frozenset({"InvalidDBParameterGroupState", "InvalidDBParameterGroupStateFault"})
 
 
 def delete_parameter_group(rds: Any, name: str) -> bool:
-    """Delete cluster parameter group ``name``; False when it does not exist."""
+    """Delete cluster parameter group ``name``; False when it does not exist, or when another
+    cluster still uses it (a clone inherits its source's group): then it is kept and logged, so the
+    source's Delete never fails over a group it cannot remove."""
     try:
         with aws_errors(f"delete cluster parameter group '{name}'"):
             rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName=name)
     except AwsError as err:
+        if err.code in PARAMETER_GROUP_IN_USE:
+            LOG.warning("cluster parameter group %s is still used by another cluster; it is kept", name)
+            return False
         if err.code not in PARAMETER_GROUP_NOT_FOUND:
             raise
         return False
