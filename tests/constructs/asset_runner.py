@@ -135,6 +135,16 @@ def make_source_cluster(identifier: str) -> None:
     import boto3
 
     rds = boto3.client("rds", region_name=REGION)
+    # As the example's AppDb runs: encrypted, on a parameter group that requires TLS (the clone
+    # provider's guardrails check both on the source).
+    group = f"{identifier}-tls"
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=group, DBParameterGroupFamily="aurora-postgresql16", Description="source"
+    )
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName=group,
+        Parameters=[{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}],
+    )
     rds.create_db_cluster(
         DBClusterIdentifier=identifier,
         Engine="aurora-postgresql",
@@ -142,6 +152,7 @@ def make_source_cluster(identifier: str) -> None:
         MasterUsername="postgres",
         ManageMasterUserPassword=True,
         StorageEncrypted=True,
+        DBClusterParameterGroupName=group,
     )
     rds.create_db_instance(
         DBInstanceIdentifier=f"{identifier}-1",
