@@ -508,7 +508,7 @@ def forecast_demo(out: Any = print) -> None:
     clock = FakeClock(traces.START_EPOCH)
     with mock_aws(), SlowAws(clock):
         session = fresh_session("us-east-1")
-        RedshiftProvisioning(CLUSTER, NODE_TYPE, 2, session=session, clock=clock)
+        RedshiftProvisioning(CLUSTER, initial_instance_type=NODE_TYPE, initial_cluster_size=2, session=session, clock=clock)
         clock.advance(now - clock.now())
         cloudwatch = session.client("cloudwatch")
         dims = [{"Name": "ClusterIdentifier", "Value": CLUSTER}]
