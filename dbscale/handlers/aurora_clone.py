@@ -226,10 +226,7 @@ class AuroraCloneResource(ReplaceableResource):
         if (
             group
             and not guardrails.allow_tls_off
-            and (
-                group.startswith("default.")
-                or not tls_required(client("rds", provider.session), group, source["Engine"])
-            )
+            and not tls_required(client("rds", provider.session), group, source["Engine"])
         ):
             raise GuardrailViolation(
                 f"SourceClusterId '{source_id}' runs with cluster parameter group '{group}', which leaves TLS "

@@ -340,11 +340,7 @@ class AuroraClusterResource(ClusterResource):
                     found.append(("allow_public_access", f"public instance '{member['DBInstanceIdentifier']}'"))
                     break
         group = c.get("DBClusterParameterGroup")
-        if (
-            group
-            and not guardrails.allow_tls_off
-            and (group.startswith("default.") or not tls_required(rds, group, c["Engine"]))
-        ):
+        if group and not guardrails.allow_tls_off and not tls_required(rds, group, c["Engine"]):
             found.append(("allow_tls_off", f"cluster parameter group '{group}' that leaves TLS optional"))
         return found
 
@@ -352,8 +348,6 @@ class AuroraClusterResource(ClusterResource):
         name = props["DBClusterParameterGroupName"]
         if name is None:
             return None  # dbscale makes and owns a group that requires TLS
-        if name.startswith("default."):
-            return "DBClusterParameterGroupName", name, False  # AWS's default groups leave TLS optional
         return "DBClusterParameterGroupName", name, tls_required(client("rds", provider.session), name, props["Engine"])
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:

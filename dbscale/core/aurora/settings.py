@@ -268,7 +268,10 @@ def owned_parameter_group_name(cluster_id: str) -> str:
 
 def tls_required(rds: Any, group_name: str, engine: str) -> bool:
     """True when cluster parameter group ``group_name`` makes clients use TLS (every page of
-    DescribeDBClusterParameters is read; a parameter it does not list has the engine's default: off)."""
+    DescribeDBClusterParameters is read; a parameter it does not list has the engine's default: off).
+    AWS's ``default.*`` groups leave TLS optional and cannot be changed: False without a call."""
+    if group_name.startswith("default."):
+        return False
     parameter, required = AURORA_TLS_PARAMETER[engine]
     with aws_errors(f"read cluster parameter group '{group_name}'"):
         pages = rds.get_paginator("describe_db_cluster_parameters").paginate(DBClusterParameterGroupName=group_name)
