@@ -78,14 +78,22 @@ def test_public_access_as_an_in_place_update_is_refused_and_changes_nothing(reds
     assert boto3.client("redshift").describe_clusters()["Clusters"][0]["PubliclyAccessible"] is False
 
 
-def test_a_setting_the_stack_already_runs_with_does_not_fail_an_unrelated_update(
+def _public_cluster_on_a_now_strict_provider(
     redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[dict[str, Any], Any]:
+    """A public cluster made while the provider allowed it; then the provider is redeployed strict."""
     allow_guardrails(allow_public_access=True)
     public = {**REDSHIFT, "PubliclyAccessible": "true"}
     made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", public))
     assert made.status == "SUCCESS", made.reason
-    monkeypatch.delenv("DBSCALE_GUARDRAILS")  # the provider is redeployed strict
+    monkeypatch.delenv("DBSCALE_GUARDRAILS")
+    return public, made
+
+
+def test_a_setting_the_stack_already_runs_with_does_not_fail_an_unrelated_update(
+    redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public, made = _public_cluster_on_a_now_strict_provider(redshift_cfn, allow_guardrails, monkeypatch)
     tagged = {**public, "Tags": [{"Key": "team", "Value": "data"}]}
     update = redshift_cfn.event(
         "Update", "Custom::RedshiftCluster", tagged, physical_id=made.physical_id, old_properties=public
@@ -172,11 +180,7 @@ def test_adopting_a_cluster_that_runs_insecure_settings_is_refused(
 def test_rollback_of_a_failed_update_restores_a_grandfathered_setting(
     redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    allow_guardrails(allow_public_access=True)
-    public = {**REDSHIFT, "PubliclyAccessible": "true"}
-    made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", public))
-    assert made.status == "SUCCESS", made.reason
-    monkeypatch.delenv("DBSCALE_GUARDRAILS")  # the provider is redeployed strict
+    public, made = _public_cluster_on_a_now_strict_provider(redshift_cfn, allow_guardrails, monkeypatch)
     typo = {**public, "NumberOfNodes": "two"}
     failed = redshift_cfn.send(
         redshift_cfn.event(
@@ -196,11 +200,7 @@ def test_rollback_of_a_failed_update_restores_a_grandfathered_setting(
 def test_rollback_of_a_replacement_returns_to_a_grandfathered_cluster(
     redshift_cfn: CloudFormation, allow_guardrails: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    allow_guardrails(allow_public_access=True)
-    public = {**REDSHIFT, "PubliclyAccessible": "true"}
-    made = redshift_cfn.send(redshift_cfn.event("Create", "Custom::RedshiftCluster", public))
-    assert made.status == "SUCCESS", made.reason
-    monkeypatch.delenv("DBSCALE_GUARDRAILS")
+    public, made = _public_cluster_on_a_now_strict_provider(redshift_cfn, allow_guardrails, monkeypatch)
     replaced = {**REDSHIFT, "ClusterIdentifier": "warehouse2"}
     new = redshift_cfn.send(
         redshift_cfn.event(
