@@ -4,7 +4,15 @@ moto 5 records query executions but reports every one as scanning 0 bytes, with 
 and completion at the moment it was started, and has no ``BatchGetQueryExecution``.
 :func:`install` adds ``BatchGetQueryExecution`` (as AWS answers it: up to 50 IDs) and makes
 ``GetQueryExecution`` report what :func:`add_query_execution` recorded: bytes scanned, state,
-statement type, catalog and times.
+statement type, catalog and times. ``ListQueryExecutions`` answers as AWS does: newest
+submission first, at most ``MaxResults`` (1-50, default 50) IDs a page with a ``NextToken``; moto
+returns every ID, oldest first, in one page.
+
+botocore 1.44 moved Athena from the ``json`` protocol (``POST /`` with ``X-Amz-Target``) to
+``rest-json`` (``GET /query-executions/{QueryExecutionId}``, ``POST /batch-get-query-executions``
+…), which moto 5.2.6 does not route (``404: Not yet implemented``). :func:`install` serves both:
+every path under Athena's endpoint goes to moto's Athena responses, which find the operation and
+parse its parameters (URI, query string, body) from the same botocore model the client used.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 BATCH_LIMIT = 50
+LIST_PAGE_LIMIT = 50  # ListQueryExecutions: MaxResults 1-50, default 50
 _OVERRIDES: dict[str, dict[str, Any]] = {}
 
 
@@ -56,13 +65,27 @@ def _execution_json(backend: Any, exec_id: str) -> dict[str, Any]:
     }
 
 
+def _submitted(backend: Any, exec_id: str) -> float:
+    submitted = _OVERRIDES.get(exec_id, {}).get("submitted", backend.executions[exec_id].start_time)
+    return float(submitted)
+
+
 @contextlib.contextmanager
 def install() -> Iterator[None]:
     """Add BatchGetQueryExecution to moto and report recorded statistics from both Get calls."""
+    from moto.athena import urls
     from moto.athena.responses import AthenaResponse
 
     assert not hasattr(AthenaResponse, "batch_get_query_execution"), "moto now has BatchGetQueryExecution"
     original_get = AthenaResponse.get_query_execution
+    original_init = AthenaResponse.__init__
+    original_paths = dict(urls.url_paths)
+
+    def init(self: Any) -> None:
+        original_init(self)
+        # Parameters from the botocore model, whatever its protocol: rest-json carries the IDs in
+        # the path and the query string, where moto's body-only lookup finds nothing.
+        self.automated_parameter_parsing = True
 
     def get_query_execution(self: Any) -> str:
         exec_id = self._get_param("QueryExecutionId")
@@ -86,12 +109,32 @@ def install() -> Iterator[None]:
                 )
         return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing})
 
+    def list_query_executions(self: Any) -> str | tuple[str, dict[str, int]]:
+        limit = int(self._get_param("MaxResults") or LIST_PAGE_LIMIT)
+        if not 1 <= limit <= LIST_PAGE_LIMIT:
+            return self.error(f"MaxResults must be 1 to {LIST_PAGE_LIMIT}", 400)
+        executions = self.athena_backend.list_query_executions(self._get_param("WorkGroup"))
+        newest_first = sorted(executions, key=lambda exec_id: _submitted(self.athena_backend, exec_id), reverse=True)
+        start = int(self._get_param("NextToken") or 0)
+        page: dict[str, Any] = {"QueryExecutionIds": newest_first[start : start + limit]}
+        if start + limit < len(newest_first):
+            page["NextToken"] = str(start + limit)
+        return json.dumps(page)
+
+    original_list = AthenaResponse.list_query_executions
+    AthenaResponse.list_query_executions = list_query_executions  # type: ignore[method-assign]
+    AthenaResponse.__init__ = init  # type: ignore[method-assign]
     AthenaResponse.get_query_execution = get_query_execution  # type: ignore[method-assign]
     AthenaResponse.batch_get_query_execution = batch_get_query_execution  # type: ignore[attr-defined]
+    urls.url_paths["{0}/.+$"] = AthenaResponse.dispatch  # rest-json: the operation is in the path
     _OVERRIDES.clear()
     try:
         yield
     finally:
+        urls.url_paths.clear()
+        urls.url_paths.update(original_paths)
+        AthenaResponse.__init__ = original_init  # type: ignore[method-assign]
+        AthenaResponse.list_query_executions = original_list  # type: ignore[method-assign]
         AthenaResponse.get_query_execution = original_get  # type: ignore[method-assign]
         del AthenaResponse.batch_get_query_execution  # type: ignore[attr-defined]
         _OVERRIDES.clear()

@@ -379,3 +379,46 @@ def test_strict_eventbridge_refuses_an_input_over_8192_characters(boto_session) 
     with pytest.raises(botocore.exceptions.ClientError) as err:
         events.put_targets(Rule="r", Targets=[{**target, "Input": "x" * 8193}])
     assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+# --- Athena (tests/fakes/athena.py) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 50, 51, 120])
+@pytest.mark.parametrize("max_results", [None, 7])
+def test_athena_lists_executions_newest_first_in_pages_as_aws_does(
+    boto_session: boto3.Session, count: int, max_results: int | None
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tests.fakes import athena as fake_athena
+
+    athena = boto_session.client("athena")
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    with fake_athena.install():
+        # submitted in a shuffled order, so moto's insertion order is not the answer
+        order = sorted(range(count), key=lambda i: (i * 7919) % 131)
+        made = {
+            i: fake_athena.add_query_execution(
+                athena, catalog="c", data_scanned_bytes=1, submitted=start + timedelta(minutes=i), completed=None
+            )
+            for i in order
+        }
+        pages: list[list[str]] = []
+        request: dict[str, Any] = {"WorkGroup": "primary"} | ({"MaxResults": max_results} if max_results else {})
+        while True:
+            page = athena.list_query_executions(**request)
+            pages.append(page["QueryExecutionIds"])
+            if "NextToken" not in page:
+                break
+            request["NextToken"] = page["NextToken"]
+        assert all(len(p) <= (max_results or 50) for p in pages)
+        assert [e for p in pages for e in p] == [made[i] for i in sorted(made, reverse=True)]
+        with pytest.raises(ClientError):
+            athena.list_query_executions(MaxResults=51)
+        # the rest-json GET of one execution and the batch POST are both served
+        if count:
+            assert athena.get_query_execution(QueryExecutionId=made[0])["QueryExecution"]["QueryExecutionId"] == made[0]
+            assert len(
+                athena.batch_get_query_execution(QueryExecutionIds=list(made.values())[:50])["QueryExecutions"]
+            ) == min(count, 50)
