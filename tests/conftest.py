@@ -22,12 +22,61 @@ from tests.fakes import (
     StrictEventBridge,
     ThrottleInjector,
     install_moto_shims,
+    moto_speed,
 )
 from tests.fakes.sessions import fresh_session
+from tests.needs import missing, summary_line
 
 REGION = "us-east-1"
 
 install_moto_shims()
+moto_speed.install()
+
+
+# How `make test` spreads tests over its two workers (pytest-xdist --dist loadgroup): tests load-balance
+# one by one, except those that share an expensive set-up, which go to one worker together so it is
+# made once: every test that synthesizes a CDK app (one jsii runtime, the example app synthesized once
+# for all its readers), those on the throwaway database servers, and modules with module-scoped fixtures.
+_GROUPED_PATHS = {
+    "cdk": ("tests/constructs/", "tests/audit/", "tests/examples/test_telemetry_app.py", "tests/e2e/test_provider_iam.py"),
+    "dbservers": ("tests/examples/", "tests/unit/test_bootstrap.py", "tests/e2e/test_database_bootstrap.py"),
+}
+
+
+def xdist_group_of(item: pytest.Item) -> str | None:
+    """The xdist group ``item`` runs in (None: load-balanced on its own)."""
+    path = item.nodeid.split("::", 1)[0]
+    for group, prefixes in _GROUPED_PATHS.items():
+        if path.startswith(prefixes):
+            return group
+    module = getattr(item, "module", None)
+    for value in vars(module).values() if module is not None else ():
+        definition = getattr(value, "_fixture_function_marker", None) or getattr(value, "_pytestfixturefunction", None)
+        if getattr(definition, "scope", None) in ("module", "package"):
+            return path
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = xdist_group_of(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Iterator[None]:
+    """The run's last word (after pytest's short summary, before its counts) on what it could not
+    run for want of a server or browser."""
+    yield
+    reasons = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        if isinstance(longrepr, tuple) and len(longrepr) == 3:
+            reasons.append(str(longrepr[2]))
+    line = summary_line(reasons)
+    if line:
+        terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +103,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    # A handler bounds every later AWS call of its process (limit_call_time): each test starts with
+    # the defaults, as a fresh process does, whatever ran before it in this worker.
+    from dbscale.core import aws as dbscale_aws
+
+    monkeypatch.setattr(dbscale_aws, "_CALL_LIMITS", {})
+    monkeypatch.setattr(dbscale_aws, "_RETRY_CONFIG", None)
 
 
 @pytest.fixture
@@ -168,14 +223,14 @@ def failing_calls(
 # --- real database servers (tests/dbservers.py): one of each per test session, started on first use ---
 
 
-def _server_or_skip(start: Any) -> Iterator[Any]:
+def _server_or_skip(start: Any, what: str, install: str) -> Iterator[Any]:
     from tests.dbservers import ServerUnavailable
 
     try:
         context = start()
         server = context.__enter__()
     except ServerUnavailable as err:
-        pytest.skip(str(err))
+        missing(what, install, str(err))
     try:
         yield server
     finally:
@@ -185,17 +240,19 @@ def _server_or_skip(start: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
     """A throwaway PostgreSQL server (skips, saying how to install one, when there is none)."""
+    from tests.dbservers import INSTALL_POSTGRES
     from tests.dbservers import postgres_server as start
 
-    yield from _server_or_skip(start)
+    yield from _server_or_skip(start, "a PostgreSQL server", INSTALL_POSTGRES)
 
 
 @pytest.fixture(scope="session")
 def mysql_server() -> Iterator[Any]:
     """A throwaway MariaDB/MySQL server (skips, saying how to install one, when there is none)."""
+    from tests.dbservers import INSTALL_MYSQL
     from tests.dbservers import mysql_server as start
 
-    yield from _server_or_skip(start)
+    yield from _server_or_skip(start, "a MariaDB/MySQL server", INSTALL_MYSQL)
 
 
 @pytest.fixture

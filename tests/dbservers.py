@@ -2,15 +2,19 @@
 in a temporary directory on a free 127.0.0.1 port, with an ``admin`` user that has a password
 (as Aurora's and Redshift's master users do), and stopped again.
 
-Both servers refuse to run as root; as root they run as the ``postgres`` / ``mysql`` system
-user (which the Debian packages create). A missing server binary raises :class:`ServerUnavailable`
-with one line saying how to get it; tests turn that into a skip.
+PostgreSQL comes from the ``pgserver`` wheel in the dev lock (PostgreSQL 16, no system package),
+else from ``DBSCALE_PG_BIN`` or Debian's ``postgresql``; MariaDB/MySQL from the OS package manager
+(no wheel carries one). Both servers refuse to run as root; as root they run as the ``postgres`` /
+``mysql`` system user. A missing server raises :class:`ServerUnavailable` with one line saying how
+to get it; tests turn that into a skip, or a failure where ``DBSCALE_REQUIRE_TEST_SERVERS`` is set
+(``.ci/run`` sets it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -113,15 +117,44 @@ def _tail(log: Path) -> str:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
+INSTALL_POSTGRES = "make test installs the pgserver wheel from the lock; else apt-get install postgresql"
+INSTALL_MYSQL = "apt-get install mariadb-server"
+
+
+def _wheel_postgres_bin() -> Path | None:
+    """The ``pgserver`` wheel's ``bin`` directory, when installed and usable by the server's user."""
+    spec = importlib.util.find_spec("pgserver")  # found, not imported: its import reads user directories
+    if spec is None or spec.origin is None:
+        return None
+    bindir = Path(spec.origin).parent / "pginstall" / "bin"
+    if not (bindir / "initdb").exists():
+        return None
+    if os.geteuid() == 0 and not _others_can_reach(bindir):
+        return None  # the 'postgres' user could not run binaries under a private directory
+    return bindir
+
+
+def _others_can_reach(path: Path) -> bool:
+    """Every directory from / down to ``path`` is searchable by other users (o+x)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
 def postgres_bin() -> Path:
-    """The directory holding ``initdb`` and ``postgres``; ServerUnavailable when there is none."""
-    for candidate in [os.environ.get("DBSCALE_PG_BIN", ""), *sorted(glob.glob("/usr/lib/postgresql/*/bin"))[::-1]]:
-        if candidate and (Path(candidate) / "initdb").exists():
+    """The directory holding ``initdb`` and ``postgres``: ``DBSCALE_PG_BIN``, the pgserver wheel,
+    Debian's newest, or one on PATH; ServerUnavailable when there is none."""
+    configured = os.environ.get("DBSCALE_PG_BIN", "")
+    if configured and (Path(configured) / "initdb").exists():
+        return Path(configured)
+    wheel = _wheel_postgres_bin()
+    if wheel is not None:
+        return wheel
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"))[::-1]:
+        if (Path(candidate) / "initdb").exists():
             return Path(candidate)
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
-    raise ServerUnavailable("no PostgreSQL server: apt-get install postgresql (or set DBSCALE_PG_BIN)")
+    raise ServerUnavailable(f"no PostgreSQL server: {INSTALL_POSTGRES} (or set DBSCALE_PG_BIN)")
 
 
 @contextlib.contextmanager
@@ -196,7 +229,7 @@ def mysql_server_binary() -> Path:
         for candidate in (shutil.which(name), f"/usr/sbin/{name}"):
             if candidate and Path(candidate).exists():
                 return Path(candidate)
-    raise ServerUnavailable("no MariaDB/MySQL server: apt-get install mariadb-server (or default-mysql-server)")
+    raise ServerUnavailable(f"no MariaDB/MySQL server: {INSTALL_MYSQL} (or default-mysql-server)")
 
 
 @contextlib.contextmanager

@@ -78,7 +78,9 @@ def run_in_asset(
     # The runner puts the asset first on sys.path; cwd and PYTHONPATH keep the source tree out.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("asset_runner.py")), str(spec_file)],
+        # -B: Lambda's /var/task is read-only, and the asset directory is the session's synthesized app,
+        # which other tests read (no __pycache__ may appear in it)
+        [sys.executable, "-B", str(Path(__file__).with_name("asset_runner.py")), str(spec_file)],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -34,6 +34,7 @@ from tests.fakes.fleet import (
     put_aurora_load,
     put_redshift_load,
 )
+from tests.needs import missing
 
 REPO = Path(__file__).resolve().parents[2]
 GIB = 1024**3
@@ -261,7 +262,7 @@ def chromium(page: Path, workdir: Path) -> tuple[str, list[str], Path]:
     """Load ``page`` in headless Chromium: the DOM after scripts ran, the console messages, a screenshot."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        pytest.skip("Chromium is not installed (.ci/run installs it)")
+        missing("Chromium", "apt-get install chromium")
     shot = workdir / f"{page.stem}.png"
     done = subprocess.run(
         [binary, *CHROMIUM_FLAGS, f"--user-data-dir={workdir / ('profile-' + page.stem)}", f"--screenshot={shot}",

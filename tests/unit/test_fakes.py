@@ -422,3 +422,50 @@ def test_athena_lists_executions_newest_first_in_pages_as_aws_does(
             assert len(
                 athena.batch_get_query_execution(QueryExecutionIds=list(made.values())[:50])["QueryExecutions"]
             ) == min(count, 50)
+
+
+# --- moto's serializer memos (tests/fakes/moto_speed.py) -------------------------------------------
+
+
+def test_moto_answers_the_same_with_and_without_the_serializer_memos(boto_session: boto3.Session) -> None:
+    """Every response shape the suite leans on, read through both: the memos change speed only."""
+    from tests.fakes import moto_speed
+
+    redshift, rds = boto_session.client("redshift"), boto_session.client("rds")
+    for index, (nodes, encrypted) in enumerate([(2, True), (4, False), (1, True)]):
+        redshift_cluster(boto_session, f"w{index}", nodes=nodes, Encrypted=encrypted, Tags=[{"Key": "k", "Value": "v"}])
+    redshift.create_cluster_snapshot(SnapshotIdentifier="snap", ClusterIdentifier="w0")
+    redshift.create_cluster_parameter_group(ParameterGroupName="pg", ParameterGroupFamily="redshift-1.0", Description="d")
+    rds.create_db_cluster(DBClusterIdentifier="orders", Engine="aurora-postgresql", MasterUsername="admin",
+                          ManageMasterUserPassword=True, StorageEncrypted=True)  # fmt: skip
+    rds.create_db_instance(DBInstanceIdentifier="orders-1", DBClusterIdentifier="orders", Engine="aurora-postgresql",
+                           DBInstanceClass="db.r6g.large")  # fmt: skip
+    calls = [
+        (redshift.describe_clusters, {}),
+        (redshift.describe_cluster_snapshots, {}),
+        (redshift.describe_cluster_parameter_groups, {}),
+        (redshift.describe_resize, {"ClusterIdentifier": "w0"}),
+        (rds.describe_db_clusters, {}),
+        (rds.describe_db_instances, {}),
+        (boto_session.client("secretsmanager").list_secrets, {}),
+    ]
+
+    def without_now(obj: dict[str, Any]) -> dict[str, Any]:
+        obj.pop("LatestRestorableTime", None)  # moto answers it with "now", different on every call
+        return obj
+
+    def answers() -> list[Any]:
+        out = []
+        for call, kwargs in calls:
+            try:
+                response = call(**kwargs)
+            except ClientError as err:
+                response = dict(err.response)
+            response.pop("ResponseMetadata", None)
+            out.append(json.loads(json.dumps(response, default=str), object_hook=without_now))
+        return out
+
+    with moto_speed.disabled():
+        plain = answers()
+    assert answers() == plain
+    assert plain[0]["Clusters"] and plain[4]["DBClusters"] and plain[5]["DBInstances"]
