@@ -60,7 +60,7 @@ demo: $(STAMP)
 	$(PY) examples/demo_cli.py
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The suite on the newest releases the registry offers (no lock), in $(LATEST_VENV); not run by CI.
 test-latest: $(UV)
@@ -70,7 +70,7 @@ test-latest: $(UV)
 		-e '.[dev]'
 	$(LATEST_VENV)/bin/python -c "from importlib.metadata import version as v; \
 		print('test-latest:', ', '.join(f'{p} {v(p)}' for p in ('boto3', 'botocore', 'moto', 'aws-cdk-lib', 'jsii')))"
-	$(LATEST_VENV)/bin/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(LATEST_VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dbscale

@@ -178,7 +178,20 @@ def synthesize_example_app() -> None:
                 print(f"    export {export}")
 
 
+def will_skip() -> list[str]:
+    """What this demo cannot show on this machine, and why (said once, before anything runs)."""
+    from tests.dbservers import ServerUnavailable, mysql_server_binary
+
+    try:
+        mysql_server_binary()
+    except ServerUnavailable as err:
+        return [f"the telemetry example ({err})"]
+    return []
+
+
 def main() -> int:
+    skipped = will_skip()
+    print(f"make demo will skip: {'; '.join(skipped)}" if skipped else "make demo runs every part.", flush=True)
     install_moto_shims()
     from tests.fakes.clones import AuroraCloneFake
 

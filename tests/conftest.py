@@ -33,35 +33,39 @@ install_moto_shims()
 moto_speed.install()
 
 
-# How `make test` spreads tests over its two workers (pytest-xdist --dist loadgroup): tests load-balance
-# one by one, except those that share an expensive set-up, which go to one worker together so it is
-# made once: every test that synthesizes a CDK app (one jsii runtime, the example app synthesized once
-# for all its readers), those on the throwaway database servers, and modules with module-scoped fixtures.
-_GROUPED_PATHS = {
-    "cdk": ("tests/constructs/", "tests/audit/", "tests/examples/test_telemetry_app.py", "tests/e2e/test_provider_iam.py"),
+# How `make test` spreads tests over its two workers (pytest-xdist --dist loadfile): file by file,
+# except files that share an expensive set-up, which go to one worker together so it is made once:
+# every test that synthesizes a CDK app (one jsii runtime, the example app synthesized once for all
+# its readers) and those on the throwaway database servers.
+SHARED_SETUP_GROUPS = {
+    "cdk": (
+        "tests/constructs/",
+        "tests/audit/",
+        "tests/examples/test_telemetry_app.py",
+        "tests/e2e/test_provider_iam.py",
+    ),
     "dbservers": ("tests/examples/", "tests/unit/test_bootstrap.py", "tests/e2e/test_database_bootstrap.py"),
 }
 
 
-def xdist_group_of(item: pytest.Item) -> str | None:
-    """The xdist group ``item`` runs in (None: load-balanced on its own)."""
-    path = item.nodeid.split("::", 1)[0]
-    for group, prefixes in _GROUPED_PATHS.items():
-        if path.startswith(prefixes):
-            return group
-    module = getattr(item, "module", None)
-    for value in vars(module).values() if module is not None else ():
-        definition = getattr(value, "_fixture_function_marker", None) or getattr(value, "_pytestfixturefunction", None)
-        if getattr(definition, "scope", None) in ("module", "package"):
-            return path
-    return None
+def shared_setup_group(nodeid: str) -> str | None:
+    """The group whose worker runs ``nodeid`` (None: its file is a unit of its own)."""
+    path = nodeid.split("::", 1)[0]
+    return next((group for group, prefixes in SHARED_SETUP_GROUPS.items() if path.startswith(prefixes)), None)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = xdist_group_of(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadfile with the groups above as single units (xdist's loadgroup marks no longer reach
+    the scheduler under pytest 9.2, whose node ids xdist 3.8 cannot suffix)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedSetupScheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_setup_group(nodeid) or str(super()._split_scope(nodeid))
+
+    return SharedSetupScheduling(config, log)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -131,4 +131,4 @@ def test_the_provider_asset_imports_the_bootstrap_handler_without_cdk() -> None:
         "assert not any(m.startswith(('aws_cdk', 'jsii', 'pymysql', 'psycopg')) for m in sys.modules); "
         "assert 'botocore.client' not in sys.modules  # no client before the first call"
     )
-    subprocess.run([sys.executable, "-I", "-c", probe], check=True)
+    subprocess.run([sys.executable, "-I", "-B", "-c", probe], check=True)  # -B: a read-only /var/task

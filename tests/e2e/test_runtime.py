@@ -230,6 +230,18 @@ def test_watchdog_answers_with_the_cluster_id_when_a_call_overruns(
     boto_session.events.register_first("before-send.redshift.DescribeClusters", slow_describe)
     boto_session.events.register("after-call.redshift.CreateCluster", after_create)
     event = redshift_cfn.event("Create", TYPE, PROPS)
+    answered_while_hanging: list[bool] = []
+
+    def release_once_answered() -> None:
+        # Lambda freezes an invocation once it times out; here the hanging call ends once the
+        # watchdog has answered (or after 10 s), so the test need not sit out the whole hang.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not answers(redshift_cfn, event)[0]:
+            time.sleep(0.05)
+        answered_while_hanging.append(not release.is_set() and bool(answers(redshift_cfn, event)[0]))
+        release.set()
+
+    threading.Thread(target=release_once_answered, daemon=True).start()
     started = time.monotonic()
     try:
         redshift_cluster.handler(event, LambdaContext(fake_clock, timeout_seconds=3.0))
@@ -241,6 +253,7 @@ def test_watchdog_answers_with_the_cluster_id_when_a_call_overruns(
     assert answer["Status"] == "FAILED"
     assert answer["PhysicalResourceId"] == "warehouse"
     assert "timeout" in answer["Reason"]
+    assert answered_while_hanging == [True]  # the answer came while the call still hung
     assert time.monotonic() - started < 12
 
 

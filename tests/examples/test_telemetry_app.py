@@ -155,7 +155,7 @@ def test_ingest_asset_runs_without_cdk(synthesized: Synthesized, template: dict[
         f"assert dbscale.__file__.startswith({str(asset)!r}), dbscale.__file__; "
         "assert not any(m.startswith(('aws_cdk', 'jsii', 'pymysql')) for m in sys.modules), sorted(sys.modules)"
     )
-    subprocess.run([sys.executable, "-I", "-c", probe], cwd=asset, check=True)
+    subprocess.run([sys.executable, "-I", "-B", "-c", probe], cwd=asset, check=True)  # -B: a read-only /var/task
 
 
 def test_cfn_lint_and_cdk_nag_are_clean(synthesized: Synthesized) -> None:

@@ -69,7 +69,9 @@ def install() -> None:
     from .moto_shims import ShimObsolete
 
     if "if action in method_names:" not in inspect.getsource(responses.BaseResponse.call_action):
-        raise ShimObsolete("moto's call_action no longer asks 'action in method_names': review tests/fakes/moto_speed.py")
+        raise ShimObsolete(
+            "moto's call_action no longer asks 'action in method_names': review tests/fakes/moto_speed.py"
+        )
     if "self.alias_providers" not in inspect.getsource(serialize.AttributePicker.__init__) or any(
         "get_possible_keys" not in vars(cls) for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker)
     ):

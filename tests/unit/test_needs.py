@@ -15,7 +15,9 @@ from tests.needs import REQUIRE_ENV, missing, required, summary_line
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("value", "expected"), [("", False), ("0", False), ("false", False), ("1", True), ("yes", True)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", False), ("0", False), ("false", False), ("1", True), ("yes", True)]
+)
 def test_required_reads_the_environment(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
     monkeypatch.setenv(REQUIRE_ENV, value)
     assert required() is expected
