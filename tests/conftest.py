@@ -3,8 +3,11 @@ faults and an API call recorder (see tests/fakes/)."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,10 +36,13 @@ install_moto_shims()
 moto_speed.install()
 
 
-# How `make test` spreads tests over its two workers (pytest-xdist --dist loadfile): file by file,
-# except files that share an expensive set-up, which go to one worker together so it is made once:
-# every test that synthesizes a CDK app (one jsii runtime, the example app synthesized once for all
-# its readers) and those on the throwaway database servers.
+# How `make test` spreads tests over its two workers (pytest-xdist, `--dist loadfile` replaced by the
+# scheduler below): tests that share an expensive set-up go to one worker together, so it is made
+# once: every test that synthesizes a CDK app (one jsii runtime, the example app synthesized once for
+# all its readers), those on the throwaway database servers, and a file with module-, class- or
+# package-scoped fixtures. Every other test is a unit of its own, so that the long ones (hours of
+# simulated polling) spread over both workers instead of queueing behind each other in one file.
+# The largest units go first (xdist's default reordering), the many short tests fill the end.
 SHARED_SETUP_GROUPS = {
     "cdk": (
         "tests/constructs/",
@@ -46,24 +52,36 @@ SHARED_SETUP_GROUPS = {
     ),
     "dbservers": ("tests/examples/", "tests/unit/test_bootstrap.py", "tests/e2e/test_database_bootstrap.py"),
 }
+_WIDE_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class|package)["']""")
 
 
-def shared_setup_group(nodeid: str) -> str | None:
-    """The group whose worker runs ``nodeid`` (None: its file is a unit of its own)."""
+@functools.cache
+def _has_wide_fixtures(path: str) -> bool:
+    try:
+        return bool(_WIDE_FIXTURE.search((Path(__file__).parent.parent / path).read_text()))
+    except OSError:
+        return True
+
+
+def scheduling_unit(nodeid: str) -> str:
+    """The unit of work ``nodeid`` is sent to a worker in: a shared set-up group, its file, or itself."""
     path = nodeid.split("::", 1)[0]
-    return next((group for group, prefixes in SHARED_SETUP_GROUPS.items() if path.startswith(prefixes)), None)
+    group = next((group for group, prefixes in SHARED_SETUP_GROUPS.items() if path.startswith(prefixes)), None)
+    if group is not None:
+        return group
+    return path if _has_wide_fixtures(path) else nodeid
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """--dist loadfile with the groups above as single units (xdist's loadgroup marks no longer reach
-    the scheduler under pytest 9.2, whose node ids xdist 3.8 cannot suffix)."""
+    """The scheduler for `--dist loadfile`: units from :func:`scheduling_unit` (xdist's own loadgroup
+    marks no longer reach it under pytest 9.2, whose node ids xdist 3.8 cannot suffix)."""
     if config.getoption("dist") != "loadfile":
         return None
-    from xdist.scheduler import LoadFileScheduling
+    from xdist.scheduler import LoadScopeScheduling
 
-    class SharedSetupScheduling(LoadFileScheduling):  # type: ignore[misc]
+    class SharedSetupScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return shared_setup_group(nodeid) or str(super()._split_scope(nodeid))
+            return scheduling_unit(nodeid)
 
     return SharedSetupScheduling(config, log)
 
