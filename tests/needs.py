@@ -28,7 +28,7 @@ def required() -> bool:
 def missing(what: str, install: str, detail: str = "") -> NoReturn:
     """Skip (or, where required, fail) the calling test: ``what`` is not on this machine and
     ``install`` is the one command that brings it."""
-    reason = f"needs {what}: {install}" + (f"; {detail}" if detail else "")
+    reason = f"needs {what}: {install}" + (f"; {detail}" if detail and install not in detail else "")
     if required():
         pytest.fail(f"{reason} ({REQUIRE_ENV} is set: a missing server or browser is an error)", pytrace=False)
     pytest.skip(reason)
