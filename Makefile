@@ -34,7 +34,7 @@ $(UV): $(PY) requirements/uv.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/uv.txt
 	touch $(UV)
 
-$(STAMP): $(UV) $(LOCK)
+$(STAMP): $(UV) $(LOCK) pyproject.toml
 	$(UV) pip sync --quiet --python $(PY) --require-hashes --compile-bytecode $(LOCK)
 	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
@@ -47,10 +47,11 @@ lock: $(UV)
 upgrade: $(UV)
 	$(COMPILE) --upgrade
 	$(UV) pip compile requirements/uv.in --generate-hashes --universal --quiet \
-		--custom-compile-command "make lock" -o requirements/uv.txt --upgrade
-	$(MAKE) test
+		--custom-compile-command "make upgrade" -o requirements/uv.txt --upgrade
+	npm install --no-audit --no-fund --loglevel=error --save-dev --save-exact --package-lock-only aws-cdk@2
+	$(MAKE) test synth
 
-# The CDK CLI, from package-lock.json (exact version, integrity hashes).
+# The CDK CLI, from package-lock.json (exact version, integrity hashes; `make upgrade` moves it).
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch node_modules/.bin/cdk

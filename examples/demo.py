@@ -180,13 +180,19 @@ def synthesize_example_app() -> None:
 
 def will_skip() -> list[str]:
     """What this demo cannot show on this machine, and why (said once, before anything runs)."""
-    from tests.dbservers import ServerUnavailable, mysql_server_binary
+    import shutil
 
+    from tests.dbservers import ServerUnavailable, system_user, mysql_server_binary
+
+    skipped = []
+    if shutil.which("node") is None:
+        skipped.append("the CDK synth (no Node.js: the CDK runs in Node; install Node.js 20)")
     try:
         mysql_server_binary()
+        system_user("mysql")
     except ServerUnavailable as err:
-        return [f"the telemetry example ({err})"]
-    return []
+        skipped.append(f"the telemetry example ({err})")
+    return skipped
 
 
 def main() -> int:
@@ -200,7 +206,8 @@ def main() -> int:
         aurora_lifecycle()
     with mock_aws(), SlowAws(CLOCK):
         custom_resources()
-    synthesize_example_app()
+    if not any(s.startswith("the CDK synth") for s in skipped):
+        synthesize_example_app()
     heading(
         "Scaling checks on a simulated load, one autoscaling decision, and one forecast-driven decision "
         "(bench/autoscale_sim.py --demo)"

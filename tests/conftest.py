@@ -56,11 +56,22 @@ _WIDE_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class|package)["']""")
 
 
 @functools.cache
-def _has_wide_fixtures(path: str) -> bool:
+def _defines_wide_fixtures(path: Path) -> bool:
     try:
-        return bool(_WIDE_FIXTURE.search((Path(__file__).parent.parent / path).read_text()))
+        return bool(_WIDE_FIXTURE.search(path.read_text()))
     except OSError:
         return True
+
+
+def _has_wide_fixtures(path: str) -> bool:
+    """The test file, or a conftest.py on its way from the repository root, defines a fixture wider
+    than a function (it might use it)."""
+    file = Path(__file__).parent.parent / path
+    return _defines_wide_fixtures(file) or any(
+        _defines_wide_fixtures(directory / "conftest.py")
+        for directory in file.parents
+        if (directory / "conftest.py").exists() and Path(__file__).parent.parent in (directory, *directory.parents)
+    )
 
 
 def scheduling_unit(nodeid: str) -> str:

@@ -78,13 +78,15 @@ def _run_as(user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--"]
 
 
-def _system_user(name: str) -> str | None:
+def system_user(name: str) -> str | None:
     if os.geteuid() != 0:
         return None
     try:
         pwd.getpwnam(name)
     except KeyError:
-        raise ServerUnavailable(f"running as root needs the '{name}' system user to start the server") from None
+        raise ServerUnavailable(
+            f"running as root needs the '{name}' system user to start the server: useradd --system {name}"
+        ) from None
     return name
 
 
@@ -117,7 +119,7 @@ def _tail(log: Path) -> str:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-INSTALL_POSTGRES = "make test installs the pgserver wheel from the lock; else apt-get install postgresql"
+INSTALL_POSTGRES = "apt-get install postgresql"  # where the lock's pgserver wheel does not install
 INSTALL_MYSQL = "apt-get install mariadb-server"
 
 
@@ -130,8 +132,30 @@ def _wheel_postgres_bin() -> Path | None:
     if not (bindir / "initdb").exists():
         return None
     if os.geteuid() == 0 and not _others_can_reach(bindir):
-        return None  # the 'postgres' user could not run binaries under a private directory
+        return _reachable_copy(bindir.parent) / "bin"  # the 'postgres' user cannot enter a private directory
     return bindir
+
+
+def _reachable_copy(install: Path) -> Path:
+    """A copy of the wheel's PostgreSQL tree that every user can run (made once per machine and
+    version, under the temporary directory). The binaries find their libraries through a relative
+    RPATH (``$ORIGIN/../../../pgserver.libs``), so the copy keeps the wheel's layout."""
+    package = install.parent  # site-packages/pgserver
+    libs = package.parent / "pgserver.libs"
+    target = Path(tempfile.gettempdir()) / f"dbscale-pgserver-{install.stat().st_mtime_ns}"
+    tree = target / "pgserver" / install.name
+    if not (tree / "bin" / "initdb").exists():
+        staging = Path(tempfile.mkdtemp(prefix="dbscale-pgserver-"))
+        shutil.copytree(install, staging / "pgserver" / install.name, symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for path in [staging, *staging.rglob("*")]:
+            if not path.is_symlink():
+                os.chmod(path, os.stat(path).st_mode | 0o005)
+        with contextlib.suppress(OSError):  # another worker made it first
+            staging.rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return tree
 
 
 def _others_can_reach(path: Path) -> bool:
@@ -161,7 +185,7 @@ def postgres_bin() -> Path:
 def postgres_server() -> Iterator[Server]:
     """A PostgreSQL server with password (SCRAM) authentication over TCP, for the test's lifetime."""
     bindir = postgres_bin()
-    owner = _system_user("postgres")
+    owner = system_user("postgres")
     base = Path(tempfile.mkdtemp(prefix="dbscale-pg-"))
     data, log, pwfile = base / "data", base / "server.log", base / "pw"
     pwfile.write_text(ADMIN_PASSWORD + "\n")
@@ -236,7 +260,7 @@ def mysql_server_binary() -> Path:
 def mysql_server() -> Iterator[Server]:
     """A MariaDB (or MySQL) server on 127.0.0.1 with an ``admin``@``%`` user, for the test's lifetime."""
     binary = mysql_server_binary()
-    owner = _system_user("mysql")
+    owner = system_user("mysql")
     base = Path(tempfile.mkdtemp(prefix="dbscale-mysql-"))
     data, log, init = base / "data", base / "server.log", base / "init.sql"
     init.write_text(

@@ -39,7 +39,8 @@ def clip_reason(text: str, limit: int = REASON_MAX_BYTES) -> str:
 def tls_context(ssl_verify: bool | str | None) -> ssl.SSLContext:
     """The client TLS context for ``ssl_verify`` (None/True: the system CAs; a path: that CA bundle;
     False: no verification), made once per process: loading the system CA store costs ~35 ms, which
-    a warm Lambda need not pay again for every answer. A context is never changed once made."""
+    a warm Lambda need not pay again for every answer. A context is never changed once made, and a
+    CA bundle file is read when its path is first used (rewriting it later in the process has no effect)."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if isinstance(ssl_verify, str):
         context.load_verify_locations(cafile=ssl_verify)

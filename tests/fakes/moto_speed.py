@@ -5,9 +5,10 @@ more time deciding *how* to serialize a response than anything else, and recompu
 
 * ``AttributePicker.get_possible_keys``: for each member of each shape of each response, which
   attribute names of the Python object to try. It depends only on the picker's class and alias
-  providers, the object's class-level ``Meta`` (explicit aliases), the member key, the member shape
-  and the shape it is serialized under (``shape.parent``), all fixed while a process runs; the memo
-  keys on exactly those (holding the shapes, so no id is ever reused).
+  providers, the object's class (its name: ``ClassPrefixAlias``) and ``Meta`` (explicit aliases),
+  the member key, the member shape and the shape it is serialized under (``shape.parent``), all
+  fixed while a process runs; the memo keys on exactly those (holding the shapes, so no id is ever
+  reused).
 * ``method_names_from_class`` (``inspect.getmembers`` over the response class, per request), used
   only as ``action in method_names``: answered by looking the one action up on the class. Exact
   even while a shim adds or removes a method, which a memo of the list would not be.
@@ -46,6 +47,7 @@ def _memo_possible_keys(original: Callable[..., Iterator[str]]) -> Callable[...,
         key = (
             type(self),
             tuple(self.alias_providers),
+            type(context.obj),  # ClassPrefixAlias: DBInstanceIdentifier -> identifier on a DBInstance
             getattr(context.obj, "Meta", None),
             context.key,
             shape,
