@@ -435,7 +435,9 @@ def test_moto_answers_the_same_with_and_without_the_serializer_memos(boto_sessio
     for index, (nodes, encrypted) in enumerate([(2, True), (4, False), (1, True)]):
         redshift_cluster(boto_session, f"w{index}", nodes=nodes, Encrypted=encrypted, Tags=[{"Key": "k", "Value": "v"}])
     redshift.create_cluster_snapshot(SnapshotIdentifier="snap", ClusterIdentifier="w0")
-    redshift.create_cluster_parameter_group(ParameterGroupName="pg", ParameterGroupFamily="redshift-1.0", Description="d")
+    redshift.create_cluster_parameter_group(
+        ParameterGroupName="pg", ParameterGroupFamily="redshift-1.0", Description="d"
+    )
     rds.create_db_cluster(DBClusterIdentifier="orders", Engine="aurora-postgresql", MasterUsername="admin",
                           ManageMasterUserPassword=True, StorageEncrypted=True)  # fmt: skip
     rds.create_db_instance(DBInstanceIdentifier="orders-1", DBClusterIdentifier="orders", Engine="aurora-postgresql",
@@ -469,3 +471,30 @@ def test_moto_answers_the_same_with_and_without_the_serializer_memos(boto_sessio
         plain = answers()
     assert answers() == plain
     assert plain[0]["Clusters"] and plain[4]["DBClusters"] and plain[5]["DBInstances"]
+
+
+def test_the_serializer_memo_tells_objects_of_different_classes_apart() -> None:
+    """moto's ClassPrefixAlias reads DBInstanceIdentifier as ``identifier`` on a DBInstance only."""
+    import botocore.session
+    from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
+
+    from tests.fakes import moto_speed
+
+    shape = botocore.session.get_session().get_service_model("rds").shape_for("DBClusterMember")
+    member = shape.members["DBInstanceIdentifier"]
+    member.parent = shape  # as moto's serializer sets it
+
+    class DBInstance:
+        identifier = "orders-1"
+
+    class Other:
+        identifier = "not-an-instance"
+
+    picker = XFormedAttributePicker()
+
+    def pick(obj: Any) -> Any:
+        return picker(AttributePickerContext(obj=obj, key="DBInstanceIdentifier", shape=member))
+
+    with moto_speed.disabled():
+        plain = [pick(DBInstance()), pick(Other())]
+    assert [pick(DBInstance()), pick(Other())] == plain == ["orders-1", None]
