@@ -308,6 +308,15 @@ def postgres_db(postgres_server: Any) -> Iterator[Any]:
     reset_postgres(postgres_server)
 
 
+@pytest.fixture(scope="session")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The repository's example app (app.py), synthesized once per test process (tests/cdk_app.py):
+    the construct tests and the audit read the same cloud assembly."""
+    from tests.cdk_app import synthesize_example
+
+    return synthesize_example(tmp_path_factory.mktemp("example"))
+
+
 @pytest.fixture
 def allow_guardrails(monkeypatch: pytest.MonkeyPatch) -> Any:
     """``allow_guardrails(allow_public_access=True, ...)`` deploys the providers with that policy

@@ -110,20 +110,9 @@ def custom_resources(sources: list[tuple[str, dict[str, Any]]]) -> list[CustomRe
 
 def synthesize(outdir: Path) -> Path:
     """Synthesize app.py's ``build_app()`` into ``outdir`` (one jsii start-up) and return it."""
-    import sys
+    from tests.cdk_app import synthesize_example
 
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from aws_cdk import App
-
-    sys.path.insert(0, str(ROOT))
-    try:
-        import app as example_app
-    finally:
-        sys.path.remove(str(ROOT))
-    app = App(outdir=str(outdir))
-    example_app.build_app(app)
-    app.synth()
-    return outdir
+    return synthesize_example(outdir).outdir
 
 
 class _Resolver:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.audit.acknowledgements import ACKNOWLEDGED, PENDING_PARITY, Key, triage, triage_with
 from tests.audit.lint import cfn_lint_findings, nag_findings
-from tests.audit.record import CustomResource, Recorded, References, synthesize
+from tests.audit.record import CustomResource, Recorded, References
 from tests.audit.render import Renderer, Unrendered, render_example
 from tests.fakes import AwsCall
 
@@ -37,9 +36,8 @@ class Audit:
 
 
 @pytest.fixture(scope="module")
-def audit(tmp_path_factory: pytest.TempPathFactory) -> Audit:
-    cdk_out = synthesize(Path(tmp_path_factory.mktemp("audit")) / "cdk.out")
-    templates = render_example(cdk_out)
+def audit(example: Any) -> Audit:
+    templates = render_example(example.outdir)  # the session's synthesized example app, read only
     return Audit(templates, cfn_lint_findings(templates), nag_findings(templates))
 
 

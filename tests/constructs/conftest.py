@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cdk_app import Synthesized, synthesize
+
+__all__ = ["ROOT", "Synthesized", "cdk_nag_errors", "cfn_lint", "synthesize"]
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[2]
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
-
-
-@dataclass
-class Synthesized:
-    """A synthesized app: its App, its stacks by name, its cloud assembly directory."""
-
-    app: Any
-    stacks: dict[str, Any]
-    outdir: Path
-
-    def template(self, stack_name: str) -> dict[str, Any]:
-        return json.loads((self.outdir / f"{stack_name}.template.json").read_text())
-
-    def template_paths(self) -> list[Path]:
-        return sorted(self.outdir.glob("*.template.json"))
-
-
-def synthesize(outdir: Path, build: Callable[[Any], None]) -> Synthesized:
-    from aws_cdk import App, Stack
-
-    app = App(outdir=str(outdir))
-    build(app)
-    app.synth()
-    stacks = {c.node.id: c for c in app.node.children if isinstance(c, Stack)}
-    return Synthesized(app, stacks, outdir)
-
-
-@pytest.fixture(scope="session")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The repository's example app (app.py), synthesized once."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        import app as example_app
-    finally:
-        sys.path.remove(str(ROOT))
-    return synthesize(tmp_path_factory.mktemp("example"), lambda app: example_app.build_app(app))
 
 
 def cfn_lint(paths: list[Path]) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from dbscale.handlers import aurora_cluster, redshift_cluster
-from tests.e2e.harness import CloudFormation, ResponseServer, install_provider_function
+from tests.e2e.harness import CloudFormation, ResponseServer, provider_function_on_first_use
 from tests.fakes import FakeClock, SlowAws
 
 
@@ -46,8 +46,9 @@ def _driver(
 
 @pytest.fixture
 def provider_env(slow_aws: SlowAws, boto_session: boto3.Session) -> SlowAws:
-    """moto with slow transitions, plus the provider function crhelper's polling adds permissions to."""
-    install_provider_function()
+    """moto with slow transitions, plus the provider function the poll set-up adds permissions to
+    (made when a client of the test's session first calls Lambda)."""
+    provider_function_on_first_use(boto_session)
     return slow_aws
 
 

@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import boto3
 
+from tests.fakes.sessions import fresh_session
+
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/dbscale-e2e/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
 FUNCTION_NAME = "dbscale-e2e-provider"
@@ -119,17 +121,32 @@ class Result:
         return dict(self.response.get("Data") or {})
 
 
-def install_provider_function() -> None:
-    """Create the provider function in moto, so crhelper's lambda:AddPermission finds it."""
-    iam = boto3.client("iam")
+def install_provider_function(session: Any = None) -> None:
+    """Create the provider function in moto, so the poll set-up's lambda:AddPermission finds it."""
+    session = session or boto3
+    iam = session.client("iam")
     role = iam.create_role(RoleName="dbscale-e2e-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    boto3.client("lambda").create_function(
+    session.client("lambda").create_function(
         FunctionName=FUNCTION_NAME,
         Runtime="python3.12",
         Role=role,
         Handler="index.handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )
+
+
+def provider_function_on_first_use(session: boto3.Session) -> None:
+    """Create the provider function the first time a client of ``session`` calls Lambda (most
+    events are answered without one), through a session of its own: those calls are the test's
+    set-up, not the handler's, and no recorder on ``session`` sees them."""
+    made: list[bool] = []
+
+    def ensure(**_: Any) -> None:
+        if not made:
+            made.append(True)
+            install_provider_function(fresh_session())
+
+    session.events.register("before-call.lambda", ensure)
 
 
 class CloudFormation:
