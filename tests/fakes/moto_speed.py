@@ -13,6 +13,14 @@ more time deciding *how* to serialize a response than anything else, and recompu
   only as ``action in method_names``: answered by looking the one action up on the class. Exact
   even while a shim adds or removes a method, which a memo of the list would not be.
 
+Two more costs that are the same on every call and that no answer depends on:
+
+* moto's KMS makes an RSA-2048 private key for every key it creates, symmetric ones included
+  (~80 ms each; most clusters the suite makes are encrypted). :class:`_KeyOnFirstUse` makes it
+  when the key is first used to sign, verify or show its public key, the only places moto reads it.
+* xmltodict 1.0 checks every element name it writes (moto's XML answers) against a list of
+  forbidden characters; the names repeat, the check's answer does not change: memoized per name.
+
 :func:`install` fails loudly when the moto symbols it wraps move (``ShimObsolete``).
 """
 
@@ -61,8 +69,35 @@ def _memo_possible_keys(original: Callable[..., Iterator[str]]) -> Callable[...,
     return get_possible_keys
 
 
+class _KeyOnFirstUse:
+    """Stands in for moto's private key of a KMS key; generates it on the first attribute read."""
+
+    def __init__(self, generate: Callable[[str], Any], key_spec: str) -> None:
+        self._generate, self._key_spec, self._key = generate, key_spec, None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._key is None:
+            self._key = self._generate(self._key_spec)
+        return getattr(self._key, name)
+
+
+def _memo_valid_names(original: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+    valid: set[tuple[str, str]] = set()
+
+    def validate_name(value: Any, kind: str) -> None:
+        if isinstance(value, str) and (value, kind) in valid:
+            return
+        original(value, kind)  # raises for an invalid name, every time
+        if isinstance(value, str):
+            valid.add((value, kind))
+
+    return validate_name
+
+
 def install() -> None:
-    """Install both memos once per process (idempotent)."""
+    """Install the memos once per process (idempotent)."""
     global _installed
     if _installed:
         return
@@ -78,6 +113,18 @@ def install() -> None:
         "get_possible_keys" not in vars(cls) for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker)
     ):
         raise ShimObsolete("moto's AttributePicker.get_possible_keys moved: review tests/fakes/moto_speed.py")
+    import xmltodict
+    from moto.kms import models as kms_models
+
+    if "generate_private_key(self.key_spec)" not in inspect.getsource(kms_models.Key.__init__):
+        raise ShimObsolete("moto's KMS Key makes its private key elsewhere: review tests/fakes/moto_speed.py")
+    if not callable(getattr(xmltodict, "_validate_name", None)):
+        raise ShimObsolete("xmltodict._validate_name moved: review tests/fakes/moto_speed.py")
+    generate = kms_models.generate_private_key
+    _ORIGINALS.append((kms_models, "generate_private_key", generate))
+    kms_models.generate_private_key = lambda key_spec: _KeyOnFirstUse(generate, key_spec)
+    _ORIGINALS.append((xmltodict, "_validate_name", xmltodict._validate_name))
+    xmltodict._validate_name = _memo_valid_names(xmltodict._validate_name)
     _ORIGINALS.append((responses, "method_names_from_class", responses.method_names_from_class))
     responses.method_names_from_class = _FunctionNames  # type: ignore[assignment]
     for cls in (serialize.AttributePicker, serialize.XFormedAttributePicker):

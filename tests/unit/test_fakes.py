@@ -498,3 +498,15 @@ def test_the_serializer_memo_tells_objects_of_different_classes_apart() -> None:
     with moto_speed.disabled():
         plain = [pick(DBInstance()), pick(Other())]
     assert [pick(DBInstance()), pick(Other())] == plain == ["orders-1", None]
+
+
+def test_kms_keys_made_on_first_use_still_sign_verify_and_show_their_public_key(boto_session: boto3.Session) -> None:
+    kms = boto_session.client("kms")
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert kms.encrypt(KeyId=symmetric, Plaintext=b"x")["CiphertextBlob"]
+    signing = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+    signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    assert kms.verify(KeyId=signing, Message=b"m", Signature=signature, SigningAlgorithm="RSASSA_PSS_SHA_256")[
+        "SignatureValid"
+    ]
+    assert len(kms.get_public_key(KeyId=signing)["PublicKey"]) > 250  # DER of an RSA-2048 key
