@@ -63,14 +63,14 @@ def _defines_wide_fixtures(path: Path) -> bool:
         return True
 
 
+@functools.cache
 def _has_wide_fixtures(path: str) -> bool:
     """The test file, or a conftest.py on its way from the repository root, defines a fixture wider
     than a function (it might use it)."""
-    file = Path(__file__).parent.parent / path
-    return _defines_wide_fixtures(file) or any(
-        _defines_wide_fixtures(directory / "conftest.py")
-        for directory in file.parents
-        if (directory / "conftest.py").exists() and Path(__file__).parent.parent in (directory, *directory.parents)
+    root, relative = Path(__file__).parent.parent, Path(path)
+    conftests = (root / directory / "conftest.py" for directory in relative.parents)
+    return _defines_wide_fixtures(root / relative) or any(
+        _defines_wide_fixtures(conftest) for conftest in conftests if conftest.exists()
     )
 
 

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .patching import Patcher
+
 BATCH_LIMIT = 50
 LIST_PAGE_LIMIT = 50  # ListQueryExecutions: MaxResults 1-50, default 50
 _OVERRIDES: dict[str, dict[str, Any]] = {}
@@ -77,9 +79,7 @@ def install() -> Iterator[None]:
     from moto.athena.responses import AthenaResponse
 
     assert not hasattr(AthenaResponse, "batch_get_query_execution"), "moto now has BatchGetQueryExecution"
-    original_get = AthenaResponse.get_query_execution
     original_init = AthenaResponse.__init__
-    original_paths = dict(urls.url_paths)
 
     def init(self: Any) -> None:
         original_init(self)
@@ -121,22 +121,22 @@ def install() -> Iterator[None]:
             page["NextToken"] = str(start + limit)
         return json.dumps(page)
 
-    original_list = AthenaResponse.list_query_executions
-    AthenaResponse.list_query_executions = list_query_executions  # type: ignore[method-assign]
-    AthenaResponse.__init__ = init  # type: ignore[method-assign]
-    AthenaResponse.get_query_execution = get_query_execution  # type: ignore[method-assign]
-    AthenaResponse.batch_get_query_execution = batch_get_query_execution  # type: ignore[attr-defined]
-    urls.url_paths["{0}/.+$"] = AthenaResponse.dispatch  # rest-json: the operation is in the path
+    patcher = Patcher()
+    for name, value in {
+        "__init__": init,
+        "get_query_execution": get_query_execution,
+        "batch_get_query_execution": batch_get_query_execution,
+        "list_query_executions": list_query_executions,
+    }.items():
+        patcher.set(AthenaResponse, name, value)
+    rest_json = "{0}/.+$"  # rest-json: the operation is in the path
+    urls.url_paths[rest_json] = AthenaResponse.dispatch
     _OVERRIDES.clear()
     try:
         yield
     finally:
-        urls.url_paths.clear()
-        urls.url_paths.update(original_paths)
-        AthenaResponse.__init__ = original_init  # type: ignore[method-assign]
-        AthenaResponse.list_query_executions = original_list  # type: ignore[method-assign]
-        AthenaResponse.get_query_execution = original_get  # type: ignore[method-assign]
-        del AthenaResponse.batch_get_query_execution  # type: ignore[attr-defined]
+        del urls.url_paths[rest_json]
+        patcher.restore()
         _OVERRIDES.clear()
 
 

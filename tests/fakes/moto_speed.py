@@ -1,4 +1,4 @@
-"""Two memos that make moto answer faster, with the same answers (test time only, no behaviour).
+"""Memos that make moto answer faster, with the same answers (test time only, no behaviour).
 
 Profiled on the suite's slowest test (a 5-hour resize checked every 5 s, 7,558 calls), moto spends
 more time deciding *how* to serialize a response than anything else, and recomputes it on every call:
@@ -30,6 +30,8 @@ import contextlib
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from .patching import Patcher
 
 _installed = False
 _ORIGINALS: list[tuple[Any, str, Any]] = []
@@ -137,11 +139,10 @@ def install() -> None:
 @contextlib.contextmanager
 def disabled() -> Iterator[None]:
     """moto as it is without the memos, for a while (the test that both answer the same)."""
-    installed = [(target, name, getattr(target, name)) for target, name, _ in _ORIGINALS]
+    patcher = Patcher()
     for target, name, original in _ORIGINALS:
-        setattr(target, name, original)
+        patcher.set(target, name, original)
     try:
         yield
     finally:
-        for target, name, memo in installed:
-            setattr(target, name, memo)
+        patcher.restore()

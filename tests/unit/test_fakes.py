@@ -422,6 +422,12 @@ def test_athena_lists_executions_newest_first_in_pages_as_aws_does(
             assert len(
                 athena.batch_get_query_execution(QueryExecutionIds=list(made.values())[:50])["QueryExecutions"]
             ) == min(count, 50)
+    from moto.athena import urls
+    from moto.athena.responses import AthenaResponse
+
+    # moto is left as it was found
+    assert list(urls.url_paths) == ["{0}/$"] and not hasattr(AthenaResponse, "batch_get_query_execution")
+    assert "__init__" not in vars(AthenaResponse) or AthenaResponse.__init__.__module__ == "moto.athena.responses"
 
 
 # --- moto's serializer memos (tests/fakes/moto_speed.py) -------------------------------------------
