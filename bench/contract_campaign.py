@@ -151,7 +151,7 @@ def run(events: int, seed: int) -> dict[str, int]:
                         counts["leaked"] += 1
                         if os.environ.get("CAMPAIGN_VERBOSE"):
                             print(f"leaked {name}: props={props!r} shape={shape} first={result and result['Status']}")
-                    counts["orphaned"] += len(cfn.poll_rules())
+                    counts["orphaned"] += len(cfn.running())
     finally:
         server.close()
     return counts
@@ -168,7 +168,7 @@ def _send(cfn: CloudFormation, event: dict[str, Any], counts: dict[str, int]) ->
         counts["not answered"] += 1  # no URL: nobody can be answered; CloudFormation times out
         return None
     try:
-        result = cfn.send(event, max_invocations=80, firings_after_answer=3)
+        result = cfn.send(event, max_invocations=80, after_answer_seconds=180)
         answers = result.responses
     except AssertionError:  # no answer and no rule: the stack would hang
         path = url.split("?")[0].split(f":{cfn.server.port}", 1)[1]

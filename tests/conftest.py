@@ -147,7 +147,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto's ``mock_aws`` active for the test: every AWS call is served in-process, state is fresh."""
-    with mock_aws():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield
 
 

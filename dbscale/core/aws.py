@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import AwsError, ClusterNotFound, DbscaleError, InvalidRequest, InvalidState
@@ -40,6 +41,35 @@ INVALID_STATE_CODES = frozenset(
 
 
 _CALL_LIMITS: dict[str, float] = {}
+
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Lookup", "Search", "Check", "Validate", "Estimate")
+"""Operations whose name starts with one of these change nothing in AWS; every other one may."""
+_CHANGE_GUARD: contextvars.ContextVar[Callable[[str, str], None] | None] = contextvars.ContextVar(
+    "dbscale_change_guard", default=None
+)
+
+
+@contextlib.contextmanager
+def guard_changes(check: Callable[[str, str], None]) -> Iterator[None]:
+    """Call ``check(service, operation)`` before every AWS call that may change something, made in
+    this thread (context) inside the block; ``check`` raises to stop the call from being sent.
+
+    The handler runtime uses it so that an invocation that has answered, or an operation a newer
+    request has superseded, can make no further change, whatever step it is in."""
+    token = _CHANGE_GUARD.set(check)
+    try:
+        yield
+    finally:
+        _CHANGE_GUARD.reset(token)
+
+
+def _before_call(model: Any = None, **_: Any) -> None:
+    check = _CHANGE_GUARD.get()
+    if check is None or model is None:
+        return
+    name = str(getattr(model, "name", ""))
+    if not name.startswith(READ_ONLY_PREFIXES):
+        check(str(model.service_model.service_name), name)
 
 
 # Codes (and botocore exception names) that mean "try again later": the request may not have been
@@ -123,6 +153,7 @@ def client(service: str, session: boto3.Session | None = None) -> Any:
     cached = per_session.get(service)
     if cached is None:
         cached = per_session[service] = session.client(service, config=_retry_config())  # type: ignore[call-overload]
+        cached.meta.events.register("before-call", _before_call)
     return cached
 
 

@@ -61,6 +61,11 @@ class OperationTimeout(DbscaleError):
         self.operation = operation
 
 
+class OperationStopped(DbscaleError):
+    """This invocation may make no further change: it has answered already, or a newer request for
+    the same resource has taken the operation over. Nothing was sent to AWS."""
+
+
 class AwsError(DbscaleError):
     """An AWS API call failed. ``code`` keeps the AWS error code (e.g. ``ClusterQuotaExceeded``)."""
 

@@ -363,6 +363,6 @@ class AuroraCloneResource(ReplaceableResource):
 provider = Provider(AuroraCloneResource())
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     """The Lambda entry point for Custom::AuroraClone."""
-    provider.handle(event, context)
+    return provider.handle(event, context)

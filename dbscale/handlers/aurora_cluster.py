@@ -576,6 +576,6 @@ class AuroraClusterResource(ClusterResource):
 provider = Provider(AuroraClusterResource())
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     """The Lambda entry point for Custom::AuroraCluster."""
-    provider.handle(event, context)
+    return provider.handle(event, context)

@@ -362,7 +362,21 @@ class ClusterResource(ReplaceableResource):
         state["plan"] = {"method": plan.method, "minutes": [low, high]}
         summary = {k: v for k, v in plan.to_dict().items() if k != "operation_steps"}
         LOG.info(json.dumps({"plan": summary}, default=str))
-        if not props["WaitForCompletion"] or state.get("signal") or "deadline" not in state:
+        if not props["WaitForCompletion"] or "deadline" not in state:
+            return
+        if state.get("signal"):
+            # The completion signal carries the operation: it must fit in the wait condition's timeout.
+            end = float(state["started"]) + float(state.get("signal_timeout", 43_200)) - 60.0
+            left_minutes = (end - provider.clock.now()) / 60
+            if low > left_minutes:
+                raise InvalidRequest(
+                    f"{self.service} cluster '{plan.cluster_name}': the planned {plan.method} change "
+                    f"({plan.description}) takes {low:g} to {high:g} minutes by AWS's figures, more than the "
+                    f"{max(left_minutes, 0):.0f} minutes left of CompletionSignalTimeout "
+                    f"({state.get('signal_timeout')} s); nothing was started. Raise CompletionSignalTimeout "
+                    "(LongOperations(timeout=...), at most 43200 s) above the change's shortest duration.",
+                    field="CompletionSignalTimeout",
+                )
             return
         left_minutes = (state["deadline"] - provider.clock.now()) / 60
         if low > left_minutes:

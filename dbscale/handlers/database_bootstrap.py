@@ -184,6 +184,6 @@ class DatabaseBootstrapResource(ResourceType):
 provider = Provider(DatabaseBootstrapResource())
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     """The Lambda entry point for Custom::DatabaseBootstrap."""
-    provider.handle(event, context)
+    return provider.handle(event, context)

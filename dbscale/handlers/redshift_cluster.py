@@ -397,6 +397,6 @@ class RedshiftClusterResource(ClusterResource):
 provider = Provider(RedshiftClusterResource())
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     """The Lambda entry point for Custom::RedshiftCluster."""
-    provider.handle(event, context)
+    return provider.handle(event, context)

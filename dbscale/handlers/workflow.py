@@ -29,7 +29,7 @@ import logging
 from typing import Any
 
 from dbscale.core.aws import aws_errors, client
-from dbscale.core.errors import AwsError, DbscaleError
+from dbscale.core.errors import AwsError
 
 LOG = logging.getLogger("dbscale")
 
@@ -265,22 +265,3 @@ def recorded_answer(described: dict[str, Any]) -> dict[str, Any] | None:
     except ValueError:
         return None
     return loaded if isinstance(loaded, dict) and loaded.get("Status") in ("SUCCESS", "FAILED") else None
-
-
-__all__ = [
-    "CHECK_WINDOW_SECONDS",
-    "INPUT_MAX_BYTES",
-    "OPERATION_KEY",
-    "STATE_MACHINE_ENV",
-    "DbscaleError",
-    "Workflow",
-    "definition",
-    "document_bytes",
-    "execution_name",
-    "state_machine_arn",
-    "state_machine_name",
-    "is_check",
-    "operation_document",
-    "recorded_answer",
-    "resource_key",
-]

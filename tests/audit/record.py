@@ -265,7 +265,7 @@ def simulated_aws() -> Iterator[Any]:
     install_moto_shims()
     saved_session = boto3.DEFAULT_SESSION
     try:
-        with mock_aws(), EngineVersionCatalog():
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), EngineVersionCatalog():
             session = fresh_session(REGION)
             recorder = AwsCallRecorder()
             recorder.attach(session.events)
@@ -296,15 +296,12 @@ _ENV = {
 
 
 @contextmanager
-def _wired(module: Any, session: Any, clock: Any, ca_file: Path) -> Iterator[None]:
+def _wired(module: Any, server: Any, session: Any, clock: Any, ca_file: Path) -> Iterator[Any]:
     """The handler module's provider on the simulated AWS, clock and response server's CA."""
-    provider = module.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify)
-    provider.session, provider.clock, provider.ssl_verify = session, clock, str(ca_file)
-    try:
-        yield
-    finally:
-        provider.session, provider.clock, provider.ssl_verify = saved
+    from tests.e2e.harness import wired
+
+    with wired(module, server, str(ca_file), session, clock) as cfn:
+        yield cfn
 
 
 def record(
@@ -316,7 +313,7 @@ def record(
     resource's properties first (a test proving that the lint catches an insecure cluster)."""
     import trustme
 
-    from tests.e2e.harness import CloudFormation, ResponseServer
+    from tests.e2e.harness import ResponseServer
 
     references = References()
     resources = custom_resources(sources)
@@ -337,8 +334,7 @@ def record(
                 properties = resolvers[resource.source].resolve(properties)
                 properties.update((overrides or {}).get(resource.name, {}))
                 module = importlib.import_module(HANDLERS[resource.type])
-                with _wired(module, session, clock, ca_file):
-                    cfn = CloudFormation(module.handler, server, clock)
+                with _wired(module, server, session, clock, ca_file) as cfn:
                     start = len(recorder.calls)
                     timeout = resource.properties.get("ServiceTimeout")
                     event = cfn.event(
@@ -359,8 +355,7 @@ def record(
             for item, module, properties in reversed(events):
                 if not item.physical_id:
                     continue
-                with _wired(module, session, clock, ca_file):
-                    cfn = CloudFormation(module.handler, server, clock)
+                with _wired(module, server, session, clock, ca_file) as cfn:
                     start = len(recorder.calls)
                     event = cfn.event(
                         "Delete",

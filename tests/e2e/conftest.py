@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from dbscale.handlers import aurora_cluster, redshift_cluster
-from tests.e2e.harness import CloudFormation, ResponseServer, provider_function_on_first_use
+from tests.e2e.harness import CloudFormation, ResponseServer, wired
 from tests.fakes import FakeClock, SlowAws
 
 
@@ -34,21 +34,13 @@ def response_server(tls_ca: tuple[trustme.CA, str]) -> Iterator[ResponseServer]:
 def _driver(
     module: Any, server: ResponseServer, ca_file: str, session: boto3.Session, clock: FakeClock
 ) -> Iterator[CloudFormation]:
-    provider = module.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify)
-    provider.session, provider.clock, provider.ssl_verify = session, clock, ca_file
-    server.fail_next = 0
-    try:
-        yield CloudFormation(module.handler, server, clock)
-    finally:
-        provider.session, provider.clock, provider.ssl_verify = saved
+    with wired(module, server, ca_file, session, clock) as cfn:
+        yield cfn
 
 
 @pytest.fixture
 def provider_env(slow_aws: SlowAws, boto_session: boto3.Session) -> SlowAws:
-    """moto with slow transitions, plus the provider function the poll set-up adds permissions to
-    (made when a client of the test's session first calls Lambda)."""
-    provider_function_on_first_use(boto_session)
+    """moto with slow transitions on the shared simulated clock."""
     return slow_aws
 
 

@@ -1,21 +1,23 @@
-"""Drive a handler the way CloudFormation and EventBridge do, and capture its answers over HTTPS.
+"""Drive a handler the way CloudFormation and Step Functions do, and capture its answers over HTTPS.
 
 * :class:`ResponseServer` is a TLS server on 127.0.0.1 (certificates from ``trustme``) that records
   every PUT to a presigned-looking ResponseURL.
 * :class:`LambdaContext` gives the handler a remaining time that follows the test's clock.
 * :class:`CloudFormation` builds events in the exact shape CloudFormation sends, invokes the
-  handler, and while no response has arrived, plays EventBridge: it reads the poll rule's target
-  Input back from moto and invokes the handler with it a minute later (simulated time).
+  handler, and while no response has arrived, lets moto run the request's Step Functions execution
+  (the provider's real state machine definition) with its check tasks calling the handler in process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import boto3
@@ -25,8 +27,10 @@ from tests.fakes.sessions import fresh_session
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/dbscale-e2e/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
 FUNCTION_NAME = "dbscale-e2e-provider"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
 LAMBDA_TIMEOUT_SECONDS = 900
-RULE_PERIOD_SECONDS = 60.0
+SFN_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
+"""moto's ``mock_aws(config=...)`` that runs state machine definitions."""
 
 
 class ResponseServer:
@@ -35,6 +39,7 @@ class ResponseServer:
     def __init__(self, ca: Any) -> None:
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self.fail_next = 0  # answer this many PUTs with HTTP 500 first
+        self.failing_paths: dict[str, int] = {}  # path -> how many more PUTs to it get HTTP 500
         self.requests_seen = 0
         self.clock: Any = None  # when set, the (simulated) time each response arrived is recorded
         self.received_at: dict[str, list[float]] = {}
@@ -45,12 +50,17 @@ class ResponseServer:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 server.requests_seen += 1
+                path = self.path.split("?")[0]
+                if server.failing_paths.get(path, 0) > 0:
+                    server.failing_paths[path] -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
                 if server.fail_next > 0:
                     server.fail_next -= 1
                     self.send_response(500)
                     self.end_headers()
                     return
-                path = self.path.split("?")[0]
                 server.responses.setdefault(path, []).append(json.loads(body))
                 if server.clock is not None:
                     server.received_at.setdefault(path, []).append(server.clock.now())
@@ -67,6 +77,10 @@ class ResponseServer:
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
+
+    def fail(self, url: str, times: int) -> None:
+        """Answer the next ``times`` PUTs to ``url`` with HTTP 500."""
+        self.failing_paths[url.split("?")[0].split(f":{self.port}", 1)[1]] = times
 
     def url(self) -> str:
         key = uuid.uuid4().hex
@@ -88,7 +102,7 @@ class LambdaContext:
         self._deadline = (clock.now() if started is None else started) + timeout_seconds
         self.function_name = FUNCTION_NAME
         self.aws_request_id = uuid.uuid4().hex
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
+        self.invoked_function_arn = FUNCTION_ARN
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - self._clock.now()) * 1000))
@@ -150,25 +164,21 @@ def provider_function_on_first_use(session: boto3.Session) -> None:
 
 
 class CloudFormation:
-    """Sends real-shaped custom resource events to ``handler`` and collects the answers."""
+    """Sends real-shaped custom resource events to ``handler`` and collects the answers.
+
+    A request not answered by its first invocation is carried by its Step Functions execution:
+    moto runs the provider's real state machine definition, its check tasks call ``handler`` in
+    process, and :attr:`sim` moves the shared simulated clock for the executions and the test alike.
+    """
 
     def __init__(self, handler: Callable[[dict[str, Any], Any], Any], server: ResponseServer, clock: Any) -> None:
         self.handler = handler
         self.server = server
         self.clock = clock
-        self.events = boto3.client("events")
         self.last_event: dict[str, Any] = {}
-        self.rule_created_at: dict[str, float] = {}
         self.lambda_timeout: float = LAMBDA_TIMEOUT_SECONDS
-        # Record when each poll rule is made (simulated time): EventBridge counts its rate from then.
-        # The handler's clients come from boto3's default session (the test's), so hook it there.
-        session = boto3.DEFAULT_SESSION or boto3.Session()
-        session.events.register("provide-client-params.events.PutRule", self._rule_made)
-
-    def _rule_made(self, params: Any = None, **_: Any) -> None:
-        if isinstance(params, dict) and params.get("Name"):
-            self.rule_created_at.setdefault(str(params["Name"]), self.clock.now())
-
+        self.sim: Any = None
+        self.state_machine_arn = ""
 
     def event(
         self,
@@ -183,7 +193,7 @@ class CloudFormation:
         service_timeout: int | None = None,
     ) -> dict[str, Any]:
         """A custom resource event exactly as CloudFormation shapes it (all values strings)."""
-        props: dict[str, Any] = {"ServiceToken": f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"}
+        props: dict[str, Any] = {"ServiceToken": FUNCTION_ARN}
         if service_timeout is not None:
             props["ServiceTimeout"] = str(service_timeout)
         props.update(stringify(properties))
@@ -205,106 +215,102 @@ class CloudFormation:
             event["OldResourceProperties"] = old
         return event
 
-    def send(self, event: dict[str, Any], *, max_invocations: int = 200, firings_after_answer: int = 2) -> Result:
-        """Invoke the handler, then play EventBridge until a response arrives.
+    def invoke(self, event: dict[str, Any]) -> None:
+        """One delivery of ``event`` to the handler, as CloudFormation's Lambda invoke does."""
+        self.handler(json.loads(json.dumps(event)), LambdaContext(self.clock, self.lambda_timeout))
 
-        The poll rule fires every period counted from its creation. The handler may create the rule
-        while its first invocation still runs, so a firing can fall inside an earlier invocation: it
-        is invoked as soon as that invocation returns, with a Lambda deadline counted from the firing
-        (this sequential replay stands in for EventBridge invoking a second container concurrently).
-        After the answer, ``firings_after_answer`` more firings are played while any rule is left, so
-        tests see a second answer or a leftover rule."""
+    def send(self, event: dict[str, Any], *, max_seconds: float = 4 * 3600.0, after_answer_seconds: float = 120.0) -> Result:
+        """Deliver ``event``, then let its execution (if any) run until the ResponseURL has an answer.
+
+        After the answer, ``after_answer_seconds`` more simulated seconds pass with every execution
+        running, so tests see a second answer if one were sent."""
         self.last_event = event
-        path = event["ResponseURL"].split("?")[0].split(f":{self.server.port}", 1)[1]
-        current = event
+        path = self.path(event["ResponseURL"])
         self.server.clock = self.clock
-        first_started = self.clock.now()
-        rule: str | None = None
-        rule_made = 0.0
-        firing = 0
-        fired_at = first_started
-        for invocation in range(1, max_invocations + 1):
-            context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
-            self.handler(json.loads(json.dumps(current)), context)
-            answers = self.server.responses.get(path, [])
-            if answers:
-                sent = self.server.received_at.get(path, [None])[0]
-                self._fire_leftovers(rule or self.find_rule(event["RequestId"]), rule_made, firing, firings_after_answer)
-                answers = self.server.responses.get(path, [])
-                return Result(answers[0], invocation, answers, sent, first_started)
-            if rule is None:
-                rule = self.find_rule(event["RequestId"])
-                assert rule is not None, "no response and no poll rule: the stack would hang"
-                rule_made = self.rule_created_at.get(rule, self.clock.now())
-            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
-            assert targets, "the poll rule has no target: the stack would hang"
-            current = json.loads(targets[0]["Input"])
-            firing += 1
-            # Firings that fell more than a period before now found the lease held past the next
-            # firing and returned at once: only the latest of them matters.
-            behind = int((self.clock.now() - rule_made - RULE_PERIOD_SECONDS) // RULE_PERIOD_SECONDS)
-            firing = max(firing, behind)
-            fired_at = rule_made + firing * RULE_PERIOD_SECONDS
-            if fired_at > self.clock.now():
-                self.clock.sleep(fired_at - self.clock.now())
-        raise AssertionError(f"no response after {max_invocations} invocations")
+        started = self.clock.now()
+        self.invoke(event)
+        if not self.server.responses.get(path):
+            assert self.sim is not None, "no answer and no Step Functions: the stack would hang"
+            assert self.sim.run_until(lambda: bool(self.server.responses.get(path)), max_seconds=max_seconds), (
+                f"no answer within {max_seconds:g} simulated seconds; executions: {self.executions()}"
+            )
+        if after_answer_seconds and self.sim is not None:
+            self.sim.run_for(after_answer_seconds)
+        answers = self.server.responses.get(path, [])
+        sent = self.server.received_at.get(path, [None])[0]
+        return Result(answers[0], len(self.sim.invocations) if self.sim is not None else 1, answers, sent, started)
 
-    def _fire_leftovers(self, rule: str | None, rule_made: float, firing: int, count: int) -> None:
-        for _ in range(count):
-            if rule is None or rule not in self.poll_rules():
-                return
-            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
-            if not targets:
-                return
-            firing += 1
-            fired_at = rule_made + firing * RULE_PERIOD_SECONDS
-            if fired_at > self.clock.now():
-                self.clock.sleep(fired_at - self.clock.now())
-            context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
-            self.handler(json.loads(targets[0]["Input"]), context)
+    def run_until(self, done: Callable[[], bool], *, max_seconds: float = 13 * 3600.0) -> None:
+        """Let the executions run until ``done()`` (fails after ``max_seconds`` simulated seconds)."""
+        assert self.sim is not None
+        assert self.sim.run_until(done, max_seconds=max_seconds), (
+            f"condition not met within {max_seconds:g} simulated seconds; executions: {self.executions()}"
+        )
 
-    def drive_polls(self, done: Callable[[], bool], *, max_invocations: int = 500) -> int:
-        """Play EventBridge for the poll rules left after an answer (a completion signal's poll)
-        until ``done()``; returns the invocations made. Fails when no rule is left before then."""
-        fired: dict[str, int] = {}
-        for invocation in range(1, max_invocations + 1):
-            if done():
-                return invocation - 1
-            rules = self.poll_rules()
-            assert rules, "no poll rule left and the condition is not met: nothing would ever signal"
-            rule = rules[0]
-            made = self.rule_created_at.get(rule, self.clock.now())
-            behind = int((self.clock.now() - made - RULE_PERIOD_SECONDS) // RULE_PERIOD_SECONDS)
-            fired[rule] = max(fired.get(rule, 0) + 1, behind)
-            fired_at = made + fired[rule] * RULE_PERIOD_SECONDS
-            if fired_at > self.clock.now():
-                self.clock.sleep(fired_at - self.clock.now())
-            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
-            if targets:
-                context = LambdaContext(self.clock, self.lambda_timeout, started=fired_at)
-                self.handler(json.loads(targets[0]["Input"]), context)
-        raise AssertionError(f"condition not met after {max_invocations} poll invocations")
-
-    def fire_once(self, rule: str) -> None:
-        """One more firing of ``rule`` now (its current Input), as EventBridge would."""
-        targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
-        if targets:
-            self.handler(json.loads(targets[0]["Input"]), LambdaContext(self.clock, self.lambda_timeout))
+    def settle(self, max_seconds: float = 13 * 3600.0) -> None:
+        """Let every execution run to its end."""
+        if self.sim is not None:
+            self.sim.settle(max_seconds=max_seconds)
 
     def received(self, url: str) -> list[dict[str, Any]]:
         """Every body PUT to ``url`` (a ResponseURL or a wait condition handle URL)."""
-        return list(self.server.responses.get(url.split("?")[0].split(f":{self.server.port}", 1)[1], []))
+        return list(self.server.responses.get(self.path(url), []))
 
-    def find_rule(self, request_id: str) -> str | None:
-        """The poll rule whose target replays the request ``request_id``."""
-        for found in self.events.list_rules()["Rules"]:
-            for target in self.events.list_targets_by_rule(Rule=found["Name"])["Targets"]:
-                if json.loads(target.get("Input", "{}")).get("RequestId") == request_id:
-                    return str(found["Name"])
-        return None
+    def path(self, url: str) -> str:
+        return url.split("?")[0].split(f":{self.server.port}", 1)[1]
 
-    def poll_rules(self) -> list[str]:
-        return [r["Name"] for r in self.events.list_rules(NamePrefix="dbscale-poll-")["Rules"]]
+    def executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The executions of the provider's state machine (``status``: RUNNING, ABORTED, ...)."""
+        if not self.state_machine_arn:
+            return []
+        sfn = fresh_session().client("stepfunctions")
+        kwargs: dict[str, Any] = {"stateMachineArn": self.state_machine_arn}
+        if status:
+            kwargs["statusFilter"] = status
+        found: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("list_executions").paginate(**kwargs):
+            found.extend(page["executions"])
+        return found
+
+    def running(self) -> list[str]:
+        """Names of the executions still running: nothing may be left once a stack is deleted."""
+        return [e["name"] for e in self.executions("RUNNING")]
+
+
+@contextlib.contextmanager
+def wired(module: Any, server: ResponseServer, ca_file: str, session: Any, clock: Any) -> Iterator[CloudFormation]:
+    """A :class:`CloudFormation` driving handler ``module`` on ``session``'s (moto) AWS and ``clock``,
+    answering to ``server`` (trusting ``ca_file``), with the provider's state machine running in process.
+
+    moto must run with ``mock_aws(config=SFN_CONFIG)``."""
+    provider = module.provider
+    saved = (provider.session, provider.clock, provider.ssl_verify, provider.state_machine_arn)
+    server.fail_next = 0
+    arn, sim = install_state_machine(session, clock, module.handler)
+    provider.session, provider.clock, provider.ssl_verify, provider.state_machine_arn = session, clock, ca_file, arn
+    cfn = CloudFormation(module.handler, server, clock)
+    cfn.sim, cfn.state_machine_arn = sim, arn
+    try:
+        with sim:
+            yield cfn
+    finally:
+        provider.session, provider.clock, provider.ssl_verify, provider.state_machine_arn = saved
+
+
+def install_state_machine(session: Any, clock: Any, handler: Callable[[dict[str, Any], Any], Any]) -> tuple[str, Any]:
+    """Create the provider's state machine (its real definition) in moto and run its executions
+    in process: returns the machine's ARN and the started :class:`~tests.fakes.StepFunctionsSim`."""
+    from dbscale.handlers.workflow import definition, state_machine_name
+    from tests.fakes import StepFunctionsSim
+
+    sfn = session.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=state_machine_name(FUNCTION_NAME),
+        definition=json.dumps(definition(FUNCTION_ARN)),
+        roleArn="arn:aws:iam::123456789012:role/dbscale-e2e-states",
+    )["stateMachineArn"]
+    sim = StepFunctionsSim(clock, {FUNCTION_ARN: handler}, lambda_timeout=LAMBDA_TIMEOUT_SECONDS)
+    return str(arn), sim
 
 
 def rate_seconds(expression: str) -> float:

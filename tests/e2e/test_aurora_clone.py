@@ -17,7 +17,7 @@ from dbscale.core.aws import tag_dict
 from dbscale.core.clones import CLONE_OF_TAG_KEY, COPY_OF_TAG_KEY, copy_identifier
 from dbscale.handlers import aurora_clone
 from dbscale.handlers.aurora_clone import default_clone_identifier
-from tests.e2e.harness import STACK_ID, CloudFormation, ResponseServer
+from tests.e2e.harness import STACK_ID, CloudFormation, ResponseServer, wired
 from tests.fakes import FakeClock, SlowAws, ThrottleInjector
 from tests.fakes.clones import AuroraCloneFake
 
@@ -46,14 +46,8 @@ def cfn(
     boto_session: boto3.Session,
     fake_clock: FakeClock,
 ) -> Iterator[CloudFormation]:
-    provider = aurora_clone.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify)
-    provider.session, provider.clock, provider.ssl_verify = boto_session, fake_clock, tls_ca[1]
-    response_server.fail_next = 0
-    try:
-        yield CloudFormation(aurora_clone.handler, response_server, fake_clock)
-    finally:
-        provider.session, provider.clock, provider.ssl_verify = saved
+    with wired(aurora_clone, response_server, tls_ca[1], boto_session, fake_clock) as driver:
+        yield driver
 
 
 @pytest.fixture
@@ -97,7 +91,7 @@ def test_create_clones_the_source_and_answers_with_its_endpoints(
     instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [CLONE]}])["DBInstances"]
     assert [(i["DBInstanceClass"], i["DBInstanceStatus"]) for i in instances] == [("db.r6g.large", "available")]
     assert result.invocations > 1  # the clone and its instance outlast one invocation: polled
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
     assert fake.silent_full_copies == []
 
 
@@ -285,7 +279,7 @@ def test_delete_removes_the_clone_without_a_final_snapshot(cfn: CloudFormation, 
     assert result.status == "SUCCESS", result.reason
     assert CLONE not in clusters(rds) and "prod" in clusters(rds)
     assert rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
 
 
 def test_delete_with_final_snapshot_keeps_one(cfn: CloudFormation, source: str, rds: Any) -> None:

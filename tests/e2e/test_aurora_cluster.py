@@ -61,7 +61,7 @@ def test_full_lifecycle_with_rolling_class_change(aurora_cfn: CloudFormation) ->
     assert boto3.client("rds").describe_db_clusters()["DBClusters"] == []
     snapshots = boto3.client("rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
     assert any(s["DBClusterSnapshotIdentifier"].startswith("orders-final-") for s in snapshots)
-    assert aurora_cfn.poll_rules() == []
+    assert aurora_cfn.running() == []
 
 
 def test_serverless_v2_range_change(aurora_cfn: CloudFormation) -> None:

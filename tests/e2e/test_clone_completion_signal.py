@@ -33,7 +33,7 @@ def with_signal(cfn: CloudFormation, props: dict[str, Any], handle: str) -> dict
 
 def create(cfn: CloudFormation, props: dict[str, Any], **kwargs: Any) -> Any:
     event = cfn.event("Create", TYPE, props, logical_id="Clone", service_timeout=3600)
-    return cfn.send(event, firings_after_answer=0, **kwargs)
+    return cfn.send(event, after_answer_seconds=0, **kwargs)
 
 
 def signalled(cfn: CloudFormation, handle: str) -> dict[str, str]:
@@ -83,7 +83,7 @@ def test_a_four_hour_copy_answers_at_once_and_signals_within_seconds_of_completi
     assert cfn.received(handle) == []
     assert CLONE not in clusters(rds)
 
-    cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=400)
+    cfn.run_until(lambda: bool(cfn.received(handle)))
 
     data = signalled(cfn, handle)
     assert data["ClusterIdentifier"] == CLONE and data["ClonedFrom"] == copy_id
@@ -95,7 +95,7 @@ def test_a_four_hour_copy_answers_at_once_and_signals_within_seconds_of_completi
     finished = last_available(provider_env, (CLONE, "aurora"), (instance_identifier(CLONE, 1), "aurora-instance"))
     assert finished - answered.started_at >= FOUR_HOURS
     assert arrival(cfn, handle) - finished <= 10
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
     assert fake.silent_full_copies == []
 
 
@@ -108,17 +108,17 @@ def test_a_failing_copy_signals_failure_with_the_reason(
     assert answered.status == "SUCCESS", answered.reason
     backend = get_backend("rds")["123456789012"]["us-east-1"]
     copy_id = copy_identifier("prod", started_utc)
-    cfn.drive_polls(lambda: copy_id in backend.clusters, max_invocations=100)  # the seed snapshot is done
+    cfn.run_until(lambda: copy_id in backend.clusters)  # the seed snapshot is done
     fake_clock.advance(3600)  # an hour into the restore, it fails
     backend.clusters[copy_id].status = "incompatible-restore"
 
-    cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=100)
+    cfn.run_until(lambda: bool(cfn.received(handle)))
 
     (signal,) = cfn.received(handle)
     assert signal["Status"] == "FAILURE", signal
     assert "incompatible-restore" in signal["Reason"]
     assert signal["Data"] == ""
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
 
 
 def test_a_rollback_delete_while_the_copy_runs_ends_the_poll_and_deletes_cleanly(
@@ -127,7 +127,7 @@ def test_a_rollback_delete_while_the_copy_runs_ends_the_poll_and_deletes_cleanly
     handle = cfn.server.url()
     props = with_signal(cfn, COPY_PROPS, handle)
     assert create(cfn, props).status == "SUCCESS"
-    (rule,) = cfn.poll_rules()
+    (rule,) = cfn.running()
     # As if a poll invocation were still running, holding the lease for ten more minutes.
     envelope = _target(cfn, rule)
     envelope["lease_until"] = fake_clock.now() + 600
@@ -138,13 +138,13 @@ def test_a_rollback_delete_while_the_copy_runs_ends_the_poll_and_deletes_cleanly
 
     assert deleted.status == "SUCCESS", deleted.reason
     assert deleted.sent_at is not None and deleted.sent_at >= delete_sent + 600  # waited for that lease to end
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
     # The superseded invocation, or a late firing of the old rule, finds the rule gone and does nothing.
     cfn.handler(envelope, _context(cfn))
     fake.settle(FOUR_HOURS)
     assert CLONE not in clusters(rds)
     assert cfn.received(handle) == []
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
 
 
 def test_a_copy_on_write_clone_signals_too(cfn: CloudFormation, source: str, fake: AuroraCloneFake) -> None:
@@ -153,11 +153,11 @@ def test_a_copy_on_write_clone_signals_too(cfn: CloudFormation, source: str, fak
     assert answered.status == "SUCCESS", answered.reason
     assert answered.data == {"ClusterIdentifier": CLONE, "ClonedFrom": "prod", "InProgress": "true"}
 
-    cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=60)
+    cfn.run_until(lambda: bool(cfn.received(handle)))
 
     data = signalled(cfn, handle)
     assert data["ClonedFrom"] == "prod"
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
     assert [kind for kind, origin, _ in fake.restores if origin == "prod"] == ["clone"]
     # examples/long-clone.yaml reads each value back from the wait condition's Data.
     (signal,) = cfn.received(handle)
@@ -188,17 +188,17 @@ def test_an_instance_class_change_answers_with_the_clone_as_it_is_and_signals(
     bigger = with_signal(cfn, {**PROPS, "InstanceClass": "db.r6g.xlarge"}, handle)
     event = cfn.event("Update", TYPE, bigger, logical_id="Clone", physical_id=CLONE, old_properties=PROPS)
 
-    answered = cfn.send(event, firings_after_answer=0)
+    answered = cfn.send(event, after_answer_seconds=0)
 
     assert answered.status == "SUCCESS", answered.reason
     assert answered.data["InProgress"] == "true"
     assert answered.data["Endpoint.Address"] == created.data["Endpoint.Address"]  # an existing clone's, unchanged
     if not cfn.received(handle):
-        cfn.drive_polls(lambda: bool(cfn.received(handle)), max_invocations=60)
+        cfn.run_until(lambda: bool(cfn.received(handle)))
     assert signalled(cfn, handle)["SecretArn"] == created.data["SecretArn"]
     instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [CLONE]}])["DBInstances"]
     assert [(i["DBInstanceClass"], i["DBInstanceStatus"]) for i in instances] == [("db.r6g.xlarge", "available")]
-    assert cfn.poll_rules() == []
+    assert cfn.running() == []
 
 
 def test_a_signal_without_waiting_is_refused(cfn: CloudFormation, source: str, rds: Any) -> None:

@@ -150,4 +150,4 @@ def test_aurora_delete_whose_final_snapshot_name_is_taken_fails_before_deleting_
     found = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["orders"]}])["DBInstances"]
     assert sorted(i["DBInstanceStatus"] for i in found) == ["available", "available"]
     assert "nothing was deleted" in deleted.reason
-    assert aurora_cfn.poll_rules() == []
+    assert aurora_cfn.running() == []

@@ -36,14 +36,14 @@ def test_five_hour_classic_resize_signals_success_within_seconds(
     handle = created.server.url()
     bigger = {**PROPS, "NumberOfNodes": 3}
     started = fake_clock.now()
-    answered = created.send(resize_event(created, handle, bigger, PROPS), firings_after_answer=0)
+    answered = created.send(resize_event(created, handle, bigger, PROPS), after_answer_seconds=0)
     assert answered.status == "SUCCESS", answered.reason
     assert answered.data["InProgress"] == "true"
     assert answered.data["NumberOfNodes"] == "3"  # the declared end state, for GetAtt users
     assert answered.sent_at is not None and answered.sent_at - started < 120  # within ServiceTimeout, by far
     assert created.received(handle) == []
 
-    created.drive_polls(lambda: bool(created.received(handle)), max_invocations=400)
+    created.run_until(lambda: bool(created.received(handle)))
     (signal,) = created.received(handle)
     assert signal["Status"] == "SUCCESS", signal
     assert signal["UniqueId"] == "warehouse"
@@ -53,7 +53,7 @@ def test_five_hour_classic_resize_signals_success_within_seconds(
     assert finished - started >= FIVE_HOURS
     assert created.server.received_at[handle.split("?")[0].split(f":{created.server.port}", 1)[1]][0] - finished <= 10
     assert nodes() == 3
-    assert created.poll_rules() == []
+    assert created.running() == []
 
 
 def test_failing_resize_signals_failure_with_the_reason(created: CloudFormation, fake_clock: FakeClock) -> None:
@@ -62,17 +62,17 @@ def test_failing_resize_signals_failure_with_the_reason(created: CloudFormation,
     from tests.fakes.moto_shims import RESIZE_ATTRIBUTE
 
     handle = created.server.url()
-    answered = created.send(resize_event(created, handle, {**PROPS, "NumberOfNodes": 3}, PROPS), firings_after_answer=0)
+    answered = created.send(resize_event(created, handle, {**PROPS, "NumberOfNodes": 3}, PROPS), after_answer_seconds=0)
     assert answered.status == "SUCCESS"
     fake_clock.advance(1800)
     cluster = get_backend("redshift")["123456789012"]["us-east-1"].clusters["warehouse"]
     record = getattr(cluster, RESIZE_ATTRIBUTE)
     record.status, record.message = "FAILED", "insufficient capacity for ra3.xlplus in us-east-1a"
-    created.drive_polls(lambda: bool(created.received(handle)), max_invocations=50)
+    created.run_until(lambda: bool(created.received(handle)))
     (signal,) = created.received(handle)
     assert signal["Status"] == "FAILURE"
     assert "insufficient capacity" in signal["Reason"]
-    assert created.poll_rules() == []
+    assert created.running() == []
 
 
 def test_rollback_during_the_resize_takes_over_and_the_old_handle_is_never_signalled(
@@ -80,15 +80,15 @@ def test_rollback_during_the_resize_takes_over_and_the_old_handle_is_never_signa
 ) -> None:
     old_handle, rollback_handle = created.server.url(), created.server.url()
     bigger = {**PROPS, "NumberOfNodes": 3}
-    assert created.send(resize_event(created, old_handle, bigger, PROPS), firings_after_answer=0).status == "SUCCESS"
+    assert created.send(resize_event(created, old_handle, bigger, PROPS), after_answer_seconds=0).status == "SUCCESS"
     # Another resource fails: CloudFormation rolls back, sending the old properties while the resize runs.
-    rollback = created.send(resize_event(created, rollback_handle, PROPS, bigger), firings_after_answer=0)
+    rollback = created.send(resize_event(created, rollback_handle, PROPS, bigger), after_answer_seconds=0)
     assert rollback.status == "SUCCESS", rollback.reason
-    created.drive_polls(lambda: bool(created.received(rollback_handle)), max_invocations=800)
+    created.run_until(lambda: bool(created.received(rollback_handle)))
     assert created.received(rollback_handle)[0]["Status"] == "SUCCESS"
     assert created.received(old_handle) == []
     assert nodes() == 2
-    assert created.poll_rules() == []
+    assert created.running() == []
 
 
 def test_without_a_handle_behaviour_is_unchanged(created: CloudFormation, slow_aws: SlowAws) -> None:
@@ -112,11 +112,11 @@ def test_malformed_signal_properties_are_refused(redshift_cfn: CloudFormation) -
 def test_a_change_done_within_the_invocation_still_signals_its_handle(created: CloudFormation) -> None:
     handle = created.server.url()
     tagged = {**PROPS, "Tags": [{"Key": "team", "Value": "bi"}]}  # no operation at all
-    result = created.send(resize_event(created, handle, tagged, PROPS), firings_after_answer=0)
+    result = created.send(resize_event(created, handle, tagged, PROPS), after_answer_seconds=0)
     assert result.status == "SUCCESS", result.reason
     (signal,) = created.received(handle)
     assert signal["Status"] == "SUCCESS" and signal["UniqueId"] == "warehouse"
-    assert created.poll_rules() == []
+    assert created.running() == []
 
 
 def test_a_signal_without_waiting_is_refused(redshift_cfn: CloudFormation) -> None:

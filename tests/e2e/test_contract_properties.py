@@ -33,10 +33,9 @@ FAULTS = st.one_of(
                 "CreateDBInstance",
                 "DescribeClusters",
                 "DescribeDBClusters",
-                "PutRule",
-                "PutTargets",
-                "AddPermission",
-                "RemoveTargets",
+                "StartExecution",
+                "DescribeExecution",
+                "ListExecutions",
             ]
         ),
         st.sampled_from(["ThrottlingException", "AccessDeniedException", "InternalFailure"]),
@@ -64,7 +63,7 @@ def _check(
     heal: Any = lambda: None,
 ) -> None:
     cfn.lambda_timeout = lambda_timeout
-    result = cfn.send(event, firings_after_answer=2)
+    result = cfn.send(event, after_answer_seconds=120)
     assert len(result.responses) == 1, [r["Status"] for r in result.responses]
     assert len(result.reason.encode()) <= 4096
     given_props = event.get("ResourceProperties") if isinstance(event.get("ResourceProperties"), dict) else {}
@@ -81,10 +80,8 @@ def _check(
         assert deleted.status == "SUCCESS", deleted.reason
         assert len(deleted.responses) == 1
     heal()
-    rule = cfn.find_rule(str(event.get("RequestId")))
-    if rule is not None:  # a tombstone left while the fault lasted: its next firing cleans up
-        cfn.fire_once(rule)
-    assert cfn.find_rule(str(event.get("RequestId"))) is None, "orphan poll rule"
+    cfn.settle()
+    assert cfn.running() == [], "an execution outlived its answer"
     if result.status == "SUCCESS":
         return
     assert live() == [], f"left running after {result.reason}"
@@ -121,7 +118,7 @@ def test_redshift_handler_keeps_the_contract(
 ) -> None:
     name = f"gen-{next(NAMES)}"
     base = {"ClusterIdentifier": name, "NodeType": "ra3.xlplus", "NumberOfNodes": 2}
-    for operation in ("CreateCluster", "DescribeClusters", "PutRule", "PutTargets", "AddPermission", "RemoveTargets"):
+    for operation in ("CreateCluster", "DescribeClusters", "StartExecution", "DescribeExecution", "ListExecutions"):
         failing_calls.fail(operation, "x", times=0)
     if fault:
         failing_calls.fail(fault[0], fault[1], times=fault[2])
@@ -165,7 +162,7 @@ def test_aurora_handler_keeps_the_contract(
 ) -> None:
     name = f"gen-{next(NAMES)}"
     base = {"ClusterIdentifier": name, "InstanceClass": "db.r6g.large", "ReaderCount": 0}
-    for operation in ("CreateDBCluster", "CreateDBInstance", "DescribeDBClusters", "PutRule", "PutTargets"):
+    for operation in ("CreateDBCluster", "CreateDBInstance", "DescribeDBClusters", "StartExecution", "DescribeExecution"):
         failing_calls.fail(operation, "x", times=0)
     if fault:
         failing_calls.fail(fault[0], fault[1], times=fault[2])

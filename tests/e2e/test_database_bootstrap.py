@@ -16,7 +16,7 @@ import trustme
 
 from dbscale.core.bootstrap import Migration, load_migrations
 from dbscale.handlers import database_bootstrap
-from tests.e2e.harness import CloudFormation, ResponseServer
+from tests.e2e.harness import CloudFormation, ResponseServer, wired
 from tests.fakes import FakeClock
 from tests.fakes.data_api import DataApiFake, install
 
@@ -47,14 +47,8 @@ def cfn(
     boto_session: boto3.Session,
     fake_clock: FakeClock,
 ) -> Iterator[CloudFormation]:
-    provider = database_bootstrap.provider
-    saved = (provider.session, provider.clock, provider.ssl_verify)
-    provider.session, provider.clock, provider.ssl_verify = boto_session, fake_clock, tls_ca[1]
-    response_server.fail_next = 0
-    try:
-        yield CloudFormation(database_bootstrap.handler, response_server, fake_clock)
-    finally:
-        provider.session, provider.clock, provider.ssl_verify = saved
+    with wired(database_bootstrap, response_server, tls_ca[1], boto_session, fake_clock) as driver:
+        yield driver
 
 
 def aurora(

@@ -64,7 +64,7 @@ def test_full_lifecycle(redshift_cfn: CloudFormation, fake_clock: FakeClock) -> 
     assert deleted.status == "SUCCESS", deleted.reason
     assert clusters() == []
     assert [s for s in snapshots() if s.startswith("warehouse-final-")], snapshots()
-    assert redshift_cfn.poll_rules() == []
+    assert redshift_cfn.running() == []
 
 
 def test_create_paused(redshift_cfn: CloudFormation) -> None:
@@ -169,7 +169,7 @@ def test_long_resize_completes_through_polling(redshift_cfn: CloudFormation, pro
     assert result.status == "SUCCESS", result.reason
     assert result.invocations > 1  # outlived one 15-minute Lambda: finished by EventBridge polls
     assert cluster()["NumberOfNodes"] == 4
-    assert redshift_cfn.poll_rules() == []  # the poll rule is removed once answered
+    assert redshift_cfn.running() == []  # the poll rule is removed once answered
     # Answered within seconds of the resize finishing, not at the next 2-minute crhelper poll.
     assert result.sent_at is not None and result.started_at is not None
     assert result.sent_at - result.started_at < 1800 + 15
@@ -195,7 +195,7 @@ def test_operation_that_outlives_the_deadline_is_answered_before_it(redshift_cfn
     assert result.sent_at is not None and result.started_at is not None
     assert result.sent_at - result.started_at < 1200
     assert "ServiceTimeout" in result.reason and "resiz" in result.reason
-    assert redshift_cfn.poll_rules() == []
+    assert redshift_cfn.running() == []
 
 
 def test_rollback_waits_for_the_running_resize_then_restores(

@@ -1,5 +1,5 @@
 """The handler runtime's contract under faults (issue 11): the right id in every answer, one answer
-per delivery on its own URL, no orphan poll rule, bounded time, nothing secret in the logs.
+per delivery on its own URL, no execution left running, bounded time, nothing secret in the logs.
 
 Each test here failed on the crhelper-based runtime it replaced."""
 
@@ -15,7 +15,6 @@ import boto3
 import pytest
 
 from dbscale.handlers import redshift_cluster
-from dbscale.handlers.polling import INPUT_MAX_CHARS, PollRule, PollStateTooLarge
 from tests.e2e.harness import CloudFormation, LambdaContext
 from tests.fakes import FailingCalls, FakeClock, LostResponses
 
@@ -82,18 +81,14 @@ def test_create_refused_before_any_call_answers_the_marker(redshift_cfn: CloudFo
     assert result.physical_id.startswith("DBSCALE-NOT-CREATED-")
 
 
-# --- item 3: poll set-up failures and the poll state's size ---------------------------------------
+# --- item 3: hand-over failures and the operation document's size --------------------------------
 
 
 @pytest.mark.parametrize(
     ("operation", "code"),
-    [
-        ("PutRule", "AccessDeniedException"),
-        ("AddPermission", "TooManyRequestsException"),
-        ("PutTargets", "ThrottlingException"),
-    ],
+    [("StartExecution", "AccessDeniedException"), ("StartExecution", "StateMachineDoesNotExist")],
 )
-def test_poll_setup_failure_answers_with_the_cluster_id_and_leaves_no_rule(
+def test_hand_over_failure_answers_with_the_cluster_id_and_leaves_no_execution(
     redshift_cfn: CloudFormation, failing_calls: FailingCalls, operation: str, code: str
 ) -> None:
     failing_calls.fail(operation, code)
@@ -102,40 +97,41 @@ def test_poll_setup_failure_answers_with_the_cluster_id_and_leaves_no_rule(
     assert result.status == "FAILED"
     assert result.physical_id == "warehouse", result.physical_id
     assert code in result.reason
-    assert redshift_cfn.poll_rules() == []
+    assert redshift_cfn.executions() == []
     failing_calls.fail(operation, code, times=0)  # the fault passes; CloudFormation rolls back
     rollback_delete(redshift_cfn, result.physical_id)
     assert live_clusters() == []
 
 
-def test_forty_long_tags_poll_within_eventbridge_input_limit(redshift_cfn: CloudFormation) -> None:
+def test_throttled_hand_over_is_retried_not_failed(redshift_cfn: CloudFormation, failing_calls: FailingCalls) -> None:
+    failing_calls.fail("StartExecution", "ThrottlingException", times=6)  # more than botocore's own attempts
+    redshift_cfn.lambda_timeout = SHORT_LAMBDA
+    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS))
+    assert result.status == "SUCCESS", result.reason
+    assert len(result.responses) == 1
+    assert failing_calls.failed["StartExecution"] == 6
+
+
+def test_forty_long_tags_travel_through_the_execution(redshift_cfn: CloudFormation) -> None:
     tags = [{"Key": f"team-key-{i:02d}-" + "k" * 100, "Value": "v" * 200} for i in range(40)]
     event = redshift_cfn.event("Create", TYPE, {**PROPS, "Tags": tags})
-    assert len(json.dumps(event)) > INPUT_MAX_CHARS  # the whole event would not fit in a target
-    # tests/fakes enforces the limit (moto does not): crhelper's whole-event Input was refused here.
+    assert len(json.dumps(event)) > 8192  # EventBridge's Input limit, which the poll rules had
     redshift_cfn.lambda_timeout = SHORT_LAMBDA
     result = redshift_cfn.send(event)
     assert result.status == "SUCCESS", result.reason
-    assert result.invocations > 1  # carried by polls
-    assert redshift_cfn.poll_rules() == []
+    assert result.invocations >= 1  # carried by the execution's checks
+    assert redshift_cfn.running() == []
 
 
-def test_poll_state_over_the_limit_is_refused_before_a_rule_is_made(boto_session: boto3.Session) -> None:
-    rule = PollRule("dbscale-poll-x", boto_session, "f", "arn:aws:lambda:us-east-1:123456789012:function:f")
-    envelope = {"request": {"LogicalResourceId": "C"}, "properties": {"X": "y" * INPUT_MAX_CHARS}}
-    with pytest.raises(PollStateTooLarge):
-        rule.install(envelope)
-    assert boto3.client("events").list_rules()["Rules"] == []
-
-
-def test_response_url_leaves_the_rule_target_with_the_answer(redshift_cfn: CloudFormation) -> None:
+def test_response_url_leaves_the_operation_document_with_the_answer(redshift_cfn: CloudFormation) -> None:
     redshift_cfn.lambda_timeout = SHORT_LAMBDA
     event = redshift_cfn.event("Create", TYPE, PROPS)
     result = redshift_cfn.send(event)
     assert result.status == "SUCCESS", result.reason
-    for name in boto3.client("events").list_rules()["Rules"]:
-        for target in boto3.client("events").list_targets_by_rule(Rule=name["Name"])["Targets"]:
-            assert event["ResponseURL"] not in target.get("Input", "")
+    (execution,) = redshift_cfn.executions()
+    sfn = boto3.client("stepfunctions")
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert event["ResponseURL"] not in str(described.get("output"))
 
 
 # --- item 6: one answer, on its own URL ---------------------------------------------------------
@@ -168,17 +164,6 @@ def test_event_without_response_url_is_not_answered_anywhere(redshift_cfn: Cloud
     redshift_cluster.handler(event, LambdaContext(fake_clock))
     assert redshift_cfn.server.requests_seen == before
     assert clusters() == []
-
-
-def test_poll_teardown_denied_still_answers_exactly_once(
-    redshift_cfn: CloudFormation, failing_calls: FailingCalls
-) -> None:
-    failing_calls.fail("RemoveTargets", "AccessDeniedException")
-    redshift_cfn.lambda_timeout = SHORT_LAMBDA
-    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS), firings_after_answer=4)
-    assert result.status == "SUCCESS", result.reason
-    assert len(result.responses) == 1, [r["Status"] for r in result.responses]
-    assert failing_calls.failed["RemoveTargets"] >= 1
 
 
 # --- item 5: two deliveries of the same Create ----------------------------------------------------
@@ -303,25 +288,13 @@ def test_debug_logging_prints_neither_the_response_url_nor_credentials(
     assert all(r.levelno >= logging.WARNING for r in caplog.records if r.name.split(".")[0] in ("botocore", "boto3"))
 
 
-def test_a_poll_that_cannot_read_its_rule_is_skipped_not_failed(
-    redshift_cfn: CloudFormation, monkeypatch: pytest.MonkeyPatch
+def test_a_check_whose_status_read_is_throttled_is_retried_not_failed(
+    redshift_cfn: CloudFormation, failing_calls: FailingCalls
 ) -> None:
-    from dbscale.core.errors import AwsError
-    from dbscale.handlers import polling
-
-    real_read = polling.PollRule.read
-    calls = {"n": 0}
-
-    def throttled_twice(self: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] <= 2:  # the hand-over's read and the first poll's read
-            raise AwsError("simulated: Rate exceeded", code="ThrottlingException")
-        return real_read(self)
-
-    monkeypatch.setattr(polling.PollRule, "read", throttled_twice)
+    failing_calls.fail("DescribeExecution", "ThrottlingException", times=12)
     redshift_cfn.lambda_timeout = SHORT_LAMBDA
     result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, PROPS))
     assert result.status == "SUCCESS", result.reason
     assert len(result.responses) == 1
-    assert calls["n"] > 2
-    assert redshift_cfn.poll_rules() == []
+    assert failing_calls.failed["DescribeExecution"] == 12
+    assert redshift_cfn.running() == []
