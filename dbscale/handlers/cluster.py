@@ -63,6 +63,14 @@ class ReplaceableResource(ResourceType):
     argument_names: Mapping[str, str] = {}
     """The core's argument names -> this resource's property names, for InvalidRequest Reasons."""
 
+    def check_request(self, request: Request) -> None:
+        if request.request_type == "Delete":
+            return  # a Delete must not fail on the properties that failed its Create
+        try:
+            self.parse(request)
+        except InvalidRequest as err:
+            raise renamed(err, self.argument_names) from None
+
     def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
         try:
             return self._step(provider, request, state)

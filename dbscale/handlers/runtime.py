@@ -158,6 +158,12 @@ class ResourceType:
     signal_attributes: tuple[str, ...] = ()
     """The attributes a completion signal's Data carries, in this order (see :mod:`.signal`)."""
 
+    def check_request(self, request: Request) -> None:
+        """Check a request's properties without any AWS call; raise InvalidRequest naming the property.
+
+        Called before the runtime's first AWS call, so a bad template fails at once and for free.
+        Default: nothing (``step`` checks)."""
+
     def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
         """Make as much progress as possible without waiting; keep what must survive in ``state``.
 

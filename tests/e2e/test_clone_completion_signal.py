@@ -121,26 +121,21 @@ def test_a_failing_copy_signals_failure_with_the_reason(
     assert cfn.running() == []
 
 
-def test_a_rollback_delete_while_the_copy_runs_ends_the_poll_and_deletes_cleanly(
+def test_a_rollback_delete_while_the_copy_runs_stops_its_execution_and_deletes_cleanly(
     cfn: CloudFormation, full_source: str, rds: Any, fake: AuroraCloneFake, fake_clock: FakeClock
 ) -> None:
     handle = cfn.server.url()
     props = with_signal(cfn, COPY_PROPS, handle)
     assert create(cfn, props).status == "SUCCESS"
-    (rule,) = cfn.running()
-    # As if a poll invocation were still running, holding the lease for ten more minutes.
-    envelope = _target(cfn, rule)
-    envelope["lease_until"] = fake_clock.now() + 600
-    _save(cfn, rule, envelope)
-    delete_sent = fake_clock.now()
+    (execution,) = cfn.running()
+    cfn.sim.run_for(600)  # the copy's execution checks on, in the middle of a check task
 
     deleted = cfn.send(cfn.event("Delete", TYPE, props, logical_id="Clone", physical_id=CLONE))
 
     assert deleted.status == "SUCCESS", deleted.reason
-    assert deleted.sent_at is not None and deleted.sent_at >= delete_sent + 600  # waited for that lease to end
     assert cfn.running() == []
-    # The superseded invocation, or a late firing of the old rule, finds the rule gone and does nothing.
-    cfn.handler(envelope, _context(cfn))
+    assert [e["name"] for e in cfn.executions("ABORTED")] == [execution]
+    cfn.sim.run_for(3600)  # whatever the stopped execution would still do, it does not
     fake.settle(FOUR_HOURS)
     assert CLONE not in clusters(rds)
     assert cfn.received(handle) == []
@@ -223,20 +218,3 @@ def evaluate(value: Any, data: dict[str, str]) -> Any:
     if function == "Fn::Split":
         return evaluate(argument[1], data).split(argument[0])
     raise AssertionError(f"unexpected {function}")
-
-
-def _target(cfn: CloudFormation, rule: str) -> dict[str, Any]:
-    targets = cfn.events.list_targets_by_rule(Rule=rule)["Targets"]
-    loaded: dict[str, Any] = json.loads(targets[0]["Input"])
-    return loaded
-
-
-def _save(cfn: CloudFormation, rule: str, envelope: dict[str, Any]) -> None:
-    (target,) = cfn.events.list_targets_by_rule(Rule=rule)["Targets"]
-    cfn.events.put_targets(Rule=rule, Targets=[{**target, "Input": json.dumps(envelope)}])
-
-
-def _context(cfn: CloudFormation) -> Any:
-    from tests.e2e.harness import LambdaContext
-
-    return LambdaContext(cfn.clock, cfn.lambda_timeout)
