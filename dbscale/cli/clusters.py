@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,6 +13,9 @@ from ..core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest
 from ..core.plan import RescalePlan
 from . import errors, progress
 from .output import console, minutes, money, print_json, regions, session, tags
+
+if TYPE_CHECKING:
+    from ..core.operations_view import RunningOperation
 
 Region = Annotated[str | None, typer.Option("--region", help="AWS region (default: AWS_REGION or the profile's).")]
 Regions = Annotated[list[str] | None, typer.Option("--region", help="Region to cover; repeat for more.")]
@@ -29,32 +33,64 @@ plan_app = typer.Typer(help="What a rescale would do, its expected duration and 
 rescale_app = typer.Typer(help="Rescale a cluster, with a live progress display.")
 
 
+StateMachines = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--state-machine",
+        metavar="ARN",
+        help="Look for running long operations only in this Step Functions state machine; repeat for more "
+        "(default: every state machine named *-operations in the regions covered).",
+    ),
+]
+
+
 def status(
     region: Regions = None,
     all_regions: AllRegions = False,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only clusters with tag KEY=VALUE.")] = None,
+    state_machine: StateMachines = None,
     json: Json = False,
 ) -> None:
-    """Every Redshift provisioned cluster and Aurora cluster: engine, shape, state, hourly cost, owner."""
+    """Every Redshift provisioned cluster and Aurora cluster: engine, shape, state, hourly cost, owner,
+    and the long operation a dbscale custom resource runs on it (its Step Functions execution)."""
     from ..core.advisor import discover
+    from ..core.operations_view import fleet_operations, state_machine_region
     from ..core.pricing import price_book
 
+    for arn in state_machine or []:
+        state_machine_region(arn)  # a mistyped ARN is refused before any AWS call
     covered = regions(region, all_regions)
     found = discover(covered, sessions=lambda r: session(r), tags=tags(tag))
     prices = price_book(covered, use_api=False)
     pending = progress.unfinished()
+    running = fleet_operations(covered, sessions=lambda r: session(r), state_machine_arns=state_machine)
+    others = running.others((c.region, c.name) for c in found)
+    now = time.time()
     if json:
         clusters = []
         for c in found:
             data = c.to_dict(prices)
             data["dbscale_operation"] = pending.get((c.region, c.service, c.name))
+            long_operation = running.for_cluster(c.region, c.name)
+            data["long_operation"] = long_operation.to_dict(now) if long_operation else None
             clusters.append(data)
-        print_json({"regions": covered, "prices": prices.summary(), "clusters": clusters})
+        print_json(
+            {
+                "regions": covered,
+                "prices": prices.summary(),
+                "clusters": clusters,
+                "long_operations": {"other": [o.to_dict(now) for o in others], "notes": list(running.notes)},
+            }
+        )
         return
     table = Table(title=f"dbscale status ({', '.join(covered)})")
     for column in ("region", "cluster", "engine", "shape", "state", "$/hour", "managed by dbscale", "in flight"):
         table.add_column(column, justify="right" if column == "$/hour" else "left", overflow="fold")
+    links: list[tuple[str, RunningOperation]] = []
     for c in found:
+        long_operation = running.for_cluster(c.region, c.name)
+        if long_operation is not None:
+            links.append((c.name, long_operation))
         table.add_row(
             c.region,
             c.name,
@@ -63,17 +99,55 @@ def status(
             c.status,
             money(c.hourly_usd(prices)),
             ("yes" + (f" (stack {c.stack})" if c.stack else "")) if c.managed else "no",
-            _in_flight(c.in_flight, pending.get((c.region, c.service, c.name))),
+            _in_flight(c.in_flight, pending.get((c.region, c.service, c.name)), long_operation, now),
         )
     console.print(table)
     console.print(f"{len(found)} clusters. Prices: {prices.summary()}", style="dim")
+    links += [(o.physical_id or "(no resource id yet)", o) for o in others]
+    if links:
+        console.print("Long operations (Step Functions executions of the custom resources):")
+        for name, operation in links:
+            where = f"{name} ({operation.region})" if len(covered) > 1 else name
+            # One line each, never wrapped, so the console link stays whole for the terminal to open.
+            console.print(
+                f"  {where}: {_describe(operation, now)}: {operation.console_url or operation.execution_arn}",
+                markup=False,
+                soft_wrap=True,
+            )
+    for note in running.notes:
+        console.print(f"note: {note}", style="dim", markup=False, soft_wrap=True)
 
 
-def _in_flight(aws_status: str | None, operation: dict[str, Any] | None) -> str:
+def _in_flight(
+    aws_status: str | None, operation: dict[str, Any] | None, long_operation: RunningOperation | None, now: float
+) -> str:
     parts = [aws_status] if aws_status else []
     if operation:
         parts.append(f"{operation['step']}: dbscale wait {operation['operation_file']}")
+    if long_operation:
+        parts.append(_describe(long_operation, now))
     return "; ".join(parts)
+
+
+def _describe(operation: RunningOperation, now: float) -> str:
+    """``Update Warehouse (stack prod), started 2h05m ago``."""
+    text = f"{operation.request_type or 'request'} {operation.logical_id or '?'}"
+    if operation.stack_name:
+        text += f" (stack {operation.stack_name})"
+    age = operation.age_seconds(now)
+    return text + ("" if age is None else f", started {_age(age)} ago")
+
+
+def _age(seconds: float) -> str:
+    """``45s``, ``12m``, ``2h05m``, ``1d03h``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
 
 
 def _print_plan(plan: RescalePlan, json: bool) -> None:

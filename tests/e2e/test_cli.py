@@ -139,6 +139,42 @@ def test_status_lists_the_fleet_as_json(server):
     assert "snapshot 2026-11-25" in json.loads(done.stdout)["prices"]
 
 
+def test_status_shows_a_custom_resources_running_operation_with_its_console_link(server):
+    from dbscale.handlers import workflow
+
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-stack/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
+    sfn = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1").client(
+        "stepfunctions", endpoint_url=server["redshift"].meta.endpoint_url
+    )
+    machine = sfn.create_state_machine(
+        name=workflow.state_machine_name("demo-provider"),
+        definition=json.dumps(workflow.definition("arn:aws:lambda:us-east-1:123456789012:function:demo-provider")),
+        roleArn="arn:aws:iam::123456789012:role/states",
+    )["stateMachineArn"]
+    fields = {
+        "RequestType": "Update",
+        "ResponseURL": "https://cfn-response.example/x?X-Amz-Signature=do-not-show",
+        "StackId": stack_id,
+        "RequestId": "r-1",
+        "LogicalResourceId": "Wiki",
+        "ResourceType": "Custom::AuroraCluster",
+    }
+    document = workflow.operation_document(fields, "wiki", {}, {"started": time.time() - 90, "physical_id": "wiki"})
+    execution = sfn.start_execution(
+        stateMachineArn=machine, name=workflow.execution_name(stack_id, "Wiki", "r-1"), input=json.dumps(document)
+    )["executionArn"]
+    try:
+        done = run(server, "status")
+        assert done.returncode == 0, done.stderr
+        assert (
+            "  wiki: Update Wiki (stack demo-stack), started 1m ago: https://us-east-1.console.aws.amazon.com/"
+            f"states/home?region=us-east-1#/v2/executions/details/{execution}\n"
+        ) in done.stdout
+        assert "do-not-show" not in done.stdout
+    finally:
+        sfn.stop_execution(executionArn=execution)
+
+
 def test_plan_says_duration_and_window_without_changing_anything(server):
     done = run(server, "plan", "redshift", "sales", "--nodes", "2", "--json")
     assert done.returncode == 0, done.stderr
