@@ -203,8 +203,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 
 # Write calls that make or change nothing a native cluster template would declare.
 NOT_RESOURCES: dict[str, str] = {
-    "events": "the runtime's poll rules (it answers CloudFormation later), not part of the cluster",
-    "lambda": "permission for the poll rule to invoke the provider function, not part of the cluster",
+    "stepfunctions": "the executions of the runtime's long operations (it answers CloudFormation later), "
+    "not part of the cluster",
     "sts": "the caller's identity, read only",
 }
 READ_PREFIXES = ("Describe", "List", "Get")

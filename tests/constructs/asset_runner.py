@@ -5,9 +5,11 @@ asset directory goes first on sys.path so ``dbscale`` and ``crhelper`` come from
 the source tree. SPEC holds the asset directory, the resource type, its logical id and its
 properties exactly as synthesized (intrinsics included), and what each referenced logical id is.
 
-It creates those referenced resources in moto, resolves the intrinsics, turns every value into a
-string as CloudFormation does, sends Create and then Delete events to the handler, catches the
-responses on a local HTTPS server (a throwaway CA from trustme) and prints a JSON report.
+It creates those referenced resources in moto, and the provider's state machine from its synthesized
+definition (named after the function, where the runtime looks for it), resolves the intrinsics,
+turns every value into a string as CloudFormation does, sends Create and then Delete events to the
+handler, catches the responses on a local HTTPS server (a throwaway CA from trustme) and prints a
+JSON report.
 """
 
 from __future__ import annotations
@@ -162,17 +164,41 @@ def make_source_cluster(identifier: str) -> None:
     )
 
 
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+
+
 def resolve(value: Any, refs: dict[str, dict[str, str]]) -> Any:
     if isinstance(value, list):
         return [resolve(v, refs) for v in value]
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
-            return refs[value["Ref"]]["Ref"]
+            return PSEUDO[value["Ref"]] if value["Ref"] in PSEUDO else refs[value["Ref"]]["Ref"]
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(resolve(p, refs)) for p in parts)
         if set(value) == {"Fn::GetAtt"}:
             logical_id, attribute = value["Fn::GetAtt"]
             return refs[logical_id][attribute]
         return {k: resolve(v, refs) for k, v in value.items()}
     return value
+
+
+def make_state_machine(operations: dict[str, Any]) -> str:
+    """The provider's state machine, created in moto from its synthesized definition (the function's
+    ARN resolved to :class:`Context`'s) under the name the runtime derives from the function's ARN."""
+    import boto3
+
+    from dbscale.handlers.workflow import state_machine_name  # from the asset
+
+    definition = resolve(operations["definition"], {operations["function"]: {"Arn": Context.invoked_function_arn}})
+    json.loads(definition)  # resolved to JSON
+    return str(
+        boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name=state_machine_name(Context.function_name),
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/dbscale-operations",
+        )["stateMachineArn"]
+    )
 
 
 def main() -> None:
@@ -206,6 +232,7 @@ def main() -> None:
         refs = make_references(spec["references"])
         if spec.get("source_cluster"):
             make_source_cluster(spec["source_cluster"])
+        report["state_machine"] = make_state_machine(spec["operations"])
         properties = cfn_strings(resolve(spec["properties"], refs))
         module = importlib.import_module(spec["handler_module"])
         import crhelper

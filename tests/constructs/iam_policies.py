@@ -43,6 +43,10 @@ def resolve(value: Any, resources: dict[str, Any]) -> Any:
             return pseudo[ref]
         if resources.get(ref, {}).get("Type") == "AWS::SecretsManager::Secret":
             return _ARN_FORMATS["AWS::SecretsManager::Secret"].format(region=REGION, account=ACCOUNT, name=ref.lower())
+        if resources.get(ref, {}).get("Type") == "AWS::StepFunctions::StateMachine":
+            # Ref is the machine's ARN; its name is the StateMachineName given (else one made up).
+            name = resolve(resources[ref].get("Properties", {}).get("StateMachineName", ref.lower()), resources)
+            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
         return ref.lower()
     if "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, Synthesized
+from .operations import operations_of
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,8 @@ def run_in_asset(
 ) -> dict[str, Any]:
     template = example.template(stack)
     (logical_id, resource), *_ = [(k, v) for k, v in template["Resources"].items() if v["Type"] == resource_type]
-    code = template["Resources"][resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]["Properties"]["Code"]
+    function_id = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    code = template["Resources"][function_id]["Properties"]["Code"]
     asset = example.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
     if not (asset / f"{module.replace('.', '/')}.py").exists():
         pytest.skip(f"{module} is not written yet")
@@ -72,6 +74,11 @@ def run_in_asset(
         "handler_module": module,
         "describe": service,
         "source_cluster": source_cluster,
+        # The provider's state machine as deployed: the runner creates it in moto from this definition.
+        "operations": {
+            "function": function_id,
+            "definition": operations_of(template, function_id).machine["DefinitionString"],
+        },
     }
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))

@@ -71,6 +71,31 @@ def test_redshift_bootstrap_uses_the_redshift_data_api(redshift_template: dict[s
     assert "RdsDataApi" not in by_sid
 
 
+def test_the_bootstrap_provider_runs_its_long_operations_on_its_own_state_machine(
+    redshift_template: dict[str, Any],
+) -> None:
+    from dbscale.handlers.workflow import definition
+
+    from .operations import PARTITION, STATES_ACTIONS, listed, operations_of, provider_functions, role_statements
+
+    resources = redshift_template["Resources"]
+    (bootstrap,) = [
+        f
+        for f in provider_functions(redshift_template)
+        if resources[f]["Properties"]["Handler"].endswith("bootstrap.handler")
+    ]
+    ops = operations_of(redshift_template, bootstrap)
+    arn = f"arn:{PARTITION}:lambda:eu-test-1:111122223333:function:bootstrap"
+    assert ops.definition(arn) == definition(arn, partition=PARTITION)
+    assert ops.machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+    actions = {a for s in role_statements(resources, ops.function_role_id) for a in listed(s["Action"])}
+    assert {a for a in actions if a.startswith(("states:", "events:"))} == STATES_ACTIONS
+    invoke = [
+        s for s in role_statements(resources, ops.machine_role_id) if "lambda:InvokeFunction" in listed(s["Action"])
+    ]
+    assert [s["Resource"] for s in invoke] == [{"Fn::GetAtt": [bootstrap, "Arn"]}]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -9,8 +9,18 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, Synthesized, cdk_nag_errors, cfn_lint
+from .operations import LOG_DELIVERY_ACTIONS
 
 pytestmark = pytest.mark.slow
+
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+# Actions with no resource type in IAM, granted on '*' to the provider functions.
+NO_RESOURCE_TYPE = {
+    "secretsmanager:GetRandomPassword",
+    "redshift:DescribeClusters",
+    "redshift:DescribeClusterParameterGroups",
+    "rds:DescribeDBEngineVersions",
+}
 
 
 def resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
@@ -179,18 +189,22 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
         assert instances == [f"arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:db:{aurora_id}-*"]
         assert all("Condition" in s for s in by_sid[sid])
     # Only actions IAM cannot scope get '*', and nothing is '*' on both action and resource.
-    for statement in statements(t):
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert not any(a.endswith(":*") or a == "*" for a in actions)
-        if statement["Resource"] == "*":
-            assert set(actions) <= {
-                "secretsmanager:GetRandomPassword",
-                "redshift:DescribeClusters",
-                "redshift:DescribeClusterParameterGroups",
-                "rds:DescribeDBEngineVersions",
-            }
-    polling = [r for s in by_sid["CrhelperPollingRules"] for r in resources_of(s)]
-    assert all(r.endswith(":rule/dbscale-poll-*") for r in polling) and len(polling) == 2
+    machine_roles = {m["Properties"]["RoleArn"]["Fn::GetAtt"][0] for m in resources(t, STATE_MACHINE).values()}
+    for policy in resources(t, "AWS::IAM::Policy").values():
+        of_machine = {r["Ref"] for r in policy["Properties"]["Roles"]} <= machine_roles
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith(":*") or a == "*" for a in actions)
+            if statement["Resource"] == "*":
+                # The state machines' roles: Step Functions' log delivery (no resource-level permissions).
+                assert set(actions) <= (LOG_DELIVERY_ACTIONS if of_machine else NO_RESOURCE_TYPE), actions
+    # The long operations: each provider function runs executions of its own state machine only.
+    machines = resources(t, STATE_MACHINE)
+    run = [r for s in by_sid["Operations"] for r in resources_of(s)]
+    assert sorted(run) == sorted("${" + m + "}" for m in machines) and len(run) == 2
+    executions = [r for s in by_sid["OperationExecutions"] for r in resources_of(s)]
+    assert all(r.endswith("-operations:*") and ":execution:${" in r for r in executions) and len(executions) == 2
+    assert "events:" not in json.dumps([s["Action"] for s in statements(t)])  # no EventBridge poll rules
     kms = [r for s in by_sid["KmsGrantForCluster"] for r in resources_of(s)]
     assert sorted(kms) == sorted("${" + k + ".Arn}" for k in resources(t, "AWS::KMS::Key"))
     # The only role passed is the cluster's Enhanced Monitoring role, and only to RDS monitoring.
@@ -205,7 +219,7 @@ def test_iam_is_scoped_to_the_stacks_clusters(example: Synthesized) -> None:
             assert arn_text(managed).endswith(":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
 
 
-def test_custom_resources_wait_for_the_polling_policy(example: Synthesized) -> None:
+def test_custom_resources_wait_for_the_providers_policy(example: Synthesized) -> None:
     t = example.template("DbscaleExample")
     for type_ in ("Custom::RedshiftCluster", "Custom::AuroraCluster"):
         depends = only(t, type_)["DependsOn"]

@@ -50,6 +50,14 @@ ACKNOWLEDGED: dict[tuple[str, str], str] = {
     ("RESOURCE_MISMATCH", "rds:ModifyDBInstance"): (
         "ModifyDBInstance authorizes on the instance and on the groups it names, granted in separate statements"
     ),
+    ("RESOURCE_MISMATCH", "states:DescribeExecution"): (
+        "DescribeExecution authorizes on a Standard execution or on an Express one; the providers' state "
+        "machines are Standard, so only executions of the provider's own machine are granted"
+    ),
+    ("RESOURCE_MISMATCH", "states:ListExecutions"): (
+        "ListExecutions lists a state machine's executions or a Distributed Map run's; the providers' state "
+        "machines have no Map state, so only the provider's own machine is granted"
+    ),
 }
 
 

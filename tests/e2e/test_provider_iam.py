@@ -96,17 +96,20 @@ AUTHORIZED_ON_BEHALF["pool"] = {
     **{a: AUTHORIZED_ON_BEHALF["redshift"][a] for a in ("logs:CreateLogStream", "logs:PutLogEvents")},
 }
 # Granted on purpose although the scenarios below do not reach the call.
-_DISABLE = "the poll rule is disabled only when its target cannot be removed, so a leftover rule never answers twice"
+_STOP = (
+    "an older request's execution is stopped only when a newer request for the same resource arrives while it "
+    "still runs; these scenarios send one request at a time"
+)
 NOT_REACHED: dict[str, dict[str, str]] = {
     "pool": {},
-    "redshift": {"events:DisableRule": _DISABLE},
+    "redshift": {"states:StopExecution": _STOP},
     "aurora": {
-        "events:DisableRule": _DISABLE,
+        "states:StopExecution": _STOP,
         "rds:EnableHttpEndpoint": "EnableHttpEndpoint (the Data API, for DatabaseBootstrap) is switched on by an update",
         "rds:DisableHttpEndpoint": "and off again when EnableHttpEndpoint is removed or false",
     },
     "clone": {
-        "events:DisableRule": _DISABLE,
+        "states:StopExecution": _STOP,
         "rds:StartDBCluster": "a clone someone stopped is started before its class changes (shared rescale plan)",
         "rds:ModifyDBInstance": "readers someone added to a clone are changed in place by the shared rescale plan",
     },
@@ -117,7 +120,8 @@ COPY_ROLE = "arn:aws:iam::123456789012:role/dbscale-copy"
 
 
 def _operation_action(service: str, operation: str) -> str:
-    prefix = {"lambda": "lambda", "events": "events"}.get(service, service)
+    """The IAM action of a botocore operation (boto3's ``stepfunctions`` is IAM's ``states``)."""
+    prefix = {"stepfunctions": "states"}.get(service, service)
     return f"{prefix}:{operation}"
 
 
@@ -142,9 +146,18 @@ def granted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     ClonePoolMaintenance(stack, "Pool", source="dbscale-prod", min_spare_slots=5, max_copy_age=Duration.days(1))
     app.synth()
     template = json.loads((outdir / "Providers.template.json").read_text())
+    # The functions' roles only (a provider's state machine has a role of its own, which the handlers
+    # never use: tests/constructs/test_operations.py checks it).
+    function_roles = {
+        r["Properties"]["Role"]["Fn::GetAtt"][0]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
     actions: dict[str, set[str]] = {}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        if not {r["Ref"] for r in resource["Properties"]["Roles"]} & function_roles:
             continue
         name = {"Redshift": "redshift", "Aurora": "aurora", "Clone": "clone", "Pool": "pool"}[
             next(k for k in ("Redshift", "Aurora", "Clone", "Pool") if logical_id.startswith(k))
@@ -191,14 +204,24 @@ def drive(
     fake_clock: FakeClock,
     recording: Recording,
 ) -> Drive:
-    """``for cfn in drive(handler_module):`` a CloudFormation driver whose handler calls are recorded."""
+    """``for cfn in drive(handler_module):`` a CloudFormation driver whose handler calls are recorded:
+    CloudFormation's invocations and the state machine's check invocations alike."""
 
     def run(module: Any) -> Iterator[CloudFormation]:
-        for cfn in _driver(module, response_server, tls_ca[1], boto_session, fake_clock):
-            cfn.handler = recording.wrap(cfn.handler)
-            yield cfn
+        yield from _driver(_Recorded(module, recording), response_server, tls_ca[1], boto_session, fake_clock)
 
     return run
+
+
+class _Recorded:
+    """Handler module ``module`` with its ``handler`` recorded (whoever invokes it: the test or the state machine)."""
+
+    def __init__(self, module: Any, recording: Recording) -> None:
+        self._module = module
+        self.handler = recording.wrap(module.handler)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
 
 
 def _check(name: str, called: set[str], granted: dict[str, set[str]]) -> None:
@@ -230,7 +253,7 @@ def test_redshift_handler_calls_only_what_its_role_grants(
         for old, new in steps:
             result = cfn.send(cfn.event("Update", kind, new, physical_id="dbscale-wh", old_properties=old))
             assert result.status == "SUCCESS", result.reason
-        # A resize that outlives one invocation (30 simulated minutes here): EventBridge polls.
+        # A resize that outlives one invocation (30 simulated minutes here): the state machine checks on it.
         provider_env.set_duration("redshift", "elastic_resize", 1800)
         retyped = {**props, "NumberOfNodes": 8, "Port": 5440}  # 4 -> 8: elastic
         result = cfn.send(cfn.event("Update", kind, retyped, physical_id="dbscale-wh", old_properties=props))

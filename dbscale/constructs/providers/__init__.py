@@ -10,12 +10,12 @@ can do what the handler does and no more. Two ways to get one:
   provider for plain CloudFormation templates (see ``examples/raw-cloudformation.yaml``); its role
   is scoped to identifiers starting with the prefix, since the templates it serves are unknown here.
 
-The function is not in a VPC: it only calls AWS APIs (Redshift, RDS, EventBridge, Lambda) over
+The function is not in a VPC: it only calls AWS APIs (Redshift, RDS, Step Functions) over
 their public endpoints and never connects to a database, so a VPC would add ENIs, NAT cost and
 cold-start time for nothing.
 """
 
-from ._base import POLL_PREFIX, ClusterProvider, check_provider_prefix
+from ._base import ClusterProvider, check_provider_prefix
 from .aurora import AuroraClusterProvider
 from .aurora_clone import DEFAULT_INSTANCE_GROUPS, AuroraCloneProvider, Grant, copy_grants
 from .database_bootstrap import DatabaseBootstrapProvider
@@ -23,7 +23,6 @@ from .redshift import RedshiftClusterProvider
 
 __all__ = [
     "DEFAULT_INSTANCE_GROUPS",
-    "POLL_PREFIX",
     "AuroraCloneProvider",
     "AuroraClusterProvider",
     "ClusterProvider",

@@ -1,25 +1,31 @@
-"""What every provider shares: the function, its role, its log group, the poll-rule grants,
-the per-stack registry behind ``of()`` and the one code asset per stack."""
+"""What every provider shares: the function, its role, its log group, the state machine of its long
+operations (and the grants to run it), the per-stack registry behind ``of()`` and the one code
+asset per stack."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, cast
 
 from aws_cdk import (
     Acknowledgment,
+    CfnElement,
     Duration,
     Stack,
     Validations,
 )
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from dbscale.core.guardrails import GUARDRAILS_ENV, Guardrails
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
+from dbscale.handlers.workflow import STATE_MACHINE_SUFFIX, definition
 
 from .._asset import staged_handler_code
 from .._support import fail, is_token
@@ -39,9 +45,9 @@ MANAGED_SECRET_ACTIONS = [
     "secretsmanager:DeleteSecret",
 ]
 
-# Polling: the handler runtime names every EventBridge rule and Lambda permission statement it
-# creates with this prefix, so the role can be limited to those rules.
-POLL_PREFIX = "dbscale-poll-"
+# Where Step Functions' vended logs go (CloudWatch Logs keeps the resource policy that lets the
+# service deliver them small for log groups under this prefix).
+STATE_MACHINE_LOG_PREFIX = "/aws/vendedlogs/states/"
 
 
 class _StackState:
@@ -79,13 +85,19 @@ def _stack_state(stack: Stack) -> _StackState:
 
 
 class ClusterProvider(Construct):
-    """Base of the two providers: the function, its role, its log group and its polling policy.
+    """Base of the providers: the function, its role, its log group and the state machine of its long operations.
+
+    A request that needs more than its first invocation (a resize, a restore, a wait for a cluster
+    to become available) runs as one Standard execution of :attr:`state_machine`, which invokes this
+    same function to check on it until it ends (``dbscale.handlers.workflow``). The function finds
+    its machine by name (``<function name>-operations``), so neither needs the other's ARN.
 
     :param cluster_identifier_prefix: standalone providers only: the role may manage clusters whose
         identifier starts with this prefix (``""`` means any cluster in the account and region).
         Default None: the provider manages only the clusters registered with it by the constructs
         (the per-stack singleton from :meth:`of`).
-    :param log_retention: how long the function's logs are kept. Default three months.
+    :param log_retention: how long the function's logs, and its state machine's, are kept. Default
+        three months.
     :param memory_size: the function's memory in MiB. Default 256 (it only makes API calls).
     :param guardrails: the insecure settings this provider accepts from templates (unencrypted
         storage, public access, TLS off, adoption of existing clusters by identifier prefix).
@@ -98,6 +110,28 @@ class ClusterProvider(Construct):
     handler_name: ClassVar[str]
     singleton_id: ClassVar[str]
     service: ClassVar[str]
+
+    log_group: logs.LogGroup
+    """The function's log group (``log_retention``; retained when the stack is deleted)."""
+    role: iam.Role
+    """The function's role: its fixed grants are in :attr:`policy`, the clusters' in the default policy."""
+    function: lambda_.Function
+    """The provider function: Python 3.14, arm64, 15-minute timeout, ``memory_size`` MiB, not in a VPC."""
+    state_machine: sfn.StateMachine
+    """The function's long operations: a Standard state machine named ``<function name>-operations``,
+    one execution per request that outlasts its first invocation (``dbscale.handlers.workflow``
+    holds its definition). Its role may only invoke this function and deliver its logs. It logs
+    every event (level ALL) to :attr:`operations_log_group` without execution data: an execution's
+    input holds CloudFormation's presigned ResponseURL until the request is answered. No X-Ray
+    tracing (the function is not traced either; enabling it would add ``xray:Put*`` on ``*``).
+    Its metrics (``state_machine.metric_failed()``, ``metric_aborted()``, ...) count operations."""
+    operations_log_group: logs.LogGroup
+    """The state machine's log group, ``/aws/vendedlogs/states/<function name>-operations``
+    (``log_retention``; retained when the stack is deleted)."""
+    policy: iam.Policy
+    """The function role's fixed grants (the state machine's among them); every custom resource of
+    the provider depends on it, and it depends on the state machine, so no request comes before
+    the machine that may run it."""
 
     def __init__(
         self,
@@ -148,39 +182,40 @@ class ClusterProvider(Construct):
             log_group=self.log_group,
             environment={GUARDRAILS_ENV: self._guardrails.to_json()},
         )
-        # Everything known now (the fixed grants, a standalone provider's prefix grants, the runtime's
-        # polling grants) goes into one policy built from JSON in a single call; the grants the
-        # clusters add later go to the role's default policy. The polling statements name the
-        # function's own ARN, so they cannot sit in the default policy (the function depends on
-        # it: a cycle); this policy depends on the function instead, and each custom resource
-        # depends on this policy.
+        # Everything known now (the fixed grants, a standalone provider's prefix grants, the grants
+        # that run the long operations) goes into one policy built from JSON in a single call; the
+        # grants the clusters add later go to the role's default policy. The state machine invokes
+        # the function (its definition names the function's ARN), so the grants to run it cannot sit
+        # in the default policy (the function depends on it: a cycle); this policy depends on the
+        # function and the machine instead, and each custom resource depends on this policy.
+        # The "Operations" statement's Ref to the state machine makes this policy wait for it, and the
+        # machine waits for its role and the role's policy (the grant to invoke the function): once a
+        # custom resource can send a request, an execution started for it can run. (An explicit
+        # dependency on top would only be one cfn-lint calls obsolete, W3005.)
         self._function_arn = self.function.function_arn
+        function_name = self.function.function_name
+        machine_name = f"{function_name}{STATE_MACHINE_SUFFIX}"  # workflow.state_machine_name, with tokens
+        self.state_machine, self.operations_log_group = self._operations(machine_name, log_retention)
         self._fixed: list[dict[str, Any]] | None = [
             {
-                "Sid": "CrhelperPollingRules",
+                "Sid": "Operations",
                 "Effect": "Allow",
-                "Action": [
-                    "events:PutRule",
-                    "events:PutTargets",
-                    "events:ListTargetsByRule",
-                    "events:RemoveTargets",
-                    "events:DisableRule",
-                    "events:DeleteRule",
-                ],
-                "Resource": self._arn("events", f"rule/{POLL_PREFIX}*"),
+                "Action": ["states:StartExecution", "states:ListExecutions"],
+                "Resource": self.state_machine.state_machine_arn,
             },
             {
-                "Sid": "CrhelperPollingPermission",
+                "Sid": "OperationExecutions",
                 "Effect": "Allow",
-                "Action": ["lambda:AddPermission", "lambda:RemovePermission"],
-                "Resource": self._function_arn,
+                "Action": ["states:DescribeExecution", "states:StopExecution"],
+                "Resource": self._arn("states", f"execution:{machine_name}:*"),
             },
         ]
         self._pending_acks: list[Acknowledgment] | None = []
+        function_id = self._stack.get_logical_id(cast(CfnElement, self.function.node.default_child))
         self._acknowledge(
-            [f"Resource::{self._nag_arn('events', f'rule/{POLL_PREFIX}*')}"],
-            "polling creates one EventBridge rule per in-flight request (or per resource with a completion signal); "
-            f"the handler prefixes every such rule with '{POLL_PREFIX}' and the grant covers only those",
+            [f"Resource::{self._nag_arn('states', f'execution:<{function_id}>{STATE_MACHINE_SUFFIX}:*')}"],
+            "execution names are made by the handler per request (a hash of the stack, resource and request); "
+            "the grant covers only executions of this provider's own state machine",
         )
         self._grant_fixed()
         if cluster_identifier_prefix is not None:
@@ -197,12 +232,57 @@ class ClusterProvider(Construct):
         self._validations.acknowledge(*self._pending_acks)
         self._pending_acks = None
 
+    def _operations(self, name: str, log_retention: logs.RetentionDays) -> tuple[sfn.StateMachine, logs.LogGroup]:
+        """The state machine of the function's long operations, named ``name``, and its log group."""
+        log_group = logs.LogGroup(
+            self,
+            "OperationsLogGroup",
+            log_group_name=f"{STATE_MACHINE_LOG_PREFIX}{name}",
+            retention=log_retention,
+        )
+        text = json.dumps(definition(self._function_arn, partition=self._partition), separators=(",", ":"))
+        machine = sfn.StateMachine(
+            self,
+            "Operations",
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(text),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=False,
+        )
+        # The definition invokes the unqualified function ARN, and nothing else.
+        machine.add_to_role_policy(
+            iam.PolicyStatement(sid="InvokeProvider", actions=["lambda:InvokeFunction"], resources=[self._function_arn])
+        )
+        Validations.of(machine).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="Step Functions log delivery (logs:*LogDelivery*, logs:PutResourcePolicy, "
+                "logs:DescribeResourcePolicies, logs:DescribeLogGroups) supports no resource-level permissions",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-SF2",
+                reason="no X-Ray: the one task is an invocation of the provider function, which is not traced "
+                "either; every state transition is in the execution history and the log group (level ALL), and "
+                "tracing would add xray:Put* on '*' to the role",
+            ),
+        )
+        return machine, log_group
+
     # --- public ----------------------------------------------------------------------------
 
     @property
     def service_token(self) -> str:
         """The ServiceToken of ``Custom::...`` resources served by this provider (the function ARN)."""
         return self._function_arn
+
+    def metric_operations_failed(self, **props: Any) -> cloudwatch.Metric:
+        """Long operations that ended FAILED (the state machine's ``ExecutionsFailed``; sum over 5 minutes)."""
+        return self.state_machine.metric_failed(**props)
+
+    def metric_operations_started(self, **props: Any) -> cloudwatch.Metric:
+        """Long operations started (the state machine's ``ExecutionsStarted``; sum over 5 minutes)."""
+        return self.state_machine.metric_started(**props)
 
     @property
     def guardrails(self) -> Guardrails:
