@@ -21,6 +21,7 @@ from tests.fakes import (
     FailingCalls,
     FakeClock,
     LostResponses,
+    SharedClock,
     SlowAws,
     StrictEventBridge,
     ThrottleInjector,
@@ -153,8 +154,10 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def fake_clock() -> FakeClock:
-    """A :class:`FakeClock` (implements dbscale's Clock) at 2025-01-15 12:00:00 UTC."""
-    return FakeClock()
+    """A simulated clock (implements dbscale's Clock) at 2025-01-15 12:00:00 UTC: a
+    :class:`~tests.fakes.SharedClock`, a FakeClock that Step Functions executions in their own
+    threads share with the test (a plain FakeClock for a test that runs none)."""
+    return SharedClock()
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ from .validation import validate_text
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(r"([a-z]{3}):(\d\d):(\d\d)-([a-z]{3}):(\d\d):(\d\d)", re.ASCII)
 _MAINTENANCE_TRACK = re.compile(r"[a-z][a-z0-9_]{0,255}", re.ASCII)
-_IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+# IAM: a path of up to 512 characters ('/' first and last) and a name of up to 64.
+_IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,575}", re.ASCII)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", re.ASCII)
 _ACCOUNT = re.compile(r"\d{12}", re.ASCII)
 _WEEK_MINUTES = 7 * 24 * 60

@@ -322,6 +322,9 @@ class Invocation:
         document = operation_document(fields, physical, request.properties if request else {}, self.state)
         document["phase"] = phase
         document["wait_seconds"] = int(wait_seconds)
+        # The state machine reads these three in every document: on AWS a Choice or an OutputPath
+        # on a field that is not there fails the execution (States.Runtime).
+        document.update(outcome="", answer={}, answer_text="")
         outcome = self.state.get("outcome")
         if phase == "done" and isinstance(outcome, dict):
             answer = {
@@ -330,9 +333,7 @@ class Invocation:
                 "Reason": outcome.get("reason", ""),
                 "Data": outcome.get("data", {}),
             }
-            document["outcome"] = outcome["status"]
-            document["answer"] = answer
-            document["answer_text"] = json.dumps(answer)
+            document.update(outcome=outcome["status"], answer=answer, answer_text=json.dumps(answer))
         if document_bytes(document) > INPUT_MAX_BYTES:  # cannot happen after _check_fits; never lose the answer
             document["properties"] = {}
         return document
@@ -524,6 +525,7 @@ class Invocation:
             data=signal_data(outcome["data"], self.resource.signal_attributes) if success else "",
             ssl_verify=self.provider.ssl_verify,
             budget_seconds=self._send_budget(),
+            sleep=self.clock.sleep,
         )
 
     def _answer(self, status: str, physical_id: str, reason: str, data: dict[str, str]) -> bool:
@@ -548,7 +550,9 @@ class Invocation:
             "Data": {k: v for k, v in (data or {}).items() if k != STATE_KEY},
             "NoEcho": False,
         }
-        sent = send_cfn_response(url, body, self.provider.ssl_verify, budget_seconds=self._send_budget())
+        sent = send_cfn_response(
+            url, body, self.provider.ssl_verify, budget_seconds=self._send_budget(), sleep=self.clock.sleep
+        )
         if not sent:
             with self._lock:
                 self._answered_here = False  # the execution tries again

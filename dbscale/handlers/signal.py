@@ -11,6 +11,8 @@ real cause. ``CompletionSignalTimeout`` (seconds, at most 43,200 like the wait c
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,12 +81,14 @@ def send_signal(
     data: str,
     ssl_verify: bool | str | None,
     budget_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """PUT the outcome to the wait condition handle (bounded retries and time, like a response)."""
+    """PUT the outcome to the wait condition handle (bounded retries and time, like a response;
+    ``sleep`` waits between attempts, default ``time.sleep``)."""
     body = {
         "Status": "SUCCESS" if success else "FAILURE",
         "UniqueId": unique_id,
         "Reason": clip_reason(reason or ("done" if success else "failed")),
         "Data": data,
     }
-    return send_cfn_response(signal.url, body, ssl_verify, budget_seconds=budget_seconds)
+    return send_cfn_response(signal.url, body, ssl_verify, budget_seconds=budget_seconds, sleep=sleep)

@@ -93,25 +93,28 @@ def test_a_signal_refused_by_the_handle_is_retried_until_it_lands(
 
 
 def test_a_rollback_without_a_signal_stops_the_operation_it_rolls_back(
-    created: CloudFormation, fake_clock: FakeClock, aws_calls: AwsCallRecorder
+    redshift_cfn: CloudFormation, slow_aws: SlowAws, aws_calls: AwsCallRecorder
 ) -> None:
-    handle = created.server.url()
+    cfn = redshift_cfn
+    before = {**PROPS, "ResizeType": "elastic"}
+    assert cfn.send(cfn.event("Create", TYPE, before)).status == "SUCCESS"
+    slow_aws.set_duration("redshift", "classic_resize", HOURS)
+    handle = cfn.server.url()
     bigger = {**PROPS, "NumberOfNodes": 3}
-    update = with_signal(created, handle, bigger, PROPS)
-    assert created.send(update, after_answer_seconds=0).status == "SUCCESS"
-    created.sim.run_for(1800)
+    update = with_signal(cfn, handle, bigger, before)
+    assert cfn.send(update, after_answer_seconds=0).status == "SUCCESS"
+    cfn.sim.run_for(1800)
     # The update that failed was the one that added the signal: the rollback's properties have none.
-    rollback = created.event("Update", TYPE, PROPS, physical_id="warehouse", old_properties=bigger)
+    rollback = cfn.event("Update", TYPE, before, physical_id="warehouse", old_properties=bigger)
     pauses_before = aws_calls.count("PauseCluster")
-    result = created.send(rollback, max_seconds=6 * HOURS)
+    result = cfn.send(rollback)
     assert result.status == "SUCCESS", result.reason
-    created.settle()
-    assert signalled(created, handle) == []  # the rolled-back change never reports success
+    cfn.settle()
+    assert signalled(cfn, handle) == []  # the rolled-back change never reports success
     assert aws_calls.count("PauseCluster") == pauses_before
     assert cluster()["ClusterStatus"] == "available" and nodes() == 2
-    aborted = created.executions("ABORTED")
-    assert len(aborted) == 1
-    audit(created, update, rollback)
+    assert len(cfn.executions("ABORTED")) == 1
+    audit(cfn, update, rollback)
 
 
 # --- 3. a transient error anywhere is retried, never a failure --------------------------------------
@@ -332,7 +335,7 @@ def test_a_five_second_operation_needs_no_execution(created: CloudFormation) -> 
 def test_a_rollback_delete_during_a_running_create_stops_it_and_deletes_the_cluster(
     redshift_cfn: CloudFormation, slow_aws: SlowAws, aws_calls: AwsCallRecorder
 ) -> None:
-    slow_aws.set_duration("redshift", "create", 2 * HOURS)
+    slow_aws.set_duration("redshift", "create", 45 * 60)  # AWS refuses to delete a cluster being created
     handle = redshift_cfn.server.url()
     props = {**PROPS, "CompletionSignalUrl": handle}
     create = redshift_cfn.event("Create", TYPE, props)
@@ -340,7 +343,8 @@ def test_a_rollback_delete_during_a_running_create_stops_it_and_deletes_the_clus
     assert answered.status == "SUCCESS" and answered.physical_id == "warehouse"
     redshift_cfn.sim.run_for(1200)
     delete = redshift_cfn.event("Delete", TYPE, {**props, "SkipFinalSnapshot": True}, physical_id="warehouse")
-    assert redshift_cfn.send(delete, max_seconds=4 * HOURS).status == "SUCCESS"
+    deleted = redshift_cfn.send(delete)
+    assert deleted.status == "SUCCESS", deleted.reason
     redshift_cfn.settle()
     assert live_clusters() == []
     assert signalled(redshift_cfn, handle) == []

@@ -18,6 +18,7 @@ from .moto_shims import ResizeRecord, ShimObsolete, attach_managed_secret, insta
 from .patching import Patcher
 from .recorder import AwsCall, AwsCallRecorder
 from .sessions import fresh_session
+from .stepfunctions import SharedClock, StepFunctionsSim
 from .transitions import AURORA_CLUSTER, AURORA_INSTANCE, GONE, REDSHIFT_CLUSTER, TABLES, SlowAws, Transition
 
 __all__ = [
@@ -37,8 +38,10 @@ __all__ = [
     "Patcher",
     "StrictEventBridge",
     "ResizeRecord",
+    "SharedClock",
     "ShimObsolete",
     "SlowAws",
+    "StepFunctionsSim",
     "ThrottleInjector",
     "Transition",
     "attach_managed_secret",
