@@ -228,6 +228,7 @@ class CloudFormation:
         path = self.path(event["ResponseURL"])
         self.server.clock = self.clock
         started = self.clock.now()
+        checks_before = len(self.sim.invocations) if self.sim is not None else 0
         self.invoke(event)
         if not self.server.responses.get(path):
             assert self.sim is not None, "no answer and no Step Functions: the stack would hang"
@@ -238,7 +239,8 @@ class CloudFormation:
             self.sim.run_for(after_answer_seconds)
         answers = self.server.responses.get(path, [])
         sent = self.server.received_at.get(path, [None])[0]
-        return Result(answers[0], len(self.sim.invocations) if self.sim is not None else 1, answers, sent, started)
+        checks = (len(self.sim.invocations) - checks_before) if self.sim is not None else 0
+        return Result(answers[0], 1 + checks, answers, sent, started)
 
     def run_until(self, done: Callable[[], bool], *, max_seconds: float = 13 * 3600.0) -> None:
         """Let the executions run until ``done()`` (fails after ``max_seconds`` simulated seconds)."""

@@ -37,6 +37,10 @@ def throttling_response(request: Any, message: str = "Rate exceeded") -> AWSResp
     return error_response(request, "Throttling", message, json_code="ThrottlingException")
 
 
+FAULT_URL = "https://dbscale-injected-fault.invalid/"
+"""Where an injected error sends its request instead of moto (see :func:`error_response`)."""
+
+
 def error_response(
     request: Any, code: str, message: str, *, status: int = 400, json_code: str | None = None
 ) -> AWSResponse:
@@ -56,7 +60,12 @@ def error_response(
             f"<Message>{message}</Message></Error><RequestId>dbscale-fake-error</RequestId></ErrorResponse>"
         ).encode()
         response_headers = {"Content-Type": "text/xml"}
-    return AWSResponse(request.url, status, response_headers, _Body(body))
+    response = AWSResponse(request.url, status, response_headers, _Body(body))
+    # botocore calls every before-send handler, moto's stubber among them, and only then takes the
+    # first response: without this the "failed" call would still happen in moto. A host no backend
+    # serves makes moto's stubber pass, so AWS does nothing, as for a real error.
+    request.url = FAULT_URL
+    return response
 
 
 class FailingCalls:

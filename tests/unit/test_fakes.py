@@ -516,3 +516,28 @@ def test_kms_keys_made_on_first_use_still_sign_verify_and_show_their_public_key(
         "SignatureValid"
     ]
     assert len(kms.get_public_key(KeyId=signing)["PublicKey"]) > 250  # DER of an RSA-2048 key
+
+
+def test_an_injected_error_never_reaches_moto(boto_session: Any, failing_calls: Any, throttle: Any) -> None:
+    """botocore runs every before-send handler (moto's too): an injected error must stop the call."""
+    import botocore.exceptions
+
+    redshift = boto_session.client("redshift")
+    kwargs = {
+        "ClusterIdentifier": "never",
+        "NodeType": "ra3.xlplus",
+        "NumberOfNodes": 2,
+        "MasterUsername": "admin",
+        "MasterUserPassword": "Secret-12345",
+    }
+    throttle.rate = 0.0
+    failing_calls.fail("CreateCluster", "AccessDeniedException", times=1)
+    with pytest.raises(botocore.exceptions.ClientError):
+        redshift.create_cluster(**kwargs)
+    assert redshift.describe_clusters()["Clusters"] == []
+    throttle.rate = 1.0
+    throttle.operations = {"CreateCluster"}
+    with pytest.raises(botocore.exceptions.ClientError):
+        redshift.create_cluster(**kwargs)
+    throttle.rate = 0.0
+    assert redshift.describe_clusters()["Clusters"] == []
