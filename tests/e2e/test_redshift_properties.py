@@ -282,14 +282,18 @@ def test_a_create_aws_refuses_leaves_no_parameter_group(redshift_cfn: CloudForma
     assert OWNED not in group_names()
 
 
-def test_a_create_whose_answer_is_lost_keeps_the_group_until_the_cluster_is_deleted(
-    redshift_cfn: CloudFormation, failing_calls: FailingCalls
+def test_a_create_that_fails_after_aws_made_the_cluster_keeps_the_group_until_the_cluster_is_deleted(
+    redshift_cfn: CloudFormation, failing_calls: FailingCalls, boto_session: Any
 ) -> None:
-    # AWS made the cluster but the answer was an error: the group stays while the cluster uses it,
-    # and CloudFormation's Delete of the physical id removes both.
-    failing_calls.fail("CreateCluster", "InternalFailure", status=400)
+    # AWS made the cluster, then the provider failed (it may no longer read it): the group stays
+    # while the cluster uses it, and CloudFormation's Delete of the physical id removes both.
+    def lose_access(**_: Any) -> None:
+        failing_calls.fail("DescribeClusters", "AccessDeniedException")
+
+    boto_session.events.register("after-call.redshift.CreateCluster", lose_access)
     result = send(redshift_cfn, "Create", WAREHOUSE)
     assert result.status == "FAILED" and result.physical_id == "warehouse", result.reason
+    failing_calls.fail("DescribeClusters", "AccessDeniedException", times=0)
     assert OWNED in group_names()
     deleted = send(redshift_cfn, "Delete", WAREHOUSE, physical_id=result.physical_id)
     assert deleted.status == "SUCCESS", deleted.reason
