@@ -257,7 +257,7 @@ def simulated_aws() -> Iterator[Any]:
     from moto import mock_aws
 
     from tests.e2e.harness import install_provider_function
-    from tests.fakes import AwsCallRecorder, FakeClock, fresh_session, install_moto_shims
+    from tests.fakes import AwsCallRecorder, SharedClock, fresh_session, install_moto_shims
     from tests.fakes.engine_versions import EngineVersionCatalog
 
     saved = {k: os.environ.get(k) for k in _ENV}
@@ -271,7 +271,7 @@ def simulated_aws() -> Iterator[Any]:
             recorder.attach(session.events)
             boto3.DEFAULT_SESSION = session
             install_provider_function()
-            yield session, recorder, FakeClock()
+            yield session, recorder, SharedClock()
     finally:
         boto3.DEFAULT_SESSION = saved_session
         for k, v in saved.items():
