@@ -130,6 +130,7 @@ def dbscale_run(duration: float, server: ResponseServer, ca_file: str, *, signal
             from dbscale.handlers import redshift_cluster
 
             with wired(redshift_cluster, server, ca_file, session, clock) as cfn:
+                server.clock = clock
                 props: dict[str, Any] = dict(PROPS)
                 handle = ""
                 if signal:

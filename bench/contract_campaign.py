@@ -1,5 +1,5 @@
 """Adversarial campaign against the cluster handlers: how many CloudFormation deliveries are
-answered exactly once, and how many leave a billable cluster or a poll rule behind.
+answered exactly once, and how many leave a billable cluster or a running execution behind.
 
 Seeded random events go to Custom::RedshiftCluster and Custom::AuroraCluster on moto (with the
 test fakes' slow transitions and strict EventBridge limits): hostile property values, broken
@@ -10,7 +10,7 @@ by CloudFormation's rollback Delete with the id the Create answered; every SUCCE
     python bench/contract_campaign.py [EVENTS] [SEED]
 
 Prints one row: events sent, answered exactly once, not answered, answered more than once,
-leaked clusters (alive after the Delete), orphaned poll rules. Run it on two checkouts to compare.
+leaked clusters (alive after the Delete), executions still running after the Delete. Run it on two checkouts to compare.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ import botocore.endpoint  # noqa: E402
 import trustme  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.e2e.harness import CloudFormation, ResponseServer, install_provider_function  # noqa: E402
-from tests.fakes import FakeClock, SlowAws, install_moto_shims  # noqa: E402
+from tests.e2e.harness import SFN_CONFIG, CloudFormation, ResponseServer, wired  # noqa: E402
+from tests.fakes import SharedClock, SlowAws, install_moto_shims  # noqa: E402
 from tests.fakes.faults import BackoffOnClock, FailingCalls, LostResponses  # noqa: E402
 
 try:
@@ -46,8 +46,8 @@ except ImportError:  # an older checkout: moto's lenient EventBridge
 HOSTILE = ["", "1_6", "٣", "1e300", "-1", "nan", "\x00", "a\x1bb", "x" * 300, " 2 ", "true"]
 SHAPES = ["lower-case type", "no RequestType", "no ResponseURL", "properties not an object"]
 FAULT_CALLS = {
-    "redshift": ["CreateCluster", "DescribeClusters", "PutRule", "PutTargets", "AddPermission", "RemoveTargets"],
-    "aurora": ["CreateDBCluster", "CreateDBInstance", "DescribeDBClusters", "PutRule", "PutTargets", "RemoveTargets"],
+    "redshift": ["CreateCluster", "DescribeClusters", "StartExecution", "DescribeExecution", "ListExecutions"],
+    "aurora": ["CreateDBCluster", "CreateDBInstance", "DescribeDBClusters", "StartExecution", "DescribeExecution"],
 }
 CODES = ["AccessDeniedException", "ThrottlingException", "InternalFailure"]
 KINDS = {
@@ -62,13 +62,6 @@ KINDS = {
         ["ReaderCount", "InstanceClass", "Paused", "BackupRetentionPeriod", "MasterUsername"],
     ),
 }
-
-
-def _set_provider(module: Any, clock: FakeClock, ca_file: str) -> None:
-    provider = module.provider
-    provider.session, provider.clock, provider.ssl_verify = None, clock, ca_file
-    if hasattr(provider, "_helper"):
-        provider._helper = None  # the older runtime kept a crhelper object per container
 
 
 def _live(kind: str, name: str) -> bool:
@@ -106,10 +99,9 @@ def run(events: int, seed: int) -> dict[str, int]:
             kind = rng.choice(["redshift", "aurora"])
             resource_type, base, fields = KINDS[kind]
             name = f"camp-{n}"
-            with mock_aws():
-                clock = FakeClock()
+            with mock_aws(config=SFN_CONFIG):
+                clock = SharedClock()
                 with SlowAws(clock):
-                    install_provider_function()
                     session = boto3.Session(region_name="us-east-1")
                     boto3.DEFAULT_SESSION = session
                     failing, lost = FailingCalls(), LostResponses()
@@ -119,8 +111,8 @@ def run(events: int, seed: int) -> dict[str, int]:
                         StrictEventBridge().attach(session.events)
                     botocore.endpoint.time = BackoffOnClock(clock)  # type: ignore[attr-defined]
                     module = modules[kind]
-                    _set_provider(module, clock, ca_file)
-                    cfn = CloudFormation(module.handler, server, clock)
+                    wiring = wired(module, server, ca_file, session, clock)
+                    cfn = wiring.__enter__()
                     if rng.random() < 0.4:
                         cfn.lambda_timeout = 120.0
                     props: dict[str, Any] = {"ClusterIdentifier": name, **base}
@@ -151,7 +143,9 @@ def run(events: int, seed: int) -> dict[str, int]:
                         counts["leaked"] += 1
                         if os.environ.get("CAMPAIGN_VERBOSE"):
                             print(f"leaked {name}: props={props!r} shape={shape} first={result and result['Status']}")
+                    cfn.settle(max_seconds=4 * 3600)
                     counts["orphaned"] += len(cfn.running())
+                    wiring.__exit__(None, None, None)
     finally:
         server.close()
     return counts
@@ -168,9 +162,9 @@ def _send(cfn: CloudFormation, event: dict[str, Any], counts: dict[str, int]) ->
         counts["not answered"] += 1  # no URL: nobody can be answered; CloudFormation times out
         return None
     try:
-        result = cfn.send(event, max_invocations=80, after_answer_seconds=180)
+        result = cfn.send(event, after_answer_seconds=180)
         answers = result.responses
-    except AssertionError:  # no answer and no rule: the stack would hang
+    except AssertionError:  # no answer and no execution: the stack would hang
         path = url.split("?")[0].split(f":{cfn.server.port}", 1)[1]
         answers = cfn.server.responses.get(path, [])
     if not answers:

@@ -237,9 +237,9 @@ class Invocation:
                     return None
                 self.clock.sleep(hold - now)
                 continue
-            if not delivery:
-                self._ensure_running(every=STOP_CHECK_SECONDS)
             try:
+                if not delivery:
+                    self._ensure_running(every=STOP_CHECK_SECONDS)
                 progress: Progress | None = self.resource.step(self.provider, request, self.state)
             except AwsError as err:
                 if not is_transient(err):
@@ -439,6 +439,16 @@ class Invocation:
                 self._stopped = True
             raise OperationStopped("this operation's execution was stopped (superseded by a newer request)")
 
+    def _still_running(self) -> bool:
+        """Whether this check's execution still runs, read now: OperationStopped once it does not (a
+        superseded operation never answers or signals), False when it could not be read."""
+        try:
+            self._ensure_running(every=0.0)
+        except AwsError as err:
+            LOG.warning("could not read this operation's execution (%s): not sending now", err.code)
+            return False
+        return True
+
     def _guard(self, service: str, operation: str) -> None:
         """Before every AWS call that may change something (see guard_changes)."""
         if self._stopped:
@@ -514,8 +524,8 @@ class Invocation:
         signal = self.signal
         if signal is None:  # pragma: no cover
             return True
-        if self.execution_arn:
-            self._ensure_running(every=0.0)  # a superseded operation never signals
+        if self.execution_arn and not self._still_running():
+            return False  # not known to be still wanted (a read failed): tried again at the next check
         LOG.info(json.dumps({"signal": "SUCCESS" if success else "FAILURE", "logical_id": self._logical_id()}))
         return send_signal(
             signal,
@@ -538,8 +548,10 @@ class Invocation:
                 LOG.warning("this request was already answered in this invocation; not answering again")
                 return True
             self._answered_here = True
-        if self.execution_arn and not self._stopped:
-            self._ensure_running(every=0.0)  # a superseded operation never answers
+        if self.execution_arn and not self._stopped and not self._still_running():
+            with self._lock:
+                self._answered_here = False
+            return False  # not known to be still wanted (a read failed): tried again at the next check
         body = {
             "Status": status,
             "PhysicalResourceId": str(physical_id),
