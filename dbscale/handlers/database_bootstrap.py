@@ -141,6 +141,10 @@ class DatabaseBootstrapResource(ResourceType):
             session=provider.session,
         )
 
+    def check_request(self, request: Request) -> None:
+        if request.request_type != "Delete":
+            self.parse(request)
+
     def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
         if request.request_type == "Delete":
             # Schemas, tables, rows and users are data: a bootstrap never removes them.

@@ -132,6 +132,7 @@ class Invocation:
         self.signal = self._signal_of(request)
         self.state = self._new_state(request)
         self._check_fits()
+        self.resource.check_request(request)  # a bad template fails here, before any AWS call
         workflow = self._engine()
         if workflow is not None:
             name = execution_name(request.stack_id, request.logical_id, request.request_id)

@@ -313,3 +313,17 @@ def test_a_check_whose_status_read_is_throttled_is_retried_not_failed(
     assert len(result.responses) == 1
     assert failing_calls.failed["DescribeExecution"] == 12
     assert redshift_cfn.running() == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"NumberOfNodes": 999}, {"NodeType": "ra3.huge"}, {"ClusterIdentifier": "Not_Valid"}, {"Port": "eighty"}],
+)
+def test_an_invalid_request_is_refused_before_any_aws_call(
+    redshift_cfn: CloudFormation, aws_calls: Any, bad: dict[str, Any]
+) -> None:
+    before = len(aws_calls.calls)
+    result = redshift_cfn.send(redshift_cfn.event("Create", TYPE, {**PROPS, **bad}))
+    assert result.status == "FAILED"
+    assert result.reason.startswith(f"Invalid property {next(iter(bad))}"), result.reason
+    assert aws_calls.calls[before:] == []  # not even the execution lookup: a bad template costs nothing
