@@ -51,8 +51,9 @@ _CHANGE_GUARD: contextvars.ContextVar[Callable[[str, str], None] | None] = conte
 
 @contextlib.contextmanager
 def guard_changes(check: Callable[[str, str], None]) -> Iterator[None]:
-    """Call ``check(service, operation)`` before every AWS call that may change something, made in
-    this thread (context) inside the block; ``check`` raises to stop the call from being sent.
+    """Call ``check(service, operation)`` before every attempt of every AWS call that may change
+    something, made in this thread (context) inside the block; ``check`` raises to stop it being sent
+    (``service`` is botocore's hyphenated service id, e.g. ``redshift``, ``sfn``).
 
     The handler runtime uses it so that an invocation that has answered, or an operation a newer
     request has superseded, can make no further change, whatever step it is in."""
@@ -63,13 +64,16 @@ def guard_changes(check: Callable[[str, str], None]) -> Iterator[None]:
         _CHANGE_GUARD.reset(token)
 
 
-def _before_call(model: Any = None, **_: Any) -> None:
+def _before_send(event_name: str = "", **_: Any) -> None:
+    # Every attempt, not every call: botocore retries a throttled call for up to a minute and more,
+    # and a retry sent after the invocation was stopped must be refused like the first attempt.
     check = _CHANGE_GUARD.get()
-    if check is None or model is None:
+    if check is None:
         return
-    name = str(getattr(model, "name", ""))
-    if not name.startswith(READ_ONLY_PREFIXES):
-        check(str(model.service_model.service_name), name)
+    parts = [*event_name.split(".", 2), "", ""]
+    service, operation = parts[1], parts[2]
+    if operation and not operation.startswith(READ_ONLY_PREFIXES):
+        check(service, operation)
 
 
 # Codes (and botocore exception names) that mean "try again later": the request may not have been
@@ -153,7 +157,7 @@ def client(service: str, session: boto3.Session | None = None) -> Any:
     cached = per_session.get(service)
     if cached is None:
         cached = per_session[service] = session.client(service, config=_retry_config())  # type: ignore[call-overload]
-        cached.meta.events.register("before-call", _before_call)
+        cached.meta.events.register_first("before-send", _before_send)
     return cached
 
 

@@ -40,6 +40,7 @@ from .runtime import (
 )
 from .signal import CompletionSignal, completion_signal, send_signal, signal_data
 from .workflow import (
+    BACKOFF_SECONDS,
     CHECK_WINDOW_SECONDS,
     DENSE_CHECK_SECONDS,
     INPUT_MARGIN_BYTES,
@@ -63,8 +64,10 @@ T = TypeVar("T")
 STATE_VERSION = 3
 DELIVERY_BACKOFF_SECONDS = (10, 30, 60, 120, 300)
 """Waits between the execution's attempts to deliver an answer or signal the endpoint refused (seconds)."""
-SIGNAL_MARGIN_SECONDS = 60.0
-"""An operation with a completion signal ends this long before the wait condition's timeout (seconds)."""
+SIGNAL_MARGIN_SECONDS = 120.0
+"""An operation with a completion signal ends this long before the wait condition's timeout
+(seconds): more than a sparse check's interval, so its FAILURE signal still lands in time."""
+_SLIM_STATE = ("v", "started", "deadline", "timeout", "signal", "signal_timeout", "physical_id", "answered", "outcome")
 
 
 class Invocation:
@@ -160,11 +163,13 @@ class Invocation:
         self.state = dict(operation.get("state") or {})
         self.signal = self._signal_of(self.request)
         self._log_start(str(self.event.get("mode") or "check"))
-        workflow = self._engine()
-        arn = self.execution_arn
-        if workflow is not None and arn and not self._retrying(lambda: workflow.is_running(arn)):
+        try:
+            self._ensure_running(every=0.0)
+        except OperationStopped:
             return self._document("done")  # stopped: whatever this check would do is not wanted any more
-        self._running_checked = self.clock.now()
+        except AwsError as err:
+            LOG.warning("could not read this operation's execution (%s): checking again later", err.code)
+            return self._document("wait", BACKOFF_SECONDS)
         try:
             with guard_changes(self._guard):
                 if self.event.get("mode") == "give-up" and not self.state.get("outcome"):
@@ -179,7 +184,8 @@ class Invocation:
         if not self.state.get("outcome"):
             age = self.clock.now() - float(self.state.get("started", self.started))
             if age >= DENSE_CHECK_SECONDS:
-                return self._document("wait", SPARSE_CHECK_SECONDS)
+                left = float(self.state["deadline"]) - self.clock.now()
+                return self._document("wait", int(max(1.0, min(SPARSE_CHECK_SECONDS, left))))
             return self._document("check")
         try:
             if self._deliver_now():
@@ -252,10 +258,13 @@ class Invocation:
             if progress is not None and progress.done:
                 return progress
             early = progress is not None and progress.answer_early and self.signal is not None
-            if early and progress is not None and not self.state.get("answered"):
-                self._answer_early(progress)
-                if delivery:
-                    return None  # the execution carries the operation from here, started at once
+            # Answered early: return at once, so that the document that says so is what the next
+            # check starts from (a check retried after a crash re-runs its old input). A delivery
+            # hands the operation to its execution here in any case.
+            if early and progress is not None and not self.state.get("answered") and (
+                self._answer_early(progress) or delivery
+            ):
+                return None
             now = self.clock.now()
             if now >= float(self.state["deadline"]):
                 raise OperationTimeout(self._timeout_reason(progress))
@@ -335,8 +344,14 @@ class Invocation:
                 "Data": outcome.get("data", {}),
             }
             document.update(outcome=outcome["status"], answer=answer, answer_text=json.dumps(answer))
-        if document_bytes(document) > INPUT_MAX_BYTES:  # cannot happen after _check_fits; never lose the answer
-            document["properties"] = {}
+        if document_bytes(document) > INPUT_MAX_BYTES - INPUT_MARGIN_BYTES and phase != "done":
+            # The state outgrew what _check_fits allowed for: end the operation with a reason rather
+            # than let Step Functions fail the execution unanswered (States.DataLimitExceeded).
+            self.state.pop("outcome", None)
+            self._end(None, DbscaleError("the operation's state outgrew Step Functions' 256 KiB limit"))
+            slim = {k: v for k, v in self.state.items() if k in _SLIM_STATE}
+            self.state = slim
+            return self._document("done" if self._deliver_now() else "wait", BACKOFF_SECONDS)
         return document
 
     def _hand_over(self) -> None:
@@ -418,6 +433,13 @@ class Invocation:
                 dict(record.get("Data") or {}),
             )
             return
+        try:
+            recorded = json.loads(described.get("input") or "{}")
+        except ValueError:
+            recorded = {}
+        recorded_state = recorded.get("state") if isinstance(recorded.get("state"), dict) else {}
+        if recorded_state.get("physical_id"):
+            self.state["physical_id"] = recorded_state["physical_id"]  # what a create in flight used
         self._answer(
             "FAILED",
             self._failure_physical_id(),
@@ -454,7 +476,7 @@ class Invocation:
         """Before every AWS call that may change something (see guard_changes)."""
         if self._stopped:
             raise OperationStopped(f"{service}:{operation} not sent: this invocation has answered already")
-        if service == "states":
+        if service == "sfn":
             return  # starting / stopping executions is the runtime's own bookkeeping
         self._ensure_running(every=0.0)
 
@@ -510,16 +532,18 @@ class Invocation:
             return True
         return False
 
-    def _answer_early(self, progress: Progress) -> None:
-        """Answer SUCCESS while the operation runs on; its outcome goes to the completion signal."""
+    def _answer_early(self, progress: Progress) -> bool:
+        """Answer SUCCESS while the operation runs on (its outcome goes to the completion signal);
+        whether the answer was delivered (if not, the next check answers again)."""
         signal = self.signal
         if signal is None:  # pragma: no cover - checked by the caller
-            return
+            return False
         LOG.info(json.dumps({"result": "SUCCESS (operation continues)", "logical_id": self._logical_id()}))
-        if self._answer("SUCCESS", progress.physical_id, "", {**progress.data, "InProgress": "true"}):
-            self.state["answered"] = True
-            self.state["deadline"] = float(self.state["started"]) + signal.timeout_seconds - SIGNAL_MARGIN_SECONDS
-        # Not delivered: the next check answers again (the operation goes on meanwhile).
+        if not self._answer("SUCCESS", progress.physical_id, "", {**progress.data, "InProgress": "true"}):
+            return False
+        self.state["answered"] = True
+        self.state["deadline"] = float(self.state["started"]) + signal.timeout_seconds - SIGNAL_MARGIN_SECONDS
+        return True
 
     def _send_signal(self, success: bool, outcome: dict[str, Any]) -> bool:
         signal = self.signal

@@ -52,10 +52,11 @@ STEP_RESERVE_SECONDS = 120.0
 room for the slowest bounded step, starting the execution and answering."""
 WATCHDOG_RESERVE_SECONDS = 12.0
 """The watchdog answers this long before the Lambda timeout (seconds; at most a quarter of it)."""
-SUPERSEDE_SETTLE_SECONDS = 10.0
+SUPERSEDE_SETTLE_SECONDS = 30.0
 """After stopping an older request's execution, a request waits this long before it acts (seconds):
-a change the older check had already sent when the stop landed has reached AWS by then, and it
-sends none after (it re-checks its execution before every change)."""
+an attempt the older check had already sent when the stop landed (at most a connect and a read
+timeout, 20 s) has reached AWS by then, and it sends no other (it re-reads its execution's status
+before every attempt of every change)."""
 STOP_CHECK_SECONDS = 60.0
 """A check re-reads its execution's status at least this often (seconds), to stop soon once superseded."""
 CALL_CONNECT_TIMEOUT, CALL_READ_TIMEOUT, CALL_ATTEMPTS = 5.0, 15.0, 4

@@ -12,8 +12,10 @@ check invocation of the provider code, and a choice:
   ``wait`` (a Wait state of ``wait_seconds`` first: the sparse cadence of long operations and the
   backoff of an answer that could not be delivered yet) or ``done``.
 * AWS errors inside the check are retried by the check itself; errors of the invocation (Lambda
-  throttled, timed out, crashed) by the task's Retry; if those run out, ``GiveUp`` answers FAILED
-  (or signals FAILURE) with the error, so no request is ever left unanswered.
+  throttled, timed out) by the task's Retry and then a ``Backoff`` Wait and a new check, for as
+  long as the execution runs (the check itself ends the operation at its deadline); an error of
+  the check's own code, once its retries run out, goes to ``GiveUp``, which answers FAILED (or
+  signals FAILURE) with the error.
 
 Executions are named from the request (:func:`execution_name`): a duplicate delivery finds its
 request's execution instead of acting twice (StartExecution is idempotent for a name), and every
@@ -66,6 +68,12 @@ _LAMBDA_TRANSIENT = [
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.Unknown",
 ]
+_INFRASTRUCTURE_ERRORS = [*_LAMBDA_TRANSIENT, "Sandbox.Timedout", "States.Timeout", "States.HeartbeatTimeout"]
+"""Errors of the invocation, not of the operation: throttling, Lambda's own faults, timeouts. When
+retries run out the execution backs off and checks again (the check itself ends the operation at
+its deadline); only an error of the check's own code goes to GiveUp."""
+BACKOFF_SECONDS = 60
+"""The Wait between a check whose retries ran out on an invocation error and the next one (seconds)."""
 
 
 def state_machine_name(function_name: str) -> str:
@@ -155,9 +163,13 @@ def definition(check_function_arn: str, *, partition: str = "aws") -> dict[str, 
                     },
                     {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 6, "BackoffRate": 2.0},
                 ],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "GiveUp"}],
+                "Catch": [
+                    {"ErrorEquals": _INFRASTRUCTURE_ERRORS, "ResultPath": "$.error", "Next": "Backoff"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "GiveUp"},
+                ],
                 "Next": "Next",
             },
+            "Backoff": {"Type": "Wait", "Seconds": BACKOFF_SECONDS, "Next": "Check"},
             "Next": {
                 "Type": "Choice",
                 "Choices": [
@@ -183,6 +195,7 @@ def definition(check_function_arn: str, *, partition: str = "aws") -> dict[str, 
                         "MaxDelaySeconds": 120,
                     }
                 ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Backoff"}],
                 "Next": "Next",
             },
             "Failed": {"Type": "Fail", "Error": "dbscale.OperationFailed", "CausePath": "$.answer_text"},
@@ -218,7 +231,7 @@ class Workflow:
 
     def start(self, name: str, document: dict[str, Any]) -> str | None:
         """Start the execution ``name``; its ARN, or None when an execution of that name exists already."""
-        text = json.dumps(document, separators=(",", ":"))
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)  # as document_bytes counts
         try:
             with aws_errors("start the operation's execution"):
                 return str(
@@ -250,9 +263,10 @@ class Workflow:
                 raise
 
     def is_running(self, execution_arn: str) -> bool:
-        """True while the execution runs (not stopped, not ended)."""
+        """False once the execution has been stopped or has ended; True while it runs, and while it
+        cannot be found (just started: a read may lag the start)."""
         described = self.describe(execution_arn)
-        return described is not None and described.get("status") == "RUNNING"
+        return described is None or described.get("status") == "RUNNING"
 
 
 def recorded_answer(described: dict[str, Any]) -> dict[str, Any] | None:

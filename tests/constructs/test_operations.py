@@ -214,3 +214,15 @@ def test_no_request_comes_before_the_machine(templates: dict[str, dict[str, Any]
                 assert policy_id in resource["DependsOn"]
                 served += 1
     assert served >= 3  # the example's two clusters and its clone
+
+
+def test_lambda_never_retries_a_delivery(templates: dict[str, dict[str, Any]]) -> None:
+    """A Lambda retry of an asynchronous invocation would be a stale request acting as the newest."""
+    for name, template in templates.items():
+        configs = {
+            r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+        }
+        for function_id in provider_functions(template):
+            assert configs[function_id]["MaximumRetryAttempts"] == 0, (name, function_id)

@@ -358,3 +358,59 @@ def test_the_state_machine_in_moto_is_the_definition_the_constructs_deploy(redsh
 
     described = boto3.client("stepfunctions").describe_state_machine(stateMachineArn=redshift_cfn.state_machine_arn)
     assert json.loads(described["definition"]) == definition(FUNCTION_ARN)
+
+
+# --- invocation failures of the checks themselves ------------------------------------------------------
+
+
+def test_minutes_of_lambda_throttling_are_waited_out_not_failed(redshift_cfn: CloudFormation, slow_aws: SlowAws) -> None:
+    slow_aws.set_duration("redshift", "create", 45 * 60)
+    event = redshift_cfn.event("Create", TYPE, PROPS)
+    redshift_cfn.invoke(event)  # checks in-process for 600 s, then hands over
+    assert len(redshift_cfn.running()) == 1
+    redshift_cfn.sim.fail_next("Lambda.TooManyRequestsException", 13)  # more than the task's 12 retries
+    result = redshift_cfn.send(event)
+    assert result.status == "SUCCESS", result.reason
+    audit(redshift_cfn, event)
+
+
+def _answer_refused_then_hang_after_the_check_answers(
+    cfn: CloudFormation, boto_session: boto3.Session, fake_clock: FakeClock, url: str, *, throttle_after: bool
+) -> dict[str, int]:
+    from dbscale.core.aws import client
+
+    hang = {"left": 1}
+
+    def hang_after_answer(**_: Any) -> None:
+        if threading.current_thread() is not threading.main_thread() and cfn.received(url) and hang["left"]:
+            hang["left"] -= 1
+            if throttle_after:
+                cfn.sim.fail_next("Lambda.TooManyRequestsException", 13)
+            fake_clock.sleep(1000)  # past the function's timeout: Lambda ends the check
+
+    client("redshift", boto_session).meta.events.register_first(
+        "before-send.redshift.DescribeClusters", hang_after_answer
+    )
+    return hang
+
+
+@pytest.mark.parametrize("throttle_after", [False, True])
+def test_a_check_that_dies_after_its_early_answer_never_answers_again_and_still_signals(
+    created: CloudFormation, boto_session: boto3.Session, fake_clock: FakeClock, throttle_after: bool
+) -> None:
+    handle = created.server.url()
+    event = with_signal(created, handle, {**PROPS, "NumberOfNodes": 4}, PROPS)
+    url = event["ResponseURL"]
+    created.server.fail(url, 10**6)  # the delivery's early answer is refused: a check answers early
+    created.invoke(event)
+    assert len(created.running()) == 1
+    created.server.failing_paths.clear()
+    hang = _answer_refused_then_hang_after_the_check_answers(
+        created, boto_session, fake_clock, url, throttle_after=throttle_after
+    )
+    created.run_until(lambda: bool(signalled(created, handle)))
+    created.settle()
+    assert hang["left"] == 0
+    assert [a["Status"] for a in created.received(url)] == ["SUCCESS"]
+    assert [s["Status"] for s in signalled(created, handle)] == ["SUCCESS"]
+    assert created.running() == []

@@ -178,6 +178,10 @@ class ClusterProvider(Construct):
             code=_shared_code(self._stack),
             timeout=state.value("timeout", lambda: Duration.minutes(15)),
             memory_size=memory_size,
+            # CloudFormation invokes the function asynchronously; Lambda would retry a delivery whose
+            # invocation timed out or crashed, as a newest request that acts again. The runtime
+            # answers every delivery itself (its watchdog included), so a retry is never wanted.
+            retry_attempts=0,
             role=self.role,
             log_group=self.log_group,
             environment={GUARDRAILS_ENV: self._guardrails.to_json()},
