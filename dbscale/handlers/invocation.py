@@ -235,8 +235,13 @@ class Invocation:
         request = self.request
         if request is None:  # pragma: no cover - set by both entry paths
             raise InvalidRequest("no request")
+        progress: Progress | None = None
         while True:
             now = self.clock.now()
+            if now >= float(self.state["deadline"]):
+                # Checked before any step: past its deadline a check answers without another AWS call
+                # (one that hung is what may have brought it here).
+                raise OperationTimeout(self._timeout_reason(progress))
             hold = float(self.state.get("hold_until", 0.0))
             if now < hold:
                 # An older request's check may still have a change in flight: act after it lands.
@@ -247,7 +252,7 @@ class Invocation:
             try:
                 if not delivery:
                     self._ensure_running(every=STOP_CHECK_SECONDS)
-                progress: Progress | None = self.resource.step(self.provider, request, self.state)
+                progress = self.resource.step(self.provider, request, self.state)
             except AwsError as err:
                 if not is_transient(err):
                     raise

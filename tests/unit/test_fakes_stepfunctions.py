@@ -491,14 +491,20 @@ def test_a_check_that_runs_too_long_fails_as_aws_reports_it(
         arn = start(sfn, machine, "too-long")
         assert sim.settle()
         events = history(sfn, arn)
-    assert sfn.describe_execution(executionArn=arn)["status"] == "FAILED"
-    assert failures(events) == [error] * 7
+    # An error of the invocation, not of the operation: retried, then a Backoff Wait and a new check,
+    # never GiveUp; a check that always overruns ends only with the execution's own timeout.
+    assert sfn.describe_execution(executionArn=arn)["status"] == "TIMED_OUT"
+    assert set(failures(events)) == {error}
+    assert len(failures(events)) > 7
+    assert not any(i.payload["mode"] == "give-up" for i in sim.invocations)
     assert set(
         between(events, "TaskStarted", "TaskFailed" if error == LAMBDA_TIMEOUT_ERROR else "TaskTimedOut", clock)
     ) == {after}
     checks = [i for i in sim.invocations if i.payload["mode"] == "check"]
     if error == LAMBDA_TIMEOUT_ERROR:
-        assert {(i.outcome, i.end - i.start) for i in checks} == {(LAMBDA_TIMEOUT_ERROR, 60.0)}
+        # Every check was ended at its 60 s (the last one earlier, by the execution's own timeout).
+        assert {(i.outcome, i.end - i.start) for i in checks[:-1]} == {(LAMBDA_TIMEOUT_ERROR, 60.0)}
+        assert checks[-1].end - checks[-1].start <= 60.0
         assert max(seen) < 60  # the sandbox was stopped: the handler never ran past its timeout
         cause = json.loads(next(e for e in events if e["type"] == "TaskFailed")["taskFailedEventDetails"]["cause"])
         assert cause["errorType"] == LAMBDA_TIMEOUT_ERROR
