@@ -262,6 +262,8 @@ class Invocation:
                 progress = None
             if progress is not None and progress.done:
                 return progress
+            if progress is not None and progress.detail:
+                self.state["last_detail"] = clip_reason(progress.detail, 300)  # for a later timeout's Reason
             early = progress is not None and progress.answer_early and self.signal is not None
             # Answered early: return at once, so that the document that says so is what the next
             # check starts from (a check retried after a crash re-runs its old input). A delivery
@@ -281,7 +283,12 @@ class Invocation:
         request = self.request
         name = (progress.physical_id if progress else "") or (request.logical_id if request else "the resource")
         minutes = (self.clock.now() - float(self.state["started"])) / 60
-        detail = (progress.detail if progress else "") or self.state.get("last_error") or "unknown"
+        detail = (
+            (progress.detail if progress else "")
+            or self.state.get("last_detail")
+            or self.state.get("last_error")
+            or "unknown"
+        )
         if self.state.get("answered"):
             return (
                 f"{name} did not finish within {minutes:.0f} minutes, the CompletionSignalTimeout "
