@@ -8,6 +8,7 @@ at most once, no execution left running once the resource's requests are done, n
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -15,6 +16,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dbscale.handlers import redshift_cluster
 from dbscale.handlers.runtime import failed_create_id
@@ -24,6 +27,7 @@ from tests.fakes import AwsCallRecorder, FailingCalls, FakeClock, SlowAws, Throt
 TYPE = "Custom::RedshiftCluster"
 PROPS = {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": 2, "ResizeType": "classic"}
 HOURS = 3600.0
+_NAMES = itertools.count()
 
 
 def cluster() -> dict[str, Any]:
@@ -414,3 +418,60 @@ def test_a_check_that_dies_after_its_early_answer_never_answers_again_and_still_
     assert [a["Status"] for a in created.received(url)] == ["SUCCESS"]
     assert [s["Status"] for s in signalled(created, handle)] == ["SUCCESS"]
     assert created.running() == []
+
+
+# --- the rule over a family of operations and faults ------------------------------------------------
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    minutes=st.integers(min_value=1, max_value=50),
+    signal=st.booleans(),
+    lambda_fault=st.tuples(
+        st.sampled_from(["Lambda.TooManyRequestsException", "Lambda.ServiceException", "Sandbox.Timedout"]),
+        st.integers(min_value=0, max_value=15),
+    ),
+    api_fault=st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from(["StartExecution", "DescribeExecution", "ListExecutions", "DescribeClusters"]),
+            st.sampled_from(["ThrottlingException", "InternalFailure", "ServiceUnavailable"]),
+            st.integers(min_value=1, max_value=8),
+        ),
+    ),
+)
+def test_any_operation_under_transient_faults_is_answered_once_and_leaves_nothing(
+    redshift_cfn: CloudFormation,
+    slow_aws: SlowAws,
+    failing_calls: FailingCalls,
+    minutes: int,
+    signal: bool,
+    lambda_fault: tuple[str, int],
+    api_fault: tuple[str, str, int] | None,
+) -> None:
+    cfn = redshift_cfn
+    name = f"prop-{next(_NAMES)}"
+    slow_aws.set_duration("redshift", "create", minutes * 60)
+    props: dict[str, Any] = {**PROPS, "ClusterIdentifier": name}
+    handle = cfn.server.url()
+    if signal:
+        props.update(CompletionSignalUrl=handle, CompletionSignalTimeout=43200)
+    if api_fault:
+        failing_calls.fail(api_fault[0], api_fault[1], times=api_fault[2])
+    cfn.sim.fail_next(*lambda_fault)
+    create = cfn.event("Create", TYPE, props)
+    result = cfn.send(create, after_answer_seconds=0)
+    assert result.status == "SUCCESS", result.reason  # every fault here is transient
+    assert result.physical_id == name
+    if signal:
+        cfn.run_until(lambda: bool(cfn.received(handle)))
+    cfn.settle()
+    assert [a["Status"] for a in cfn.received(create["ResponseURL"])] == ["SUCCESS"]
+    assert [s["Status"] for s in cfn.received(handle)] == (["SUCCESS"] if signal else [])
+    assert cfn.running() == []
+    failing_calls.fail("DescribeClusters", "x", times=0)
+    delete = cfn.event("Delete", TYPE, {**props, "SkipFinalSnapshot": True}, physical_id=name)
+    assert cfn.send(delete).status == "SUCCESS"
+    cfn.settle()
+    assert name not in live_clusters()
+    assert cfn.running() == []
