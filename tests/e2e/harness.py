@@ -15,15 +15,14 @@ import json
 import ssl
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
 from tests.fakes.sessions import fresh_session
-
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/dbscale-e2e/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
 FUNCTION_NAME = "dbscale-e2e-provider"
@@ -46,7 +45,7 @@ class ResponseServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_PUT(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 server.requests_seen += 1
@@ -97,7 +96,9 @@ class ResponseServer:
 class LambdaContext:
     """The slice of the Lambda context crhelper and dbscale use; time follows ``clock``."""
 
-    def __init__(self, clock: Any, timeout_seconds: float = LAMBDA_TIMEOUT_SECONDS, started: float | None = None) -> None:
+    def __init__(
+        self, clock: Any, timeout_seconds: float = LAMBDA_TIMEOUT_SECONDS, started: float | None = None
+    ) -> None:
         self._clock = clock
         self._deadline = (clock.now() if started is None else started) + timeout_seconds
         self.function_name = FUNCTION_NAME
@@ -219,7 +220,9 @@ class CloudFormation:
         """One delivery of ``event`` to the handler, as CloudFormation's Lambda invoke does."""
         self.handler(json.loads(json.dumps(event)), LambdaContext(self.clock, self.lambda_timeout))
 
-    def send(self, event: dict[str, Any], *, max_seconds: float = 4 * 3600.0, after_answer_seconds: float = 120.0) -> Result:
+    def send(
+        self, event: dict[str, Any], *, max_seconds: float = 4 * 3600.0, after_answer_seconds: float = 120.0
+    ) -> Result:
         """Deliver ``event``, then let its execution (if any) run until the ResponseURL has an answer.
 
         After the answer, ``after_answer_seconds`` more simulated seconds pass with every execution

@@ -47,7 +47,9 @@ def signalled(cfn: CloudFormation, url: str) -> list[dict[str, Any]]:
     return cfn.received(url)
 
 
-def with_signal(cfn: CloudFormation, handle: str, new: dict[str, Any], old: dict[str, Any], **kw: Any) -> dict[str, Any]:
+def with_signal(
+    cfn: CloudFormation, handle: str, new: dict[str, Any], old: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
     props = {**new, "CompletionSignalUrl": handle, "CompletionSignalTimeout": kw.pop("timeout", 43200)}
     return cfn.event("Update", TYPE, props, physical_id="warehouse", old_properties=old, service_timeout=3600, **kw)
 
@@ -271,7 +273,11 @@ def test_fifty_roles_of_the_longest_names_on_a_busy_cluster(created: CloudFormat
         iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument="{}")
     slow_aws.set_duration("redshift", "elastic_resize", 1800)
     busy = created.event(
-        "Update", TYPE, {**PROPS, "ResizeType": "elastic", "NumberOfNodes": 4}, physical_id="warehouse", old_properties=PROPS
+        "Update",
+        TYPE,
+        {**PROPS, "ResizeType": "elastic", "NumberOfNodes": 4},
+        physical_id="warehouse",
+        old_properties=PROPS,
     )
     created.invoke(busy)  # the cluster is resizing when the roles arrive
     with_roles = {**PROPS, "ResizeType": "elastic", "NumberOfNodes": 4, "IamRoles": roles}
@@ -367,7 +373,9 @@ def test_the_state_machine_in_moto_is_the_definition_the_constructs_deploy(redsh
 # --- invocation failures of the checks themselves ------------------------------------------------------
 
 
-def test_minutes_of_lambda_throttling_are_waited_out_not_failed(redshift_cfn: CloudFormation, slow_aws: SlowAws) -> None:
+def test_minutes_of_lambda_throttling_are_waited_out_not_failed(
+    redshift_cfn: CloudFormation, slow_aws: SlowAws
+) -> None:
     slow_aws.set_duration("redshift", "create", 45 * 60)
     event = redshift_cfn.event("Create", TYPE, PROPS)
     redshift_cfn.invoke(event)  # checks in-process for 600 s, then hands over
@@ -423,7 +431,9 @@ def test_a_check_that_dies_after_its_early_answer_never_answers_again_and_still_
 # --- the rule over a family of operations and faults ------------------------------------------------
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     minutes=st.integers(min_value=1, max_value=50),
     signal=st.booleans(),

@@ -77,8 +77,6 @@ def test_reads_pass_and_no_guard_means_no_check(aws: None) -> None:
     with guard_changes(refuse):
         redshift.describe_clusters()  # a read: never checked
         with pytest.raises(OperationStopped):
-            redshift.create_cluster_subnet_group(
-                ClusterSubnetGroupName="s", Description="d", SubnetIds=["subnet-1"]
-            )
+            redshift.create_cluster_subnet_group(ClusterSubnetGroupName="s", Description="d", SubnetIds=["subnet-1"])
     redshift.describe_clusters()
     assert seen == [("redshift", "CreateClusterSubnetGroup")]
