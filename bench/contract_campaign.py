@@ -90,7 +90,7 @@ def run(events: int, seed: int) -> dict[str, int]:
     ca_file = tempfile.NamedTemporaryFile(suffix=".pem", delete=False).name
     ca.cert_pem.write_to_path(ca_file)
     server = ResponseServer(ca)
-    counts = {"sent": 0, "answered once": 0, "not answered": 0, "answered twice or more": 0, "leaked": 0, "orphaned": 0}
+    counts = {"sent": 0, "answered once": 0, "no ResponseURL": 0, "not answered": 0, "answered twice or more": 0, "leaked": 0, "orphaned": 0}
     modules = {"redshift": redshift_cluster, "aurora": aurora_cluster}
     n = 0
     try:
@@ -159,7 +159,7 @@ def _send(cfn: CloudFormation, event: dict[str, Any], counts: dict[str, int]) ->
             cfn.handler(json.loads(json.dumps(event)), _Context(cfn))
         except Exception:  # noqa: BLE001 - the older runtime may raise; counted as not answered
             pass
-        counts["not answered"] += 1  # no URL: nobody can be answered; CloudFormation times out
+        counts["no ResponseURL"] += 1  # nobody can be answered: CloudFormation times out, by design
         return None
     try:
         result = cfn.send(event, after_answer_seconds=180)
