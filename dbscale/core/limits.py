@@ -334,3 +334,16 @@ above those listed all do, majors below do not.
 https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.requirements.html"""
 AURORA_WINDOW_MINIMUM_MINUTES = 30
 """PreferredBackupWindow and PreferredMaintenanceWindow last at least 30 minutes and must not overlap."""
+
+
+# --- Long operations (the handlers' Step Functions executions; read by `dbscale status`) -------
+
+OPERATIONS_STATE_MACHINE_SUFFIX = "-operations"
+"""A provider function's state machine is named ``<function name>-operations``."""
+OPERATION_DOCUMENT_KEY = "dbscale-operation"
+"""The marker of an operation document (an execution's input) and of a check's payload."""
+OPERATION_DOCUMENT_VERSION = 1
+EXECUTION_NAME_PATTERN = r"^[0-9a-f]{24}-[0-9a-f]{24}$"
+"""An execution is named ``<resource key>-<request hash>`` (24 hex characters each)."""
+STEP_FUNCTIONS_INPUT_MAX_BYTES = 262_144
+"""Step Functions' limit on an execution's input and every state's input and output (256 KiB, UTF-8)."""

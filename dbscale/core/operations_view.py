@@ -22,18 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import aws_errors, client
 from .errors import AwsError, InvalidRequest
+from .limits import (
+    EXECUTION_NAME_PATTERN,
+    OPERATION_DOCUMENT_KEY,
+    OPERATION_DOCUMENT_VERSION,
+    OPERATIONS_STATE_MACHINE_SUFFIX,
+)
 
 if TYPE_CHECKING:
     import boto3
 
-STATE_MACHINE_SUFFIX = "-operations"
-"""A provider's state machine is ``<function name>-operations`` (``dbscale.handlers.workflow.state_machine_name``)."""
-OPERATION_KEY = "dbscale-operation"
-"""The marker of an operation document (``dbscale.handlers.workflow.OPERATION_KEY``), version 1."""
-OPERATION_VERSION = 1
-EXECUTION_NAME = re.compile(r"^[0-9a-f]{24}-[0-9a-f]{24}$")
-"""``<resource key>-<request hash>`` (``dbscale.handlers.workflow.execution_name``): executions of
-another name are not dbscale's and are not read."""
+STATE_MACHINE_SUFFIX = OPERATIONS_STATE_MACHINE_SUFFIX
+OPERATION_KEY = OPERATION_DOCUMENT_KEY
+OPERATION_VERSION = OPERATION_DOCUMENT_VERSION
+EXECUTION_NAME = re.compile(EXECUTION_NAME_PATTERN)
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 CONSOLE_HOSTS = {

@@ -32,18 +32,24 @@ from typing import Any
 
 from dbscale.core.aws import aws_errors, client
 from dbscale.core.errors import AwsError
+from dbscale.core.limits import (
+    OPERATION_DOCUMENT_KEY,
+    OPERATION_DOCUMENT_VERSION,
+    OPERATIONS_STATE_MACHINE_SUFFIX,
+    STEP_FUNCTIONS_INPUT_MAX_BYTES,
+)
 
 LOG = logging.getLogger("dbscale")
 
-OPERATION_KEY = "dbscale-operation"
+OPERATION_KEY = OPERATION_DOCUMENT_KEY
 """The marker of a check invocation's payload (and of an operation document)."""
-OPERATION_VERSION = 1
+OPERATION_VERSION = OPERATION_DOCUMENT_VERSION
 STATE_MACHINE_ENV = "DBSCALE_STATE_MACHINE_ARN"
 """Overrides the state machine of the function's long operations (default: :func:`state_machine_arn`)."""
-STATE_MACHINE_SUFFIX = "-operations"
+STATE_MACHINE_SUFFIX = OPERATIONS_STATE_MACHINE_SUFFIX
 """A provider function's state machine is named after it: ``<function name>-operations`` (at most 75
 characters), so neither needs the other's ARN at deploy time (which would be a dependency cycle)."""
-INPUT_MAX_BYTES = 262_144
+INPUT_MAX_BYTES = STEP_FUNCTIONS_INPUT_MAX_BYTES
 """Step Functions' limit on an execution's input and on every state's input and output (256 KiB, UTF-8)."""
 INPUT_MARGIN_BYTES = 16_384
 """Room kept under :data:`INPUT_MAX_BYTES` for what a check adds (the task's wrapper, error details)."""
