@@ -292,7 +292,8 @@ class Invocation:
         if self.state.get("answered"):
             return (
                 f"{name} did not finish within {minutes:.0f} minutes, the CompletionSignalTimeout "
-                f"({self.state.get('signal_timeout')} s) less a minute. Last state: {detail}. The operation "
+                f"({self.state.get('signal_timeout')} s) less {SIGNAL_MARGIN_SECONDS:.0f} s. Last state: {detail}. "
+                "The operation "
                 "continues in AWS: wait until the cluster is available, then retry the stack operation, or raise "
                 "CompletionSignalTimeout (LongOperations(timeout=...), at most 12 hours)."
             )
