@@ -24,6 +24,7 @@ providers' 256 MB, plus requests. Target: <= $0.05 for 12 hours; lag max <= 10 s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -31,7 +32,7 @@ import random
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,33 +120,41 @@ class Run:
         self.gb_seconds = sum(d + CALL_OVERHEAD_SECONDS for d in durations) * MEMORY_GB
 
 
-def dbscale_run(duration: float, server: ResponseServer, ca_file: str, *, signal: bool = False) -> Run:
-    run = Run()
+@contextlib.contextmanager
+def simulated_create(duration: float) -> Iterator[tuple[boto3.Session, SharedClock, SlowAws]]:
+    """moto running state machines, a fresh default session, the shared simulated clock, and a
+    Redshift create that takes ``duration`` simulated seconds."""
     with mock_aws(config=SFN_CONFIG):
         session = fresh_session()
         boto3.DEFAULT_SESSION = session
         clock = SharedClock()
         with SlowAws(clock) as slow:
             slow.set_duration("redshift", "create", duration)
-            from dbscale.handlers import redshift_cluster
+            yield session, clock, slow
 
-            with wired(redshift_cluster, server, ca_file, session, clock) as cfn:
-                server.clock = clock
-                props: dict[str, Any] = dict(PROPS)
-                handle = ""
-                if signal:
-                    handle = server.url()
-                    props.update(CompletionSignalUrl=handle, CompletionSignalTimeout=43200)
-                event = cfn.event("Create", "Custom::RedshiftCluster", props, service_timeout=3600)
-                started = clock.now()
-                cfn.invoke(event)
-                first = clock.now() - started
-                done_url = handle or event["ResponseURL"]
-                cfn.run_until(lambda: bool(cfn.received(done_url)), max_seconds=duration + 4 * 3600)
-                cfn.settle()
-                arrived = server.received_at[cfn.path(done_url)][0]
-                run.lag = arrived - finished_at(slow, "lag")
-                run.count(cfn.sim, first)
+
+def dbscale_run(duration: float, server: ResponseServer, ca_file: str, *, signal: bool = False) -> Run:
+    run = Run()
+    with simulated_create(duration) as (session, clock, slow):
+        from dbscale.handlers import redshift_cluster
+
+        with wired(redshift_cluster, server, ca_file, session, clock) as cfn:
+            server.clock = clock
+            props: dict[str, Any] = dict(PROPS)
+            handle = ""
+            if signal:
+                handle = server.url()
+                props.update(CompletionSignalUrl=handle, CompletionSignalTimeout=43200)
+            event = cfn.event("Create", "Custom::RedshiftCluster", props, service_timeout=3600)
+            started = clock.now()
+            cfn.invoke(event)
+            first = clock.now() - started
+            done_url = handle or event["ResponseURL"]
+            cfn.run_until(lambda: bool(cfn.received(done_url)), max_seconds=duration + 4 * 3600)
+            cfn.settle()
+            arrived = server.received_at[cfn.path(done_url)][0]
+            run.lag = arrived - finished_at(slow, "lag")
+            run.count(cfn.sim, first)
     return run
 
 
@@ -181,70 +190,65 @@ def cdk_run(duration: float, server: ResponseServer, ca_file: str) -> Run:
     from dbscale.handlers.response import send_cfn_response
 
     run = Run()
-    with mock_aws(config=SFN_CONFIG):
-        session = fresh_session()
-        boto3.DEFAULT_SESSION = session
-        clock = SharedClock()
-        with SlowAws(clock) as slow:
-            slow.set_duration("redshift", "create", duration)
-            redshift = session.client("redshift")
-            complete_arn = FUNCTION_ARN + "-isComplete"
-            timeout_arn = FUNCTION_ARN + "-onTimeout"
+    with simulated_create(duration) as (session, clock, slow):
+        redshift = session.client("redshift")
+        complete_arn = FUNCTION_ARN + "-isComplete"
+        timeout_arn = FUNCTION_ARN + "-onTimeout"
 
-            def is_complete(event: dict[str, Any], _: Any) -> dict[str, Any]:
-                found = redshift.describe_clusters(ClusterIdentifier="lag")["Clusters"][0]
-                if found["ClusterStatus"] != "available":
-                    raise RuntimeError("operation not complete yet")
-                body = {
-                    "Status": "SUCCESS",
-                    "PhysicalResourceId": "lag",
-                    "StackId": event["StackId"],
-                    "RequestId": event["RequestId"],
-                    "LogicalResourceId": event["LogicalResourceId"],
-                    "Data": {},
-                }
-                send_cfn_response(event["ResponseURL"], body, ca_file)
-                return event
-
-            def on_timeout(event: dict[str, Any], _: Any) -> None:
-                raise RuntimeError("timed out")
-
-            functions: dict[str, Callable[[dict[str, Any], Any], Any]] = {
-                complete_arn: is_complete,
-                timeout_arn: on_timeout,
+        def is_complete(event: dict[str, Any], _: Any) -> dict[str, Any]:
+            found = redshift.describe_clusters(ClusterIdentifier="lag")["Clusters"][0]
+            if found["ClusterStatus"] != "available":
+                raise RuntimeError("operation not complete yet")
+            body = {
+                "Status": "SUCCESS",
+                "PhysicalResourceId": "lag",
+                "StackId": event["StackId"],
+                "RequestId": event["RequestId"],
+                "LogicalResourceId": event["LogicalResourceId"],
+                "Data": {},
             }
-            with StepFunctionsSim(clock, functions) as sim:
-                sfn = session.client("stepfunctions")
-                machine = sfn.create_state_machine(
-                    name="cdk-waiter",
-                    definition=json.dumps(cdk_waiter_definition(complete_arn, timeout_arn, 3600 // 5)),
-                    roleArn="arn:aws:iam::123456789012:role/waiter",
-                )["stateMachineArn"]
-                server.clock = clock
-                url = server.url()
-                event = {
-                    "RequestType": "Create",
-                    "ResponseURL": url,
-                    "StackId": STACK_ID,
-                    "RequestId": "r-" + str(duration),
-                    "LogicalResourceId": "Cluster",
-                    "ResourceProperties": PROPS,
-                }
-                started = clock.now()
-                redshift.create_cluster(
-                    ClusterIdentifier="lag",
-                    NodeType="ra3.xlplus",
-                    NumberOfNodes=2,
-                    MasterUsername="admin",
-                    MasterUserPassword="Secret-12345",
-                )
-                sfn.start_execution(stateMachineArn=machine, input=json.dumps(event))
-                first = clock.now() - started
-                path = url.split("?")[0].split(f":{server.port}", 1)[1]
-                sim.run_until(lambda: bool(server.responses.get(path)), max_seconds=duration + 3600)
-                sim.settle(max_seconds=600)
-                run.lag = server.received_at[path][0] - finished_at(slow, "lag")
-                run.count(sim, first)
+            send_cfn_response(event["ResponseURL"], body, ca_file)
+            return event
+
+        def on_timeout(event: dict[str, Any], _: Any) -> None:
+            raise RuntimeError("timed out")
+
+        functions: dict[str, Callable[[dict[str, Any], Any], Any]] = {
+            complete_arn: is_complete,
+            timeout_arn: on_timeout,
+        }
+        with StepFunctionsSim(clock, functions) as sim:
+            sfn = session.client("stepfunctions")
+            machine = sfn.create_state_machine(
+                name="cdk-waiter",
+                definition=json.dumps(cdk_waiter_definition(complete_arn, timeout_arn, 3600 // 5)),
+                roleArn="arn:aws:iam::123456789012:role/waiter",
+            )["stateMachineArn"]
+            server.clock = clock
+            url = server.url()
+            event = {
+                "RequestType": "Create",
+                "ResponseURL": url,
+                "StackId": STACK_ID,
+                "RequestId": "r-" + str(duration),
+                "LogicalResourceId": "Cluster",
+                "ResourceProperties": PROPS,
+            }
+            started = clock.now()
+            redshift.create_cluster(
+                ClusterIdentifier="lag",
+                NodeType="ra3.xlplus",
+                NumberOfNodes=2,
+                MasterUsername="admin",
+                MasterUserPassword="Secret-12345",
+            )
+            sfn.start_execution(stateMachineArn=machine, input=json.dumps(event))
+            first = clock.now() - started
+            path = url.split("?")[0].split(f":{server.port}", 1)[1]
+            sim.run_until(lambda: bool(server.responses.get(path)), max_seconds=duration + 3600)
+            sim.settle(max_seconds=600)
+            run.lag = server.received_at[path][0] - finished_at(slow, "lag")
+            run.count(sim, first)
     return run
 
 
