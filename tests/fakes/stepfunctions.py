@@ -550,8 +550,10 @@ def _closed_fields(data: dict[str, Any], execution: Any) -> None:
         data["stopDate"] = execution.stop_date
 
 
-def _strict_comparison_variable(self: Any, env: Any) -> None:
-    """ComparisonVariable._eval_body, failing as AWS does on a missing ``Variable``."""
+def _failure(env: Any, error_type: str, event_type: str, details: dict[str, Any]) -> Exception:
+    """The exception moto's interpreter turns into a failure event: ``error_type`` names a
+    ``StatesErrorNameType`` member, ``event_type`` a ``HistoryEventType`` member, ``details`` the
+    event's details (keyed as in the history, e.g. ``taskFailedEventDetails``)."""
     from moto.stepfunctions.parser.api import HistoryEventType
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent,
@@ -561,6 +563,19 @@ def _strict_comparison_variable(self: Any, env: Any) -> None:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
         StatesErrorNameType,
     )
+
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=getattr(StatesErrorNameType, error_type)),
+            event_type=getattr(HistoryEventType, event_type),
+            event_details=cast(Any, details),
+        )
+    )
+
+
+def _strict_comparison_variable(self: Any, env: Any) -> None:
+    """ComparisonVariable._eval_body, failing as AWS does on a missing ``Variable``."""
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
         ComparisonOperatorType,
     )
@@ -572,22 +587,16 @@ def _strict_comparison_variable(self: Any, env: Any) -> None:
     ):
         env.stack.pop()
         path = getattr(self.variable.string_sampler, "literal_value", "?")
-        raise FailureEventException(
-            FailureEvent(
-                env=env,
-                error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
-                event_type=HistoryEventType.ExecutionFailed,
-                event_details=cast(
-                    Any,
-                    {
-                        "executionFailedEventDetails": {
-                            "error": CHOICE_PATH_ERROR,
-                            "cause": f"Invalid path '{path}': The choice state's condition path references an invalid "
-                            "value.",
-                        }
-                    },
-                ),
-            )
+        raise _failure(
+            env,
+            "StatesRuntime",
+            "ExecutionFailed",
+            {
+                "executionFailedEventDetails": {
+                    "error": CHOICE_PATH_ERROR,
+                    "cause": f"Invalid path '{path}': The choice state's condition path references an invalid value.",
+                }
+            },
         )
     self.comparison_function.eval(env)
 
@@ -1196,34 +1205,19 @@ class StepFunctionsSim:
         size = len(payload) if isinstance(payload, bytes) else len(json.dumps(payload).encode("utf-8"))
         if size <= PAYLOAD_LIMIT_BYTES:
             return
-        from moto.stepfunctions.parser.api import HistoryEventType
-        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-            FailureEvent,
-            FailureEventException,
-        )
-        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-            StatesErrorNameType,
-        )
-
-        raise FailureEventException(
-            FailureEvent(
-                env=env,
-                error_name=StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=cast(
-                    Any,
-                    {
-                        "taskFailedEventDetails": {
-                            "error": DATA_LIMIT_ERROR,
-                            "cause": "The state/task 'lambda' has an input with a size exceeding the maximum number "
-                            "of bytes service limit.",
-                            "resource": "invoke",
-                            "resourceType": "lambda",
-                        }
-                    },
-                ),
-            )
+        raise _failure(
+            env,
+            "StatesStatesDataLimitExceeded",
+            "TaskFailed",
+            {
+                "taskFailedEventDetails": {
+                    "error": DATA_LIMIT_ERROR,
+                    "cause": "The state/task 'lambda' has an input with a size exceeding the maximum number "
+                    "of bytes service limit.",
+                    "resource": "invoke",
+                    "resourceType": "lambda",
+                }
+            },
         )
 
     def _resolve(self, reference: str, qualifier: str | None, region: str) -> tuple[str, Any, str]:
