@@ -52,14 +52,26 @@ class QueryHistory:
         spilled_local_blocks: int = 0,
         spilled_remote_blocks: int = 0,
         query_type: str = "SELECT",
+        queue_secs: float = 0.0,
     ) -> int:
-        """Record one query that ended at ``end_time`` after ``elapsed_secs``; returns its query_id."""
+        """Record one query that ended at ``end_time`` after ``elapsed_secs`` (``queue_secs`` of them queued)."""
         rows = self.history.setdefault(cluster, [])
         query_id = 1000 + len(rows)
         elapsed_us = round(elapsed_secs * 1_000_000)
         start = datetime.fromtimestamp(end_time.timestamp() - elapsed_secs, tz=timezone.utc)
         rows.append(
-            (query_id, 100, query_type, status, _stamp(start), _stamp(end_time), elapsed_us, 0, elapsed_us, query_text)
+            (
+                query_id,
+                100,
+                query_type,
+                status,
+                _stamp(start),
+                _stamp(end_time),
+                elapsed_us,
+                round(queue_secs * 1_000_000),
+                elapsed_us - round(queue_secs * 1_000_000),
+                query_text,
+            )
         )
         details = self.detail.setdefault(cluster, [])
         details.append((query_id, 0, 0, 0))

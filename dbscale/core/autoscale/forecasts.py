@@ -29,6 +29,7 @@ __all__ = [
     "CAPACITY_METRIC",
     "HOURS_PER_WEEK",
     "MIN_HISTORY_DAYS",
+    "MIN_TOLERANCE",
     "TRUST_ERROR",
     "Forecast",
     "ForecastCheck",
@@ -41,6 +42,8 @@ MIN_HISTORY_DAYS = 14
 """Days of history a forecast needs: two of each hour of the week."""
 TRUST_ERROR = 0.35
 """Largest relative error of the back-test (last week predicted from the weeks before) for a trusted forecast."""
+MIN_TOLERANCE = 0.25
+"""The least relative under-prediction a forecast is allowed before it is distrusted (see ``Forecast.tolerance``)."""
 CAPACITY_METRIC = "Capacity"
 """``dbscale/Autoscaler Capacity`` (dimension ``Cluster``): the nodes (Redshift) or maximum ACUs (Aurora)
 at each evaluation, so a forecast can turn CPU percent back into load after resizes."""
@@ -70,6 +73,12 @@ class Forecast:
     usable: bool
     reason: str
     tz: str = "UTC"
+
+    @property
+    def tolerance(self) -> float:
+        """How far above its peak the live load may go before the forecast counts as under-predicting: its
+        back-test error, at least :data:`MIN_TOLERANCE`."""
+        return max(MIN_TOLERANCE, self.error or 0.0)
 
     def peak(self, start: float, end: float) -> float | None:
         """The highest forecast load in the hours that overlap ``[start, end)`` (epoch seconds)."""

@@ -18,10 +18,12 @@ from .memory import Memory
 from .policy import AutoscalePolicy
 from .schedules import ScheduleBounds, _zone, bounds_at
 
-__all__ = ["FORECAST_HEADROOM_POINTS", "Guide", "guide_for", "trust_forecast"]
+__all__ = ["FORECAST_HEADROOM_POINTS", "TRUST_AGAIN_MINUTES", "Guide", "guide_for", "trust_forecast"]
 
 FORECAST_HEADROOM_POINTS = 5.0
 """A forecast floor sizes the cluster so the predicted peak runs this many CPU points under ``cpu_high``."""
+TRUST_AGAIN_MINUTES = 60
+"""A forecast distrusted for under-predicting is followed again after this long of predictions within its tolerance."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ class Guide:
         new_low = max(min(max(mins), new_high) if mins else low, 1.0)
         return new_low, max(new_high, new_low), "; ".join(self.now.active + self.resize_ahead.active)
 
+    def without_forecast(self) -> Guide:
+        """The same schedule, no forecast: what the reactive rules see."""
+        return replace(self, forecast=None, forecast_note="reactive rules: the forecast is not consulted")
+
     def usable_forecast(self) -> Forecast | None:
         return self.forecast if self.forecast is not None and self.forecast.usable else None
 
@@ -116,25 +122,63 @@ def guide_for(policy: AutoscalePolicy, now: float, forecast: Forecast | None = N
 def trust_forecast(
     guide: Guide, memory: Memory, observed: float | None, now: float, window_minutes: float, tolerance: float
 ) -> tuple[Guide, Memory]:
-    """Stop following a forecast the live load has left for two windows; follow it again after 30 minutes
-    back in its band, or from the next midnight (``forecast_tz``) on.
+    """Decide whether the forecast may be followed at ``now``, from the load seen over the last window.
 
-    ``observed`` is the load over the last ``window_minutes`` (None: no data, nothing changes).
+    * **Under-prediction distrusts at once.** A window whose ``observed`` load (plus any backlog) is above
+      the forecast's peak for those hours by more than the forecast's own tolerance
+      (:attr:`Forecast.tolerance`, plus ``tolerance`` load units for near-idle hours) makes the forecast
+      *distrusted* until it has predicted well for :data:`TRUST_AGAIN_MINUTES` of evaluations in a row
+      (no midnight amnesty: a launch does not end at midnight).
+    * **Over-prediction sets aside** (a holiday, a shifted day): the load below half the forecast's trough
+      for two windows sets it aside until it has been back in its band for 30 minutes, or the next
+      midnight (``forecast_tz``). Following an over-prediction costs money, not safety.
+
+    ``observed`` None (paused, no data) is no new evidence: the last verdict stands.
     """
     forecast = guide.usable_forecast()
     if forecast is None:
         return guide, memory
     if memory.forecast_off and memory.forecast_off_until is not None and now >= memory.forecast_off_until:
         memory = replace(memory, forecast_off=False, forecast_flip_since=None, forecast_off_until=None)
+    start = now - window_minutes * 60
+    if observed is not None:
+        predicted = forecast.peak(start, now)
+        allowed = (predicted or 0.0) * (1 + forecast.tolerance) + tolerance
+        if observed > allowed:
+            memory = replace(
+                memory,
+                forecast_distrusted_since=memory.forecast_distrusted_since or now,
+                forecast_good_since=None,
+                forecast_miss={
+                    "at": now,
+                    "observed": round(observed, 1),
+                    "predicted": None if predicted is None else round(predicted, 1),
+                    "tolerance": round(forecast.tolerance, 3),
+                },
+            )
+        elif memory.forecast_distrusted_since is not None:
+            good_since = memory.forecast_good_since if memory.forecast_good_since is not None else start
+            if now - good_since >= TRUST_AGAIN_MINUTES * 60 - 1:
+                memory = replace(memory, forecast_distrusted_since=None, forecast_good_since=None)
+            else:
+                memory = replace(memory, forecast_good_since=good_since)
+    if memory.forecast_distrusted_since is not None:
+        miss = memory.forecast_miss or {}
+        note = (
+            f"forecast distrusted: it under-predicted the load ({_num(miss.get('observed'))} seen, "
+            f"{_num(miss.get('predicted'))} forecast + {float(miss.get('tolerance') or 0):.0%} tolerance) at "
+            f"{_hhmm(miss.get('at'))} UTC; it is followed again after {TRUST_AGAIN_MINUTES} min of predictions within "
+            "its tolerance"
+        )
+        return _aside(guide, forecast, note), memory
     if observed is None:  # paused or no data: no new evidence, the last verdict stands
         if memory.forecast_off:
             note = "forecast set aside: the live load left its band and has not been seen back in it"
-            return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note), memory
+            return _aside(guide, forecast, note), memory
         return guide, memory
-    start = now - window_minutes * 60
     check = ForecastCheck(observed, forecast.trough(start, now), forecast.peak(start, now), tolerance)
     off, since = memory.forecast_off, memory.forecast_flip_since
-    if check.wrong != off:  # the evidence points the other way: count how long it has
+    if check.over != off:  # the evidence points the other way: count how long it has
         since = since if since is not None else now
         needed = 2 * window_minutes * 60 if not off else 30 * 60
         if now - since >= needed - 1:
@@ -146,9 +190,22 @@ def trust_forecast(
         until = _next_midnight(now, forecast.tz)
     memory = replace(memory, forecast_off=off, forecast_flip_since=since, forecast_off_until=until if off else None)
     if off:
-        note = f"forecast set aside: {check.describe()}"
-        return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note), memory
+        return _aside(guide, forecast, f"forecast set aside: {check.describe()}"), memory
     return guide, memory
+
+
+def _aside(guide: Guide, forecast: Forecast, note: str) -> Guide:
+    return replace(guide, forecast=replace(forecast, usable=False, reason=note), forecast_note=note)
+
+
+def _num(value: object) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:,.0f}"
+
+
+def _hhmm(epoch: object) -> str:
+    if not isinstance(epoch, (int, float)):
+        return "?"
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%a %H:%M")
 
 
 def _next_midnight(now: float, tz: str) -> float:

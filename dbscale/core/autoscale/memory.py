@@ -38,10 +38,16 @@ class Memory:
     forecast_off_until: float | None = None
     acu_min_before_pause: float | None = None
     forecast_flip_since: float | None = None
+    last_action_rule: str | None = None
+    forecast_distrusted_since: float | None = None
+    forecast_good_since: float | None = None
+    forecast_miss: Mapping[str, Any] | None = None
+    catch_up_to: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["operation"] = dict(self.operation) if self.operation is not None else None
+        data["forecast_miss"] = dict(self.forecast_miss) if self.forecast_miss is not None else None
         return data
 
     @classmethod

@@ -15,6 +15,7 @@ from .guide import FORECAST_HEADROOM_POINTS, Guide, block_peak_so_far, busy_bloc
 from .memory import Memory
 from .observe import _Observed
 from .rules import _Decide, _fmt, _in_cooldown, _minutes, _Results, _Rules, _scaled
+from .safety import BACKLOG_DRAIN_MINUTES
 
 
 class _RedshiftRules(_Rules):
@@ -163,7 +164,8 @@ class _RedshiftRules(_Rules):
                     f"{aim:g}% = {block_need} nodes"
                 )
                 if start <= now + lead:
-                    floor, floor_text = sized, text
+                    # Growing for a stretch that ends before the resize would is pointless: hold, never grow.
+                    floor, floor_text = (sized if end - now > lead else min(sized, n)), text
                 elif sized != n:
                     target = min(sized, elastic_high) if sized > n else max(sized, elastic_low)
                     action = "scale_up" if target > n else "scale_down"
@@ -181,8 +183,16 @@ class _RedshiftRules(_Rules):
             for s in ("cpu_high", "disk_high", "memory_high", "slow_queries_high")
             if (r := self._verdict(results, s))
         ]
+        backlog = self._verdict(results, "backlog")
+        if backlog is not None and any(s == "cpu_high" for s, _ in over):
+            # Queued work counts as load only while the CPU is busy: a queue with CPU to spare waits on
+            # something else (WLM slots, locks, a read-only resize), which more nodes do not fix.
+            over.append(("backlog", backlog))
+        if not over and memory.catch_up_to is not None:
+            memory = replace(memory, catch_up_to=None)
         if over:
             wanted: list[tuple[int, str]] = []
+            busy = results.get("cpu_high")
             for signal, result in over:
                 assert result.value is not None
                 if signal in ("cpu_high", "disk_high"):
@@ -190,10 +200,22 @@ class _RedshiftRules(_Rules):
                     need = _scaled(n, result.value, aim)
                     text = f"{label} {_fmt(result.value)}% x {n} nodes / {aim:g}% target = {_fmt(need)}"
                     wanted.append((math.ceil(need - 1e-9), text))
+                elif signal == "backlog":
+                    # The longest queue wait is the backlog in minutes of the cluster's full capacity:
+                    # carry the load and drain the backlog within BACKLOG_DRAIN_MINUTES.
+                    cpu = busy.value if busy is not None and busy.value is not None else 100.0
+                    extra = 100 * result.value / 60 / BACKLOG_DRAIN_MINUTES
+                    need = _scaled(n, cpu + extra, t.cpu_target)
+                    text = (
+                        f"backlog: queries waited up to {_fmt(result.value)} s = {_fmt(result.value / 60)} min of "
+                        f"{n} nodes; (CPU {_fmt(cpu)}% + {_fmt(extra)}% to drain it in "
+                        f"{BACKLOG_DRAIN_MINUTES:g} min) x {n} / {t.cpu_target:g}% = {_fmt(need)}"
+                    )
+                    wanted.append((math.ceil(need - 1e-9), text))
                 else:
                     what = "queries spilled to disk" if signal == "memory_high" else "queries were slow"
                     wanted.append((math.ceil(n * 1.5), f"{_fmt(result.value)}% of {what}: +50% nodes"))
-            goal = max(max(w for w, _ in wanted), n + 1, floor)
+            goal = max(max(w for w, _ in wanted), n + 1, floor, memory.catch_up_to or 0)
             target = min(goal, high, elastic_high)
             arithmetic = "; ".join(text for _, text in wanted) + (f"; {floor_text}" if floor > n else "")
             causes = tuple(s for s, _ in over)
@@ -205,15 +227,18 @@ class _RedshiftRules(_Rules):
                     memory,
                     causes=causes,
                 )
-            if cooldown > 0:
+            # The cooldown keeps a scale-up from reading a window of the old size; it does not hold back
+            # the next step of a catch-up (the goal was measured before) or a scale-up after a forecast's change.
+            if cooldown > 0 and memory.catch_up_to is None and memory.last_action_rule != "forecast":
                 return decide("none", _in_cooldown(f"overused ({arithmetic})", cooldown, memory), memory, causes=causes)
             limit = ""
             if target < goal:
                 limit = f", limited by {'the policy maximum' if target == high else 'one elastic resize'} ({target})"
+            catch_up = goal if target < goal and target < high else None
             return decide(
                 "scale_up",
                 f"overused: {arithmetic} -> {goal} nodes{limit}",
-                self._acted(memory, "scale_up", now),
+                replace(self._acted(memory, "scale_up", now), catch_up_to=catch_up),
                 target={"nodes": target},
                 causes=causes,
                 figures=floor_figures,
@@ -242,6 +267,12 @@ class _RedshiftRules(_Rules):
                     f"forecast: load up to {_fmt(coming)} (CPU% x nodes) by {_clock(until)} UTC, above the idle level "
                     f"{_fmt(p.idle_cpu_percent * n)}"
                 )
+        blocker_causes = ("schedule",) if guide.in_running_period else ("forecast",)
+        waiting = results.get("backlog")
+        if waiting is not None and waiting.value:
+            # Pausing now would leave queued work waiting until something resumes the cluster.
+            pause_blocker = f"work is queued (longest wait {_fmt(waiting.value)} s)"
+            blocker_causes = ("backlog",)
         if (
             p.idle_pause_minutes is not None
             and idle_for is not None
@@ -252,11 +283,12 @@ class _RedshiftRules(_Rules):
                 "none",
                 f"idle for {_minutes(idle_for)}, but not paused: {pause_blocker}",
                 memory,
-                causes=("schedule",) if guide.in_running_period else ("forecast",),
+                causes=blocker_causes,
             )
         if (
             forecast is not None
             and not pause_blocker
+            and (forecast.peak(now - p.window_minutes * 60, now) or 0.0) <= p.idle_cpu_percent * low / 2
             and p.idle_pause_minutes is not None
             and idle_for is not None
             and idle_for >= p.window_minutes * 60

@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 from .aurora_rules import _AuroraRules
 from .decisions import ClusterRef, Decision
 from .forecasts import CAPACITY_METRIC, Forecast, history_window, learn, load_history
-from .guide import Guide, guide_for, trust_forecast
+from .guide import FORECAST_HEADROOM_POINTS, Guide, guide_for, trust_forecast
 from .memory import LOG, Memory, SsmStateStore, StateStore
 from .observe import _Observed, _Observing
 from .policy import AutoscalePolicy
 from .redshift_rules import _RedshiftRules
 from .rules import _minutes
+from .safety import BACKLOG_WAIT_SECONDS, Evidence, arbitrate, measured_load
 
 DECISION_NAMESPACE = "dbscale/Autoscaler"
 DECISION_METRIC = "Decision"
@@ -172,7 +173,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             plan: list[tuple[str, Check]] = [
                 ("cpu_high", Check.redshift_utilization(name, True, "cpu", t.cpu_high, w)),
                 ("cpu_low", Check.redshift_utilization(name, False, "cpu", t.cpu_low, w)),
-                ("idle", Check.redshift_utilization(name, False, "cpu", p.idle_cpu_percent, w)),
+                ("idle", Check.redshift_utilization(name, False, "cpu", self._idle_percent(obs), w)),
                 ("disk_high", Check.redshift_utilization(name, True, "disk", t.disk_high, w)),
                 ("disk_low", Check.redshift_utilization(name, False, "disk", t.disk_low, w)),
             ]
@@ -186,6 +187,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
                             name, t.slow_query_seconds, w, percent_threshold=t.slow_query_percent_high
                         ),
                     ),
+                    ("backlog", Check.redshift_queue_wait(name, BACKLOG_WAIT_SECONDS, w)),
                 ]
             if (
                 obs.status == "paused"
@@ -226,6 +228,19 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             ]
         return plan
 
+    def _idle_percent(self, obs: _Observed) -> float:
+        """CPU percent under which a Redshift cluster counts as idle: the load would use less than
+        ``idle_cpu_percent`` of the policy's smallest size (so a large cluster in a busy day's tail is not
+        "idle"), and at least half of ``idle_cpu_percent`` of its own (housekeeping runs on every node)."""
+        p = self.policy
+        if obs.nodes is None or obs.node_type is None or obs.node_type not in REDSHIFT_NODE_TYPES:
+            return p.idle_cpu_percent
+        try:
+            smallest = p.redshift_bounds(obs.node_type)[0]
+        except InvalidRequest:
+            return p.idle_cpu_percent
+        return max(p.idle_cpu_percent * min(smallest, obs.nodes) / obs.nodes, p.idle_cpu_percent / 2)
+
     # --- deciding -------------------------------------------------------------------------------
 
     def _guide(
@@ -238,10 +253,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             forecast, note = self._forecast(obs, now)
         guide = guide_for(p, now, forecast, note)
         capacity = _capacity(obs)
-        under = results.get("cpu_low")
-        observed = None
-        if capacity is not None and not obs.paused and under is not None and under.value is not None:
-            observed = under.value * capacity
+        observed = None if obs.paused else measured_load(results, capacity, p.window_minutes)
         tolerance = p.idle_cpu_percent * (capacity or 1)
         return trust_forecast(guide, memory, observed, now, p.window_minutes, tolerance)
 
@@ -301,9 +313,28 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             )
         if obs.busy is not None:
             return decide("skip_busy", f"{obs.busy}: never act on a cluster mid-operation", memory)
-        if obs.ref.service == "redshift":
-            return self._decide_redshift(obs, memory, results, now, decide, guide)
-        return self._decide_aurora(obs, memory, results, now, decide, guide)
+        rules = self._decide_redshift if obs.ref.service == "redshift" else self._decide_aurora
+        if guide.usable_forecast() is None:
+            decision = rules(obs, memory, results, now, decide, guide)
+        else:
+            # Forecasts only add safety: decide as if there were none, then with it, and keep the safe one.
+            reactive = rules(obs, memory, results, now, decide, guide.without_forecast())
+            ahead = rules(obs, memory, results, now, decide, guide)
+            decision = arbitrate(reactive, ahead, self._evidence(obs, results))
+        if decision.changes:
+            decision = replace(decision, memory={**decision.memory, "last_action_rule": decision.rule})
+        return decision
+
+    def _evidence(self, obs: _Observed, results: Mapping[str, CheckResult]) -> Evidence:
+        """What the measured load says now (see :class:`~dbscale.core.autoscale.safety.Evidence`)."""
+        p = self.policy
+        idle_result = results.get("idle")
+        under = results.get("cpu_low")
+        idle = idle_result.verdict if idle_result is not None else None
+        if idle is None and under is not None and under.value is not None:
+            idle = under.value < p.idle_cpu_percent
+        load = None if obs.paused else measured_load(results, _capacity(obs), p.window_minutes)
+        return Evidence(load, idle, p.thresholds.cpu_high - FORECAST_HEADROOM_POINTS)
 
     # --- acting -------------------------------------------------------------------------------------
 
@@ -316,7 +347,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             op = redshift.rescale(
                 new_cluster_size=target.get("nodes"),
                 new_paused=target.get("paused"),
-                resize_type="auto",
+                resize_type="elastic",  # the rules stay within one elastic resize; a classic one takes hours
                 wait=False,
             )
         else:

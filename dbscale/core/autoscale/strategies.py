@@ -28,6 +28,7 @@ from .memory import Memory, MemoryStateStore
 from .observe import _Observed
 from .policy import AutoscalePolicy
 from .runner import Autoscaler
+from .safety import measured_load
 from .simulate import ClusterModel, ClusterView, ceil_nodes
 
 __all__ = ["AutoscalerStrategy", "Static", "Timetable", "instance_scheduler", "scheduled_actions"]
@@ -171,8 +172,7 @@ class AutoscalerStrategy:
             return None
         results = {signal: self._answer(check, view, now) for signal, check in self._scaler._plan(obs, self._memory)}
         guide = guide_for(p, now, *self._forecast_for(view, now))
-        under = results.get("cpu_low")
-        observed = under.value * view.nodes if under is not None and under.value is not None else None
+        observed = measured_load(results, view.nodes, p.window_minutes)
         guide, memory = trust_forecast(
             guide, self._memory, observed, now, p.window_minutes, p.idle_cpu_percent * view.nodes
         )
@@ -234,6 +234,13 @@ class AutoscalerStrategy:
                 comparison=">=",
                 window_end=window.end,
             )
+        if check.kind == "redshift_queue_wait":
+            # FIFO at the cluster's full capacity: the queue at the window's end, in seconds of that capacity.
+            queued = view.queued[min(last, len(view.queued)) - 1] if view.queued else 0.0
+            wait = queued / (view.nodes * 100) * 60
+            return _answered(check, window, wait, last - first, "model queue", f"longest wait {wait:.0f} s", {})
+        if check.kind == "redshift_slow_percentage" or check.utilization_type == "memory":
+            return _no_data(check, window, "model", "the model has no query durations or spill figures")
         if check.utilization_type == "disk":
             values = [30.0 * 2 / view.nodes for c in view.cpu[first:last] if c is not None]
         else:
@@ -257,6 +264,7 @@ def policy_for(model: ClusterModel, **changes: Any) -> AutoscalePolicy:
         redshift_max_nodes=16,
         redshift_node_type=model.node_type,
         resume_catalog="sales",
+        redshift_query_checks=True,  # the backlog (queue wait); the model answers no spill or slow-query figures
         expected_resize_minutes=model.resize_minutes,
         expected_resume_minutes=model.resume_minutes,
     )

@@ -25,10 +25,11 @@ CHECK_KINDS = (
     "redshift_utilization",
     "aurora_utilization",
     "redshift_slow_percentage",
+    "redshift_queue_wait",
     "aurora_slow",
     "aurora_slow_percentage",
 )
-_REDSHIFT_KINDS = frozenset({"redshift_utilization", "redshift_slow_percentage"})
+_REDSHIFT_KINDS = frozenset({"redshift_utilization", "redshift_slow_percentage", "redshift_queue_wait"})
 _AURORA_KINDS = frozenset({"aurora_utilization", "aurora_slow", "aurora_slow_percentage"})
 
 # Latency metrics Aurora publishes per DB instance (dimension DBInstanceIdentifier), each paired
@@ -60,6 +61,15 @@ REDSHIFT_SLOW_SQL = (
 )
 """Queries that finished in the window, and how many of them ran longer than the threshold
 (``elapsed_time`` is in microseconds)."""
+REDSHIFT_QUEUE_SQL = (
+    f"{_SQL_MARKER} SELECT COUNT(*) AS queued, COALESCE(MAX(queue_time), 0) AS longest_queue_us "
+    "FROM sys_query_history WHERE queue_time > 0 "
+    "AND (status IN ('queued', 'running') OR (end_time >= :window_start AND end_time < :window_end)) "
+    f"AND query_text NOT LIKE '{_SQL_MARKER}%'"
+)
+"""Queries that waited in a WLM queue and finished in the window or are still queued or running, and the
+longest wait (``queue_time``, microseconds). Served oldest first, the wait of the latest query is the
+queued backlog in minutes of the cluster's current throughput (Little's law)."""
 REDSHIFT_SPILL_SQL = (
     f"{_SQL_MARKER} SELECT COUNT(*) AS queries, "
     "COALESCE(SUM(CASE WHEN q.spilled_blocks > 0 THEN 1 ELSE 0 END), 0) AS spilled "
@@ -250,6 +260,12 @@ class Check:
             running_time_threshold_secs,
             percent_threshold=percent_threshold,
         )
+
+    @classmethod
+    def redshift_queue_wait(cls, cluster: str, wait_threshold_secs: float, window_minutes: float) -> Check:
+        """The longest WLM queue wait (seconds) of the queries of the last ``window_minutes``; over the threshold
+        means work is queued: the autoscaler counts it as load (a backlog to catch up with)."""
+        return cls("redshift_queue_wait", cluster, window_minutes, wait_threshold_secs)
 
     @classmethod
     def aurora_slow(cls, cluster: str, latency_threshold_ms: float, window_minutes: float) -> Check:

@@ -232,6 +232,8 @@ def _answered(
         limit = f"{_fmt(threshold)}%"
     elif check.kind == "aurora_slow":
         unit, label, limit = "ms", "slow", f"the {_fmt(threshold)} ms threshold"
+    elif check.kind == "redshift_queue_wait":
+        unit, label, limit = "s", "queued", f"the {_fmt(threshold)} s threshold"
     else:
         over = check.check_overused
         label = "overused" if over else "underused"

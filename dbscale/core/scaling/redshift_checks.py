@@ -11,7 +11,7 @@ from ..errors import AwsError, OperationTimeout
 if TYPE_CHECKING:
     pass
 
-from .checks import REDSHIFT_SLOW_SQL, REDSHIFT_SPILL_SQL, Check
+from .checks import REDSHIFT_QUEUE_SQL, REDSHIFT_SLOW_SQL, REDSHIFT_SPILL_SQL, Check
 from .metrics import Series, _fmt, _mean, _MetricKey, _redshift_metric, _sql_time, _Window
 from .plans import _answered, _long, _MetricPlan, _no_data, _Plan, _RedshiftState, _ScalingContext, _StatementPlan
 from .results import CheckResult
@@ -35,6 +35,8 @@ class _RedshiftChecks(_ScalingContext):
                 details={"running_time_threshold_secs": check.threshold},
                 parameters={"threshold_us": str(round(check.threshold * 1_000_000))},
             )
+        if check.kind == "redshift_queue_wait":
+            return self._plan_queue_wait(check, state, window)
         if check.utilization_type == "memory":
             return self._plan_query_share(
                 check,
@@ -76,6 +78,27 @@ class _RedshiftChecks(_ScalingContext):
             )
 
         return _MetricPlan([key], finish)
+
+    def _plan_queue_wait(self, check: Check, state: _RedshiftState, window: _Window) -> _StatementPlan:
+        """The longest WLM queue wait of the window's queries (0 when nothing queued): the backlog, in time."""
+        source = "Redshift SYS_QUERY_HISTORY.queue_time via the Redshift Data API"
+
+        def finish(row: list[int]) -> CheckResult:
+            queued, longest_us = row[0], row[1]
+            value = longest_us / 1_000_000
+            return _answered(
+                check,
+                window,
+                value,
+                queued,
+                source,
+                f"Redshift cluster '{state.name}': {queued} queries waited in a queue in the last "
+                f"{_fmt(window.minutes)} minutes, the longest {_fmt(value)} s",
+                {"queued_queries": queued, "measure": "longest WLM queue wait"},
+            )
+
+        parameters = {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)}
+        return _StatementPlan(check, window, state, REDSHIFT_QUEUE_SQL, parameters, finish)
 
     def _plan_query_share(
         self,
