@@ -73,6 +73,7 @@ class Forecast:
     usable: bool
     reason: str
     tz: str = "UTC"
+    trend: float = 1.0
 
     @property
     def tolerance(self) -> float:
@@ -102,6 +103,7 @@ class Forecast:
             "error": None if self.error is None else round(self.error, 3),
             "usable": self.usable,
             "reason": self.reason,
+            "trend": round(self.trend, 3),
         }
 
 
@@ -151,6 +153,9 @@ def learn(
             f"{history_days:.1f} days of history, fewer than the {min_history_days:g} a forecast needs",
             tz,
         )
+    trend = _weekly_trend(peaks, tz)
+    if trend > 1.0:
+        high = [None if v is None else v * trend for v in high]
     cut = now - 7 * 86400
     trained = _buckets([p for p in peaks if p[0] < cut], tz, max)
     tested = [(t, v) for t, v in peaks if t >= cut]
@@ -167,7 +172,47 @@ def learn(
         f"{history_days:.1f} days of history; the last week predicted from the weeks before it was off by "
         f"{error:.0%} ({'within' if usable else 'more than'} the {trust_error:.0%} allowed)"
     )
-    return Forecast(tuple(high), tuple(low), history_days, error, usable, reason, tz)
+    if trend > 1.0:
+        reason += f"; load growing week on week, peaks raised by {trend - 1:.0%}"
+    return Forecast(tuple(high), tuple(low), history_days, error, usable, reason, tz, trend)
+
+
+MAX_TREND = 1.5
+"""The most a growing history raises a forecast's peaks (a trend is extrapolated, so it is capped)."""
+
+
+def _weekly_trend(peaks: Sequence[tuple[float, float]], tz: str) -> float:
+    """How much the peaks grow week on week, carried forward to the coming week: 1.0 when flat or falling.
+
+    Per hour of week with a busy peak in consecutive weeks, the ratio of the later to the earlier; the
+    median ratio, raised to the number of weeks from the middle of the history (where the weekly median
+    sits) to the coming week, capped at :data:`MAX_TREND`. Only growth counts: a forecast that is too
+    high costs money, one that is too low costs overload, and falling load is for the reactive rules.
+    """
+    if not peaks:
+        return 1.0
+    first = peaks[0][0]
+    by_week: dict[int, dict[int, float]] = {}
+    for stamp, value in peaks:
+        week = int((stamp - first) // (7 * 86400))
+        hour = hour_of_week(stamp, tz)
+        by_week.setdefault(week, {})[hour] = max(value, by_week.get(week, {}).get(hour, 0.0))
+    weeks = sorted(w for w in by_week if len(by_week[w]) >= HOURS_PER_WEEK * 0.9)  # whole weeks only
+    if len(weeks) < 2:
+        return 1.0
+    busiest = max(v for w in weeks for v in by_week[w].values())
+    ratios = [
+        by_week[b][h] / by_week[a][h]
+        for a, b in zip(weeks, weeks[1:], strict=False)
+        for h in by_week[a]
+        if h in by_week[b] and by_week[a][h] > busiest * 0.25 and by_week[b][h] > busiest * 0.25
+    ]
+    if len(ratios) < 24:
+        return 1.0
+    weekly = statistics.median(ratios)
+    if weekly <= 1.0:
+        return 1.0
+    return min(MAX_TREND, weekly ** ((len(weeks) + 1) / 2))
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,9 @@ def trust_forecast(
     ``observed`` None (paused, no data) is no new evidence: the last verdict stands.
     """
     forecast = guide.usable_forecast()
-    if forecast is None:
+    if forecast is None:  # nothing to follow, so nothing to distrust (a new forecast starts trusted)
+        if memory.forecast_distrusted_since is not None:
+            memory = replace(memory, forecast_distrusted_since=None, forecast_good_since=None)
         return guide, memory
     if memory.forecast_off and memory.forecast_off_until is not None and now >= memory.forecast_off_until:
         memory = replace(memory, forecast_off=False, forecast_flip_since=None, forecast_off_until=None)

@@ -43,6 +43,7 @@ class Memory:
     forecast_good_since: float | None = None
     forecast_miss: Mapping[str, Any] | None = None
     catch_up_to: int | None = None
+    settled_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

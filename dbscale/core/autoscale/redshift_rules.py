@@ -121,6 +121,15 @@ class _RedshiftRules(_Rules):
         elastic_low = max(math.ceil(n / (spec.elastic_shrink_factor or spec.elastic_factor)), 2)
         elastic_high = min(n * spec.elastic_factor, spec.elastic_max_nodes)
         cooldown = self._cooldown_left(memory, now)
+        if memory.last_action_at is not None and (
+            memory.settled_at is None or memory.settled_at < memory.last_action_at
+        ):
+            memory = replace(memory, settled_at=now)  # the first settled evaluation after a change
+        # A window that still holds figures of the old size overstates what the new one needs: a reactive
+        # scale-up after a resize waits for one whole window on the new size.
+        settling = 0.0
+        if memory.last_action in ("scale_up", "scale_down") and memory.settled_at is not None:
+            settling = max(0.0, memory.settled_at + p.window_minutes * 60 - now)
         memory, underused_for, idle_for = self._streaks(memory, results, now, cooling=cooldown > 0)
 
         if (cooldown <= 0 or periods) and not low <= n <= high:
@@ -229,8 +238,10 @@ class _RedshiftRules(_Rules):
                 )
             # The cooldown keeps a scale-up from reading a window of the old size; it does not hold back
             # the next step of a catch-up (the goal was measured before) or a scale-up after a forecast's change.
-            if cooldown > 0 and memory.catch_up_to is None and memory.last_action_rule != "forecast":
-                return decide("none", _in_cooldown(f"overused ({arithmetic})", cooldown, memory), memory, causes=causes)
+            wait = 0.0 if memory.catch_up_to is not None or memory.last_action_rule == "forecast" else cooldown
+            wait = max(wait, 0.0 if memory.catch_up_to is not None else settling)
+            if wait > 0:
+                return decide("none", _in_cooldown(f"overused ({arithmetic})", wait, memory), memory, causes=causes)
             limit = ""
             if target < goal:
                 limit = f", limited by {'the policy maximum' if target == high else 'one elastic resize'} ({target})"
@@ -318,6 +329,15 @@ class _RedshiftRules(_Rules):
                 under, results, memory, cooldown, decide, cpu="CPU", memory_busy="memory is under pressure"
             )
         assert under is not None and under.value is not None
+        if p.idle_pause_minutes is not None and idle_for is not None and not pause_blocker:
+            # Idle and heading for a pause: a resize now would only make the cluster read-only meanwhile.
+            return decide(
+                "none",
+                f"underused and idle for {_minutes(idle_for)}: it is paused after {p.idle_pause_minutes:g} idle min, "
+                "so it is not resized meanwhile",
+                memory,
+                causes=("idle",),
+            )
         disk = results.get("disk_low") or results.get("disk_high")
         need_cpu = _scaled(n, under.value, t.cpu_target)
         need = need_cpu

@@ -321,6 +321,15 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             reactive = rules(obs, memory, results, now, decide, guide.without_forecast())
             ahead = rules(obs, memory, results, now, decide, guide)
             decision = arbitrate(reactive, ahead, self._evidence(obs, results))
+        if memory.forecast_distrusted_since is not None and decision.action in ("scale_down", "pause"):
+            # The load runs above what the forecast said: capacity is held until it predicts well again.
+            decision = decide(
+                "none",
+                f"{decision.reason}; held: {guide.forecast_note}, so the cluster is not "
+                f"{'paused' if decision.action == 'pause' else 'scaled down'} meanwhile",
+                memory,
+                causes=("forecast",),
+            )
         if decision.changes:
             decision = replace(decision, memory={**decision.memory, "last_action_rule": decision.rule})
         return decision

@@ -100,8 +100,8 @@ class Evidence:
             if self.idle is not True:
                 return "the measured load is not idle, so the cluster is not paused ahead of the forecast"
             return ""
-        if self.load is None:
-            return "there is no measured load to confirm a smaller size"
+        if self.load is None:  # no datapoints yet (just resumed): nothing says the forecast is wrong
+            return ""
         size = capacity_after(decision)[1]
         if self.load > size * self.aim:
             return (
