@@ -42,6 +42,9 @@ MIN_HISTORY_DAYS = 14
 """Days of history a forecast needs: two of each hour of the week."""
 TRUST_ERROR = 0.35
 """Largest relative error of the back-test (last week predicted from the weeks before) for a trusted forecast."""
+OVER_SHARE = 0.6
+"""A live load under this share of the forecast's trough for the hour (less a near-idle tolerance) is an
+over-prediction: the forecast is set aside (a holiday, a migration away) and the reactive rules size the cluster."""
 MIN_TOLERANCE = 0.25
 """The least relative under-prediction a forecast is allowed before it is distrusted (see ``Forecast.tolerance``)."""
 CAPACITY_METRIC = "Capacity"
@@ -217,7 +220,7 @@ def _weekly_trend(peaks: Sequence[tuple[float, float]], tz: str) -> float:
 
 @dataclass(frozen=True)
 class ForecastCheck:
-    """Whether the load seen now lies in the forecast's band for this hour (``low`` x 0.5 .. ``high`` x 1.25).
+    """Whether the load seen now lies in the forecast's band for this hour (``low`` x OVER_SHARE .. ``high`` x 1.25).
 
     ``tolerance`` (load units) keeps a near-idle hour from failing on noise.
     """
@@ -235,7 +238,7 @@ class ForecastCheck:
     @property
     def over(self) -> bool:
         """The load is below the least the forecast expected this hour: it over-predicts (a holiday)."""
-        return self.low is not None and self.observed < self.low * 0.5 - self.tolerance
+        return self.low is not None and self.observed < self.low * OVER_SHARE - self.tolerance
 
     @property
     def wrong(self) -> bool:
