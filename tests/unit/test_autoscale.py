@@ -263,10 +263,12 @@ def test_cooldown_is_respected_after_a_change(world: World) -> None:
         actions.append((round((world.clock.now() - started) / 60), decision.action, decision.reason))
         if decision.action == "scale_up":
             break
-    # Busy (the resize takes SlowAws's 10 minutes), then cooling down, then the next step.
-    assert [a for _, a, _ in actions] == ["skip_busy", "skip_busy", "none", "scale_up"]
-    assert "in cooldown for another 5 min after scale_up" in actions[2][2]
-    assert actions[-1][0] == 20 and decision.target == {"nodes": 8}
+    # Busy (the resize takes SlowAws's 10 minutes), then waiting: the cooldown (20 min from the decision)
+    # and one whole window (10 min) on the new size, counted from when the resize most likely ended
+    # (expected_resize_minutes, 15, after it began), so the window holds no figures of the old size.
+    assert [a for _, a, _ in actions] == ["skip_busy", "skip_busy", "none", "none", "scale_up"]
+    assert "in cooldown for another 10 min after scale_up" in actions[2][2]
+    assert actions[-1][0] == 25 and decision.target == {"nodes": 8}
 
 
 # --- busy, paused, idle, resume ------------------------------------------------------------------

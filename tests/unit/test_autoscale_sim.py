@@ -32,17 +32,52 @@ def traces() -> ModuleType:
     return load("autoscale_traces")
 
 
-def test_every_trace_file_is_what_the_documented_model_generates(traces: ModuleType) -> None:
+def test_every_family_is_seeded_deterministic_and_as_long_as_documented(traces: ModuleType) -> None:
+    assert len(traces.KINDS) >= 12 and traces.SEEDS == (1, 2, 3)
     for kind in traces.KINDS:
-        for seed in traces.SEEDS:
-            assert traces.path(kind, seed).is_file(), f"run bench/autoscale_traces.py: {kind}-{seed} is missing"
-        written = traces.read(kind, 1)
-        generated = traces.generate(kind, 1)
-        assert len(written) == traces.DAYS * 1440
-        assert max(abs(w - round(g, 1)) for w, g in zip(written, generated, strict=True)) < 1e-9, kind
+        first = traces.generate(kind, 1)
+        assert len(first) == traces.DAYS * 1440 and min(first) >= 0, kind
+        assert traces.generate(kind, 1) == first, kind  # the same family and seed, the same trace
+        assert traces.read(kind, 1) == [round(v, 1) for v in first]
+        assert traces.sim_start_epoch(kind) - traces.start_epoch(kind) == traces.HISTORY_DAYS * 86400
+        assert (traces.start_epoch(kind) // 86400 + 3) % 7 == 0, kind  # 1970-01-01 was a Thursday: a Monday
+    with pytest.raises(ValueError, match="unknown trace family"):
+        traces.generate("sunny", 1)
 
 
-def test_the_irregular_traces_differ_from_the_periodic_one_where_documented(traces: ModuleType) -> None:
+def test_a_written_trace_reads_back_byte_for_byte(traces: ModuleType, tmp_path: Path) -> None:
+    import gzip
+
+    first = traces.write("night_batch", 2, tmp_path)
+    again = traces.write("night_batch", 2, tmp_path / "again")
+    assert first.read_bytes() == again.read_bytes()
+    with gzip.open(first, "rt") as source:
+        rows = source.read().splitlines()
+    assert rows[0] == "minute,demand" and [float(r.split(",")[1]) for r in rows[1:]] == traces.read("night_batch", 2)
+
+
+def test_the_new_families_have_their_documented_shape(traces: ModuleType) -> None:
+    day = traces.HISTORY_DAYS * 1440
+    periodic = traces.read("periodic", 1)
+    month_end = traces.read("month_end", 1)
+    thursday_noon = day + 3 * 1440 + 12 * 60
+    assert month_end[thursday_noon] > 1.5 * periodic[thursday_noon]
+    assert max(month_end[:day]) < 1.2 * traces.PEAK  # never seen in the history
+    step_up = traces.read("step_up", 2)
+    assert max(step_up[day + 1440 :]) > 1.7 * max(step_up[:day])
+    night = traces.read("night_batch", 3)
+    assert night[day + 2 * 60 + 30] > 0.7 * traces.PEAK and periodic[day + 2 * 60 + 30] == 0
+    idle = traces.read("idle_dev", 1)
+    assert sum(1 for v in idle if v > 0) < 0.1 * len(idle) and max(idle) < 0.4 * traces.PEAK
+    # dst: the ramp starts at 06:00 New York time: 11:00 UTC in the history (EST), 10:00 UTC in the week (EDT).
+    dst = traces.read("dst", 1)
+    assert dst[11 * 60] == 0 and dst[14 * 60] > 300  # history Monday
+    assert dst[day + 11 * 60] > 150 and dst[day + 13 * 60] > 300  # simulated Monday, an hour earlier in UTC
+    seeds = {tuple(traces.read("random_walk", s)[day + 12 * 60 :: 1440]) for s in traces.SEEDS}
+    assert len(seeds) == 3  # the walks differ by seed
+
+
+def test_the_first_six_families_differ_from_the_periodic_one_where_documented(traces: ModuleType) -> None:
     periodic = traces.read("periodic", 1)
     day = traces.HISTORY_DAYS * 1440
     holiday = traces.read("holiday", 1)

@@ -124,7 +124,9 @@ class _RedshiftRules(_Rules):
         if memory.last_action_at is not None and (
             memory.settled_at is None or memory.settled_at < memory.last_action_at
         ):
-            memory = replace(memory, settled_at=now)  # the first settled evaluation after a change
+            # The change ended by this first settled evaluation, and most likely one resize time after it began.
+            settled_at = min(now, memory.last_action_at + p.expected_resize_minutes * 60)
+            memory = replace(memory, settled_at=settled_at)
         # A window that still holds figures of the old size overstates what the new one needs: a reactive
         # scale-up after a resize waits for one whole window on the new size.
         settling = 0.0
