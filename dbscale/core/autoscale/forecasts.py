@@ -20,6 +20,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import Any
 
 from ..scaling.metrics import Series, _MetricKey, _Window, fetch_metric_series
@@ -206,7 +207,7 @@ def _weekly_trend(peaks: Sequence[tuple[float, float]], tz: str) -> float:
     busiest = max(v for w in weeks for v in by_week[w].values())
     ratios = [
         by_week[b][h] / by_week[a][h]
-        for a, b in zip(weeks, weeks[1:], strict=False)
+        for a, b in pairwise(weeks)
         for h in by_week[a]
         if h in by_week[b] and by_week[a][h] > busiest * 0.25 and by_week[b][h] > busiest * 0.25
     ]
@@ -215,7 +216,7 @@ def _weekly_trend(peaks: Sequence[tuple[float, float]], tz: str) -> float:
     weekly = statistics.median(ratios)
     if weekly <= 1.0:
         return 1.0
-    return min(MAX_TREND, weekly ** ((len(weeks) + 1) / 2))
+    return float(min(MAX_TREND, weekly ** ((len(weeks) + 1) / 2)))
 
 
 @dataclass(frozen=True)

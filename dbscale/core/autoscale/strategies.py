@@ -30,8 +30,16 @@ from .policy import AutoscalePolicy
 from .runner import Autoscaler
 from .safety import measured_load
 from .simulate import ClusterModel, ClusterView, ceil_nodes
+from .simulate_serverless import ServerlessView
 
-__all__ = ["AutoscalerStrategy", "Static", "Timetable", "instance_scheduler", "scheduled_actions"]
+__all__ = [
+    "AutoscalerStrategy",
+    "ServerlessAutoscalerStrategy",
+    "Static",
+    "Timetable",
+    "instance_scheduler",
+    "scheduled_actions",
+]
 
 _WEEK = 7 * 1440
 
@@ -249,6 +257,114 @@ class AutoscalerStrategy:
             return _no_data(check, window, "model CPU", f"no datapoints for '{check.cluster}'")
         value = math.fsum(values) / len(values)
         return _answered(check, window, value, len(values), "model CPU", f"mean {value:.1f}%", {})
+
+
+class ServerlessAutoscalerStrategy:
+    """The autoscaler's Aurora rules on an Aurora Serverless v2 model (one writer, ``aurora-postgresql`` 16.4,
+    which can auto-pause). ``history`` is the allotted capacity x 100 per minute before the trace."""
+
+    def __init__(
+        self,
+        policy: AutoscalePolicy,
+        *,
+        start_epoch: float,
+        history: Sequence[float] = (),
+        name: str | None = None,
+        cluster: str = "orders",
+    ) -> None:
+        self.policy = policy
+        self.start = start_epoch
+        self.history = list(history)
+        self.name = name or ("autoscaler + forecasts" if policy.forecasts else "autoscaler (reactive)")
+        self._scaler = Autoscaler(policy, state_store=MemoryStateStore(), log=lambda _: None)
+        self._ref = ClusterRef.aurora(cluster)
+        self._memory = Memory()
+        self._learnt = _HourlyForecast(policy, start_epoch, self.history)
+        self.decisions: list[dict[str, Any]] = []
+
+    def step(self, view: ServerlessView) -> tuple[float, float, int | None] | None:
+        p = self.policy
+        if (view.minute + 1) % p.evaluation_interval_minutes:
+            return None
+        now = self.start + (view.minute + 1) * 60
+        busy = None if view.settled else "the cluster is 'modifying'"
+        # An auto-paused Serverless v2 instance is still 'available' to RDS: only its capacity is 0.
+        obs = _Observed(
+            self._ref,
+            True,
+            status="available" if view.settled else "modifying",
+            busy=busy,
+            instance_class="db.serverless",
+            roles={f"{self._ref.name}-1": "writer"},
+            acu=view.acu,
+            engine="aurora-postgresql",
+            engine_version="16.4",
+            all_serverless=True,
+            auto_pause_seconds=view.auto_pause_seconds,
+        )
+        if busy is not None:
+            return None
+        results = {
+            signal: _cpu_answer(check, view.cpu, self.start, now)
+            for signal, check in self._scaler._plan(obs, self._memory)
+        }
+        forecast = self._learnt.at(view.minute, view.load, now) if p.forecasts else None
+        guide = guide_for(p, now, forecast, "")
+        observed = measured_load(results, view.acu[1], p.window_minutes)
+        guide, memory = trust_forecast(
+            guide, self._memory, observed, now, p.window_minutes, p.idle_cpu_percent * view.acu[1]
+        )
+        decision = self._scaler._decide(obs, memory, results, now, "schedule", guide)
+        self._memory = Memory.from_dict(decision.memory)
+        if not decision.changes or "acu" not in decision.target:
+            return None
+        self.decisions.append({"minute": view.minute + 1, **decision.to_dict()})
+        low, high = decision.target["acu"]
+        pause_after = decision.target.get("auto_pause_seconds", view.auto_pause_seconds if float(low) == 0 else None)
+        return float(low), float(high), pause_after
+
+
+class _HourlyForecast:
+    """A forecast re-learnt once an hour from the history plus the load seen so far (as the Lambda would)."""
+
+    def __init__(self, policy: AutoscalePolicy, start: float, history: list[float]) -> None:
+        self.policy, self.start, self.history = policy, start, history
+        self._hour = -1
+        self._forecast: Forecast | None = None
+
+    def at(self, minute: int, seen_so_far: Sequence[float], now: float) -> Forecast | None:
+        hour = minute // 60
+        if hour != self._hour:
+            self._hour = hour
+            seen = self.history + list(seen_so_far[: hour * 60])
+            origin = self.start - len(self.history) * 60
+            peaks, troughs = [], []
+            for first in range(0, len(seen) - 59, 60):
+                chunk = seen[first : first + 60]
+                peaks.append((origin + first * 60, max(chunk)))
+                troughs.append((origin + first * 60, min(chunk)))
+            self._forecast = learn(peaks, troughs, now=now, tz=self.policy.forecast_tz)
+        return self._forecast
+
+
+def _cpu_answer(check: Any, cpu: Sequence[float | None], start: float, now: float) -> CheckResult:
+    """A CPU check (any other: no data) answered from a model's per-minute CPU series."""
+    window = _window(now, check.window_minutes)
+    if check.utilization_type != "cpu":
+        return _no_data(check, window, "model", "the model has no figures for this check")
+    first = max(0, int((window.start - start) // 60))
+    last = int((window.end - start) // 60)
+    values = [c for c in cpu[first:last] if c is not None]
+    if not values:
+        return _no_data(check, window, "model CPU", f"no datapoints for '{check.cluster}'")
+    value = math.fsum(values) / len(values)
+    return _answered(check, window, value, len(values), "model CPU", f"mean {value:.1f}%", {})
+
+
+def serverless_policy(**changes: Any) -> AutoscalePolicy:
+    """The simulated Aurora autoscaler's policy: maximum 1-32 ACU, auto-pause when idle."""
+    base = AutoscalePolicy(aurora_acu_range=(1.0, 32.0), aurora_stop_when_idle=True, expected_resize_minutes=2)
+    return replace(base, **changes)
 
 
 def start_of_week(epoch: float) -> bool:
