@@ -129,6 +129,8 @@ def arbitrate(reactive: Decision, ahead: Decision, evidence: Evidence) -> Decisi
     if reactive.changes and not _at_least(capacity_after(replace(reactive, action="none")), given):
         return _overruled(reactive, ahead, "the measured load asks for more capacity, and that is never delayed")
     why = evidence.carries(ahead)
+    if not why and _resizes(ahead) and evidence.idle is False:
+        why = "a smaller size than the measured load asks for waits for a quiet (idle) window"
     if why:
         return _overruled(reactive, ahead, why)
     return ahead
