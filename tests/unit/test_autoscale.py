@@ -584,3 +584,55 @@ def test_a_scale_down_names_memory_only_when_its_check_says_low(world: World) ->
     memory = next(c for c in decision.checks if c["signal"] == "memory_low")
     assert memory["verdict"] is not True
     assert decision.causes == ("cpu_low",)
+
+
+def test_a_queued_backlog_counts_as_load_and_is_caught_up_in_one_step(world: World) -> None:
+    # ra3.4xlarge grows 4x in one elastic resize: CPU alone (100% on 2 nodes) asks for 4 nodes; the
+    # backlog (queries waited 6 minutes) asks for 2 x (100 + 100 x 6 / 30) / 50 = 4.8 -> 5 more.
+    make_redshift(world, nodes=2, node_type="ra3.4xlarge")
+    policy = AutoscalePolicy(redshift_query_checks=True, redshift_max_nodes=16)
+    with fake_data.install() as history:
+        world.tick(10, redshift={"cpu": 100})
+        history.add_query(RS, elapsed_secs=400, end_time=world.stamp() - timedelta(minutes=1), queue_secs=360)
+        decision = world.run(policy)
+    assert decision.action == "scale_up" and decision.target == {"nodes": 5}, decision.reason
+    assert {"cpu_high", "backlog"} <= set(decision.causes) and "backlog: queries waited up to 360 s" in decision.reason
+
+
+def test_a_queue_with_cpu_to_spare_is_not_capacity(world: World) -> None:
+    make_redshift(world)
+    policy = AutoscalePolicy(redshift_query_checks=True, thresholds=Thresholds(slow_query_seconds=1000))
+    with fake_data.install() as history:
+        world.tick(10, redshift={"cpu": 40})
+        history.add_query(RS, elapsed_secs=400, end_time=world.stamp() - timedelta(minutes=1), queue_secs=360)
+        decision = world.run(policy)
+    assert decision.action == "none" and "backlog" not in decision.causes
+
+
+def test_an_idle_cluster_with_queued_work_is_not_paused(world: World) -> None:
+    make_redshift(world)
+    policy = AutoscalePolicy(redshift_query_checks=True, idle_pause_minutes=20, window_minutes=10)
+    with fake_data.install() as history:
+        history.add_query(RS, elapsed_secs=100, end_time=world.stamp(), queue_secs=90, status="queued")
+        decisions = []
+        for _ in range(6):
+            world.tick(5, redshift={"cpu": 1})
+            decisions.append(world.run(policy))
+    assert [d.action for d in decisions] == ["none"] * 6
+    assert "but not paused: work is queued (longest wait 90 s)" in decisions[-1].reason
+
+
+def test_a_large_cluster_in_a_busy_days_tail_is_not_idle(world: World) -> None:
+    # 3% of 8 nodes is 24 CPU-percent x nodes: 12% of the 2-node minimum, not idle; 1% of 8 is.
+    make_redshift(world, nodes=8)
+    policy = AutoscalePolicy(idle_pause_minutes=10, redshift_max_nodes=8, scale_down_sustain_minutes=1000)
+    busy_tail = []
+    for _ in range(4):
+        world.tick(5, redshift={"cpu": 3})
+        busy_tail.append(world.run(policy))
+    assert [d.action for d in busy_tail] == ["none"] * 4, [d.reason for d in busy_tail]
+    quiet = []
+    for _ in range(4):
+        world.tick(5, redshift={"cpu": 1})
+        quiet.append(world.run(policy).action)
+    assert "pause" in quiet

@@ -585,3 +585,28 @@ def test_checks_are_validated_when_built():
     assert err.value.field == "redshift_cluster_name"
     with pytest.raises(InvalidRequest):
         Check.aurora_slow("au", float("nan"), 10)
+
+
+def test_redshift_queue_wait_is_the_longest_wait_of_the_window(session, history, clock):
+    make_redshift(session)
+    ended = END - 2 * MINUTE
+    history.add_query("rs", elapsed_secs=100, end_time=ended, queue_secs=40)
+    history.add_query("rs", elapsed_secs=200, end_time=ended, queue_secs=150)  # the longest
+    history.add_query("rs", elapsed_secs=5, end_time=ended)  # never queued
+    history.add_query("rs", elapsed_secs=900, end_time=END - 30 * MINUTE, queue_secs=800)  # before the window
+    history.add_query("rs", elapsed_secs=90, end_time=ended, queue_secs=60, status="queued")  # still waiting
+    history.add_query("rs", elapsed_secs=999, end_time=ended, queue_secs=999, query_text="/* dbscale-check */ x")
+    ps = ProvisionScaling(redshift_cluster_name="rs", session=session, clock=clock)
+    (result,) = ps.evaluate([Check.redshift_queue_wait("rs", 60, 10)])
+    assert result.value == pytest.approx(150) and result.verdict is True and result.unit == "s"
+    assert result.details["queued_queries"] == 3 and "the longest 150 s" in result.reason
+    (calm,) = ps.evaluate([Check.redshift_queue_wait("rs", 200, 10)])
+    assert calm.verdict is False
+
+
+def test_redshift_queue_wait_is_zero_when_nothing_queued(session, history, clock):
+    make_redshift(session)
+    history.add_query("rs", elapsed_secs=3, end_time=END - 2 * MINUTE)
+    ps = ProvisionScaling(redshift_cluster_name="rs", session=session, clock=clock)
+    (result,) = ps.evaluate([Check.redshift_queue_wait("rs", 60, 10)])
+    assert (result.value, result.verdict, result.datapoints) == (0, False, 0)
