@@ -254,8 +254,9 @@ class _AuroraRules(_Rules):
                     "none", f"overused ({self._why(over)}) but already at the policy's maximum", memory, causes=causes
                 )
             target, arithmetic = plan
-            if cooldown > 0:
-                return decide("none", _in_cooldown(f"overused ({arithmetic})", cooldown, memory), memory, causes=causes)
+            wait = self._scale_up_wait(memory, cooldown)
+            if wait > 0:
+                return decide("none", _in_cooldown(f"overused ({arithmetic})", wait, memory), memory, causes=causes)
             return decide(
                 "scale_up",
                 f"overused: {arithmetic}",

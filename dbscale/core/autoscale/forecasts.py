@@ -142,6 +142,7 @@ def learn(
     speed after a resize reads as a higher peak, which asks for a bigger resize ...).
     """
     cut_recent = now - RECENT_HOURS_LEFT_OUT * _HOUR
+    recent = sorted(p for p in peaks if cut_recent - 2 * _HOUR <= p[0] < now)  # yesterday's same hours, whole
     peaks = sorted(p for p in peaks if p[0] < cut_recent)
     troughs = sorted(p for p in troughs if p[0] < cut_recent)
     history_days = (now - peaks[0][0]) / 86400 if peaks else 0.0
@@ -158,8 +159,9 @@ def learn(
             tz,
         )
     trend = _weekly_trend(peaks, tz)
-    if trend > 1.0:
-        high = [None if v is None else v * trend for v in high]
+    level = _recent_level([None if v is None else v * trend for v in high], recent, tz)
+    if trend * level > 1.0:
+        high = [None if v is None else v * trend * level for v in high]
     cut = now - 7 * 86400
     trained = _buckets([p for p in peaks if p[0] < cut], tz, max)
     tested = [(t, v) for t, v in peaks if t >= cut]
@@ -178,11 +180,38 @@ def learn(
     )
     if trend > 1.0:
         reason += f"; load growing week on week, peaks raised by {trend - 1:.0%}"
-    return Forecast(tuple(high), tuple(low), history_days, error, usable, reason, tz, trend)
+    if level > 1.0:
+        reason += f"; the last 24 hours ran {level - 1:.0%} above the forecast, and so do the next"
+    return Forecast(tuple(high), tuple(low), history_days, error, usable, reason, tz, trend * level)
 
 
 MAX_TREND = 1.5
 """The most a growing history raises a forecast's peaks (a trend is extrapolated, so it is capped)."""
+
+
+MAX_RECENT_LEVEL = 3.0
+"""The most the last 24 hours raise a forecast's peaks (a launch at 1.8x is followed, a glitch is capped)."""
+
+
+def _recent_level(high: Sequence[float | None], recent: Sequence[tuple[float, float]], tz: str) -> float:
+    """How far the last 24 hours' busy peaks ran above the forecast for those hours (1.0 when not above).
+
+    The forecast leaves the last 24 hours out of its weekly median; this carries their level forward, so a
+    cluster is never sized below what the same hours measured yesterday (the median of the busy hours'
+    ratios, capped at :data:`MAX_RECENT_LEVEL`). Only upwards: a lower day is left to the reactive rules.
+    """
+    known = [v for v in high if v is not None]
+    if not recent or not known:
+        return 1.0
+    busiest = max(known)
+    ratios = []
+    for stamp, value in recent:
+        predicted = high[hour_of_week(stamp, tz)]
+        if predicted is not None and predicted > busiest * 0.25:
+            ratios.append(value / predicted)
+    if not ratios:
+        return 1.0
+    return float(min(MAX_RECENT_LEVEL, max(1.0, statistics.median(ratios))))
 
 
 def _weekly_trend(peaks: Sequence[tuple[float, float]], tz: str) -> float:

@@ -148,12 +148,14 @@ class AutoscalePolicy:
     ``evaluation_interval_minutes``; after any change no scaling happens for ``cooldown_minutes``;
     a scale-down needs underuse sustained for ``scale_down_sustain_minutes`` (hysteresis); a
     Redshift cluster whose CPU stayed under ``idle_cpu_percent`` for ``idle_pause_minutes`` is
-    paused (None: never), and resumed when ``can_boot_redshift`` says the Athena catalog
+    paused (None: never; "idle" is the load under ``idle_cpu_percent`` of the smallest size the policy
+    allows, see ``docs/autoscaling.md``), and resumed when ``can_boot_redshift`` says the Athena catalog
     ``resume_catalog`` (workgroup ``resume_workgroup``) spent at least what the cluster would cost
     over ``resume_window_minutes``. ``aurora_stop_when_idle`` stops idle Aurora clusters too
     (nothing restarts them but a person, a deploy, or AWS after 7 days, after which they are
     stopped again). ``redshift_query_checks`` adds the Redshift checks that read query history
-    through the Data API (spill share as memory, slow-query share); they need the cluster's secret.
+    through the Data API (spill share as memory, slow-query share, and the longest WLM queue wait, a
+    backlog the scale-up then counts as load); they need the cluster's secret.
     An operation still running after ``operation_timeout_minutes`` is given up (and logged).
 
     Schedules (see :mod:`dbscale.core.autoscale.schedules`): while a :class:`Period` of

@@ -130,7 +130,7 @@ class _RedshiftRules(_Rules):
         # A window that still holds figures of the old size overstates what the new one needs: a reactive
         # scale-up after a resize waits for one whole window on the new size.
         settling = 0.0
-        if memory.last_action in ("scale_up", "scale_down") and memory.settled_at is not None:
+        if memory.last_action == "scale_up" and memory.settled_at is not None:
             settling = max(0.0, memory.settled_at + p.window_minutes * 60 - now)
         memory, underused_for, idle_for = self._streaks(memory, results, now, cooling=cooldown > 0)
 
@@ -238,9 +238,7 @@ class _RedshiftRules(_Rules):
                     memory,
                     causes=causes,
                 )
-            # The cooldown keeps a scale-up from reading a window of the old size; it does not hold back
-            # the next step of a catch-up (the goal was measured before) or a scale-up after a forecast's change.
-            wait = 0.0 if memory.catch_up_to is not None or memory.last_action_rule == "forecast" else cooldown
+            wait = self._scale_up_wait(memory, cooldown)
             wait = max(wait, 0.0 if memory.catch_up_to is not None else settling)
             if wait > 0:
                 return decide("none", _in_cooldown(f"overused ({arithmetic})", wait, memory), memory, causes=causes)
@@ -297,24 +295,6 @@ class _RedshiftRules(_Rules):
                 f"idle for {_minutes(idle_for)}, but not paused: {pause_blocker}",
                 memory,
                 causes=blocker_causes,
-            )
-        if (
-            forecast is not None
-            and not pause_blocker
-            and (forecast.peak(now - p.window_minutes * 60, now) or 0.0) <= p.idle_cpu_percent * low / 2
-            and p.idle_pause_minutes is not None
-            and idle_for is not None
-            and idle_for >= p.window_minutes * 60
-            and idle_for < p.idle_pause_minutes * 60
-        ):
-            quiet_until = now + (p.expected_resume_minutes + 60) * 60 + interval
-            return decide(
-                "pause",
-                f"idle for {_minutes(idle_for)} and the forecast expects no load above the idle level until after "
-                f"{_clock(quiet_until)} UTC: paused now rather than after {p.idle_pause_minutes:g} idle min",
-                self._acted(memory, "pause", now, paused_by_autoscaler=True),
-                target={"paused": True},
-                causes=("forecast",),
             )
         if p.idle_pause_minutes is not None and idle_for is not None and idle_for >= p.idle_pause_minutes * 60:
             return decide(

@@ -61,6 +61,16 @@ class _Rules:
             return 0.0
         return max(0.0, memory.last_action_at + self.policy.cooldown_minutes * 60 - now)
 
+    @staticmethod
+    def _scale_up_wait(memory: Memory, cooldown: float) -> float:
+        """How long a scale-up the load calls for still waits: the cooldown only after a reactive scale-up
+        (whose window may still hold the old size's figures), never after a shrink, a pause or a resume
+        (flapping costs money, a late scale-up costs overload), nor after a forecast's change, nor between
+        the steps of a catch-up (its goal was measured before)."""
+        if memory.catch_up_to is not None or memory.last_action_rule == "forecast":
+            return 0.0
+        return cooldown if memory.last_action == "scale_up" else 0.0
+
     def _streaks(
         self, memory: Memory, results: Mapping[str, CheckResult], now: float, *, cooling: bool
     ) -> tuple[Memory, float | None, float | None]:

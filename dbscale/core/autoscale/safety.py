@@ -11,8 +11,9 @@ there were no forecast (*reactive*: the measured load, the schedule, the bounds)
 * the forecast's smaller decision (a resize down to the coming stretch's size, an early pause) only
   when the measured load carries it: the cluster is idle for a pause, and the load it carries now fits
   the smaller size under ``cpu_high`` less the forecast headroom for a scale-down;
-* and a forecast-led resize of any direction only while the cluster is quiet (idle): a resize makes a
-  Redshift cluster read-only for its whole duration, so it is free only when nothing runs.
+* and a forecast-led resize of any direction only while the cluster is quiet (a window that is not
+  busy: idle, or no datapoints yet just after a resume): a resize makes a Redshift cluster read-only
+  for its whole duration, so it is free only when nothing runs.
 
 A forecast that under-predicted recent load by more than its tolerance is not used at all (see
 :func:`dbscale.core.autoscale.guide.trust_forecast`); the decision log names which rule won and why.
