@@ -145,7 +145,8 @@ class AutoscalePolicy:
       reader is the busiest instance and removed first when the cluster is underused.
 
     Timing (minutes): checks look at the last ``window_minutes``; the schedule evaluates every
-    ``evaluation_interval_minutes``; after any change no scaling happens for ``cooldown_minutes``;
+    ``evaluation_interval_minutes``; after any change no scale-down happens for ``cooldown_minutes``,
+    and no scale-up after a reactive scale-up (a scale-up is never held back after a shrink or pause);
     a scale-down needs underuse sustained for ``scale_down_sustain_minutes`` (hysteresis); a
     Redshift cluster whose CPU stayed under ``idle_cpu_percent`` for ``idle_pause_minutes`` is
     paused (None: never; "idle" is the load under ``idle_cpu_percent`` of the smallest size the policy

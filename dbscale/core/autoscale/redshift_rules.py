@@ -132,7 +132,9 @@ class _RedshiftRules(_Rules):
         settling = 0.0
         if memory.last_action == "scale_up" and memory.settled_at is not None:
             settling = max(0.0, memory.settled_at + p.window_minutes * 60 - now)
-        memory, underused_for, idle_for = self._streaks(memory, results, now, cooling=cooldown > 0)
+        memory, underused_for, idle_for = self._streaks(
+            memory, results, now, cooling=cooldown > 0, idle_pauses=p.idle_pause_minutes is not None
+        )
 
         if (cooldown <= 0 or periods) and not low <= n <= high:
             # Into the bounds, as far as one elastic resize reaches (a classic resize takes hours). A
@@ -177,6 +179,8 @@ class _RedshiftRules(_Rules):
                 if start <= now + lead:
                     # Growing for a stretch that ends before the resize would is pointless: hold, never grow.
                     floor, floor_text = (sized if end - now > lead else min(sized, n)), text
+                    if start > now:  # the stretch is about to start: never shrink into it (read-only, too small)
+                        floor = max(floor, n)
                 elif sized != n:
                     target = min(sized, elastic_high) if sized > n else max(sized, elastic_low)
                     action = "scale_up" if target > n else "scale_down"

@@ -72,13 +72,21 @@ class _Rules:
         return cooldown if memory.last_action == "scale_up" else 0.0
 
     def _streaks(
-        self, memory: Memory, results: Mapping[str, CheckResult], now: float, *, cooling: bool
+        self,
+        memory: Memory,
+        results: Mapping[str, CheckResult],
+        now: float,
+        *,
+        cooling: bool,
+        idle_pauses: bool = False,
     ) -> tuple[Memory, float | None, float | None]:
         """Update the underuse and idle streaks; return the memory and the streaks' lengths (seconds).
 
         A streak continues only while consecutive evaluations each found the condition over their
         whole window with no gap between windows. Underuse is not counted during a cooldown (the
-        window still holds the old size's figures); idleness is absolute and is.
+        window still holds the old size's figures); idleness is absolute and is. With ``idle_pauses``
+        (an idle cluster gets paused) an idle window is not underuse: a cluster kept running for load
+        that is about to come is not shrunk at its start.
         """
         window = self.policy.window_minutes * 60
         if memory.last_evaluated_at is not None and now - memory.last_evaluated_at > window + 60:
@@ -97,6 +105,9 @@ class _Rules:
         underused = under is not None and under.verdict is True
         if memory_pressure is not None and memory_pressure.verdict is False:
             underused = False
+        idle = results.get("idle")
+        if idle_pauses and idle is not None and idle.verdict is True:
+            underused = False  # idle time is the pause rule's: a scale-down needs underuse with load
         underused_since = None if cooling or not underused else since(memory.underused_since, under)
         idle_since = since(memory.idle_since, results.get("idle"))
         active = underused_since is not None or idle_since is not None
