@@ -44,6 +44,7 @@ class Memory:
     forecast_miss: Mapping[str, Any] | None = None
     catch_up_to: int | None = None
     settled_at: float | None = None
+    last_load: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -17,6 +17,9 @@ from .observe import _Observed
 from .rules import _Decide, _fmt, _in_cooldown, _minutes, _Results, _Rules, _scaled
 from .safety import BACKLOG_DRAIN_MINUTES
 
+RISING = 1.1
+"""A load more than 10% (plus the idle level) above the last evaluation's is rising: no scale-down into it."""
+
 
 class _RedshiftRules(_Rules):
     # --- Redshift ---------------------------------------------------------------------------------
@@ -275,7 +278,9 @@ class _RedshiftRules(_Rules):
         if guide.in_running_period:
             pause_blocker = f"the schedule runs it ({_schedule_text(guide)})"
         elif forecast is not None:
-            until = now + (p.expected_resume_minutes + 60) * 60 + interval
+            # Paused for less than 20 minutes saves nothing worth a pause and a resume; any longer gap before
+            # the forecast's load is paused (the forecast resumes it ahead of the load).
+            until = now + (p.expected_resume_minutes + 20) * 60 + interval
             coming = forecast.peak(now, until)
             if coming is not None and coming > p.idle_cpu_percent * low:
                 pause_blocker = (
@@ -315,6 +320,16 @@ class _RedshiftRules(_Rules):
                 under, results, memory, cooldown, decide, cpu="CPU", memory_busy="memory is under pressure"
             )
         assert under is not None and under.value is not None
+        load_now = under.value * n
+        if memory.last_load is not None and load_now > memory.last_load * RISING + p.idle_cpu_percent * low:
+            # Shrinking into a ramp makes the cluster read-only and too small just as the load arrives.
+            return decide(
+                "none",
+                f"underused for {_minutes(underused_for)}, but the load is rising ({_fmt(memory.last_load)} -> "
+                f"{_fmt(load_now)} CPU% x nodes since the last evaluation): not scaled down into it",
+                memory,
+                causes=("cpu_low",),
+            )
         if p.idle_pause_minutes is not None and idle_for is not None and not pause_blocker:
             # Idle and heading for a pause: a resize now would only make the cluster read-only meanwhile.
             return decide(

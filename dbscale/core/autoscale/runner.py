@@ -332,6 +332,9 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             )
         if decision.changes:
             decision = replace(decision, memory={**decision.memory, "last_action_rule": decision.rule})
+        if obs.ref.service == "redshift":  # the next evaluation tells a rising load from a steady one
+            load = None if obs.paused else measured_load(results, _capacity(obs), self.policy.window_minutes)
+            decision = replace(decision, memory={**decision.memory, "last_load": _rounded(load)})
         return decision
 
     def _evidence(self, obs: _Observed, results: Mapping[str, CheckResult]) -> Evidence:
@@ -469,6 +472,11 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
                         cloudwatch.put_metric_data(Namespace=namespace, MetricData=entries[first : first + 1000])
                 except AwsError as err:  # a metric lost must not lose the decision
                     LOG.warning("could not publish %s metrics: %s", namespace, err)
+
+
+def _rounded(value: float | None) -> float | None:
+    """Two significant figures: enough to tell a rise of 10%, and the memory is not rewritten for noise."""
+    return None if value is None else float(f"{value:.2g}")
 
 
 def _capacity(obs: _Observed) -> float | None:
