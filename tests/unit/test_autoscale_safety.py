@@ -58,7 +58,7 @@ BUSY = Evidence(load=250.0, idle=False, aim=70.0)
 
 def test_capacity_is_nodes_running_and_nothing_paused() -> None:
     assert capacity_after(UP6) == (1.0, 6.0) and capacity_after(NONE) == (1.0, 4.0)
-    assert capacity_after(PAUSE_IDLE) == (0.0, 0.0)
+    assert capacity_after(PAUSE_IDLE) == (0.0, 4.0)  # paused, it keeps its nodes for the resume
     serverless = Decision(
         cluster="orders",
         service="aurora",

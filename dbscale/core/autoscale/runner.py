@@ -30,7 +30,7 @@ from .observe import _Observed, _Observing
 from .policy import AutoscalePolicy
 from .redshift_rules import _RedshiftRules
 from .rules import _minutes
-from .safety import BACKLOG_WAIT_SECONDS, Evidence, arbitrate, measured_load
+from .safety import BACKLOG_WAIT_SECONDS, MISS_MEMORY_HOURS, Evidence, arbitrate, measured_load
 
 DECISION_NAMESPACE = "dbscale/Autoscaler"
 DECISION_METRIC = "Decision"
@@ -320,7 +320,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             # Forecasts only add safety: decide as if there were none, then with it, and keep the safe one.
             reactive = rules(obs, memory, results, now, decide, guide.without_forecast())
             ahead = rules(obs, memory, results, now, decide, guide)
-            decision = arbitrate(reactive, ahead, self._evidence(obs, results))
+            decision = arbitrate(reactive, ahead, self._evidence(obs, results, memory, now))
         if memory.forecast_distrusted_since is not None and decision.action in ("scale_down", "pause"):
             # The load runs above what the forecast said: capacity is held until it predicts well again.
             decision = decide(
@@ -337,16 +337,24 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             decision = replace(decision, memory={**decision.memory, "last_load": _rounded(load)})
         return decision
 
-    def _evidence(self, obs: _Observed, results: Mapping[str, CheckResult]) -> Evidence:
+    def _evidence(self, obs: _Observed, results: Mapping[str, CheckResult], memory: Memory, now: float) -> Evidence:
         """What the measured load says now (see :class:`~dbscale.core.autoscale.safety.Evidence`)."""
         p = self.policy
+        miss = memory.forecast_miss or {}
+        missed = ""
+        at = miss.get("at")
+        if isinstance(at, (int, float)) and now - at < MISS_MEMORY_HOURS * 3600:
+            missed = (
+                f"the forecast under-predicted the load at {datetime.fromtimestamp(at, tz=timezone.utc):%a %H:%M} "
+                f"UTC, less than {MISS_MEMORY_HOURS} h ago: it may add capacity, not take it away"
+            )
         idle_result = results.get("idle")
         under = results.get("cpu_low")
         idle = idle_result.verdict if idle_result is not None else None
         if idle is None and under is not None and under.value is not None:
             idle = under.value < p.idle_cpu_percent
         load = None if obs.paused else measured_load(results, _capacity(obs), p.window_minutes)
-        return Evidence(load, idle, p.thresholds.cpu_high - FORECAST_HEADROOM_POINTS)
+        return Evidence(load, idle, p.thresholds.cpu_high - FORECAST_HEADROOM_POINTS, missed)
 
     # --- acting -------------------------------------------------------------------------------------
 

@@ -29,8 +29,18 @@ from ..limits import AURORA_INSTANCE_CLASSES
 from ..scaling import CheckResult
 from .decisions import Decision
 
-__all__ = ["BACKLOG_DRAIN_MINUTES", "BACKLOG_WAIT_SECONDS", "Evidence", "arbitrate", "capacity_after", "measured_load"]
+__all__ = [
+    "BACKLOG_DRAIN_MINUTES",
+    "BACKLOG_WAIT_SECONDS",
+    "MISS_MEMORY_HOURS",
+    "Evidence",
+    "arbitrate",
+    "capacity_after",
+    "measured_load",
+]
 
+MISS_MEMORY_HOURS = 24
+"""A forecast that under-predicted within this many hours may add capacity, but not shrink or pause a cluster."""
 BACKLOG_WAIT_SECONDS = 60.0
 """A queue wait longer than this (Redshift ``queue_time``) means work is queued for lack of capacity."""
 BACKLOG_DRAIN_MINUTES = 30.0
@@ -61,12 +71,14 @@ def capacity_after(decision: Decision) -> tuple[float, ...]:
     """The capacity the cluster has once ``decision`` is carried out, as comparable parts.
 
     Redshift: (running, nodes). Aurora: (running, vCPU of the class or maximum ACU, readers, warm),
-    where *warm* is 0 when the Serverless v2 minimum is 0 ACU (auto-pause) and 1 otherwise.
+    where *warm* is 0 when the Serverless v2 minimum is 0 ACU (auto-pause) and 1 otherwise. A paused
+    cluster keeps its size for the resume, so "paused at 4 nodes" is neither more nor less than
+    "running at 2": each part is compared on its own.
     """
     state: dict[str, Any] = {**decision.current, **(decision.target if decision.changes else {})}
     running = 0.0 if state.get("paused") else 1.0
     if decision.service == "redshift":
-        return (running, running * float(state.get("nodes") or 0))
+        return (running, float(state.get("nodes") or 0))
     acu = state.get("acu")
     if acu:
         size = float(acu[1])
@@ -74,7 +86,7 @@ def capacity_after(decision: Decision) -> tuple[float, ...]:
     else:
         spec = AURORA_INSTANCE_CLASSES.get(str(state.get("instance_class")))
         size, warm = (float(spec.vcpu) if spec is not None else 0.0), 1.0
-    return (running, running * size, running * float(state.get("readers") or 0), running * warm)
+    return (running, size, float(state.get("readers") or 0), running * warm)
 
 
 def _at_least(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -86,16 +98,21 @@ class Evidence:
 
     ``load`` is the load the cluster carried over the last window (CPU% x nodes, or x maximum ACU)
     plus any queued backlog; ``idle`` whether the window was idle by the policy's idle level (None:
-    no data, e.g. paused); ``aim`` the percent a forecast sizes for (``cpu_high`` less the headroom).
+    no data, e.g. paused); ``aim`` the percent a forecast sizes for (``cpu_high`` less the headroom);
+    ``missed`` says when the forecast last under-predicted, if within :data:`MISS_MEMORY_HOURS`: until
+    then it may add capacity but not take any away.
     """
 
-    def __init__(self, load: float | None, idle: bool | None, aim: float) -> None:
+    def __init__(self, load: float | None, idle: bool | None, aim: float, missed: str = "") -> None:
         self.load = load
         self.idle = idle
         self.aim = aim
+        self.missed = missed
 
     def carries(self, decision: Decision) -> str:
         """'' when the measured load allows the forecast's smaller ``decision``, else why not."""
+        if self.missed:
+            return self.missed
         target: Mapping[str, Any] = decision.target
         if decision.action in ("pause", "stop_again") or (target.get("acu") and float(target["acu"][0]) == 0):
             if self.idle is not True:
