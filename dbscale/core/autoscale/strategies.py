@@ -91,50 +91,68 @@ def _needed_by_hour(history: Sequence[float], cpu: float) -> list[int]:
     return [ceil_nodes(p, cpu) if p > 0 else 0 for p in peaks]
 
 
+def _busy_stretches(needed: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive busy hours of the week, (first hour, hour after the last), wrapping past Sunday
+    midnight, so a working day that runs past midnight UTC stays one stretch (as a careful user writes it)."""
+    busy = [n > 0 for n in needed]
+    if all(busy):
+        return [(0, HOURS_PER_WEEK)]
+    if not any(busy):
+        return []
+    first_idle = busy.index(False)
+    stretches = []
+    hour, start = first_idle, None
+    for _ in range(HOURS_PER_WEEK):
+        h = hour % HOURS_PER_WEEK
+        if busy[h] and start is None:
+            start = hour
+        elif not busy[h] and start is not None:
+            stretches.append((start, hour))
+            start = None
+        hour += 1
+    if start is not None:
+        stretches.append((start, hour))
+    return stretches
+
+
 def instance_scheduler(history: Sequence[float], model: ClusterModel) -> tuple[Timetable, int]:
-    """Pause/resume at fixed times at one size: resumed ``resume_minutes`` before the first busy hour of each
-    day, paused after the last; the size carries the busiest hour of the history under ``cpu_high - 5``."""
+    """Pause/resume at fixed times at one size: resumed ``resume_minutes`` before each busy stretch of the week,
+    paused after it; the size carries the busiest hour of the history under ``cpu_high - 5``."""
     needed = _needed_by_hour(history, model.cpu_high - FORECAST_HEADROOM_POINTS)
     size = max(max(needed), 2)
     actions: list[tuple[int, str, int | None]] = []
-    for day in range(7):
-        hours = [h for h in range(24) if needed[day * 24 + h] > 0]
-        if not hours:
-            continue
-        start = day * 1440 + hours[0] * 60 - math.ceil(model.resume_minutes) - 5
-        actions.append((start % _WEEK, "resume", None))
-        actions.append(((day * 1440 + (hours[-1] + 1) * 60) % _WEEK, "pause", None))
+    for start, end in _busy_stretches(needed):
+        actions.append(((start * 60 - math.ceil(model.resume_minutes) - 5) % _WEEK, "resume", None))
+        actions.append(((end * 60) % _WEEK, "pause", None))
     return Timetable(f"Instance Scheduler pause/resume, {size} nodes", actions), size
 
 
 def scheduled_actions(history: Sequence[float], model: ClusterModel, *, per_day: bool = False) -> tuple[Timetable, int]:
-    """Redshift scheduled actions. Default: per busy day resume at the morning size, resize up to the day's
-    peak size ahead of the hour that needs it, down to the morning size after the peak, pause at night.
-    ``per_day``: resume early and resize once, while quiet, to the size the day's peak needs; pause at night."""
+    """Redshift scheduled actions. Default: per busy stretch resume at the morning size, resize up to the
+    stretch's peak size ahead of the hour that needs it, down to the morning size after the peak, pause
+    after it. ``per_day``: resume early and resize once, while quiet, to the size the stretch's peak needs;
+    pause after it. (Stretches, not calendar days: a working day past midnight UTC is one stretch.)"""
     needed = _needed_by_hour(history, model.cpu_high - FORECAST_HEADROOM_POINTS)
     actions: list[tuple[int, str, int | None]] = []
     first_size = None
     lead = math.ceil(model.resize_minutes) + 5
-    for day in range(7):
-        hours = [h for h in range(24) if needed[day * 24 + h] > 0]
-        if not hours:
-            continue
-        day_needs = [needed[day * 24 + h] for h in hours]
+    for start, end in _busy_stretches(needed):
+        hours = list(range(start, end))
+        day_needs = [needed[h % HOURS_PER_WEEK] for h in hours]
         peak = max(day_needs)
         base = max(2, math.ceil(peak / REDSHIFT_NODE_TYPES[model.node_type].elastic_factor), min(day_needs))
         if per_day:
             base = peak
         first_size = first_size or base
-        start = day * 1440 + hours[0] * 60
         # A paused cluster cannot be resized: resume first, then resize while it is still quiet.
-        actions.append(((start - math.ceil(model.resume_minutes) - 5 - lead) % _WEEK, "resume", None))
-        actions.append(((start - lead) % _WEEK, "resize", base))
+        actions.append(((start * 60 - math.ceil(model.resume_minutes) - 5 - lead) % _WEEK, "resume", None))
+        actions.append(((start * 60 - lead) % _WEEK, "resize", base))
         if peak > base:
-            up = next(h for h in hours if needed[day * 24 + h] > base)
-            down = max(h for h in hours if needed[day * 24 + h] > base) + 1
-            actions.append(((day * 1440 + up * 60 - lead) % _WEEK, "resize", peak))
-            actions.append(((day * 1440 + down * 60) % _WEEK, "resize", base))
-        actions.append(((day * 1440 + (hours[-1] + 1) * 60) % _WEEK, "pause", None))
+            up = next(h for h in hours if needed[h % HOURS_PER_WEEK] > base)
+            down = max(h for h in hours if needed[h % HOURS_PER_WEEK] > base) + 1
+            actions.append(((up * 60 - lead) % _WEEK, "resize", peak))
+            actions.append(((down * 60) % _WEEK, "resize", base))
+        actions.append(((end * 60) % _WEEK, "pause", None))
     name = "Redshift scheduled actions, sized per day" if per_day else "Redshift scheduled actions, resizes by day"
     return Timetable(name, actions), first_size or 2
 
