@@ -274,3 +274,29 @@ def test_the_generated_traces_cover_steps_bursts_and_idle_days() -> None:
     assert max(sim) > 1.7 * max(history)  # the step and the burst
     assert max(history[5 * 1440 : 7 * 1440]) == 0  # the weekend share 0
     assert math.isclose(max(history), 400.0)
+
+
+def test_a_growing_history_and_a_busier_last_day_raise_the_forecast() -> None:
+    def weeks(levels: list[float], last_day: float | None = None) -> list[tuple[float, float]]:
+        start = MONDAY - len(levels) * 7 * 86400
+        points = []
+        for hour in range(len(levels) * 7 * 24):
+            at = start + hour * HOUR
+            busy = 8 <= hour % 24 < 18
+            value = 400.0 * levels[hour // (7 * 24)] if busy else 0.0
+            if last_day is not None and at >= MONDAY - 86400 and busy:
+                value = 400.0 * last_day
+            points.append((at, value))
+        return points
+
+    flat = learn(weeks([1.0, 1.0, 1.0]), weeks([1.0, 1.0, 1.0]), now=MONDAY)
+    assert flat.trend == 1.0 and flat.peak(MONDAY + 9 * HOUR, MONDAY + 10 * HOUR) == 400.0
+    growing = learn(weeks([1.0, 1.1, 1.21]), weeks([1.0, 1.1, 1.21]), now=MONDAY)
+    assert growing.trend > 1.1 and "growing week on week" in growing.reason
+    assert growing.peak(MONDAY + 9 * HOUR, MONDAY + 10 * HOUR) >= 1.21 * 400  # at least the last week's level
+    launch = learn(weeks([1.0, 1.0, 1.0], last_day=1.8), weeks([1.0, 1.0, 1.0]), now=MONDAY)
+    assert launch.trend == pytest.approx(1.8) and launch.peak(MONDAY + 9 * HOUR, MONDAY + 10 * HOUR) == pytest.approx(
+        720
+    )
+    quieter = learn(weeks([1.0, 1.0, 1.0], last_day=0.5), weeks([1.0, 1.0, 1.0]), now=MONDAY)
+    assert quieter.trend == 1.0  # lower load is for the reactive rules

@@ -138,3 +138,13 @@ def test_two_simulated_days_rank_the_strategies_honestly() -> None:
     assert reactive.overload_minutes > forecasts.overload_minutes  # reacting is late at every morning ramp
     table = bench.table(list(results.values()))
     assert table.count("\n") == 1 + len(results) and "worst backlog delay" in table
+
+
+def test_schedules_follow_busy_stretches_across_midnight_and_the_week_boundary() -> None:
+    from dbscale.core.autoscale.strategies import _busy_stretches
+
+    needed = [0] * 168
+    for hour in (22, 23, 24, 25, 26, 166, 167, 0, 1):  # Mon 22:00-Tue 03:00, and Sun 22:00-Mon 02:00
+        needed[hour] = 4
+    assert _busy_stretches(needed) == [(22, 27), (166, 170)]  # one stretch each, the second wraps
+    assert _busy_stretches([0] * 168) == [] and _busy_stretches([1] * 168) == [(0, 168)]

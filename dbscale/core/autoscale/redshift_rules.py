@@ -163,6 +163,7 @@ class _RedshiftRules(_Rules):
             block = busy_block(forecast, now, within=lead + 3600, quiet=p.idle_cpu_percent * low)
             if block is not None:
                 start, end, peak = block
+                coming = peak  # what the rest of the stretch still needs
                 if start <= now + lead:
                     # Size for the whole stretch, the hours already past included: shrinking in its
                     # evening would make the cluster read-only while it still works.
@@ -180,8 +181,11 @@ class _RedshiftRules(_Rules):
                     f"{aim:g}% = {block_need} nodes"
                 )
                 if start <= now + lead:
-                    # Growing for a stretch that ends before the resize would is pointless: hold, never grow.
-                    floor, floor_text = (sized if end - now > lead else min(sized, n)), text
+                    # Hold the stretch's size; grow only for what is still to come (not for its past peak,
+                    # nor for a stretch that ends before the resize would).
+                    coming_need = min(max(math.ceil(coming / aim - 1e-9), 2, low), high)
+                    floor = max(min(sized, n), coming_need) if end - now > lead else min(sized, n)
+                    floor_text = text
                     if start > now:  # the stretch is about to start: never shrink into it (read-only, too small)
                         floor = max(floor, n)
                 elif sized != n:
@@ -281,10 +285,10 @@ class _RedshiftRules(_Rules):
             # Paused for less than 20 minutes saves nothing worth a pause and a resume; any longer gap before
             # the forecast's load is paused (the forecast resumes it ahead of the load).
             until = now + (p.expected_resume_minutes + 20) * 60 + interval
-            coming = forecast.peak(now, until)
-            if coming is not None and coming > p.idle_cpu_percent * low:
+            expected = forecast.peak(now, until)
+            if expected is not None and expected > p.idle_cpu_percent * low:
                 pause_blocker = (
-                    f"forecast: load up to {_fmt(coming)} (CPU% x nodes) by {_clock(until)} UTC, above the idle level "
+                    f"forecast: load up to {_fmt(expected)} (CPU% x nodes) by {_clock(until)} UTC, above the idle level "
                     f"{_fmt(p.idle_cpu_percent * n)}"
                 )
         blocker_causes = ("schedule",) if guide.in_running_period else ("forecast",)

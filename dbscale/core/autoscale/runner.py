@@ -320,7 +320,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             # Forecasts only add safety: decide as if there were none, then with it, and keep the safe one.
             reactive = rules(obs, memory, results, now, decide, guide.without_forecast())
             ahead = rules(obs, memory, results, now, decide, guide)
-            decision = arbitrate(reactive, ahead, self._evidence(obs, results, memory, now))
+            decision = arbitrate(reactive, ahead, self._evidence(obs, results, memory, now), memory.to_dict())
         if memory.forecast_distrusted_since is not None and decision.action in ("scale_down", "pause"):
             # The load runs above what the forecast said: capacity is held until it predicts well again.
             decision = decide(

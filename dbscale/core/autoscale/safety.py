@@ -133,14 +133,25 @@ def _resizes(decision: Decision) -> bool:
     return decision.changes and any(k in decision.target for k in ("nodes", "instance_class", "readers"))
 
 
-def arbitrate(reactive: Decision, ahead: Decision, evidence: Evidence) -> Decision:
-    """The decision to carry out, given the reactive one and the forecast's (see the module docstring)."""
+def arbitrate(
+    reactive: Decision, ahead: Decision, evidence: Evidence, memory: Mapping[str, Any] | None = None
+) -> Decision:
+    """The decision to carry out, given the reactive one and the forecast's (see the module docstring).
+
+    ``memory`` is the cluster's memory before either decision (kept when the cluster is held)."""
     if (reactive.action, dict(reactive.target)) == (ahead.action, dict(ahead.target)):
         return ahead
     if ahead.changes and "forecast" in ahead.causes and _resizes(ahead) and evidence.idle is False:
         # A Redshift resize is read-only while it runs: ahead of time it is only free while nothing runs.
-        # (No data, e.g. just resumed, is not a busy window.)
-        return _overruled(reactive, ahead, "a resize ahead of the forecast waits for a quiet (idle) window")
+        # (No data, e.g. just resumed, is not a busy window.) Waiting must not turn into shrinking: when
+        # the reactive rules would give up capacity the forecast wanted to keep or add, the cluster is held.
+        why = "a resize ahead of the forecast waits for a quiet (idle) window"
+        current = capacity_after(replace(reactive, action="none"))
+        if not _at_least(capacity_after(reactive), current) and _at_least(capacity_after(ahead), current):
+            before = dict(memory) if memory is not None else dict(reactive.memory)
+            held = replace(reactive, action="none", target={}, memory=before, causes=("forecast",))
+            return _overruled(held, ahead, why + "; the cluster is held meanwhile, not shrunk")
+        return _overruled(reactive, ahead, why)
     kept, given = capacity_after(ahead), capacity_after(reactive)
     if _at_least(kept, given):
         return ahead
