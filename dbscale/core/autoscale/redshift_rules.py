@@ -186,7 +186,8 @@ class _RedshiftRules(_Rules):
                     coming_need = min(max(math.ceil(coming / aim - 1e-9), 2, low), high)
                     floor = max(min(sized, n), coming_need) if end - now > lead else min(sized, n)
                     floor_text = text
-                    if start > now:  # the stretch is about to start: never shrink into it (read-only, too small)
+                    if end - now > lead:
+                        # Never shrink into a stretch, nor during one: a resize is read-only while the load runs.
                         floor = max(floor, n)
                 elif sized != n:
                     target = min(sized, elastic_high) if sized > n else max(sized, elastic_low)
