@@ -268,8 +268,11 @@ class Invocation:
             # Answered early: return at once, so that the document that says so is what the next
             # check starts from (a check retried after a crash re-runs its old input). A delivery
             # hands the operation to its execution here in any case.
-            if early and progress is not None and not self.state.get("answered") and (
-                self._answer_early(progress) or delivery
+            if (
+                early
+                and progress is not None
+                and not self.state.get("answered")
+                and (self._answer_early(progress) or delivery)
             ):
                 return None
             now = self.clock.now()

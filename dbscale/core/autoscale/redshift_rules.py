@@ -289,8 +289,8 @@ class _RedshiftRules(_Rules):
             expected = forecast.peak(now, until)
             if expected is not None and expected > p.idle_cpu_percent * low:
                 pause_blocker = (
-                    f"forecast: load up to {_fmt(expected)} (CPU% x nodes) by {_clock(until)} UTC, above the idle level "
-                    f"{_fmt(p.idle_cpu_percent * n)}"
+                    f"forecast: load up to {_fmt(expected)} (CPU% x nodes) by {_clock(until)} UTC, above the idle "
+                    f"level {_fmt(p.idle_cpu_percent * n)}"
                 )
         blocker_causes = ("schedule",) if guide.in_running_period else ("forecast",)
         waiting = results.get("backlog")

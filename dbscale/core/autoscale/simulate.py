@@ -122,6 +122,17 @@ class SimResult:
     unserved_at_end: float = 0.0
     notes: list[str] = field(default_factory=list)
 
+    _stretch: int = field(default=0, repr=False)
+
+    def count_minute(self, overloaded: bool) -> None:
+        """Count one simulated minute: overload minutes and the longest stretch of them."""
+        if overloaded:
+            self.overload_minutes += 1
+            self._stretch += 1
+            self.longest_overload = max(self.longest_overload, self._stretch)
+        else:
+            self._stretch = 0
+
     @property
     def cost_usd(self) -> float:
         return self.compute_usd + self.storage_usd
@@ -151,7 +162,6 @@ def simulate(
     busy_until = 0.0
     reads: deque[list[float]] = deque()  # [arrival minute, amount], oldest first
     writes: deque[list[float]] = deque()
-    stretch = 0
     for minute, arriving in enumerate(demand):
         view.minute = minute
         if view.status != "available" and view.status != "paused" and minute >= busy_until:
@@ -203,13 +213,7 @@ def simulate(
             result.node_hours += view.nodes / 60
             result.compute_usd += view.nodes * price / 60
         result.peak_nodes = max(result.peak_nodes, view.nodes if running else 0)
-        overloaded = queued > 1e-6 or (cpu is not None and cpu > model.cpu_high)
-        if overloaded:
-            result.overload_minutes += 1
-            stretch += 1
-            result.longest_overload = max(result.longest_overload, stretch)
-        else:
-            stretch = 0
+        result.count_minute(queued > 1e-6 or (cpu is not None and cpu > model.cpu_high))
     if reads or writes:
         oldest = int(min(q[0][0] for q in (reads, writes) if q))
         result.worst_delay_minutes = max(result.worst_delay_minutes, len(demand) - oldest)

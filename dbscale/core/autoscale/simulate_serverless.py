@@ -95,7 +95,6 @@ def simulate_serverless(
     idle_minutes = 0
     waking = 0
     queue: deque[list[float]] = deque()
-    stretch = 0
     for minute, arriving in enumerate(demand):
         view.minute = minute
         if view.status == "modifying" and minute >= busy_until and pending is not None:
@@ -149,13 +148,7 @@ def simulate_serverless(
         result.compute_usd += allotted * model.usd_per_acu_hour / 60
         result.node_hours += allotted / 60
         result.peak_nodes = max(result.peak_nodes, math.ceil(high))
-        overloaded = queued > 1e-6 or (cpu is not None and cpu > model.cpu_high)
-        if overloaded:
-            result.overload_minutes += 1
-            stretch += 1
-            result.longest_overload = max(result.longest_overload, stretch)
-        else:
-            stretch = 0
+        result.count_minute(queued > 1e-6 or (cpu is not None and cpu > model.cpu_high))
     if queue:
         result.worst_delay_minutes = max(result.worst_delay_minutes, len(demand) - int(queue[0][0]))
         result.unserved_at_end = sum(item[1] for item in queue)

@@ -178,8 +178,7 @@ class AutoscalerStrategy:
         self._scaler = Autoscaler(policy, state_store=MemoryStateStore(), log=lambda _: None)
         self._ref = ClusterRef.redshift(cluster)
         self._memory = Memory()
-        self._forecast: Forecast | None = None
-        self._forecast_hour = -1
+        self._learnt = _HourlyForecast(policy, start_epoch, self.history)
         self.decisions: list[dict[str, Any]] = []
 
     def _now(self, minute: int) -> float:
@@ -215,18 +214,7 @@ class AutoscalerStrategy:
     def _forecast_for(self, view: ClusterView, now: float) -> tuple[Forecast | None, str]:
         if not self.policy.forecasts:
             return None, ""
-        hour = view.minute // 60
-        if hour != self._forecast_hour:
-            self._forecast_hour = hour
-            seen = self.history + view.load[: hour * 60]
-            origin = self.start - len(self.history) * 60
-            peaks, troughs = [], []
-            for first in range(0, len(seen) - 59, 60):
-                chunk = seen[first : first + 60]
-                peaks.append((origin + first * 60, max(chunk)))
-                troughs.append((origin + first * 60, min(chunk)))
-            self._forecast = learn(peaks, troughs, now=now, tz=self.policy.forecast_tz)
-        return self._forecast, ""
+        return self._learnt.at(view.minute, view.load, now), ""
 
     def _answer(self, check: Any, view: ClusterView, now: float) -> CheckResult:
         """What CloudWatch would answer for ``check`` from the model's per-minute figures."""
