@@ -186,8 +186,9 @@ class _RedshiftRules(_Rules):
                     coming_need = min(max(math.ceil(coming / aim - 1e-9), 2, low), high)
                     floor = max(min(sized, n), coming_need) if end - now > lead else min(sized, n)
                     floor_text = text
-                    if end - now > lead:
-                        # Never shrink into a stretch, nor during one: a resize is read-only while the load runs.
+                    if end - now > lead and (start > now or 4 * (n - floor) < n):
+                        # Never shrink into a stretch; during one, not by less than a quarter of the nodes:
+                        # a resize is read-only while the load runs, worth it only for a real saving.
                         floor = max(floor, n)
                 elif sized != n:
                     target = min(sized, elastic_high) if sized > n else max(sized, elastic_low)
