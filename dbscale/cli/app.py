@@ -20,9 +20,31 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dbscale {_version()}")
+        raise typer.Exit(errors.OK)
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own when run from a source tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dbscale")
+    except PackageNotFoundError:
+        from .. import __version__
+
+        return __version__
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """dbscale: status, plan, rescale, pause, resume, wait, check, clone, pool, advise, prices."""
 

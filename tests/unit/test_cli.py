@@ -155,3 +155,10 @@ def test_status_shows_operations_dbscale_left_running(clusters, capsys, tmp_path
     monkeypatch.setattr(console, "_width", 250)  # the console was sized when first imported
     code, out, _ = dbscale(capsys, "status")
     assert "2/2 wait_paused: dbscale wait" in out
+
+
+def test_version_prints_the_installed_version_and_exits_0(capsys):
+    from importlib.metadata import version
+
+    code, out, err = dbscale(capsys, "--version")
+    assert (code, out.strip(), err) == (0, f"dbscale {version('dbscale')}", "")
