@@ -30,10 +30,16 @@ def advise(
     out: Annotated[Path | None, typer.Option("--out", help="Where --format html writes the report.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only clusters with tag KEY=VALUE.")] = None,
     offline: Annotated[bool, typer.Option("--offline-prices", help="Use the cache and snapshot, not the API.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json (as every read command).")] = False,
 ) -> None:
     """Utilization, idle hours and savings for every cluster, with the reasons in numbers."""
     from ..core.advisor import advise as run
     from ..core.pricing import price_book
+
+    if as_json:
+        if output_format is Format.html:
+            raise InvalidRequest("--json and --format html ask for two outputs: pick one", field="json")
+        output_format = Format.json
 
     if out is not None and output_format is not Format.html:
         raise InvalidRequest("--out is for --format html", field="out")

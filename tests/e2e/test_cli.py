@@ -208,6 +208,13 @@ def test_advise_json_and_html(server):
     done = run(server, "advise", "--days", str(DAYS), "--format", "json")
     assert done.returncode == 0, done.stderr
     fleet = json.loads(done.stdout)
+    alias = run(server, "advise", "--days", str(DAYS), "--json")  # the alias every read command takes
+    assert alias.returncode == 0, alias.stderr
+    assert {c["cluster"]["name"] for c in json.loads(alias.stdout)["clusters"]} == {
+        c["cluster"]["name"] for c in fleet["clusters"]
+    }
+    both = run(server, "advise", "--json", "--format", "html")
+    assert both.returncode != 0 and "--json and --format html" in both.stderr
     assert fleet["cloudwatch_get_metric_data_calls"] == 1
     assert "snapshot 2026-11-25" in fleet["prices"]["summary"]
     by_name = {c["cluster"]["name"]: c for c in fleet["clusters"]}
