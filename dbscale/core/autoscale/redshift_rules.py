@@ -15,7 +15,7 @@ from .guide import FORECAST_HEADROOM_POINTS, Guide, block_peak_so_far, busy_bloc
 from .memory import Memory
 from .observe import _Observed
 from .rules import _Decide, _fmt, _in_cooldown, _minutes, _Results, _Rules, _scaled
-from .safety import BACKLOG_DRAIN_MINUTES
+from .safety import BACKLOG_DRAIN_MINUTES, measured_load
 
 RISING = 1.1
 """A load more than 10% (plus the idle level) above the last evaluation's is rising: no scale-down into it."""
@@ -326,7 +326,7 @@ class _RedshiftRules(_Rules):
                 under, results, memory, cooldown, decide, cpu="CPU", memory_busy="memory is under pressure"
             )
         assert under is not None and under.value is not None
-        load_now = under.value * n
+        load_now = measured_load(results, n, p.window_minutes) or 0.0  # the measure last_load holds
         if memory.last_load is not None and load_now > memory.last_load * RISING + p.idle_cpu_percent * low:
             # Shrinking into a ramp makes the cluster read-only and too small just as the load arrives.
             return decide(

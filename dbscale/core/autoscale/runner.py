@@ -253,7 +253,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
             forecast, note = self._forecast(obs, now)
         guide = guide_for(p, now, forecast, note)
         capacity = _capacity(obs)
-        observed = None if obs.paused else measured_load(results, capacity, p.window_minutes)
+        observed = self._measured_load(obs, results)
         tolerance = p.idle_cpu_percent * (capacity or 1)
         return trust_forecast(guide, memory, observed, now, p.window_minutes, tolerance)
 
@@ -333,9 +333,13 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
         if decision.changes:
             decision = replace(decision, memory={**decision.memory, "last_action_rule": decision.rule})
         if obs.ref.service == "redshift":  # the next evaluation tells a rising load from a steady one
-            load = None if obs.paused else measured_load(results, _capacity(obs), self.policy.window_minutes)
+            load = self._measured_load(obs, results)
             decision = replace(decision, memory={**decision.memory, "last_load": _rounded(load)})
         return decision
+
+    def _measured_load(self, obs: _Observed, results: Mapping[str, CheckResult]) -> float | None:
+        """The last window's load plus backlog in capacity units x percent (None while paused or without data)."""
+        return None if obs.paused else measured_load(results, _capacity(obs), self.policy.window_minutes)
 
     def _evidence(self, obs: _Observed, results: Mapping[str, CheckResult], memory: Memory, now: float) -> Evidence:
         """What the measured load says now (see :class:`~dbscale.core.autoscale.safety.Evidence`)."""
@@ -353,7 +357,7 @@ class Autoscaler(_Observing, _RedshiftRules, _AuroraRules):
         idle = idle_result.verdict if idle_result is not None else None
         if idle is None and under is not None and under.value is not None:
             idle = under.value < p.idle_cpu_percent
-        load = None if obs.paused else measured_load(results, _capacity(obs), p.window_minutes)
+        load = self._measured_load(obs, results)
         return Evidence(load, idle, p.thresholds.cpu_high - FORECAST_HEADROOM_POINTS, missed)
 
     # --- acting -------------------------------------------------------------------------------------

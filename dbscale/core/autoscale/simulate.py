@@ -124,6 +124,16 @@ class SimResult:
 
     _stretch: int = field(default=0, repr=False)
 
+    def serve_oldest(self, queue: deque[list[float]], spare: float, minute: int) -> float:
+        """Serve the oldest item of ``queue`` ([arrival minute, amount]) with up to ``spare``; return the amount."""
+        item = queue[0]
+        take = min(item[1], spare)
+        item[1] -= take
+        self.worst_delay_minutes = max(self.worst_delay_minutes, minute - int(item[0]))
+        if item[1] <= 1e-9:
+            queue.popleft()
+        return take
+
     def count_minute(self, overloaded: bool) -> None:
         """Count one simulated minute: overload minutes and the longest stretch of them."""
         if overloaded:
@@ -196,14 +206,9 @@ def simulate(
             queue = reads if (read_only or not writes or (reads and reads[0][0] <= writes[0][0])) else writes
             if not queue:
                 break
-            item = queue[0]
-            take = min(item[1], spare)
+            take = result.serve_oldest(queue, spare, minute)
             spare -= take
             served += take
-            item[1] -= take
-            result.worst_delay_minutes = max(result.worst_delay_minutes, minute - int(item[0]))
-            if item[1] <= 1e-9:
-                queue.popleft()
         queued = sum(item[1] for item in reads) + sum(item[1] for item in writes)
         cpu = min(100.0, model.housekeeping_cpu + served / view.nodes) if running else None
         view.cpu.append(cpu)

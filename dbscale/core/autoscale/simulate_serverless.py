@@ -126,14 +126,9 @@ def simulate_serverless(
             spare = high * 100.0
         served = 0.0
         while spare > 1e-9 and queue:
-            item = queue[0]
-            take = min(item[1], spare)
+            take = result.serve_oldest(queue, spare, minute)
             spare -= take
             served += take
-            item[1] -= take
-            result.worst_delay_minutes = max(result.worst_delay_minutes, minute - int(item[0]))
-            if item[1] <= 1e-9:
-                queue.popleft()
         queued = sum(item[1] for item in queue)
         running = view.status != "paused" and not waking
         allotted = model.allotted(served + queued, low, high) if running else 0.0
