@@ -3,10 +3,12 @@
 
 Three stacks:
 
-* ``DbscaleProviders`` deploys the custom resource providers on their own and exports their
-  ServiceTokens as ``dbscale-RedshiftClusterServiceToken``, ``dbscale-AuroraClusterServiceToken``
-  and ``dbscale-AuroraCloneServiceToken`` for plain CloudFormation templates
-  (``examples/raw-cloudformation.yaml``, ``examples/aurora-clone.yaml``).
+* ``DbscaleProviders`` (:class:`dbscale.constructs.ProvidersStack`) deploys the custom resource
+  providers on their own, for clusters named ``dbscale-*``, and exports their ServiceTokens as
+  ``dbscale-RedshiftClusterServiceToken``, ``dbscale-AuroraClusterServiceToken``,
+  ``dbscale-AuroraCloneServiceToken`` and ``dbscale-DatabaseBootstrapServiceToken`` for plain
+  CloudFormation templates (``examples/raw-cloudformation.yaml``, ``examples/aurora-clone.yaml``).
+  Without the repository, ``dbscale providers deploy`` deploys the same stack.
 * ``DbscaleExample`` is what a CDK user writes: a VPC, a Redshift cluster and an Aurora
   Serverless v2 cluster, the Redshift cluster reachable from the Aurora cluster's security group.
 * ``DbscaleDevClones``: a developer's copy-on-write clone of that Aurora cluster, and a pool of
@@ -24,55 +26,11 @@ from constructs import Construct
 
 from dbscale.constructs import (
     AuroraClone,
-    AuroraCloneProvider,
     AuroraCluster,
-    AuroraClusterProvider,
     ClonePoolMaintenance,
-    Guardrails,
+    ProvidersStack,
     RedshiftCluster,
-    RedshiftClusterProvider,
 )
-
-# Identifiers served by the standalone providers must start with this (their IAM scope).
-RAW_TEMPLATE_PREFIX = "dbscale-"
-
-
-class ProvidersStack(Stack):
-    """Both providers, for templates that are not CDK apps; their ServiceTokens are exported."""
-
-    def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
-        super().__init__(scope, id, description="dbscale custom resource providers", **kwargs)  # type: ignore[arg-type]
-        # Any template in the account can use these providers: the strict guardrails (no unencrypted
-        # storage, no public access, no TLS off, no adoption). Widen one only for a reason, e.g.
-        # Guardrails(adopt_prefixes=("legacy-",)) to let templates take over existing legacy-* clusters.
-        strict = Guardrails()
-        redshift = RedshiftClusterProvider(
-            self, "RedshiftClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX, guardrails=strict
-        )
-        aurora = AuroraClusterProvider(
-            self, "AuroraClusterProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX, guardrails=strict
-        )
-        clone = AuroraCloneProvider(
-            self, "AuroraCloneProvider", cluster_identifier_prefix=RAW_TEMPLATE_PREFIX, guardrails=strict
-        )
-        CfnOutput(
-            self,
-            "RedshiftClusterServiceToken",
-            value=redshift.service_token,
-            export_name="dbscale-RedshiftClusterServiceToken",
-        )
-        CfnOutput(
-            self,
-            "AuroraClusterServiceToken",
-            value=aurora.service_token,
-            export_name="dbscale-AuroraClusterServiceToken",
-        )
-        CfnOutput(
-            self,
-            "AuroraCloneServiceToken",
-            value=clone.service_token,
-            export_name="dbscale-AuroraCloneServiceToken",
-        )
 
 
 class ExampleStack(Stack):
@@ -143,7 +101,9 @@ def build_app(app: App | None = None) -> App:
     # Env-agnostic unless CDK_DEFAULT_* are set by the CLI with credentials; synth needs neither.
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = Environment(account=account, region=region) if account and region else None
-    ProvidersStack(app, "DbscaleProviders", env=env)
+    # The strict guardrails (no unencrypted storage, no public access, no TLS off, no adoption) for
+    # clusters named dbscale-*: any template in the account can use these providers.
+    ProvidersStack(app, "DbscaleProviders", cluster_identifier_prefix="dbscale-", env=env)
     example = ExampleStack(app, "DbscaleExample", env=env)
     DevClonesStack(app, "DbscaleDevClones", source=example.app_db, env=env)
     Tags.of(app).add("project", "dbscale-example")

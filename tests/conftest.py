@@ -28,12 +28,14 @@ from tests.fakes import (
     install_moto_shims,
     moto_speed,
 )
+from tests.fakes.cloudformation import install_cloudformation_shims
 from tests.fakes.sessions import fresh_session
 from tests.needs import missing, summary_line
 
 REGION = "us-east-1"
 
 install_moto_shims()
+install_cloudformation_shims()
 moto_speed.install()
 
 

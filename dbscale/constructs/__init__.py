@@ -25,6 +25,7 @@ from .providers import (
     DatabaseBootstrapProvider,
     RedshiftClusterProvider,
 )
+from .providers_stack import ProvidersStack
 from .redshift import RedshiftCluster
 from .scaling_alarms import ALARM_SPECS, ScalingAlarms
 
@@ -45,6 +46,7 @@ __all__ = [
     "Guardrails",
     "InvalidConstructProps",
     "LongOperations",
+    "ProvidersStack",
     "RedshiftCluster",
     "RedshiftClusterProvider",
     "ScalingAlarms",

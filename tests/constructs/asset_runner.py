@@ -1,7 +1,7 @@
 """Run a synthesized custom resource through the handler imported from the bundled asset, against moto.
 
 Run as ``python asset_runner.py SPEC.json`` in a fresh interpreter (never imported by pytest): the
-asset directory goes first on sys.path so ``dbscale`` and ``crhelper`` come from the asset, not
+asset directory goes first on sys.path so ``dbscale`` and ``tzdata`` come from the asset, not
 the source tree. SPEC holds the asset directory, the resource type, its logical id and its
 properties exactly as synthesized (intrinsics included), and what each referenced logical id is.
 
@@ -75,7 +75,7 @@ class Context:
     aws_request_id = "e2e"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 900_000  # a full Lambda timeout: the handler finishes without crhelper polling
+        return 900_000  # a full Lambda timeout: the handler finishes within one invocation
 
 
 def make_references(kinds: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -235,13 +235,13 @@ def main() -> None:
         report["state_machine"] = make_state_machine(spec["operations"])
         properties = cfn_strings(resolve(spec["properties"], refs))
         module = importlib.import_module(spec["handler_module"])
-        import crhelper
+        import tzdata
 
         import dbscale
 
         report["imported_from"] = {
             name: str(Path(mod.__file__).resolve())
-            for name, mod in (("dbscale", dbscale), ("crhelper", crhelper), ("handler", module))
+            for name, mod in (("dbscale", dbscale), ("tzdata", tzdata), ("handler", module))
         }
         module.provider.ssl_verify = ca_file
         module.provider.poll_seconds = 0.01

@@ -37,7 +37,7 @@ from .operations import (
 pytestmark = pytest.mark.slow
 
 # How many provider functions each stack of app.py has (the standalone three; the per-stack singletons).
-PROVIDERS = {"DbscaleProviders": 3, "DbscaleExample": 2, "DbscaleDevClones": 1}
+PROVIDERS = {"DbscaleProviders": 4, "DbscaleExample": 2, "DbscaleDevClones": 1}
 
 
 @pytest.fixture(scope="module")

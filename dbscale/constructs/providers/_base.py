@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct
 
 from dbscale.core.guardrails import GUARDRAILS_ENV, Guardrails
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
+from dbscale.deploy.template import prefix_problem
 from dbscale.handlers.workflow import STATE_MACHINE_SUFFIX, definition
 
 from .._asset import staged_handler_code
@@ -487,5 +488,6 @@ def _token(value: str) -> bool:
 
 def check_provider_prefix(scope: IConstruct, prefix: str) -> None:
     """Reject a prefix no cluster identifier could start with (upper case, symbols)."""
-    if prefix and (not prefix[0].isalpha() or prefix.lower() != prefix or "--" in prefix):
-        raise fail(scope, f"cluster_identifier_prefix '{prefix}' cannot start a cluster identifier")
+    problem = prefix_problem(prefix)
+    if problem is not None:
+        raise fail(scope, f"cluster_identifier_prefix '{prefix}' cannot start a cluster identifier: {problem}")

@@ -13,6 +13,13 @@ class DatabaseBootstrapProvider(ClusterProvider):
     Not in a VPC: it reaches the databases through the RDS Data API and the Redshift Data API. Its
     role may run statements on the clusters of the bootstraps registered with it and read their
     master secrets and users' secrets, nothing else.
+
+    A standalone provider (``cluster_identifier_prefix``, for plain templates) may run statements on
+    the Aurora and Redshift clusters whose identifiers start with the prefix, signed in with their
+    managed master secrets (RDS names them ``rds!cluster-<uuid>``, Redshift ``redshift!...``: the
+    names carry no cluster identifier, so the grant covers the managed secrets of the account and
+    region, usable only through the Data API on the prefix's clusters), and read users' secrets whose
+    names start with the prefix.
     """
 
     resource_type = "Custom::DatabaseBootstrap"
@@ -27,7 +34,34 @@ class DatabaseBootstrapProvider(ClusterProvider):
         raise NotImplementedError("DatabaseBootstrapProvider registers bootstraps with grant_bootstrap()")
 
     def _grant_prefix(self, prefix: str) -> None:
-        raise NotImplementedError("DatabaseBootstrapProvider serves only the bootstraps of its stack")
+        self._allow("RdsDataApi", ["rds-data:ExecuteStatement"], [self._arn("rds", f"cluster:{prefix}*")])
+        self._allow(
+            "RedshiftDataApi", ["redshift-data:ExecuteStatement"], [self._arn("redshift", f"cluster:{prefix}*")]
+        )
+        self._allow(
+            "RedshiftDataApiStatements",
+            ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+            ["*"],
+        )
+        secrets = [
+            self._arn("secretsmanager", "secret:rds!cluster-*"),
+            self._arn("secretsmanager", "secret:redshift!*"),
+            self._arn("secretsmanager", f"secret:{prefix}*"),
+        ]
+        self._allow("DatabaseSecrets", ["secretsmanager:GetSecretValue"], secrets)
+        self._acknowledge(
+            [
+                f"Resource::{self._nag_arn('rds', f'cluster:{prefix}*')}",
+                f"Resource::{self._nag_arn('redshift', f'cluster:{prefix}*')}",
+                f"Resource::{self._nag_arn('secretsmanager', 'secret:rds!cluster-*')}",
+                f"Resource::{self._nag_arn('secretsmanager', 'secret:redshift!*')}",
+                f"Resource::{self._nag_arn('secretsmanager', f'secret:{prefix}*')}",
+                "Resource::*",
+            ],
+            f"a standalone provider serves templates unknown here: statements only on clusters under the '{prefix}' "
+            "prefix; the managed master secrets have generated names (rds!cluster-<uuid>, redshift!...); users' "
+            "secrets under the prefix; redshift-data statement actions support no resource-level permissions",
+        )
 
     def grant_bootstrap(
         self,
