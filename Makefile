@@ -23,7 +23,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # compiled, and a PYTHONDONTWRITEBYTECODE inherited from the shell must not stop the rest being cached.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test test-latest lint bench synth clean audit lock upgrade
+.PHONY: demo test test-latest lint bench synth clean audit lock upgrade providers-template
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,12 @@ bench: $(STAMP)
 synth: $(STAMP) node_modules/.bin/cdk
 	node_modules/.bin/cdk synth --quiet
 
+# The reference docs (docs/reference/), generated from the constructs' signatures and docstrings and
+# the handlers' property schemas; tests/unit/test_reference_docs.py fails when they are out of date.
+.PHONY: docs
+docs: $(STAMP)
+	$(PY) tools/reference_docs.py
+
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) cdk.out node_modules .pytest_cache .mypy_cache .ruff_cache audit.out .venv-audit
 
@@ -109,3 +115,8 @@ audit: $(STAMP) node_modules/.bin/cdk $(CHECKOV)
 	$(CHECKOV) $(CHECKOV_ARGS) -d $(AUDIT_DIR)/native > $(AUDIT_DIR)/checkov/native.json
 	$(PY) -m tests.audit.checkov_summary cdk.out=$(AUDIT_DIR)/checkov/cdk.out.json \
 		rendered=$(AUDIT_DIR)/checkov/native.json
+
+# The providers' template shipped in the package (dbscale/deploy/data/), synthesized from ProvidersStack;
+# tests/constructs/test_providers_stack.py fails when it is out of date.
+providers-template: $(STAMP)
+	$(PY) -m dbscale.constructs.providers_stack

@@ -37,7 +37,7 @@ GuardrailsOption = Annotated[
     ),
 ]
 StackName = Annotated[str, typer.Option("--stack-name", help="The stack's name.")]
-Region = Annotated[str | None, typer.Option("--region", help="AWS region (default: the global --region, AWS_REGION).")]
+Region = Annotated[str | None, typer.Option("--region", help="AWS region (default: the global --region, AWS_DEFAULT_REGION).")]
 Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: the global --profile).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Timeout = Annotated[

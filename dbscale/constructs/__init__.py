@@ -5,9 +5,19 @@ providers, ``ScalingAlarms``, ``Autoscaler`` and ``ClonePoolMaintenance``.
 
 This is the only dbscale package that imports ``aws_cdk``; the core and the Lambda handlers never
 do (it would cost the handler seconds of cold start), and nothing here is bundled into the Lambda.
+The CDK is the ``cdk`` extra: ``pip install 'dbscale[cdk]'``.
 """
 
 from __future__ import annotations
+
+try:
+    import aws_cdk as _aws_cdk  # noqa: F401
+    import constructs as _constructs  # noqa: F401
+except ImportError as missing:  # pragma: no cover - exercised by tests/e2e/test_installed_package.py
+    raise ImportError(
+        f"dbscale.constructs needs the AWS CDK ({missing.name} is not installed): pip install 'dbscale[cdk]'. "
+        "The CLI, the core and `dbscale providers deploy` work without it."
+    ) from missing
 
 from dbscale.core.guardrails import Guardrails
 

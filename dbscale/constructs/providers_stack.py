@@ -90,12 +90,15 @@ class ProvidersStack(Stack):
         self.providers = providers
 
 
-def synthesize_template_source() -> dict[str, Any]:
-    """The template ``dbscale providers deploy`` ships: the stack for the placeholder prefix, strict
-    guardrails, the functions' code location as the ``CodeBucket``/``CodeKey`` parameters, and
-    nothing that ties it to a CDK bootstrap (no BootstrapVersion parameter or rule, no asset metadata)."""
+def synthesize_template_source(
+    prefix: str = PREFIX_PLACEHOLDER, guardrails: Guardrails | None = None
+) -> dict[str, Any]:
+    """The template ``dbscale providers deploy`` ships (by default: the stack for the placeholder
+    prefix and strict guardrails), the functions' code location as the ``CodeBucket``/``CodeKey``
+    parameters, and nothing that ties it to a CDK bootstrap (no BootstrapVersion parameter or rule,
+    no asset metadata). Tests synthesize it for other values to compare with the rendered one."""
     app = App(analytics_reporting=False)
-    stack = ProvidersStack(app, "DbscaleProviders", cluster_identifier_prefix=PREFIX_PLACEHOLDER)
+    stack = ProvidersStack(app, "DbscaleProviders", cluster_identifier_prefix=prefix, guardrails=guardrails)
     template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
     template.pop("Rules", None)
     template["Parameters"] = {

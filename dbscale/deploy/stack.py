@@ -170,7 +170,7 @@ class ProvidersDeployment:
         """The region the stack is deployed in (the session's); InvalidRequest when none is configured."""
         region = self._client("cloudformation").meta.region_name
         if not region:
-            raise InvalidRequest("no AWS region: pass --region or set AWS_REGION", field="region")
+            raise InvalidRequest("no AWS region: pass --region or set AWS_DEFAULT_REGION", field="region")
         return str(region)
 
     @property
