@@ -12,12 +12,15 @@ from rich.table import Table
 from ..core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest
 from ..core.plan import RescalePlan
 from . import errors, progress
-from .output import console, minutes, money, print_json, regions, session, tags
+from .output import console, minutes, money, print_json, regions, session, tags, wants_json
 
 if TYPE_CHECKING:
     from ..core.operations_view import RunningOperation
 
-Region = Annotated[str | None, typer.Option("--region", help="AWS region (default: AWS_REGION or the profile's).")]
+Region = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region (default: the global --region, AWS_DEFAULT_REGION or the profile's)."),
+]
 Regions = Annotated[list[str] | None, typer.Option("--region", help="Region to cover; repeat for more.")]
 AllRegions = Annotated[bool, typer.Option("--all-regions", help="Every region with Redshift and RDS.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -26,6 +29,19 @@ NoWait = Annotated[bool, typer.Option("--no-wait", help="Start the operation, pr
 Timeout = Annotated[str, typer.Option("--timeout", help="Stop watching after this long (e.g. 3h); AWS goes on.")]
 Poll = Annotated[float, typer.Option("--poll", help="Seconds between polls.", min=0.1)]
 Save = Annotated[Path | None, typer.Option("--save", help="Operation file (default: under ~/.local/state/dbscale).")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan (what dbscale plan prints) and change nothing.")
+]
+PlanJson = Annotated[bool, typer.Option("--json", help="Print the --dry-run plan as JSON.")]
+
+# How the commands name the core's arguments, for error messages (dbscale.cli.errors).
+REDSHIFT_OPTIONS = {"new_cluster_size": "--nodes", "new_instance_type": "--node-type", "resize_type": "--resize-type"}
+AURORA_OPTIONS = {
+    "new_instance_type": "--instance-class",
+    "new_reader_count": "--readers",
+    "new_serverless_v2_capacity[0]": "--min-acu",
+    "new_serverless_v2_capacity[1]": "--max-acu",
+}
 
 Name = Annotated[str, typer.Argument(metavar="NAME", help="Cluster identifier.")]
 
@@ -49,6 +65,9 @@ def status(
     all_regions: AllRegions = False,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only clusters with tag KEY=VALUE.")] = None,
     state_machine: StateMachines = None,
+    prices_file: Annotated[
+        Path | None, typer.Option("--prices", metavar="FILE", help="Prices from this file (prices refresh --out).")
+    ] = None,
     json: Json = False,
 ) -> None:
     """Every Redshift provisioned cluster and Aurora cluster: engine, shape, state, hourly cost, owner,
@@ -61,12 +80,12 @@ def status(
         state_machine_region(arn)  # a mistyped ARN is refused before any AWS call
     covered = regions(region, all_regions)
     found = discover(covered, sessions=lambda r: session(r), tags=tags(tag))
-    prices = price_book(covered, use_api=False)
+    prices = price_book(covered, use_api=False, file=prices_file)
     pending = progress.unfinished()
     running = fleet_operations(covered, sessions=lambda r: session(r), state_machine_arns=state_machine)
     others = running.others((c.region, c.name) for c in found)
     now = time.time()
-    if json:
+    if wants_json(json):
         clusters = []
         for c in found:
             data = c.to_dict(prices)
@@ -151,7 +170,8 @@ def _age(seconds: float) -> str:
 
 
 def _print_plan(plan: RescalePlan, json: bool) -> None:
-    if json:
+    """The plan as a table and its windows, or as JSON."""
+    if wants_json(json):
         print_json(plan.to_dict())
         return
     low, high = plan.duration_minutes
@@ -167,7 +187,7 @@ def _print_plan(plan: RescalePlan, json: bool) -> None:
         console.print(table)
     console.print(
         f"expected duration {low:g}-{high:g} min; read-only {ro[0]:g}-{ro[1]:g} min; "
-        f"writes unavailable {wu[0]:g}-{wu[1]:g} min (figures: docs/aws-facts.md section 9)"
+        f"writes unavailable {wu[0]:g}-{wu[1]:g} min (AWS's documented figures; --json names each step's source)"
     )
     for note in plan.notes:
         console.print(f"note: {note}", style="dim")
@@ -187,6 +207,7 @@ def plan_redshift(
     """Plan a Redshift resize."""
     from ..core.redshift import RedshiftProvisioning
 
+    errors.name_options(REDSHIFT_OPTIONS)
     if nodes is None and node_type is None:
         raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
     prov = _existing(RedshiftProvisioning, name, region)
@@ -218,6 +239,7 @@ def plan_aurora(
     """Plan an Aurora instance class, reader or ACU change."""
     from ..core.aurora import RdsProvisioning
 
+    errors.name_options(AURORA_OPTIONS)
     acu = _acu(min_acu, max_acu)
     if instance_class is None and readers is None and acu is None:
         raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
@@ -244,12 +266,23 @@ def _owned(prov: Any, force: bool) -> None:
         )
 
 
+def _dry_run(plan: RescalePlan, json: bool) -> None:
+    """``--dry-run``: the plan, and that nothing was changed."""
+    if wants_json(json):
+        print_json({**plan.to_dict(), "dry_run": True})
+        return
+    _print_plan(plan, False)
+    console.print("dry run: nothing was changed (run it without --dry-run to do it)")
+
+
 def _run(op: Any, region: str | None, no_wait: bool, timeout: str, poll: float, save: Path | None) -> None:
+    """Start ``op``: save its file, follow it live (or print it as JSON with ``--no-wait``)."""
+    limit = minutes(timeout, option="timeout")
     code = progress.start(
         op,
         str(session(region).region_name),
         wait=not no_wait,
-        timeout_minutes=minutes(timeout, option="timeout"),
+        timeout_minutes=limit,
         poll_seconds=poll,
         save_to=save,
     )
@@ -269,14 +302,21 @@ def rescale_redshift(
     timeout: Timeout = "3h",
     poll: Poll = 15.0,
     save: Save = None,
+    dry_run: DryRun = False,
+    json: PlanJson = False,
 ) -> None:
     """Resize a Redshift cluster (elastic when AWS allows it)."""
     from ..core.redshift import RedshiftProvisioning
 
+    errors.name_options(REDSHIFT_OPTIONS)
     if nodes is None and node_type is None:
         raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
+    minutes(timeout, option="timeout")  # a bad --timeout is refused before anything else
     prov = _existing(RedshiftProvisioning, name, region)
     _owned(prov, force)
+    if dry_run:
+        _dry_run(prov.plan_rescale(nodes, new_instance_type=node_type, resize_type=resize_type), json)
+        return
     _run(
         prov.rescale(nodes, new_instance_type=node_type, resize_type=resize_type, wait=False),
         region,
@@ -301,15 +341,25 @@ def rescale_aurora(
     timeout: Timeout = "1h",
     poll: Poll = 15.0,
     save: Save = None,
+    dry_run: DryRun = False,
+    json: PlanJson = False,
 ) -> None:
     """Change an Aurora cluster's instance class (one failover), readers or ACU range."""
     from ..core.aurora import RdsProvisioning
 
+    errors.name_options(AURORA_OPTIONS)
     acu = _acu(min_acu, max_acu)
     if instance_class is None and readers is None and acu is None:
         raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
+    minutes(timeout, option="timeout")  # a bad --timeout is refused before anything else
     prov = _existing(RdsProvisioning, name, region)
     _owned(prov, force)
+    if dry_run:
+        plan = prov.plan_rescale(
+            not deferred, new_instance_type=instance_class, new_reader_count=readers, new_serverless_v2_capacity=acu
+        )
+        _dry_run(plan, json)
+        return
     op = prov.rescale(
         not deferred,
         new_instance_type=instance_class,
@@ -343,9 +393,16 @@ def _pause(
     timeout: str,
     poll: float,
     save: Path | None,
+    dry_run: bool = False,
+    json: bool = False,
 ) -> None:
+    """Pause (``paused``) or resume the cluster, or with ``dry_run`` print the plan."""
+    minutes(timeout, option="timeout")  # a bad --timeout is refused before anything else
     prov = _provisioning(name, region)
     _owned(prov, force)
+    if dry_run:
+        _dry_run(prov.plan_rescale(new_paused=paused), json)
+        return
     _run(prov.rescale(new_paused=paused, wait=False), region, no_wait, timeout, poll, save)
 
 
@@ -357,9 +414,11 @@ def pause(
     timeout: Timeout = "1h",
     poll: Poll = 15.0,
     save: Save = None,
+    dry_run: DryRun = False,
+    json: PlanJson = False,
 ) -> None:
     """Pause a Redshift cluster or stop an Aurora cluster."""
-    _pause(name, True, region, force, no_wait, timeout, poll, save)
+    _pause(name, True, region, force, no_wait, timeout, poll, save, dry_run, json)
 
 
 def resume(
@@ -370,13 +429,17 @@ def resume(
     timeout: Timeout = "1h",
     poll: Poll = 15.0,
     save: Save = None,
+    dry_run: DryRun = False,
+    json: PlanJson = False,
 ) -> None:
     """Resume a paused Redshift cluster or start a stopped Aurora cluster."""
-    _pause(name, False, region, force, no_wait, timeout, poll, save)
+    _pause(name, False, region, force, no_wait, timeout, poll, save, dry_run, json)
 
 
 def wait(
-    operation_file: Annotated[Path, typer.Argument(help="The file rescale/pause/resume/clone saved.")],
+    operation_file: Annotated[
+        Path, typer.Argument(metavar="OPERATION-FILE", help="The file rescale/pause/resume/clone saved.")
+    ],
     timeout: Timeout = "3h",
     poll: Poll = 15.0,
 ) -> None:
@@ -384,6 +447,22 @@ def wait(
     code = progress.resume(operation_file, timeout_minutes=minutes(timeout, option="timeout"), poll_seconds=poll)
     if code:
         raise typer.Exit(code)
+
+
+def _every_5_seconds() -> Any:
+    """A callback printing what ``check`` waits for on stderr (stdout keeps the result): at once, when
+    the statements' status changes, else at most every 5 s."""
+    from .output import err_console
+
+    last: list[Any] = [-5.0, ""]
+
+    def say(text: str) -> None:
+        what = text.rsplit(":", 1)[0]  # without the time waited
+        if what != last[1] or time.monotonic() - last[0] >= 5.0:
+            last[:] = [time.monotonic(), what]
+            err_console.print(text, markup=False, soft_wrap=True, style="dim")
+
+    return say
 
 
 def check(
@@ -394,8 +473,11 @@ def check(
     slow_seconds: Annotated[float, typer.Option("--slow-seconds", help="A query is slow past this.")] = 60.0,
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Aurora is slow past this latency.")] = 100.0,
     query_timeout: Annotated[
-        str, typer.Option("--query-timeout", help="Longest wait for Redshift Data API statements (e.g. 60s).")
-    ] = "60s",
+        str,
+        typer.Option(
+            "--query-timeout", help="Longest wait for Redshift Data API statements (e.g. 60s); progress on stderr."
+        ),
+    ] = "30s",
     region: Region = None,
     json: Json = False,
 ) -> None:
@@ -422,8 +504,9 @@ def check(
             ]
         checks += [Check.aurora_slow(name, latency_ms, span), Check.aurora_slow_percentage(name, slow_seconds, span)]
     timeout = minutes(query_timeout, option="query_timeout") * 60
-    results = ProvisionScaling(session=session(region), data_api_timeout_seconds=timeout).evaluate(checks)
-    if json:
+    scaling = ProvisionScaling(session=session(region), data_api_timeout_seconds=timeout, on_wait=_every_5_seconds())
+    results = scaling.evaluate(checks)
+    if wants_json(json):
         print_json([r.to_dict() for r in results])
         return
     table = Table(title=f"scaling checks for {name} over {window}")

@@ -2,12 +2,14 @@
 
 The operation file (``Operation.to_dict()`` plus the region) is written before the first poll and
 after every poll, so ``dbscale wait OPERATION-FILE`` can pick the operation up from any shell.
-Ctrl-C stops watching, never the operation: AWS goes on, and the message says how to resume.
+Ctrl-C stops watching, never the operation: AWS goes on, and the message says how to resume
+(one line, never wrapped, so the command can be copied whole).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,13 +23,13 @@ from rich.text import Text
 from ..core.errors import InvalidRequest, OperationFailed, OperationTimeout
 from ..core.operation import Operation, PollResult
 from . import errors
-from .output import console, err_console, print_json, session, state_dir
+from .output import console, duration, err_console, on_terminal, print_json, session, settings, state_dir
 
 FILE_FORMAT = "dbscale-operation/1"
 
 
 def save(op: Operation, region: str, path: Path) -> None:
-    """Write the operation file atomically."""
+    """Write the operation file atomically; from now on Ctrl-C says how to resume watching it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "format": FILE_FORMAT,
@@ -38,6 +40,17 @@ def save(op: Operation, region: str, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
+    settings.interrupted = None if op.done or op.failure else left_running(op, path)
+    settings.operation_file = path
+
+
+def left_running(op: Operation, path: Path) -> str:
+    """What Ctrl-C leaves running and how to resume watching it, as one line."""
+    step = min(op.index + 1, len(op.steps))
+    return (
+        f"interrupted: {op.description} is still running in AWS (step {step}/{len(op.steps)}). "
+        f"Resume watching it with: dbscale wait {shlex.quote(str(path))}"
+    )
 
 
 def default_path(op: Operation) -> Path:
@@ -72,15 +85,23 @@ def start(
     poll_seconds: float,
     save_to: Path | None,
 ) -> int:
-    """Save ``op``, poll it once (AWS accepts the first change), then follow it or print it as JSON."""
+    """Save ``op``, poll it once (AWS accepts the first change), then follow it or print it as JSON.
+
+    An operation that fails before any change could reach AWS (``Operation.may_have_changed_aws``)
+    leaves no operation file: there is nothing to follow."""
     path = save_to or default_path(op)
     save(op, region, path)
-    if wait:
-        return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
-    result = op.poll()
-    save(op, region, path)
-    if result.failed:
-        raise OperationFailed(result.reason)
+    try:
+        if wait:
+            return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
+        result = op.poll()
+        save(op, region, path)
+        if result.failed:
+            raise OperationFailed(result.reason)
+    except BaseException as err:
+        if not isinstance(err, OperationTimeout) and not op.may_have_changed_aws:
+            path.unlink(missing_ok=True)  # it ended before any change could reach AWS: nothing to follow
+        raise
     print_json(
         {"operation_file": str(path), "region": region, "status": result.status.value, "operation": op.to_dict()}
     )
@@ -88,8 +109,39 @@ def start(
 
 
 def _elapsed(seconds: float) -> str:
+    """``H:MM:SS``: the time stamp before each progress line outside a terminal."""
     seconds = max(0, int(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _value(value: Any) -> str:
+    """A step field's value as text: a nested step by its action, a mapping as ``k=v`` pairs, a list
+    comma-separated; never a Python repr."""
+    if isinstance(value, dict):
+        if "action" in value:
+            return str(value["action"])
+        return " ".join(f"{k}={_value(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value) or "none"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def step_text(step: dict[str, Any]) -> tuple[str, str]:
+    """A step's action and its details, e.g. ``("resize", "node_type=ra3.xlplus number_of_nodes=2")``;
+    a step run on another cluster (clones) reads ``"aurora: wait_available"``."""
+    action = str(step["action"])
+    if isinstance(step.get("step"), dict):
+        action = f"{action}: {_value(step['step'])}"
+    extras = [
+        f"{k}=({_value(v)})" if isinstance(v, dict) and "action" not in v else f"{k}={_value(v)}"
+        for k, v in step.items()
+        if k not in ("action", "steps", "reason", "step", "tags", "options")
+    ]
+    return action, ", ".join(extras)
 
 
 def render(op: Operation, result: PollResult | None, watched: float) -> Group:
@@ -104,14 +156,14 @@ def render(op: Operation, result: PollResult | None, watched: float) -> Group:
             mark, style = "now ", "bold yellow"
         else:
             mark, style = "    ", "dim"
-        extras = ", ".join(f"{k}={v}" for k, v in step.items() if k not in ("action", "steps", "reason"))
+        action, extras = step_text(step)
         table.add_row(
-            Text(f"[{mark}]", style=style), Text(f"{i + 1}/{len(op.steps)} {step['action']}"), Text(extras, style="dim")
+            Text(f"[{mark}]", style=style), Text(f"{i + 1}/{len(op.steps)} {action}"), Text(extras, style="dim")
         )
     detail = result.reason if result is not None else "starting"
     footer = Text(
-        f"{detail}\nelapsed {_elapsed(time.monotonic() - watched)} watching, "
-        f"{_elapsed(op.elapsed_seconds())} since the operation started",
+        f"{detail}\nelapsed {duration(int(time.monotonic() - watched))} watching, "
+        f"{duration(int(op.elapsed_seconds()))} since the operation started",
         style="cyan",
     )
     return Group(Text(op.description, style="bold"), table, footer)
@@ -122,8 +174,9 @@ def follow(op: Operation, region: str, path: Path, *, timeout_minutes: float, po
     interrupted. Ctrl-C leaves it running and prints how to resume (exit 130)."""
     watched = time.monotonic()
     deadline = watched + timeout_minutes * 60
-    resume = f"dbscale wait {path}"
-    live = Live(render(op, None, watched), console=console, refresh_per_second=4) if console.is_terminal else None
+    resume = f"dbscale wait {shlex.quote(str(path))}"
+    on_screen = console.is_terminal and on_terminal(console.file)  # FORCE_COLOR into a pipe: plain lines
+    live = Live(render(op, None, watched), console=console, refresh_per_second=4) if on_screen else None
     last_reason = None
     try:
         if live is not None:
@@ -131,14 +184,19 @@ def follow(op: Operation, region: str, path: Path, *, timeout_minutes: float, po
         while True:
             result = op.poll()
             save(op, region, path)
-            if live is None and result.reason != last_reason:
-                console.print(f"[{_elapsed(time.monotonic() - watched)}] {result.step or 'done'}: {result.reason}")
+            if live is None and result.reason != last_reason and not result.done:
+                # One line per state change; the last one ("done: ...") is printed once, below.
+                console.print(
+                    f"[{_elapsed(time.monotonic() - watched)}] {result.step or 'done'}: {result.reason}",
+                    markup=False,
+                    highlight=False,
+                )
                 last_reason = result.reason
             if result.done:
                 if live is not None:
                     live.update(render(op, result, watched))
                     live.stop()
-                console.print(f"done: {op.description} in {_elapsed(op.elapsed_seconds())}")
+                console.print(f"done: {op.description} in {duration(op.elapsed_seconds())}", markup=False)
                 return errors.OK
             if result.failed:
                 if live is not None:
@@ -147,8 +205,8 @@ def follow(op: Operation, region: str, path: Path, *, timeout_minutes: float, po
                 raise OperationFailed(result.reason)
             if time.monotonic() >= deadline:
                 raise OperationTimeout(
-                    f"{op.description} did not finish within {timeout_minutes:g} minutes and is still running "
-                    f"in AWS; keep watching it with: {resume}",
+                    f"{op.description} did not finish within {duration(timeout_minutes * 60)} and is still "
+                    f"running in AWS; keep watching it with: {resume}",
                     operation=op,
                 )
             next_poll = time.monotonic() + poll_seconds
@@ -160,10 +218,8 @@ def follow(op: Operation, region: str, path: Path, *, timeout_minutes: float, po
         save(op, region, path)
         if live is not None:
             live.stop()
-        err_console.print(
-            f"interrupted: {op.description} is still running in AWS (step {min(op.index + 1, len(op.steps))}"
-            f"/{len(op.steps)}). Resume watching it with: {resume}"
-        )
+        settings.interrupted = None  # said here, once
+        err_console.print(left_running(op, path), markup=False, soft_wrap=True)
         return errors.INTERRUPTED
     finally:
         if live is not None and live.is_started:

@@ -14,7 +14,7 @@ from .output import console, duration, err_console, minutes, print_json, session
 
 if TYPE_CHECKING:
     from ..core.guardrails import Guardrails
-    from ..deploy.stack import Change, StackEvent
+    from ..deploy.events import Change, StackEvent
 
 providers_app = typer.Typer(
     help="The custom resource providers as a CloudFormation stack for plain templates: no repository, no CDK.",
@@ -37,7 +37,9 @@ GuardrailsOption = Annotated[
     ),
 ]
 StackName = Annotated[str, typer.Option("--stack-name", help="The stack's name.")]
-Region = Annotated[str | None, typer.Option("--region", help="AWS region (default: the global --region, AWS_DEFAULT_REGION).")]
+Region = Annotated[
+    str | None, typer.Option("--region", help="AWS region (default: the global --region, AWS_DEFAULT_REGION).")
+]
 Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: the global --profile).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Timeout = Annotated[
@@ -185,8 +187,9 @@ def package(
     console.print(f"template: {result.template_file}", markup=False)
     console.print(
         "deploy it with: aws cloudformation deploy --stack-name dbscale-providers --capabilities CAPABILITY_IAM "
-        f"--template-file {result.template_file} --s3-bucket {result.bucket} "
-        "(--s3-bucket: the template is over CloudFormation's 51,200-byte limit for an inline body)",
+        f"--template-file {result.template_file} --s3-bucket {result.bucket} --tags dbscale:stack=providers "
+        "(--s3-bucket: the template is over CloudFormation's 51,200-byte limit for an inline body; the tag lets "
+        "dbscale providers deploy and delete manage the stack later)",
         markup=False,
     )
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .errors import AwsError, ClusterNotFound, DbscaleError, InvalidRequest, InvalidState
@@ -64,17 +67,134 @@ def guard_changes(check: Callable[[str, str], None]) -> Iterator[None]:
         _CHANGE_GUARD.reset(token)
 
 
+def _event_call(event_name: str) -> tuple[str, str]:
+    """(service, operation) of a botocore event name such as ``before-send.redshift.ResizeCluster``."""
+    parts = [*event_name.split(".", 2), "", ""]
+    return parts[1], parts[2]
+
+
+def _changes(operation: str) -> bool:
+    return bool(operation) and not operation.startswith(READ_ONLY_PREFIXES)
+
+
 def _before_send(event_name: str = "", **_: Any) -> None:
     # Every attempt, not every call: botocore retries a throttled call for up to a minute and more,
     # and a retry sent after the invocation was stopped must be refused like the first attempt.
-    check = _CHANGE_GUARD.get()
-    if check is None:
+    service, operation = _event_call(event_name)
+    if not _changes(operation):
         return
-    parts = [*event_name.split(".", 2), "", ""]
-    service, operation = parts[1], parts[2]
-    if operation and not operation.startswith(READ_ONLY_PREFIXES):
+    check = _CHANGE_GUARD.get()
+    if check is not None:
         check(service, operation)
+    record = _CHANGE_RECORD.get()
+    if record is not None:
+        record._sent(service, operation)
 
+
+@dataclass
+class _Call:
+    """The AWS call being made (or made last) in this thread: its operation and HTTP status."""
+
+    service: str
+    operation: str
+    status: int | None = None
+
+
+_LAST_CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("dbscale_last_call", default=None)
+
+
+def _on_call(event_name: str = "", **_: Any) -> None:
+    # provide-client-params: the first event of every call, before validation and sending.
+    _LAST_CALL.set(_Call(*_event_call(event_name)))
+
+
+def _on_response(event_name: str = "", response_dict: dict[str, Any] | None = None, **_: Any) -> None:
+    # before-parse: the HTTP answer of one attempt, before botocore parses (and may fail to parse) it.
+    call = _LAST_CALL.get()
+    if call is not None and call.operation == _event_call(event_name)[1] and response_dict is not None:
+        call.status = int(response_dict.get("status_code") or 0) or None
+
+
+@dataclass
+class ChangeRecord:
+    """The AWS calls that may change something (see :data:`READ_ONLY_PREFIXES`) sent inside a
+    :func:`record_changes` block, on clients from :func:`client` or :func:`watch_calls`.
+
+    ``sent`` lists ``service:Operation`` once per call; ``answered`` maps each to the HTTP status of
+    its last answer (absent: no answer, e.g. a timeout)."""
+
+    sent: list[str] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
+    answered: dict[str, int] = field(default_factory=dict)
+    parent: ChangeRecord | None = field(default=None, repr=False)
+
+    def _sent(self, service: str, operation: str) -> None:
+        key = f"{service}:{operation}"
+        if key not in self.attempts:
+            self.sent.append(key)
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+        self.answered.pop(key, None)
+        if self.parent is not None:
+            self.parent._sent(service, operation)
+
+    def _answer(self, service: str, operation: str, status: int | None) -> None:
+        key = f"{service}:{operation}"
+        if key in self.attempts:
+            if status is None:
+                self.answered.pop(key, None)
+            else:
+                self.answered[key] = status
+        if self.parent is not None:
+            self.parent._answer(service, operation, status)
+
+    @property
+    def may_have_changed(self) -> bool:
+        """False when no change was sent, or AWS refused every one (a 4xx answer to its only attempt);
+        True when one was accepted, or its fate is unknown (no answer, a 5xx, more than one attempt)."""
+        for key in self.sent:
+            status = self.answered.get(key)
+            if status is None or not 400 <= status < 500 or self.attempts[key] > 1:
+                return True
+        return False
+
+
+_CHANGE_RECORD: contextvars.ContextVar[ChangeRecord | None] = contextvars.ContextVar(
+    "dbscale_change_record", default=None
+)
+
+
+@contextlib.contextmanager
+def record_changes() -> Iterator[ChangeRecord]:
+    """Record the calls that may change AWS made in this thread (context) inside the block (an outer
+    block's record sees them too).
+
+    The CLI uses it to keep no operation file for an operation that failed before any change could
+    reach AWS."""
+    record = ChangeRecord(parent=_CHANGE_RECORD.get())
+    token = _CHANGE_RECORD.set(record)
+    try:
+        yield record
+    finally:
+        _CHANGE_RECORD.reset(token)
+
+
+def _after_call(event_name: str = "", http_response: Any = None, **_: Any) -> None:
+    record = _CHANGE_RECORD.get()
+    service, operation = _event_call(event_name)
+    if record is not None and _changes(operation):
+        record._answer(service, operation, getattr(http_response, "status_code", None))
+
+
+def _after_call_error(event_name: str = "", **_: Any) -> None:
+    # No answer (a timeout, a dropped connection, an unparseable body): the change's fate is unknown.
+    record = _CHANGE_RECORD.get()
+    service, operation = _event_call(event_name)
+    if record is not None and _changes(operation):
+        record._answer(service, operation, None)
+
+
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+"""An unparseable answer with one of these is a proxy or gateway's: transient, like AWS's own 5xx."""
 
 # Codes (and botocore exception names) that mean "try again later": the request may not have been
 # handled. Steps are idempotent, so an operation retries the step at its next poll instead of failing.
@@ -98,6 +218,7 @@ TRANSIENT_CODES = frozenset(
         "EndpointConnectionError",
         "ConnectionClosedError",
         "ConnectionError",
+        *(f"HTTP{status}" for status in _GATEWAY_STATUSES),
     }
 )
 
@@ -157,36 +278,107 @@ def client(service: str, session: boto3.Session | None = None) -> Any:
     cached = per_session.get(service)
     if cached is None:
         cached = per_session[service] = session.client(service, config=_retry_config())  # type: ignore[call-overload]
-        cached.meta.events.register_first("before-send", _before_send)
+        watch_calls(cached)
     return cached
+
+
+def watch_calls(made: Any) -> Any:
+    """Register dbscale's call hooks on a boto3 client ``made`` (every client from :func:`client` has
+    them): :func:`guard_changes` and :func:`record_changes` see its calls, and an error it raises
+    names the call that failed (:func:`aws_errors`). Returns ``made``."""
+    events = made.meta.events
+    events.register_first("before-send", _before_send)
+    events.register_first("provide-client-params", _on_call)
+    events.register_first("before-parse", _on_response)
+    events.register("after-call", _after_call)
+    events.register("after-call-error", _after_call_error)
+    return made
 
 
 @contextlib.contextmanager
 def aws_errors(action: str) -> Iterator[None]:
     """Translate botocore exceptions raised inside the block into :class:`DbscaleError` subclasses.
 
-    ``action`` says what dbscale was doing, e.g. ``"resize Redshift cluster 'a'"``.
+    ``action`` says what dbscale was doing, e.g. ``"resize Redshift cluster 'a'"``. The message names
+    the AWS call that failed and AWS's code and message: ``could not resize Redshift cluster 'a':
+    ResizeCluster: InvalidClusterState: ...``; an answer that is no AWS error (an HTML page from a
+    proxy, or from an endpoint such as moto_server that does not implement the call) is reduced to
+    its HTTP status (see :func:`translate`).
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    token = _LAST_CALL.set(None)
     try:
         yield
     except DbscaleError:
         raise
-    except ClientError as err:
+    except Exception as err:
+        translated = translate(err, action)
+        if translated is None:
+            raise
+        raise translated from None
+    finally:
+        _LAST_CALL.reset(token)
+
+
+_REASONS = frozenset(status.phrase for status in HTTPStatus)
+"""HTTP reason phrases ("Internal Server Error"): botocore's message for a body it could not read."""
+_HTML = re.compile(r"<\s*(!doctype|html|head|body|title)\b", re.IGNORECASE)
+_TITLE_STATUS = re.compile(r"<title>\s*(\d{3})\b", re.IGNORECASE)
+
+
+def _not_an_aws_answer(status: int | None) -> tuple[str, str]:
+    """(code, text) for an answer whose body is no AWS error document, by its HTTP status."""
+    if status is None:
+        return "UnparseableResponse", "an answer that is not an AWS response (check AWS_ENDPOINT_URL)"
+    if status in _GATEWAY_STATUSES:
+        return f"HTTP{status}", f"HTTP {status} from the endpoint (a proxy or gateway error; try again later)"
+    if status in (404, 405, 500, 501):
+        return f"HTTP{status}", f"HTTP {status} from the endpoint (not implemented by this endpoint?)"
+    return f"HTTP{status}", f"HTTP {status} from the endpoint, with a body that is not an AWS response"
+
+
+def translate(err: BaseException, action: str | None = None) -> DbscaleError | None:
+    """The :class:`DbscaleError` for a botocore exception (None for any other exception).
+
+    ``action`` (what dbscale was doing) starts the message with ``could not <action>: ``. The message
+    names the AWS call: botocore's ``operation_name`` for a ``ClientError``, else the last call
+    made in this thread. A body that is an HTML page or not an AWS response at all becomes
+    ``HTTP <status> from the endpoint (...)`` with the code ``HTTP<status>``, never the page.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    prefix = f"could not {action}: " if action else ""
+    last = _LAST_CALL.get()
+    if isinstance(err, ClientError):
+        operation = str(err.operation_name or (last.operation if last else "") or "")
         error = err.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", "")).strip()
-        text = f"could not {action}: {code}: {message}" if message else f"could not {action}: {code}"
+        code = str(error.get("Code") or "")
+        message = " ".join(str(error.get("Message", "")).split())
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if not code or code.isdigit() or _HTML.search(message):  # no AWS error document
+            code, detail = _not_an_aws_answer(int(status) if status else (int(code) if code.isdigit() else None))
+            if message and not _HTML.search(message) and message not in _REASONS:
+                detail += f": {message[:200]}"  # some text that is not a page: keep it
+        else:
+            detail = f"{code}: {message}" if message else code
+        text = prefix + (f"{operation}: {detail}" if operation else detail)
         if code in NOT_FOUND_CODES:
-            raise ClusterNotFound(text) from None
+            return ClusterNotFound(text)
         if code in INVALID_STATE_CODES:
-            raise InvalidState(text) from None
+            return InvalidState(text)
         if code in ("DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"):
-            raise InstanceAlreadyExists(text, code=code, operation_name=err.operation_name) from None
-        raise AwsError(text, code=code, operation_name=err.operation_name) from None
-    except BotoCoreError as err:
-        raise AwsError(f"could not {action}: {err}", code=type(err).__name__) from None
+            return InstanceAlreadyExists(text, code=code, operation_name=operation or None)
+        return AwsError(text, code=code, operation_name=operation or None)
+    operation = last.operation if last else ""
+    named = f"{operation}: " if operation else ""
+    if type(err).__name__ == "ResponseParserError" or (isinstance(err, BotoCoreError) and _HTML.search(str(err))):
+        status = last.status if last else None
+        if status is None and (found := _TITLE_STATUS.search(str(err))):
+            status = int(found.group(1))
+        code, detail = _not_an_aws_answer(status)
+        return AwsError(f"{prefix}{named}{detail}", code=code, operation_name=operation or None)
+    if isinstance(err, BotoCoreError):
+        return AwsError(f"{prefix}{named}{err}", code=type(err).__name__, operation_name=operation or None)
+    return None
 
 
 class InstanceAlreadyExists(AwsError):

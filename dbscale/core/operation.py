@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .aws import is_transient
+from .aws import is_transient, record_changes
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AwsError, ClusterNotFound, InvalidRequest, InvalidState, OperationFailed, OperationTimeout
 
@@ -129,6 +129,7 @@ class Operation:
         self.last_detail = last_detail
         self._session = session
         self._runner_cache: StepRunner | None = None
+        self._changed = index > 0
 
     def __repr__(self) -> str:
         return (
@@ -145,6 +146,14 @@ class Operation:
     def done(self) -> bool:
         return self.index >= len(self.steps) and self.failure is None
 
+    @property
+    def may_have_changed_aws(self) -> bool:
+        """False while this operation is known to have changed nothing in AWS: it was made here (not
+        resumed with :meth:`from_dict`, not past its first step) and no poll sent a change that AWS
+        may have applied (see :class:`~dbscale.core.aws.ChangeRecord`; only calls on clients from
+        :func:`dbscale.core.aws.client` are seen). True otherwise."""
+        return self._changed
+
     def elapsed_seconds(self) -> float:
         """Seconds since the operation started."""
         return self._clock.now() - self.started_at
@@ -153,6 +162,13 @@ class Operation:
         """Advance as far as possible without waiting; report where the operation stands."""
         if self.failure is not None:
             return PollResult(OperationStatus.FAILED, self.failure, self.current_step)
+        with record_changes() as changes:
+            try:
+                return self._advance()
+            finally:
+                self._changed = self._changed or changes.may_have_changed
+
+    def _advance(self) -> PollResult:
         runner = self._runner()
         while self.index < len(self.steps):
             step = self.steps[self.index]
@@ -237,7 +253,7 @@ class Operation:
         """Rebuild an operation saved by :meth:`to_dict`, e.g. in a later Lambda invocation."""
         if data.get("version") != _FORMAT_VERSION:
             raise ValueError(f"unsupported operation format {data.get('version')!r}")
-        return cls(
+        op = cls(
             data["service"],
             data["cluster_name"],
             data["steps"],
@@ -249,6 +265,8 @@ class Operation:
             session=session,
             clock=clock,
         )
+        op._changed = True  # an earlier process polled it: what it sent is not known here
+        return op
 
     def _runner(self) -> StepRunner:
         if self._runner_cache is None:

@@ -3,9 +3,11 @@
 A :class:`PriceBook` holds, per region, on-demand and reserved prices of Redshift node types and
 Aurora instance classes, the Aurora Serverless v2 ACU-hour and the Redshift Serverless RPU-hour.
 :func:`price_book` asks the Price List API (through a per-region file cache, default 7 days) and
-falls back, region by region, to the snapshot in ``dbscale/core/data/prices.json`` when the API is
-unreachable; :attr:`PriceBook.sources` says which source and date each region came from.
-``dbscale prices refresh`` (:func:`refresh_snapshot`) rebuilds the snapshot from the API.
+falls back, region by region, to the newest snapshot when the API is unreachable: the one
+``dbscale prices refresh`` (:func:`refresh_snapshot`) wrote into the user's cache directory
+(:func:`refreshed_path`), or the one shipped in ``dbscale/core/data/prices.json``, whichever is newer;
+:attr:`PriceBook.sources` says which source and date each region came from. ``price_book(file=...)``
+(``--prices FILE``) uses a given price file instead.
 
 ``redshift_node_prices`` keeps its older contract for ``ProvisionScaling``::
 
@@ -25,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .aws import aws_errors
+from .aws import aws_errors, watch_calls
 from .errors import DbscaleError, InvalidRequest
 from .limits import REDSHIFT_NODE_TYPES
 
@@ -40,6 +42,8 @@ HOURS_PER_MONTH = 730.0
 """AWS's own convention for monthly estimates (8,760 hours / 12)."""
 CACHE_MAX_AGE_HOURS = 24 * 7
 """How long a region's Price List answer is reused from the cache (prices change rarely)."""
+PRICES_ENV = "DBSCALE_PRICES"
+"""Names the file ``dbscale prices refresh`` writes and the advisor reads (default: in the cache directory)."""
 _FORMAT = 1
 _AURORA_ENGINES = {"Aurora PostgreSQL": "aurora-postgresql", "Aurora MySQL": "aurora-mysql"}
 PURCHASE_OPTIONS = ("No Upfront", "Partial Upfront", "All Upfront")
@@ -136,7 +140,9 @@ class RegionPrices:
 
 @dataclass(frozen=True)
 class PriceSource:
-    """Where a region's prices came from: ``kind`` is ``pricing-api``, ``cache`` or ``snapshot``; ``as_of`` a date."""
+    """Where a region's prices came from: ``kind`` is ``pricing-api``, ``cache`` (the API's answer,
+    cached), ``refreshed`` (``dbscale prices refresh``'s file), ``snapshot`` (shipped) or ``file``
+    (``--prices FILE``); ``as_of`` a date."""
 
     kind: str
     as_of: str
@@ -217,6 +223,58 @@ def load_snapshot(path: str | Path | None = None) -> PriceBook:
         return PriceBook.from_dict(json.load(f), kind="snapshot")
 
 
+def load_prices_file(path: str | Path, *, kind: str = "file") -> PriceBook:
+    """A price file written by ``dbscale prices refresh`` (or shaped like the shipped snapshot), every
+    region's source ``kind`` (default ``file``). InvalidRequest (field ``prices``) naming the file
+    when it cannot be read or is not a price file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as err:
+        raise InvalidRequest(f"cannot read the price file {path}: {err.strerror}", field="prices") from None
+    except ValueError:
+        raise InvalidRequest(f"{path} is not a price file (not JSON)", field="prices") from None
+    if not isinstance(data, dict) or not isinstance(data.get("regions"), dict):
+        raise InvalidRequest(f"{path} is not a price file (no regions; see dbscale prices refresh)", field="prices")
+    try:
+        return PriceBook.from_dict(data, kind=kind)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InvalidRequest(f"{path} holds damaged prices ({err})", field="prices") from None
+
+
+def refreshed_path(cache: Path | None = None) -> Path:
+    """Where ``dbscale prices refresh`` writes and the advisor then reads: ``$DBSCALE_PRICES``, else
+    ``prices.json`` in ``cache`` (default :func:`cache_dir`: ``$DBSCALE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/dbscale``, else ``~/.cache/dbscale``)."""
+    if os.environ.get(PRICES_ENV):
+        return Path(os.environ[PRICES_ENV]).expanduser()
+    return (cache or cache_dir()) / "prices.json"
+
+
+def newest_snapshot(cache: Path | None = None) -> PriceBook:
+    """The newest prices without the API: per region, the refreshed file (:func:`refreshed_path`, source
+    ``refreshed``) when it is as new as the shipped snapshot or newer, else the shipped snapshot. A
+    refreshed file that cannot be read is passed over (the shipped snapshot answers)."""
+    shipped = load_snapshot()
+    path = refreshed_path(cache)
+    try:
+        refreshed = load_prices_file(path, kind="refreshed") if path.is_file() else None
+    except InvalidRequest:
+        refreshed = None
+    if refreshed is None:
+        return shipped
+    book = PriceBook(dict(shipped.regions), dict(shipped.sources), shipped.provenance)
+    for region, prices in refreshed.regions.items():
+        mine = refreshed.sources[region]
+        theirs = shipped.sources.get(region)
+        if theirs is None or mine.as_of >= theirs.as_of:
+            book.regions[region] = prices
+            book.sources[region] = mine
+    if any(source.kind == "refreshed" for source in book.sources.values()):
+        book.provenance = f"{refreshed.provenance} ({path}); else {shipped.provenance}".strip()
+    return book
+
+
 # --- the Price List API --------------------------------------------------------------------------
 
 
@@ -229,7 +287,8 @@ def _pricing_client(session: boto3.Session | None) -> Any:
 
     # Prices have a fallback, so an unreachable API must fail fast rather than retry for a minute.
     config = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=30)
-    return session.client("pricing", region_name=PRICING_REGION, config=config)  # type: ignore[call-overload]
+    made = session.client("pricing", region_name=PRICING_REGION, config=config)  # type: ignore[call-overload]
+    return watch_calls(made)  # its errors name the call (GetProducts), as every dbscale client's
 
 
 def _on_demand_hourly(product: Mapping[str, Any]) -> float | None:
@@ -360,18 +419,31 @@ def price_book(
     max_age_hours: float = CACHE_MAX_AGE_HOURS,
     snapshot: PriceBook | None = None,
     now: float | None = None,
+    file: str | Path | None = None,
 ) -> PriceBook:
     """Prices for ``regions``: from the cache when fresher than ``max_age_hours`` (default 7 days),
-    else from the Price List API (then cached), else from the snapshot.
+    else from the Price List API (then cached), else from the snapshot (default :func:`newest_snapshot`:
+    the newer of ``dbscale prices refresh``'s file and the shipped snapshot, per region).
 
-    ``use_api=False`` reads only the cache and the snapshot. A region the snapshot does not cover
-    and the API cannot answer is left out (the advisor then says it has no price for it).
+    ``use_api=False`` reads only the cache and the snapshot. ``file`` (``--prices FILE``) is a price
+    file to use instead: no API call, no cache; a region it does not cover comes from the snapshot.
+    A region no source covers is left out (the advisor then says it has no price for it).
     """
     import time
 
     now = time.time() if now is None else now
-    snapshot = snapshot or load_snapshot()
     folder = cache or cache_dir()
+    if file is not None:
+        given = load_prices_file(file)
+        fallback = snapshot or newest_snapshot(folder)
+        book = PriceBook({}, {}, f"{given.provenance} ({file})".strip())
+        for region in dict.fromkeys(regions):
+            source = given if region in given.regions else fallback
+            if region in source.regions:
+                book.regions[region] = source.regions[region]
+                book.sources[region] = source.sources[region]
+        return book
+    snapshot = snapshot or newest_snapshot(folder)
     book = PriceBook({}, {}, snapshot.provenance)
     pricing: Any = None
     api_down = not use_api
@@ -421,12 +493,13 @@ def refresh_snapshot(
     now: float | None = None,
 ) -> PriceBook:
     """Rebuild the snapshot from the Price List API for ``regions`` (default: those the current
-    snapshot covers) and write it to ``out`` (default: the package's snapshot). Any API failure
-    raises and leaves the old file untouched."""
+    snapshot covers) and write it to ``out`` (default: :func:`refreshed_path`, which the advisor reads;
+    the shipped snapshot in the package is never written unless named). Any API failure raises and
+    leaves the old file untouched."""
     import time
 
     now = time.time() if now is None else now
-    wanted = list(regions or load_snapshot().regions)
+    wanted = list(regions or newest_snapshot().regions)
     if not wanted:
         raise InvalidRequest("name at least one region to refresh", field="regions")
     pricing = _pricing_client(session)
@@ -437,7 +510,7 @@ def refresh_snapshot(
             raise DbscaleError(f"the Price List API returned no Redshift or Aurora prices for {region}")
         book.regions[region] = fetched
         book.sources[region] = PriceSource("snapshot", _today(now))
-    target = Path(out or SNAPSHOT_PATH)
+    target = Path(out).expanduser() if out else refreshed_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(book.to_dict(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
@@ -455,12 +528,12 @@ def redshift_node_prices(
     the region (``source="snapshot"``), else the US East table in ``limits`` (``"table"``).
     """
     try:
-        snapshot = load_snapshot().regions.get(region, RegionPrices())
+        known = newest_snapshot().regions.get(region, RegionPrices())
     except (OSError, ValueError):  # the Lambda asset ships core/*.py only, without the data file
-        snapshot = RegionPrices()
+        known = RegionPrices()
 
     def fallback(name: str) -> PriceQuote:
-        price = snapshot.redshift.get(name)
+        price = known.redshift.get(name)
         if price is not None:
             return PriceQuote(name, price.on_demand, "snapshot")
         return PriceQuote(name, REDSHIFT_NODE_TYPES[name].usd_per_node_hour, "table")

@@ -9,7 +9,8 @@
 """
 
 from .bundle import Bundle, build_bundle, source_files
-from .stack import DeleteResult, DeployResult, PackageResult, ProvidersDeployment, StackEvent
+from .events import StackEvent
+from .stack import DeleteResult, DeployResult, PackageResult, ProvidersDeployment
 from .template import DEFAULT_PREFIX, DEFAULT_STACK_NAME, EXPORT_NAMES, render_template
 
 __all__ = [

@@ -6,8 +6,8 @@ What ``dbscale providers deploy`` does, in order, each step safe to repeat:
    use private (all public access blocked, bucket-owner objects), encrypted (SSE-S3) and TLS-only (a
    policy denying every request without ``aws:SecureTransport``);
 2. the code bundle and the rendered template go to the bucket under their content hashes (nothing
-   is uploaded twice; the template is sent by URL: at ~70 KB it is over CloudFormation's 51,200-byte
-   limit for a template body);
+   is uploaded twice; the template is sent by URL: at ~52 KB compact it is over CloudFormation's
+   51,200-byte limit for a template body);
 3. a change set (CREATE or UPDATE) is made and described; one with no changes is deleted and the
    deploy ends there; ``execute=False`` stops after describing it;
 4. the change set is executed and the stack's events are reported as they come until the stack
@@ -21,7 +21,6 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,67 +29,29 @@ from dbscale.core.clock import SYSTEM_CLOCK, Clock, utc_stamp
 from dbscale.core.errors import InvalidRequest, InvalidState, OperationFailed, OperationTimeout
 from dbscale.core.guardrails import Guardrails
 
+from .bucket import BUCKET_TAG, CodeBucket
 from .bundle import Bundle, build_bundle
+from .events import Change, StackEvent, StackWatcher
 from .template import (
     CODE_PARAMETERS,
     DEFAULT_PREFIX,
     DEFAULT_STACK_NAME,
+    EXPORT_NAMES,
     render_template,
     template_body,
 )
 
-STACK_TAG = ("dbscale:stack", "providers")
+STACK_TAG = BUCKET_TAG
 """The tag that marks a stack (and a code bucket) as made by ``dbscale providers deploy``."""
+CHANGE_SET_DESCRIPTION = "dbscale providers deploy"
+"""How the change sets dbscale makes describe themselves (what a stack under review is recognised by)."""
 DEFAULT_TIMEOUT_SECONDS = 30 * 60.0
 DEFAULT_POLL_SECONDS = 5.0
 TEMPLATE_KEY_PREFIX = "dbscale-providers/templates/"
 _SETTLED_OK = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
-_SETTLED_FAILED = frozenset(
-    {
-        "CREATE_FAILED",
-        "ROLLBACK_COMPLETE",
-        "ROLLBACK_FAILED",
-        "UPDATE_ROLLBACK_COMPLETE",
-        "UPDATE_ROLLBACK_FAILED",
-        "UPDATE_FAILED",
-        "DELETE_FAILED",
-        "IMPORT_ROLLBACK_COMPLETE",
-        "IMPORT_ROLLBACK_FAILED",
-    }
-)
 # A create that failed leaves an empty stack that can only be deleted.
 _DEAD_ON_ARRIVAL = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED"})
-_EXECUTED_CODES = frozenset(
-    {"ChangeSetNotFoundException", "ChangeSetNotFound", "InvalidChangeSetStatusException", "InvalidChangeSetStatus"}
-)
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-
-
-@dataclass(frozen=True)
-class StackEvent:
-    """One stack event, as CloudFormation reports it."""
-
-    timestamp: datetime
-    logical_id: str
-    resource_type: str
-    status: str
-    reason: str = ""
-
-    @property
-    def failed(self) -> bool:
-        """True for a resource or stack that failed (``*_FAILED``)."""
-        return self.status.endswith("_FAILED")
-
-
-@dataclass(frozen=True)
-class Change:
-    """One row of a change set: ``Add``, ``Modify`` or ``Remove`` of a resource; ``replacement``
-    is CloudFormation's True, False or Conditional for a Modify."""
-
-    action: str
-    logical_id: str
-    resource_type: str
-    replacement: str = ""
 
 
 @dataclass
@@ -159,6 +120,7 @@ class ProvidersDeployment:
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._account: str | None = None
+        self._watcher = StackWatcher(lambda: self._client("cloudformation"), stack_name, clock, poll_seconds)
 
     # --- clients and identity ----------------------------------------------------------------
 
@@ -181,104 +143,14 @@ class ProvidersDeployment:
                 self._account = str(self._client("sts").get_caller_identity()["Account"])
         return self._account
 
+    @property
+    def bucket(self) -> CodeBucket:
+        """The code bucket of this account and region."""
+        return CodeBucket(self._session, account=self.account, region=self.region)
+
     def default_bucket(self) -> str:
         """The code bucket made when none is given: ``dbscale-providers-<account>-<region>``."""
-        return f"dbscale-providers-{self.account}-{self.region}"
-
-    # --- the code bucket ---------------------------------------------------------------------
-
-    def ensure_bucket(self, bucket: str | None = None, *, on_step: StepCallback = _ignore) -> str:
-        """``bucket`` when given (it must exist and is not changed), else the default bucket, made
-        private, encrypted and TLS-only on first use (and those settings re-applied every time)."""
-        s3 = self._client("s3")
-        if bucket is not None:
-            self._require_bucket(bucket)
-            return bucket
-        name = self.default_bucket()
-        from botocore.exceptions import ClientError
-
-        try:
-            s3.head_bucket(Bucket=name)
-        except ClientError as err:
-            code = str(err.response.get("Error", {}).get("Code", ""))
-            if code not in ("404", "NoSuchBucket", "NotFound"):
-                raise self._bucket_error(name, err) from None
-            on_step(f"making the code bucket {name} (private, encrypted, TLS only)")
-            create: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
-            if self.region != "us-east-1":
-                create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-            with aws_errors(f"make the code bucket '{name}' (s3:CreateBucket)"):
-                s3.create_bucket(**create)
-        self._secure_bucket(name)
-        return name
-
-    def _require_bucket(self, bucket: str) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            self._client("s3").head_bucket(Bucket=bucket)
-        except ClientError as err:
-            raise self._bucket_error(bucket, err) from None
-
-    @staticmethod
-    def _bucket_error(bucket: str, err: Any) -> InvalidRequest:
-        code = str(err.response.get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchBucket", "NotFound"):
-            return InvalidRequest(
-                f"--bucket '{bucket}' does not exist: make it first, or leave --bucket out", field="bucket"
-            )
-        if code in ("403", "AccessDenied", "Forbidden"):
-            return InvalidRequest(
-                f"bucket '{bucket}' is not readable with these credentials (HeadBucket: HTTP 403): it belongs to "
-                "another account or the caller lacks s3:ListBucket; pass --bucket with a bucket of this account",
-                field="bucket",
-            )
-        return InvalidRequest(f"bucket '{bucket}': HeadBucket failed with {code or err}", field="bucket")
-
-    def _secure_bucket(self, name: str) -> None:
-        s3 = self._client("s3")
-        with aws_errors(f"block public access to the code bucket '{name}' (s3:PutPublicAccessBlock)"):
-            s3.put_public_access_block(
-                Bucket=name,
-                PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True,
-                    "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "RestrictPublicBuckets": True,
-                },
-            )
-        with aws_errors(f"encrypt the code bucket '{name}' (s3:PutBucketEncryption)"):
-            s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration={
-                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-                },
-            )
-        with aws_errors(f"require TLS on the code bucket '{name}' (s3:PutBucketPolicy)"):
-            s3.put_bucket_policy(Bucket=name, Policy=json.dumps(tls_only_policy(name, partition_of(self.region))))
-        with aws_errors(f"tag the code bucket '{name}' (s3:PutBucketTagging)"):
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": STACK_TAG[0], "Value": STACK_TAG[1]}]})
-
-    def upload(self, bucket: str, key: str, data: bytes, content_type: str) -> bool:
-        """Put ``data`` at ``key`` unless it is there already (keys are content hashes); True when uploaded."""
-        from botocore.exceptions import ClientError
-
-        s3 = self._client("s3")
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-            return False
-        except ClientError as err:
-            if str(err.response.get("Error", {}).get("Code", "")) not in ("404", "NoSuchKey", "NotFound"):
-                with aws_errors(f"read s3://{bucket}/{key} (s3:HeadObject)"):
-                    raise
-        with aws_errors(f"upload s3://{bucket}/{key} (s3:PutObject)"):
-            s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
-        return True
-
-    def template_url(self, bucket: str, key: str) -> str:
-        """The HTTPS URL CloudFormation reads a template from."""
-        suffix = "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
-        return f"https://{bucket}.s3.{self.region}.{suffix}/{key}"
+        return self.bucket.default_name()
 
     # --- deploy ------------------------------------------------------------------------------
 
@@ -304,14 +176,16 @@ class ProvidersDeployment:
         template = render_template(prefix=prefix, guardrails=guardrails)  # validates before any call
         stack = self._describe_stack()
         change_type = self._change_type(stack, on_step=on_step, on_event=on_event, timeout_seconds=timeout_seconds)
+        self._check_exports(stack)
         code = bundle or build_bundle()
-        bucket_name = self.ensure_bucket(bucket, on_step=on_step)
+        store = self.bucket
+        bucket_name = store.ensure(bucket, on_step=on_step)
         result = DeployResult(stack_name=self.stack_name, bucket=bucket_name, code_key=code.s3_key)
-        if self.upload(bucket_name, code.s3_key, code.data, "application/zip"):
+        if store.upload(bucket_name, code.s3_key, code.data, "application/zip"):
             on_step(f"uploaded the provider code ({len(code.data) / 1024:.0f} KiB) to s3://{bucket_name}/{code.s3_key}")
         body = template_body(template)
         template_key = f"{TEMPLATE_KEY_PREFIX}{hashlib.sha256(body.encode()).hexdigest()[:32]}.json"
-        self.upload(bucket_name, template_key, body.encode(), "application/json")
+        store.upload(bucket_name, template_key, body.encode(), "application/json")
         # Named by time and a random part: two deploys in one second must not collide.
         result.change_set = f"dbscale-{utc_stamp(self._clock)}-{uuid.uuid4().hex[:8]}"
         on_step(f"making change set {result.change_set} ({change_type}) for stack {self.stack_name}")
@@ -320,14 +194,16 @@ class ProvidersDeployment:
             StackName=self.stack_name,
             ChangeSetName=result.change_set,
             ChangeSetType=change_type,
-            TemplateURL=self.template_url(bucket_name, template_key),
+            TemplateURL=store.template_url(bucket_name, template_key),
             Parameters=[
                 {"ParameterKey": CODE_PARAMETERS[0], "ParameterValue": bucket_name},
                 {"ParameterKey": CODE_PARAMETERS[1], "ParameterValue": code.s3_key},
             ],
             Capabilities=["CAPABILITY_IAM"],
             Tags=[{"Key": STACK_TAG[0], "Value": STACK_TAG[1]}],
-            Description=f"dbscale providers deploy (prefix '{prefix}')",
+            Description=f"{CHANGE_SET_DESCRIPTION} (prefix '{prefix}')",
+            # Retries of this call (botocore's, after a lost answer) are the same request to AWS.
+            ClientToken=result.change_set,
         )
         status, reason, result.changes = self._wait_for_change_set(result.change_set, timeout_seconds)
         if status == "FAILED":
@@ -338,6 +214,8 @@ class ProvidersDeployment:
                 result.exports = _exports(stack or {})
                 result.notes.append("no changes: the stack already matches")
                 return result
+            with aws_errors(f"delete the failed change set '{result.change_set}' (cloudformation:DeleteChangeSet)"):
+                cfn.delete_change_set(StackName=self.stack_name, ChangeSetName=result.change_set)
             raise OperationFailed(f"change set {result.change_set} for stack '{self.stack_name}' failed: {reason}")
         result.changed = True
         on_changes(result.changes)
@@ -348,50 +226,49 @@ class ProvidersDeployment:
                 f"execute-change-set --stack-name {self.stack_name} --change-set-name {result.change_set}"
             )
             return result
-        since = self._latest_event_id()
+        since = self._watcher.latest_event_id()
         self._execute(result.change_set)
         result.executed = True
-        final = self._watch(since, timeout_seconds, on_event, ok=_SETTLED_OK)
+        final = self._watcher.watch(since, timeout_seconds, on_event, ok=_SETTLED_OK)
         result.status = str(final.get("StackStatus", ""))
         result.stack_id = str(final.get("StackId", result.stack_id))
         result.exports = _exports(final)
         return result
 
     def _create_change_set(self, **request: Any) -> str:
-        """CreateChangeSet; the stack id. A retry whose first attempt AWS carried out (its answer lost)
-        finds the change set there (AlreadyExistsException): that one is ours, named uniquely."""
-        from botocore.exceptions import ClientError
-
-        cfn = self._client("cloudformation")
-        try:
-            return str(cfn.create_change_set(**request).get("StackId", ""))
-        except ClientError as err:
-            code = str(err.response.get("Error", {}).get("Code", ""))
-            if code in ("AlreadyExistsException", "AlreadyExists"):
-                with aws_errors(f"describe change set '{request['ChangeSetName']}' (cloudformation:DescribeChangeSet)"):
-                    found = cfn.describe_change_set(
-                        StackName=request["StackName"], ChangeSetName=request["ChangeSetName"]
-                    )
-                return str(found.get("StackId", ""))
-            with aws_errors(f"make a change set for stack '{self.stack_name}' (cloudformation:CreateChangeSet)"):
-                raise
+        """CreateChangeSet (idempotent through its ClientToken); the stack id."""
+        with aws_errors(f"make a change set for stack '{self.stack_name}' (cloudformation:CreateChangeSet)"):
+            made = self._client("cloudformation").create_change_set(**request)
+        return str(made.get("StackId", ""))
 
     def _execute(self, change_set: str) -> None:
-        """ExecuteChangeSet; a retry whose first attempt AWS carried out (its answer lost) finds the
-        change set gone or executing, which is success when the stack is changing or changed."""
-        from botocore.exceptions import ClientError
+        """ExecuteChangeSet, idempotent through its ClientRequestToken: a retry whose first attempt
+        AWS carried out is answered as that attempt was."""
+        with aws_errors(f"execute change set '{change_set}' (cloudformation:ExecuteChangeSet)"):
+            self._client("cloudformation").execute_change_set(
+                StackName=self.stack_name, ChangeSetName=change_set, ClientRequestToken=change_set
+            )
 
-        action = f"execute change set '{change_set}' (cloudformation:ExecuteChangeSet)"
-        try:
-            self._client("cloudformation").execute_change_set(StackName=self.stack_name, ChangeSetName=change_set)
-        except ClientError as err:
-            code = str(err.response.get("Error", {}).get("Code", ""))
-            stack = self._describe_stack() if code in _EXECUTED_CODES else None
-            status = str(stack.get("StackStatus", "")) if stack else ""
-            if status and status != "REVIEW_IN_PROGRESS" and not status.endswith("ROLLBACK_COMPLETE"):
+    def _check_exports(self, stack: dict[str, Any] | None) -> None:
+        """InvalidState when another stack of the account and region holds one of the export names
+        (the change set would be made and its execution roll back)."""
+        ours = str(stack.get("StackId", "")) if stack else ""
+        cfn = self._client("cloudformation")
+        token: str | None = None
+        while True:
+            with aws_errors("list the exports of the account and region (cloudformation:ListExports)"):
+                page = cfn.list_exports(**({"NextToken": token} if token else {}))
+            for export in page.get("Exports", []):
+                if export.get("Name") in EXPORT_NAMES.values() and export.get("ExportingStackId") != ours:
+                    holder = str(export.get("ExportingStackId", "")).split("/")[1:2] or ["another stack"]
+                    raise InvalidState(
+                        f"export {export['Name']} is held by stack {holder[0]}: one providers stack per account and "
+                        "region exports these names (templates import them); update that one (--stack-name) or "
+                        "delete it first"
+                    )
+            token = page.get("NextToken")
+            if not token:
                 return
-            with aws_errors(action):
-                raise
 
     def _change_type(
         self, stack: dict[str, Any] | None, *, on_step: StepCallback, on_event: EventCallback, timeout_seconds: float
@@ -428,11 +305,22 @@ class ProvidersDeployment:
 
     def _require_ours(self, stack: dict[str, Any]) -> None:
         tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
-        if tags.get(STACK_TAG[0]) != STACK_TAG[1]:
+        if tags.get(STACK_TAG[0]) != STACK_TAG[1] and not self._made_by_our_change_set(stack):
             raise InvalidState(
                 f"stack '{self.stack_name}' exists and was not made by dbscale providers deploy (no tag "
                 f"{STACK_TAG[0]}={STACK_TAG[1]}): pass --stack-name with another name"
             )
+
+    def _made_by_our_change_set(self, stack: dict[str, Any]) -> bool:
+        """A stack under review (REVIEW_IN_PROGRESS) may not carry its change set's tags yet: its
+        change set's description says whether dbscale made it."""
+        if stack.get("StackStatus") != "REVIEW_IN_PROGRESS":
+            return False
+        with aws_errors(f"list the change sets of stack '{self.stack_name}' (cloudformation:ListChangeSets)"):
+            summaries = self._client("cloudformation").list_change_sets(StackName=str(stack["StackId"]))["Summaries"]
+        return bool(summaries) and all(
+            str(c.get("Description", "")).startswith(CHANGE_SET_DESCRIPTION) for c in summaries
+        )
 
     def _describe_stack(self) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
@@ -469,73 +357,6 @@ class ProvidersDeployment:
             if self._clock.now() >= deadline:
                 raise OperationTimeout(f"change set {name} was still {status} after {timeout_seconds:.0f} s")
             self._clock.sleep(min(self._poll_seconds, 2.0))
-
-    # --- events --------------------------------------------------------------------------------
-
-    def _events(self, stack_ref: str, since: str | None) -> list[dict[str, Any]]:
-        """The stack's events newer than event id ``since`` (all when None), oldest first."""
-        cfn = self._client("cloudformation")
-        newer: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            request: dict[str, Any] = {"StackName": stack_ref}
-            if token:
-                request["NextToken"] = token
-            with aws_errors(f"read the events of stack '{self.stack_name}' (cloudformation:DescribeStackEvents)"):
-                page = cfn.describe_stack_events(**request)
-            for event in page.get("StackEvents", []):  # newest first
-                if since is not None and event.get("EventId") == since:
-                    return newer[::-1]
-                newer.append(event)
-            token = page.get("NextToken")
-            if not token:
-                return newer[::-1]
-
-    def _latest_event_id(self, stack_ref: str | None = None) -> str | None:
-        cfn = self._client("cloudformation")
-        with aws_errors(f"read the events of stack '{self.stack_name}' (cloudformation:DescribeStackEvents)"):
-            events = cfn.describe_stack_events(StackName=stack_ref or self.stack_name).get("StackEvents", [])
-        return str(events[0]["EventId"]) if events else None
-
-    def _watch(
-        self,
-        since: str | None,
-        timeout_seconds: float,
-        on_event: EventCallback,
-        *,
-        ok: frozenset[str],
-        stack_ref: str | None = None,
-    ) -> dict[str, Any]:
-        """Report events until the stack settles; the settled stack, or OperationFailed/OperationTimeout."""
-        ref = stack_ref or self.stack_name
-        deadline = self._clock.now() + timeout_seconds
-        first_failure: StackEvent | None = None
-        while True:
-            for raw in self._events(ref, since):
-                since = str(raw["EventId"])
-                event = _stack_event(raw)
-                if event.failed and event.reason and first_failure is None:
-                    first_failure = event
-                on_event(event)
-            with aws_errors(f"describe stack '{self.stack_name}' (cloudformation:DescribeStacks)"):
-                stack = dict(self._client("cloudformation").describe_stacks(StackName=ref)["Stacks"][0])
-            status = str(stack["StackStatus"])
-            if status in ok:
-                return stack
-            if status in _SETTLED_FAILED:
-                cause = (
-                    f": {first_failure.logical_id} ({first_failure.resource_type}) {first_failure.status}: "
-                    f"{first_failure.reason}"
-                    if first_failure
-                    else ""
-                )
-                raise OperationFailed(f"stack '{self.stack_name}' ended {status}{cause}")
-            if self._clock.now() >= deadline:
-                raise OperationTimeout(
-                    f"stack '{self.stack_name}' was still {status} after {timeout_seconds:.0f} s; CloudFormation goes "
-                    "on with it: run the command again to watch it settle"
-                )
-            self._clock.sleep(self._poll_seconds)
 
     # --- delete --------------------------------------------------------------------------------
 
@@ -586,10 +407,10 @@ class ProvidersDeployment:
 
     def _delete_and_wait(self, stack: dict[str, Any], timeout_seconds: float, on_event: EventCallback) -> None:
         stack_id = str(stack.get("StackId", self.stack_name))
-        since = self._latest_event_id(stack_id)
+        since = self._watcher.latest_event_id(stack_id)
         with aws_errors(f"delete stack '{self.stack_name}' (cloudformation:DeleteStack)"):
             self._client("cloudformation").delete_stack(StackName=stack_id)
-        self._watch(since, timeout_seconds, on_event, ok=frozenset({"DELETE_COMPLETE"}), stack_ref=stack_id)
+        self._watcher.watch(since, timeout_seconds, on_event, ok=frozenset({"DELETE_COMPLETE"}), stack_ref=stack_id)
 
     # --- package -------------------------------------------------------------------------------
 
@@ -606,8 +427,9 @@ class ProvidersDeployment:
         at it, and a copy of the bundle, into ``out_dir``: for teams that deploy with their own pipeline."""
         render_template(prefix=prefix, guardrails=guardrails)  # validates before any call
         code = bundle or build_bundle()
-        self._require_bucket(bucket)
-        uploaded = self.upload(bucket, code.s3_key, code.data, "application/zip")
+        store = self.bucket
+        store.ensure(bucket)
+        uploaded = store.upload(bucket, code.s3_key, code.data, "application/zip")
         template = render_template(prefix=prefix, guardrails=guardrails, code=(bucket, code.s3_key))
         out_dir.mkdir(parents=True, exist_ok=True)
         template_file = out_dir / "dbscale-providers.template.json"
@@ -617,42 +439,6 @@ class ProvidersDeployment:
         return PackageResult(
             template_file=template_file, bundle_file=bundle_file, bucket=bucket, code_key=code.s3_key, uploaded=uploaded
         )
-
-
-def partition_of(region: str) -> str:
-    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def tls_only_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
-    """A bucket policy denying every request to ``bucket`` and its objects that is not sent over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TlsOnly",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
-
-
-def _stack_event(raw: dict[str, Any]) -> StackEvent:
-    return StackEvent(
-        timestamp=raw["Timestamp"],
-        logical_id=str(raw.get("LogicalResourceId", "")),
-        resource_type=str(raw.get("ResourceType", "")),
-        status=str(raw.get("ResourceStatus", "")),
-        reason=str(raw.get("ResourceStatusReason", "") or ""),
-    )
 
 
 def _exports(stack: dict[str, Any]) -> dict[str, str]:

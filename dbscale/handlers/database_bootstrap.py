@@ -70,6 +70,12 @@ def _migrations(value: Any) -> list[Migration]:
     return ordered(items)
 
 
+def _is_managed_master_secret(arn: str) -> bool:
+    """True for a secret RDS or Redshift made for a cluster's master user (``rds!...``, ``redshift!...``)."""
+    name = arn.split(":secret:", 1)[-1]
+    return name.startswith(("rds!", "redshift!"))
+
+
 def _users(value: Any, dialect: str) -> list[UserSpec]:
     if not isinstance(value, list):
         raise InvalidRequest("Users must be a list of {Name, SecretArn, Grants} objects", field="Users")
@@ -80,7 +86,16 @@ def _users(value: Any, dialect: str) -> list[UserSpec]:
         grants = entry.get("Grants") or []
         if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
             raise InvalidRequest(f"Grants of user {entry['Name']!r} must be a list of strings", field="Users")
-        user = UserSpec(entry["Name"], _secret_arn(entry["SecretArn"], "Users"), tuple(Grant.parse(g) for g in grants))
+        secret = _secret_arn(entry["SecretArn"], "Users")
+        if _is_managed_master_secret(secret):
+            # A cluster's master password must never become another login (whatever the IAM
+            # scope of the provider lets it read).
+            raise InvalidRequest(
+                f"Users: the secret of user {entry['Name']!r} is a cluster's managed master secret ({secret}); "
+                "give each user a secret of its own (an AWS::SecretsManager::Secret with a generated password)",
+                field="Users",
+            )
+        user = UserSpec(entry["Name"], secret, tuple(Grant.parse(g) for g in grants))
         user.check(dialect)
         users.append(user)
     names = [u.name for u in users]

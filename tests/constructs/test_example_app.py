@@ -126,6 +126,7 @@ def test_providers_stack_exports_service_tokens(example: Synthesized) -> None:
         "dbscale-RedshiftClusterServiceToken",
         "dbscale-AuroraClusterServiceToken",
         "dbscale-AuroraCloneServiceToken",
+        "dbscale-DatabaseBootstrapServiceToken",
     }
     for value in exports.values():
         assert value["Fn::GetAtt"][1] == "Arn"
@@ -134,6 +135,7 @@ def test_providers_stack_exports_service_tokens(example: Synthesized) -> None:
         "dbscale.handlers.redshift_cluster.handler",
         "dbscale.handlers.aurora_cluster.handler",
         "dbscale.handlers.aurora_clone.handler",
+        "dbscale.handlers.database_bootstrap.handler",
     }
     assert not [r for r in t["Resources"].values() if r["Type"].startswith("Custom::")]
     # The standalone providers serve any template in the account: the strict guardrails.

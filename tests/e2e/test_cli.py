@@ -99,9 +99,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             COLUMNS="200",
             PYTHONPATH=str(REPO),
         )
-        session = boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        )
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
         rs, rds, cw = (session.client(s, endpoint_url=endpoint) for s in ("redshift", "rds", "cloudwatch"))
         create_redshift(rs, "sales", "ra3.xlplus", 4)
         create_redshift(rs, "legacy", "dc2.large", 2, managed=False)
@@ -204,6 +202,75 @@ def test_no_wait_prints_the_operation_and_wait_finishes_it(server):
     assert resumed.returncode == 0, resumed.stderr
 
 
+def test_global_options_dry_run_and_completion_through_the_installed_script(server):
+    env = {**server["env"], "AWS_DEFAULT_REGION": "eu-west-1"}
+    done = run(
+        server,
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+        "rescale",
+        "redshift",
+        "sales",
+        "--nodes",
+        "2",
+        "--dry-run",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["dry_run"] is True
+    assert server["redshift"].describe_clusters(ClusterIdentifier="sales")["Clusters"][0]["NumberOfNodes"] == 4
+    missing = run(server, "pause", "sales", "--dry-run", env=env)  # eu-west-1: the environment's region
+    assert missing.returncode == errors.NOT_FOUND and "eu-west-1" in missing.stderr
+    script = run(server, "completion", "bash")
+    assert script.returncode == 0 and "_DBSCALE_COMPLETE=complete_bash" in script.stdout
+    completed = run(
+        server,
+        env={**server["env"], "_DBSCALE_COMPLETE": "complete_bash", "COMP_WORDS": "dbscale pa", "COMP_CWORD": "1"},
+    )
+    assert completed.stdout.split() == ["pause"]
+
+
+@pytest.mark.parametrize("columns", ["24", "60"])
+def test_output_outside_a_terminal_is_never_wrapped(server, columns):
+    narrow = {**server["env"], "COLUMNS": columns}
+    done = run(server, "plan", "redshift", "sales", "--nodes", "2", env=narrow)
+    assert done.returncode == 0, done.stderr
+    assert "│ elastic resize to 2 x ra3.xlplus (4 -> 2 nodes is within elastic bounds) │" in done.stdout
+    status = run(server, "status", env=narrow)
+    rows = [line for line in status.stdout.splitlines() if "│ sales" in line or "│ us-east-1" in line]
+    assert any("│ sales " in row and "ra3.xlplus" in row and "$4.34" in row for row in rows), status.stdout
+    shown = run(server, "--help", env=narrow)
+    assert "docs/" not in shown.stdout and "dbscale COMMAND --help" in shown.stdout
+
+
+def test_ctrl_c_in_a_read_command_says_nothing_was_changed(server):
+    # moto_server never finishes a Data API statement: check waits on them; --debug shows when.
+    proc = subprocess.Popen(
+        [*dbscale_command(), "--debug", "check", "sales", "--query-timeout", "60s"],
+        cwd=REPO,
+        env=server["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = ""
+        deadline = time.monotonic() + 60
+        while "DescribeStatement" not in seen and time.monotonic() < deadline:
+            seen += proc.stderr.readline()
+        assert "DescribeStatement" in seen, seen
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == errors.INTERRUPTED
+    assert err.splitlines()[-1] == "interrupted: nothing was changed" and out == ""
+
+
 def test_advise_json_and_html(server):
     done = run(server, "advise", "--days", str(DAYS), "--format", "json")
     assert done.returncode == 0, done.stderr
@@ -269,10 +336,10 @@ def test_progress_display_in_a_terminal_and_ctrl_c_leaves_the_operation_running(
     )
     os.close(slave)
     try:
-        shown = _read_until(master, ("1/1 wait_paused", "elapsed 0:00:01"), 30)
+        shown = _read_until(master, ("1/1 wait_paused", "elapsed 1 s watching"), 30)
         assert "watch sales" in shown
         assert "cluster is 'available', waiting for 'paused'" in shown
-        assert "1/1 wait_paused" in shown and "elapsed 0:00:01" in shown
+        assert "1/1 wait_paused" in shown and "elapsed 1 s watching" in shown
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
         rest = _read_until(master, ("dbscale wait",), 20)
         assert proc.wait(timeout=20) == errors.INTERRUPTED
@@ -280,7 +347,8 @@ def test_progress_display_in_a_terminal_and_ctrl_c_leaves_the_operation_running(
         if proc.poll() is None:
             proc.kill()
         os.close(master)
-    assert "still running in AWS" in rest and f"dbscale wait {path}" in rest.replace("\r\n", "")
+    # One line, even in a terminal 160 columns wide: the terminal folds it, the text holds the command whole.
+    assert "still running in AWS" in rest and f"Resume watching it with: dbscale wait {path}\r\n" in rest
     assert json.loads(path.read_text())["operation"]["steps"] == [{"action": "wait_paused"}]
 
 
@@ -308,8 +376,14 @@ def chromium(page: Path, workdir: Path) -> tuple[str, list[str], Path]:
         missing("Chromium", "apt-get install chromium")
     shot = workdir / f"{page.stem}.png"
     done = subprocess.run(
-        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={workdir / ('profile-' + page.stem)}", f"--screenshot={shot}",
-         "--dump-dom", page.as_uri()],
+        [
+            binary,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={workdir / ('profile-' + page.stem)}",
+            f"--screenshot={shot}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -287,6 +287,17 @@ def test_redshift_through_the_redshift_data_api(
             },
             "grant",
         ),
+        *(
+            (
+                {
+                    "Users": [
+                        {"Name": "admin", "SecretArn": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"}
+                    ]
+                },
+                "is a cluster's managed master secret",
+            )
+            for name in ("rds!cluster-0a1b2c3d-1111-2222-3333-444455556666-AbCdEf", "redshift!dbscale-wh-admin-XyZ123")
+        ),
     ],
 )
 def test_bad_properties_fail_before_any_sql(

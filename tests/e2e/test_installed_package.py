@@ -161,10 +161,23 @@ def _response_server(workdir: Path) -> tuple[HTTPServer, Path]:
     return server, ca_file
 
 
-# Runs in the installed venv with the downloaded bundle first on sys.path, as Lambda would run it.
+# Runs isolated (-I -S: no site-packages) with only the downloaded bundle and what a Lambda Python
+# runtime provides (boto3 and its dependencies) on sys.path: a module missing from the bundle fails here.
+LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+def _lambda_runtime(installed: dict[str, Any], root: Path) -> Path:
+    site = next(Path(str(installed["python"])).parent.parent.glob("lib/python3*/site-packages"))
+    runtime = root / "lambda-runtime"
+    runtime.mkdir()
+    for name in LAMBDA_RUNTIME_PACKAGES:
+        (runtime / name).symlink_to(site / name)
+    return runtime
+
+
 RUNNER = """
 import json, sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
 import dbscale, dbscale.handlers.redshift_cluster as module
 assert dbscale.__file__.startswith(sys.argv[1]), dbscale.__file__
 spec = json.loads(sys.argv[2])
@@ -239,7 +252,16 @@ def test_deploy_the_providers_then_a_raw_template_cluster_on_the_deployed_code(
     }
     try:
         ran = subprocess.run(
-            [str(installed["python"]), "-c", RUNNER, str(bundle), json.dumps(spec)],
+            [
+                str(installed["python"]),
+                "-I",
+                "-S",
+                "-c",
+                RUNNER,
+                str(bundle),
+                json.dumps(spec),
+                str(_lambda_runtime(installed, tmp_path)),
+            ],
             cwd=tmp_path,
             env=region_env,
             capture_output=True,

@@ -7,13 +7,17 @@
   a second change set or even a second stack of the same name; AWS answers ``AlreadyExistsException``.
 * ``CreateChangeSet`` accepts a template with IAM resources without ``CAPABILITY_IAM``; AWS answers
   ``InsufficientCapabilitiesException``.
-* Executed change sets: AWS removes every change set of the stack once one is executed (executing one
-  again is ``ChangeSetNotFoundException``); moto keeps them.
+* Executed change sets: AWS removes every *other* change set of the stack once one is executed, and
+  refuses to execute one twice (``InvalidChangeSetStatus``); moto keeps them all and executes again.
+* Idempotency tokens: a ``CreateChangeSet`` with a ``ClientToken``, or an ``ExecuteChangeSet`` with a
+  ``ClientRequestToken``, that AWS has seen is answered as the first one was (what makes botocore's
+  retry of a request whose answer was lost safe); moto ignores both.
 * Stack events: moto records only the stack's own; here each resource of an executed change set
   gets its ``*_IN_PROGRESS`` and ``*_COMPLETE`` events, as AWS reports them, so progress is visible.
 * ``ListImports``: moto has no importers at all (it raises for every export); here it answers from
   the ``Fn::ImportValue`` of the stacks that exist, with AWS's "is not imported by any stack" error
-  otherwise, and ``DeleteStack`` of a stack whose export is imported fails as on AWS.
+  otherwise. ``DeleteStack`` of a stack whose export is imported is accepted and then refused as on
+  AWS: the stack keeps its status, with the reason in ``StackStatusReason``.
 * Generated Lambda function names: moto makes ``<stack>-<logical id>-<suffix>`` of any length; AWS
   keeps a generated name within Lambda's 64 characters (truncating the stack and logical id part).
   The providers name their state machines after their functions, within Step Functions' 80.
@@ -46,6 +50,10 @@ class InsufficientCapabilities(CloudFormationError):
 
 class AlreadyExists(CloudFormationError):
     code = "AlreadyExistsException"
+
+
+class InvalidChangeSetStatus(CloudFormationError):
+    code = "InvalidChangeSetStatus"
 
 
 class ChangeSetNotFound(CloudFormationError):
@@ -115,9 +123,32 @@ def install_cloudformation_shims() -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 
     original_create = CloudFormationResponse.create_change_set
+    original_execute_response = CloudFormationResponse.execute_change_set
     original_delete = CloudFormationBackend.delete_stack
 
+    answered: dict[tuple[str, str, str], Any] = {}
+
     def create_change_set(self: Any) -> Any:
+        token = self._get_param("ClientToken")
+        key = (self.current_account, self.region, f"create:{token}")
+        if token and key in answered:
+            return answered[key]
+        result = _create_change_set(self)
+        if token:
+            answered[key] = result
+        return result
+
+    def execute_change_set_response(self: Any) -> Any:
+        token = self._get_param("ClientRequestToken")
+        key = (self.current_account, self.region, f"execute:{token}")
+        if token and key in answered:
+            return answered[key]
+        result = original_execute_response(self)
+        if token:
+            answered[key] = result
+        return result
+
+    def _create_change_set(self: Any) -> Any:
         body = self._get_param("TemplateBody")
         url = self._get_param("TemplateURL")
         template = body or (self._get_stack_from_s3_url(url) if url else "")
@@ -149,8 +180,12 @@ def install_cloudformation_shims() -> None:
         change_set = self.change_sets.get(change_set_name) or next(
             (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
         )
-        if change_set is None:  # AWS: ChangeSetNotFoundException (also once it was executed and removed)
+        if change_set is None:  # AWS: ChangeSetNotFoundException (e.g. removed by another's execution)
             raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
+        if change_set.execution_status == "EXECUTE_COMPLETE":
+            raise InvalidChangeSetStatus(
+                f"ChangeSet [{change_set_name}] cannot be executed in its current status of [EXECUTE_COMPLETE]"
+            )
         stack = self.stacks[change_set.stack_id]
         before = {e.name for e in stack.exports}
         verb = "CREATE" if change_set.change_set_type == "CREATE" else "UPDATE"
@@ -170,8 +205,8 @@ def install_cloudformation_shims() -> None:
         if own:
             stack.events.remove(own[-1])
             stack.events.append(own[-1])
-        # AWS deletes every change set of the stack once one is executed.
-        for key in [k for k, c in self.change_sets.items() if c.stack_id == stack.stack_id]:
+        # AWS deletes every other change set of the stack once one is executed.
+        for key in [k for k, c in self.change_sets.items() if c.stack_id == stack.stack_id and c is not change_set]:
             del self.change_sets[key]
         after = {e.name: e for e in stack.exports}
         for name in before - set(after):
@@ -190,7 +225,11 @@ def install_cloudformation_shims() -> None:
 
     def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
         stack = next(
-            (s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)),
+            (
+                s
+                for s in self.stacks.values()
+                if name_or_stack_id in (s.name, s.stack_id) and not s.status.startswith("DELETE_COMPLETE")
+            ),
             None,
         )
         if stack is not None:
@@ -201,9 +240,13 @@ def install_cloudformation_shims() -> None:
                     if s is not stack and export.name in _imports_of(s.template_dict)
                 ]
                 if users:
-                    raise ValidationError(
-                        message=f"Export {export.name} cannot be deleted as it is in use by {', '.join(users)}"
-                    )
+                    # AWS accepts the delete, then refuses it: the stack keeps its status, with the
+                    # reason in StackStatusReason and an event (no DELETE_FAILED).
+                    reason = f"Export {export.name} cannot be deleted as it is in use by {' and '.join(users)}"
+                    stack._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+                    stack._add_stack_event(stack.status, resource_status_reason=reason)
+                    stack.stack_status_reason = reason
+                    return
         original_delete(self, name_or_stack_id)
 
     def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
@@ -238,6 +281,7 @@ def install_cloudformation_shims() -> None:
     if hasattr(CloudFormationBackend, "list_imports"):
         raise RuntimeError("moto now has ListImports: review tests/fakes/cloudformation.py")
     CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
+    CloudFormationResponse.execute_change_set = execute_change_set_response  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
     CloudFormationBackend.list_imports = list_imports  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ from tests.fakes import FakeClock, NthCallFault
 
 REGION = "us-east-1"
 # moto has no CloudFormation model for it and skips it (the retry setting is not what is tested here).
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::Lambda::EventInvokeConfig")
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..Lambda..EventInvokeConfig")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,23 @@ def test_render_puts_the_prefix_everywhere_and_the_guardrails_in_every_function(
         if ":cluster:" in resource
     ]
     assert changing and all(r.endswith(f":cluster:{prefix}*") for r in changing)
+    # Secrets: RDS-managed master secrets only when tagged with a cluster under the prefix;
+    # Redshift's and users' by name under the prefix.
+    secret_statements = [
+        statement
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy"
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in _actions(statement)
+    ]
+    assert secret_statements
+    for statement in secret_statements:
+        for resource in _strings(statement["Resource"]):
+            if resource.endswith(":secret:rds!cluster-*"):
+                tag = statement["Condition"]["StringLike"]["secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn"]
+                assert _strings(tag)[-1].endswith(f":cluster:{prefix}*")
+            elif ":secret:" in resource:
+                assert resource.endswith((f":secret:{prefix}*", f":secret:redshift!{prefix}*")), resource
     outputs = template["Outputs"]
     assert sorted(o["Export"]["Name"] for o in outputs.values()) == sorted(EXPORT_NAMES.values())
 
@@ -189,13 +206,18 @@ def test_a_second_deploy_changes_nothing_and_uploads_nothing(
     deployment.deploy(bundle=bundle)
     before = len(aws_calls.calls)
     again = deployment.deploy(bundle=bundle)
-    calls = [c[1] if isinstance(c, tuple) else c for c in aws_calls.calls[before:]]
+    calls = [c.operation for c in aws_calls.calls[before:]]
     assert not again.changed and not again.executed
     assert again.notes == ["no changes: the stack already matches"]
     assert set(again.exports) == set(EXPORT_NAMES.values())
-    assert "PutObject" not in str(calls) and "ExecuteChangeSet" not in str(calls)
+    assert "PutObject" not in calls and "ExecuteChangeSet" not in calls
+    assert not {"PutBucketPolicy", "PutBucketTagging", "CreateBucket"} & set(calls)  # the bucket is left as it is
     cfn = boto3.client("cloudformation", REGION)
-    assert cfn.list_change_sets(StackName="dbscale-providers")["Summaries"] == []
+    left = cfn.list_change_sets(StackName="dbscale-providers")["Summaries"]
+    assert [c["ExecutionStatus"] for c in left] == ["EXECUTE_COMPLETE"]  # the empty one was deleted
+    # Every S3 call names the owner the bucket must have (CreateBucket has no such parameter).
+    s3_calls = [c for c in aws_calls.calls if c.service == "s3" and c.operation != "CreateBucket"]
+    assert s3_calls and all(c.params.get("ExpectedBucketOwner") == "123456789012" for c in s3_calls)
 
 
 def test_a_new_prefix_updates_the_grants_in_place(deployment: ProvidersDeployment, bundle: Bundle) -> None:
@@ -235,6 +257,52 @@ def test_a_given_bucket_must_exist_and_is_not_changed(deployment: ProvidersDeplo
     assert result.bucket == "team-artifacts" and result.status == "CREATE_COMPLETE"
     with pytest.raises(s3.exceptions.ClientError):
         s3.get_bucket_policy(Bucket="team-artifacts")
+
+
+def test_a_bucket_in_another_region_is_refused_before_the_change_set(
+    deployment: ProvidersDeployment, bundle: Bundle, aws_calls: Any
+) -> None:
+    s3 = boto3.client("s3", REGION)
+    s3.create_bucket(Bucket="team-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with pytest.raises(InvalidRequest, match="'team-eu' is in eu-west-1, the stack in us-east-1"):
+        deployment.deploy(bundle=bundle, bucket="team-eu")
+    assert aws_calls.count("CreateChangeSet") == 0 and aws_calls.count("PutObject") == 0
+
+
+def test_statements_and_tags_added_to_the_code_bucket_are_kept(deployment: ProvidersDeployment, bundle: Bundle) -> None:
+    deployment.deploy(bundle=bundle)
+    s3 = boto3.client("s3", REGION)
+    bucket = deployment.default_bucket()
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    policy["Statement"].append(
+        {
+            "Sid": "OrgAudit",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:DeleteBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+        }
+    )
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    tags = s3.get_bucket_tagging(Bucket=bucket)["TagSet"] + [{"Key": "cost-centre", "Value": "data"}]
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
+    deployment.deploy(bundle=bundle, prefix="team-c-")
+    assert [s["Sid"] for s in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]] == [
+        "TlsOnly",
+        "OrgAudit",
+    ]
+    assert {"Key": "cost-centre", "Value": "data"} in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+
+
+def test_exports_held_by_another_stack_are_refused_before_the_change_set(
+    boto_session: boto3.Session, bundle: Bundle, aws_calls: Any
+) -> None:
+    ProvidersDeployment(boto_session, clock=FakeClock()).deploy(bundle=bundle)
+    other = ProvidersDeployment(boto_session, stack_name="dbscale-providers-2", clock=FakeClock())
+    before = aws_calls.count("CreateChangeSet")
+    with pytest.raises(InvalidState, match=r"export dbscale-.*ServiceToken is held by stack dbscale-providers:"):
+        other.deploy(bundle=bundle)
+    assert aws_calls.count("CreateChangeSet") == before
 
 
 def test_a_stack_not_made_by_dbscale_is_left_alone(deployment: ProvidersDeployment, bundle: Bundle) -> None:
@@ -344,6 +412,35 @@ def test_delete_removes_the_stack_and_its_exports_and_is_refused_while_they_are_
     assert result.deleted and any("log groups" in k for k in result.kept)
     assert _exports() == {}
     assert not deployment.delete().deleted  # nothing left: a no-op
+
+
+def test_a_delete_cloudformation_refuses_later_fails_with_its_reason_not_a_timeout(
+    deployment: ProvidersDeployment, bundle: Bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stack that starts importing an export after the check (a race): AWS accepts the delete,
+    then leaves the stack as it was with the reason in StackStatusReason."""
+    deployment.deploy(bundle=bundle)
+    cfn = boto3.client("cloudformation", REGION)
+    user = {
+        "Resources": {"Q": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"T": {"Value": {"Fn::ImportValue": "dbscale-AuroraClusterServiceToken"}}},
+    }
+    cfn.create_stack(StackName="orders", TemplateBody=json.dumps(user))
+    monkeypatch.setattr(ProvidersDeployment, "_importers", lambda self, stack: {})
+    with pytest.raises(OperationFailed, match=r"ended CREATE_COMPLETE: .*in use by orders"):
+        deployment.delete(timeout_seconds=60)
+    assert set(_exports()) == set(EXPORT_NAMES.values())
+
+
+def test_a_stack_under_review_without_tags_is_recognised_by_its_change_set(
+    deployment: ProvidersDeployment, bundle: Bundle
+) -> None:
+    from moto.cloudformation.models import cloudformation_backends
+
+    deployment.deploy(bundle=bundle, execute=False)
+    for stack in cloudformation_backends["123456789012"][REGION].stacks.values():
+        stack.tags = {}  # as AWS may show a stack that only holds a change set
+    assert deployment.deploy(bundle=bundle).status == "CREATE_COMPLETE"
 
 
 @pytest.mark.parametrize("mode", ["error", "lost"])

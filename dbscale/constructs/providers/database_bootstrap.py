@@ -16,10 +16,9 @@ class DatabaseBootstrapProvider(ClusterProvider):
 
     A standalone provider (``cluster_identifier_prefix``, for plain templates) may run statements on
     the Aurora and Redshift clusters whose identifiers start with the prefix, signed in with their
-    managed master secrets (RDS names them ``rds!cluster-<uuid>``, Redshift ``redshift!...``: the
-    names carry no cluster identifier, so the grant covers the managed secrets of the account and
-    region, usable only through the Data API on the prefix's clusters), and read users' secrets whose
-    names start with the prefix.
+    managed master secrets (RDS's ``rds!cluster-<uuid>`` only when tagged ``aws:rds:primaryDBClusterArn``
+    with such a cluster; Redshift's ``redshift!<prefix>...``), and read users' secrets whose names
+    start with the prefix. The handler refuses a managed master secret as a user's secret.
     """
 
     resource_type = "Custom::DatabaseBootstrap"
@@ -43,24 +42,39 @@ class DatabaseBootstrapProvider(ClusterProvider):
             ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
             ["*"],
         )
-        secrets = [
-            self._arn("secretsmanager", "secret:rds!cluster-*"),
-            self._arn("secretsmanager", "secret:redshift!*"),
-            self._arn("secretsmanager", f"secret:{prefix}*"),
-        ]
-        self._allow("DatabaseSecrets", ["secretsmanager:GetSecretValue"], secrets)
+        # RDS names a managed master secret rds!cluster-<uuid> and tags it with its cluster's ARN;
+        # Redshift names it redshift!<cluster>-<user>-<suffix>. Users' secrets: named under the prefix.
+        self._allow(
+            "RdsMasterSecrets",
+            ["secretsmanager:GetSecretValue"],
+            [self._arn("secretsmanager", "secret:rds!cluster-*")],
+            {
+                "StringLike": {
+                    "secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn": self._arn("rds", f"cluster:{prefix}*")
+                }
+            },
+        )
+        self._allow(
+            "DatabaseSecrets",
+            ["secretsmanager:GetSecretValue"],
+            [
+                self._arn("secretsmanager", f"secret:redshift!{prefix}*"),
+                self._arn("secretsmanager", f"secret:{prefix}*"),
+            ],
+        )
         self._acknowledge(
             [
                 f"Resource::{self._nag_arn('rds', f'cluster:{prefix}*')}",
                 f"Resource::{self._nag_arn('redshift', f'cluster:{prefix}*')}",
                 f"Resource::{self._nag_arn('secretsmanager', 'secret:rds!cluster-*')}",
-                f"Resource::{self._nag_arn('secretsmanager', 'secret:redshift!*')}",
+                f"Resource::{self._nag_arn('secretsmanager', f'secret:redshift!{prefix}*')}",
                 f"Resource::{self._nag_arn('secretsmanager', f'secret:{prefix}*')}",
                 "Resource::*",
             ],
             f"a standalone provider serves templates unknown here: statements only on clusters under the '{prefix}' "
-            "prefix; the managed master secrets have generated names (rds!cluster-<uuid>, redshift!...); users' "
-            "secrets under the prefix; redshift-data statement actions support no resource-level permissions",
+            "prefix; their managed master secrets (rds!cluster-<uuid> only when tagged with such a cluster's ARN, "
+            "redshift!<cluster>-...); users' secrets under the prefix (never a master secret: the handler refuses "
+            "one); redshift-data statement actions support no resource-level permissions",
         )
 
     def grant_bootstrap(

@@ -22,7 +22,7 @@ from ..clock import SYSTEM_CLOCK, Clock, utc_datetime
 from ..errors import InvalidRequest
 from ..pricing import HOURS_PER_MONTH, PriceBook
 from .fleet import ClusterInfo, SessionFactory, all_regions, discover, region_session
-from .recommend import Recommendation, recommend
+from .recommend import Recommendation, recommend, time_zone
 from .usage import ClusterUsage, Stats, measure
 
 __all__ = [
@@ -106,15 +106,18 @@ def advise(
     sessions: SessionFactory = region_session,
     tags: dict[str, str] | None = None,
     clock: Clock | None = None,
+    tz: str | None = None,
 ) -> FleetAdvice:
     """Advise on every Redshift provisioned and Aurora cluster in ``regions`` carrying all ``tags``.
 
     ``days`` (default 14, at most 63: CloudWatch keeps hourly data that long at full detail) is the
     window, in whole hours up to the last full hour. ``prices`` defaults to
     :func:`dbscale.core.pricing.price_book` for the regions (Price List API, cache, snapshot).
+    ``tz`` is the IANA time zone of the pause schedules' crontab lines (default UTC).
     """
     if isinstance(days, bool) or not isinstance(days, (int, float)) or not 1 <= days <= 63:
         raise InvalidRequest(f"days must be between 1 and 63, got {days!r}", field="days")
+    time_zone(tz)  # an unknown zone is refused before any AWS call
     regions = tuple(dict.fromkeys(regions))
     if not regions:
         raise InvalidRequest("name at least one region", field="regions")
@@ -150,7 +153,7 @@ def advise(
             # then bill it as running now, as AWS would.
             running = usage.running_fraction if usage.hourly else (0.0 if usage.cluster.paused else 1.0)
             monthly = None if hourly is None else hourly * HOURS_PER_MONTH * running
-            advice.append(ClusterAdvice(usage, monthly, tuple(recommend(usage, prices))))
+            advice.append(ClusterAdvice(usage, monthly, tuple(recommend(usage, prices, tz=tz))))
     return FleetAdvice(
         tuple(advice),
         regions,

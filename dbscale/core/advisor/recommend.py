@@ -5,9 +5,12 @@ night saves less than the sum), so a cluster's saving is its best single recomme
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from ..errors import InvalidRequest
 from ..limits import AURORA_INSTANCE_CLASSES, REDSHIFT_NODE_TYPES, SERVERLESS_V2_GIB_PER_ACU
 from ..pricing import HOURS_PER_MONTH, PriceBook
 from ..redshift import choose_resize
@@ -71,19 +74,53 @@ def _monthly(hourly: float, usage: ClusterUsage) -> float:
     return hourly * HOURS_PER_MONTH * usage.running_fraction
 
 
-def recommend(usage: ClusterUsage, prices: PriceBook) -> list[Recommendation]:
-    """Every recommendation for one cluster, biggest saving first."""
+def time_zone(name: str | None) -> ZoneInfo:
+    """The IANA time zone ``name`` (default ``UTC``) in which schedules are printed; InvalidRequest
+    (field ``tz``) when there is no such zone."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequest(
+            f"unknown time zone {name!r}: give an IANA name such as UTC, Europe/Berlin or America/New_York",
+            field="tz",
+        ) from None
+
+
+def recommend(usage: ClusterUsage, prices: PriceBook, *, tz: str | None = None) -> list[Recommendation]:
+    """Every recommendation for one cluster, biggest saving first.
+
+    A pause schedule's crontab is in the IANA time zone ``tz`` (default UTC), converted at the zone's
+    UTC offset at the end of the window. Commands that change a cluster dbscale did not create pass
+    ``--force``, and every recommendation for such a cluster says so."""
     c = usage.cluster
+    zone = time_zone(tz)
     found: list[Recommendation | None] = []
     if c.service == "redshift":
         found += [_redshift_right_size(usage, prices), _redshift_serverless(usage, prices)]
     else:
         found += [_aurora_right_size(usage, prices), _aurora_serverless(usage, prices)]
-    schedule = _pause_schedule(usage, prices)
+    schedule = _pause_schedule(usage, prices, zone)
     found += [schedule, _cheapest_region(usage, prices), _low_utilization(usage)]
     if schedule is None:
         found.append(_reserved(usage, prices))
-    return sorted((r for r in found if r is not None), key=lambda r: -r.monthly_saving_usd)
+    made = [_with_ownership(r, c.name, c.managed) for r in found if r is not None]
+    return sorted(made, key=lambda r: -r.monthly_saving_usd)
+
+
+def _with_ownership(rec: Recommendation, name: str, managed: bool) -> Recommendation:
+    """``rec`` with a word on ownership when its action runs dbscale on a cluster dbscale did not create."""
+    if managed or "dbscale " not in rec.action:
+        return rec
+    if rec.action.lstrip().startswith("dbscale plan "):
+        note = (
+            f"'{name}' was not created by dbscale: plan changes nothing and needs no --force; the rescale it "
+            "plans does (dbscale rescale ... --force)"
+        )
+    else:
+        note = f"'{name}' was not created by dbscale: the commands pass --force, without which they are refused"
+    return replace(rec, assumptions=(*rec.assumptions, note))
 
 
 # --- right-size ------------------------------------------------------------------------------------
@@ -323,22 +360,47 @@ def _cron(slot: int, minute: int = 0) -> tuple[int, int, int]:
     return minute, hour, (day + 1) % 7
 
 
-def _crontab(cluster: str, region: str, windows: list[tuple[int, int]]) -> list[str]:
+def _offset_minutes(zone: ZoneInfo, at: float) -> int:
+    """The zone's offset from UTC at epoch second ``at``, in whole minutes (e.g. 60 for CET)."""
+    offset = datetime.fromtimestamp(at, tz=timezone.utc).astimezone(zone).utcoffset()
+    return 0 if offset is None else round(offset.total_seconds() / 60)
+
+
+def _crontab(
+    cluster: str, region: str, windows: list[tuple[int, int]], *, force: bool = False, offset: int = 0
+) -> list[str]:
+    """crontab lines pausing each window (hour of the week in UTC, length in hours) and resuming
+    :data:`WAKE_MINUTES` before its end, in a time zone ``offset`` minutes from UTC (default 0);
+    ``force`` (default False) adds ``--force`` for a cluster dbscale did not create."""
     lines: dict[tuple[str, int, int], list[int]] = {}
     for start, length in windows:
         for verb, slot, minute in (("pause", start, 0), ("resume", start + length, -WAKE_MINUTES)):
-            m, h, dow = _cron(slot, minute)
+            m, h, dow = _cron(slot, minute + offset)
             lines.setdefault((verb, m, h), []).append(dow)
     out = []
     for (verb, m, h), days in sorted(lines.items(), key=lambda item: (item[0][0] != "pause", item[0][2], item[0][1])):
         out.append(
             f"{m} {h} * * {','.join(str(d) for d in sorted(set(days)))} "
-            f"dbscale {verb} {cluster} --region {region} --no-wait"
+            f"dbscale {verb} {cluster} --region {region} --no-wait" + (" --force" if force else "")
         )
     return out
 
 
-def _pause_schedule(usage: ClusterUsage, prices: PriceBook) -> Recommendation | None:
+def _zone_note(zone: ZoneInfo, offset: int) -> str:
+    """What the times of a schedule in ``zone`` (``offset`` minutes from UTC) mean, for its assumptions."""
+    cron = (
+        f"cronie and other crons that read CRON_TZ honour the CRON_TZ={zone.key} line; another cron uses its system's"
+    )
+    if zone.key == "UTC":
+        return f"times are UTC ({cron} time zone; dbscale advise --tz ZONE prints them in another IANA zone)"
+    sign, whole = ("+" if offset >= 0 else "-"), abs(offset)
+    return (
+        f"times are {zone.key}, converted from the UTC idle hours at UTC{sign}{whole // 60:02d}:{whole % 60:02d} "
+        f"(the offset at the end of the window; a clock change shifts them by its size); {cron} time zone"
+    )
+
+
+def _pause_schedule(usage: ClusterUsage, prices: PriceBook, zone: ZoneInfo) -> Recommendation | None:
     c = usage.cluster
     hourly = c.hourly_usd(prices) if not c.paused else None
     if hourly is None or hourly <= 0 or (c.service == "aurora" and c.serverless):
@@ -348,7 +410,13 @@ def _pause_schedule(usage: ClusterUsage, prices: PriceBook) -> Recommendation | 
         return None
     paused_hours = sum(n - WAKE_MINUTES / 60 for _, n in windows)
     saving = paused_hours * WEEKS_PER_MONTH * hourly
-    described = [f"{_DAYS[s // 24]} {s % 24:02d}:00 for {n} h" for s, n in sorted(windows, key=lambda w: -w[1])[:4]]
+    offset = _offset_minutes(zone, usage.window_end)
+
+    def when(slot: int) -> str:
+        minute, hour, dow = _cron(slot, offset)
+        return f"{_DAYS[(dow - 1) % 7]} {hour:02d}:{minute:02d}"
+
+    described = [f"{when(s)} {zone.key} for {n} h" for s, n in sorted(windows, key=lambda w: -w[1])[:4]]
     weeks = usage.window_hours / HOURS_PER_WEEK
     reason = (
         f"{len(usage.idle_hours)} hours of the week were idle (CPU <= 5%, no connections) in each of the "
@@ -363,14 +431,22 @@ def _pause_schedule(usage: ClusterUsage, prices: PriceBook) -> Recommendation | 
         notes.append("a paused Redshift cluster still bills managed storage and backups")
     if weeks < 2:
         notes.append("fewer than two weeks observed: the pattern may not repeat")
+    notes.append(_zone_note(zone, offset))
+    crontab = _crontab(c.name, c.region, windows, force=not c.managed, offset=offset)
     return Recommendation(
         "pause-schedule",
         f"{verb} {paused_hours:.0f} h a week on a schedule",
         saving,
         reason,
-        "\n".join(_crontab(c.name, c.region, windows)),
+        "\n".join([f"CRON_TZ={zone.key}", *crontab]),
         tuple(notes),
-        {"windows": [{"start_hour_of_week": s, "hours": n} for s, n in windows], "paused_hours_per_week": paused_hours},
+        {
+            "windows": [{"start_hour_of_week": s, "hours": n} for s, n in windows],
+            "paused_hours_per_week": paused_hours,
+            "time_zone": zone.key,
+            "utc_offset_minutes": offset,
+            "force": not c.managed,
+        },
     )
 
 

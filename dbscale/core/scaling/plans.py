@@ -146,6 +146,7 @@ class _ScalingContext:
     _clock: Clock
     _clients: dict[str, Any]
     _data_api_timeout: float
+    _on_wait: Callable[[str], None] | None
     _node_prices: dict[str, float]
     _redshift_database: str | None
     _redshift_secret_arn: str | None

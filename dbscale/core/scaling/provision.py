@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..aws import aws_errors
@@ -29,7 +29,9 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
     ``redshift_database``/``redshift_secret_arn``/``redshift_db_user`` say how the Redshift checks
     that read query history connect through the Redshift Data API; by default the cluster's
     database, and its AWS-managed master secret when it has one (else temporary credentials for
-    the master user). ``data_api_timeout_seconds`` bounds the wait for those statements.
+    the master user). ``data_api_timeout_seconds`` (default 300 s) bounds the wait for those
+    statements; ``on_wait``, when given, is called with a sentence naming the statements still
+    running, their status and the time waited, before each pause of that wait (every 0.25-5 s).
     ``redshift_node_prices`` (node type -> USD per node-hour, or the ``PriceQuote`` values of
     :func:`dbscale.core.pricing.redshift_node_prices`) replaces the table's US East prices in
     ``can_boot_redshift``.
@@ -49,6 +51,7 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
         redshift_db_user: str | None = None,
         data_api_timeout_seconds: float = 300.0,
         redshift_node_prices: Mapping[str, Any] | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         if redshift_cluster_name is not None:
             validate_cluster_identifier(redshift_cluster_name, field="redshift_cluster_name")
@@ -68,6 +71,7 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
         self._redshift_secret_arn = redshift_secret_arn
         self._redshift_db_user = redshift_db_user
         self._data_api_timeout = _positive(data_api_timeout_seconds, "data_api_timeout_seconds")
+        self._on_wait = on_wait
         self._node_prices: dict[str, float] = {}
         for node_type, price in (redshift_node_prices or {}).items():
             value = getattr(price, "usd_per_node_hour", price)
