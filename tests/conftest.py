@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,12 @@ from tests.fakes.sessions import fresh_session
 from tests.needs import missing, summary_line
 
 REGION = "us-east-1"
+
+# No test reads or writes the user's own dbscale files (a refreshed price list, operation files):
+# each test process gets fresh cache and state directories; a test that needs its own sets them.
+os.environ.pop("DBSCALE_PRICES", None)
+os.environ["DBSCALE_CACHE_DIR"] = tempfile.mkdtemp(prefix="dbscale-test-cache-")
+os.environ["DBSCALE_STATE_DIR"] = tempfile.mkdtemp(prefix="dbscale-test-state-")
 
 install_moto_shims()
 install_cloudformation_shims()

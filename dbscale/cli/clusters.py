@@ -12,7 +12,7 @@ from rich.table import Table
 from ..core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest
 from ..core.plan import RescalePlan
 from . import errors, progress
-from .output import console, minutes, money, print_json, regions, session, tags, wants_json
+from .output import age, console, minutes, money, print_json, regions, session, tags, wants_json
 
 if TYPE_CHECKING:
     from ..core.operations_view import RunningOperation
@@ -153,20 +153,8 @@ def _describe(operation: RunningOperation, now: float) -> str:
     text = f"{operation.request_type or 'request'} {operation.logical_id or '?'}"
     if operation.stack_name:
         text += f" (stack {operation.stack_name})"
-    age = operation.age_seconds(now)
-    return text + ("" if age is None else f", started {_age(age)} ago")
-
-
-def _age(seconds: float) -> str:
-    """``45s``, ``12m``, ``2h05m``, ``1d03h``."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m"
-    if whole < 86400:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+    seconds = operation.age_seconds(now)
+    return text + ("" if seconds is None else f", started {age(seconds)} ago")
 
 
 def _print_plan(plan: RescalePlan, json: bool) -> None:

@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from ..core.errors import InvalidRequest
-from .output import console, print_json, state_dir, wants_json
+from .output import age, console, print_json, state_dir, wants_json
 from .progress import FILE_FORMAT
 
 operations_app = typer.Typer(
@@ -117,18 +117,6 @@ def listed() -> list[OperationFile]:
     return sorted(found, key=lambda f: (f.started, str(f.path)))
 
 
-def _age(seconds: float) -> str:
-    """``45s``, ``12m``, ``2h05m``, ``1d03h``."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m"
-    if whole < 86400:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
-
-
 @operations_app.callback()
 def operations(
     ctx: typer.Context,
@@ -162,7 +150,7 @@ def show(json_output: bool) -> None:
     for column in ("cluster", "engine", "region", "step", "state", "age", "path"):
         table.add_column(column, overflow="fold")
     for f in files:
-        table.add_row(f.cluster, f.engine, f.region, f.step, f.state, _age(f.age_seconds(now)), str(f.path))
+        table.add_row(f.cluster, f.engine, f.region, f.step, f.state, age(f.age_seconds(now)), str(f.path))
     console.print(table)
     pending = sum(1 for f in files if f.state == "in flight")
     console.print(

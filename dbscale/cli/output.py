@@ -103,6 +103,18 @@ def duration(seconds: float) -> str:
     return _two(round(seconds / 3600), 24, "d", "h")
 
 
+def age(seconds: float) -> str:
+    """How long ago, compact for a table column: ``45s``, ``12m``, ``2h05m``, ``1d03h``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
 def _two(count: int, per: int, big: str, small: str) -> str:
     high, low = divmod(count, per)
     if not high:

@@ -179,6 +179,10 @@ class AuroraCluster(_AuroraBase):
         ARN). Default None. Cannot change after creation.
     :param restore_source_cluster: create the cluster by a point-in-time restore of this cluster,
         with ``restore_to_time`` (ISO-8601 UTC) or ``use_latest_restorable_time``. Default None.
+    :param restore_to_time: with ``restore_source_cluster``: the moment to restore (ISO-8601 UTC,
+        within the source's backup retention). Default None. Cannot change after creation.
+    :param use_latest_restorable_time: with ``restore_source_cluster``: restore to the latest
+        restorable moment instead of ``restore_to_time``. Default False. Cannot change after creation.
     """
 
     def __init__(

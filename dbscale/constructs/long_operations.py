@@ -35,7 +35,11 @@ from dbscale.handlers.signal import (
 class LongOperations:
     """Wait for operations up to ``timeout`` (a ``Duration`` or ``timedelta``; default 12 hours, the
     most a wait condition allows). The stack fails, and rolls back with the operation's own error,
-    when the operation fails or outlasts the timeout."""
+    when the operation fails or outlasts the timeout.
+
+    :param timeout: how long the wait condition holds the stack for the operation, 1 s to 12 hours.
+        Default None: 12 hours (43,200 s).
+    """
 
     timeout: Duration | timedelta | None = None
 

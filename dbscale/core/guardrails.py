@@ -31,7 +31,17 @@ GUARDRAILS_ENV = "DBSCALE_GUARDRAILS"
 
 @dataclass(frozen=True)
 class Guardrails:
-    """What a provider allows beyond the secure defaults. Default: nothing (the strict policy)."""
+    """What a provider allows beyond the secure defaults. Default: nothing (the strict policy).
+
+    :param allow_unencrypted: accept storage without encryption at rest (``Encrypted`` /
+        ``StorageEncrypted`` false). Default False: refused, naming the property.
+    :param allow_public_access: accept ``PubliclyAccessible`` true. Default False: refused.
+    :param allow_tls_off: accept a parameter group that lets clients connect without TLS. Default
+        False: refused (dbscale makes a TLS-only group when none is given).
+    :param adopt_prefixes: identifier prefixes of existing clusters a template may adopt
+        (``AdoptExisting``); ``("",)`` allows any cluster in the provider's scope. Default ``()``:
+        adoption refused.
+    """
 
     allow_unencrypted: bool = False
     allow_public_access: bool = False

@@ -16,21 +16,15 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
-from dbscale.cli import errors, main
+from dbscale.cli import errors
 from dbscale.core import pricing
 from dbscale.core.advisor import advise
 from dbscale.core.errors import InvalidRequest
+from tests.cli_runner import dbscale
 from tests.fakes.fleet import create_redshift, hours_before, now_utc, office_hours, put_redshift_load
 from tests.unit.test_pricing import answer_region, stub  # noqa: F401  (stub is a fixture)
 
 DAYS = 7
-
-
-def dbscale(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(stopped.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dbscale.cli import errors, main
+from dbscale.cli import errors
+from tests.cli_runner import dbscale
 from tests.fakes.fleet import create_redshift
-
-
-def dbscale(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(stopped.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -16,22 +16,16 @@ import pytest
 import typer
 
 from dbscale.cli import clusters as cli_clusters
-from dbscale.cli import errors, main
+from dbscale.cli import errors
 from dbscale.cli.output import _Console, console, duration, err_console
 from dbscale.core.operation import Operation
+from tests.cli_runner import dbscale
 from tests.fakes.fleet import create_aurora, create_redshift
 
 cli_app = importlib.import_module("dbscale.cli.app")  # the module (dbscale.cli.app is the Typer app)
 
 # AWS calls that change something: none of them may be made by --dry-run.
 CHANGING = re.compile(r"^(Modify|Pause|Resume|Resize|Create|Delete|Start|Stop|Failover|Reboot|Restore|Add|Remove)")
-
-
-def dbscale(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(stopped.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dbscale.cli import errors, main
+from dbscale.cli import errors
 from dbscale.core import operations_view as view
 from dbscale.core.errors import AwsError, InvalidRequest
 from dbscale.handlers import workflow
+from tests.cli_runner import dbscale
 from tests.fakes import FailingCalls, fresh_session
 from tests.fakes.fleet import create_redshift
 
@@ -246,13 +247,6 @@ def test_no_console_link_without_a_known_console():
 
 
 # --- the command ---------------------------------------------------------------------------------
-
-
-def dbscale(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(stopped.value.code or 0), out, err
 
 
 @pytest.fixture

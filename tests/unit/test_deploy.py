@@ -443,6 +443,10 @@ def test_a_stack_under_review_without_tags_is_recognised_by_its_change_set(
     assert deployment.deploy(bundle=bundle).status == "CREATE_COMPLETE"
 
 
+def _changes(operation: str) -> bool:
+    return not operation.startswith(("Describe", "List", "Get", "Head"))
+
+
 @pytest.mark.parametrize("mode", ["error", "lost"])
 def test_a_fault_at_any_call_is_named_and_a_second_deploy_finishes(
     bundle: Bundle, monkeypatch: pytest.MonkeyPatch, mode: str
@@ -459,30 +463,35 @@ def test_a_fault_at_any_call_is_named_and_a_second_deploy_finishes(
     clock = FakeClock()
     monkeypatch.setattr(botocore.endpoint, "time", BackoffOnClock(clock))
 
-    def attempt(n: int) -> tuple[NthCallFault, DbscaleError | None, dict[str, str]]:
+    def attempt(n: int) -> tuple[str | None, int, list[str], DbscaleError | None, dict[str, str]]:
+        """Deploy with request ``n`` failed, then deploy again: (the call hit, the requests of the
+        first deploy, their operations, its error, the exports after the second)."""
         with mock_aws():
             session = fresh_session(REGION)
             fault = NthCallFault()
             fault.attach(session.events)
+            operations: list[str] = []
+            session.events.register_first(
+                "before-send", lambda event_name="", **_: operations.append(event_name.rsplit(".", 1)[-1])
+            )
             fault.arm(n, mode)
             error: DbscaleError | None = None
             try:
                 ProvidersDeployment(session, clock=clock, poll_seconds=1.0).deploy(bundle=bundle)
             except DbscaleError as err:
                 error = err
-            seen, hit = fault.seen, fault.hit
+            hit, seen, first = fault.hit, fault.seen, list(operations)
             fault.arm(0)
-            fault.seen, fault.hit = seen, hit
             finished = ProvidersDeployment(session, clock=clock, poll_seconds=1.0).deploy(bundle=bundle)
-            return fault, error, finished.exports
+            return hit, seen, first, error, finished.exports
 
-    probe, error, _ = attempt(10**9)
-    total = probe.seen
-    assert error is None and 15 <= total <= 40, total
+    _, total, operations, error, _ = attempt(10**9)
+    assert error is None and 15 <= total <= 40 and len(operations) == total, total
+    assert sum(1 for op in operations if _changes(op)) >= 8  # the sweep covers every change call
     for n in range(1, total + 1):
-        fault, error, exports = attempt(n)
-        assert fault.hit, n
+        hit, _, _, error, exports = attempt(n)
+        assert hit, n
         if mode == "error":
-            assert error is not None, (n, fault.hit)
-            assert fault.hit in str(error), (n, fault.hit, str(error))
-        assert set(exports) == set(EXPORT_NAMES.values()), (n, fault.hit, error)
+            assert error is not None, (n, hit)
+            assert hit in str(error), (n, hit, str(error))
+        assert set(exports) == set(EXPORT_NAMES.values()), (n, hit, error)

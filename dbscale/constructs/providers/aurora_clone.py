@@ -81,6 +81,9 @@ class AuroraCloneProvider(_RdsProvider):
     those sources' copies. A standalone provider (``cluster_identifier_prefix``) may clone sources
     whose identifiers start with ``source_identifier_prefix`` (default: the same prefix) into
     clones whose identifiers start with ``cluster_identifier_prefix``.
+
+    :param source_identifier_prefix: standalone providers: the clusters whose identifiers start with
+        this may be cloned (and copied). Default None: the ``cluster_identifier_prefix``.
     """
 
     resource_type = "Custom::AuroraClone"
