@@ -13,10 +13,7 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
 from dbscale.core.aurora.settings import (
-    check_windows_apart,
-    validate_backup_window,
     validate_log_exports,
-    validate_maintenance_window,
     validate_performance_insights_retention,
 )
 from dbscale.core.engine_versions import parameter_group_family
@@ -36,6 +33,7 @@ from dbscale.core.validation import (
     validate_backup_retention,
     validate_engine_version,
 )
+from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
 
 from . import _support as support
 from ._cluster import _ClusterBase

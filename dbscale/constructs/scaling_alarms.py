@@ -14,7 +14,7 @@ history checks; until then those alarms stay OK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,7 +333,3 @@ class ScalingAlarms(Construct):
             mine[spec.key] = alarm
             self.alarms.append(alarm)
         self._by_cluster[id(target.cluster)] = mine
-
-
-def alarm_arns(alarms: Sequence[cloudwatch.Alarm]) -> list[str]:
-    return [a.alarm_arn for a in alarms]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -40,3 +42,15 @@ def utc_datetime(clock: Clock) -> datetime:
 def utc_stamp(clock: Clock) -> str:
     """The clock's current UTC time as ``YYYYMMDDHHMMSS`` (valid inside snapshot identifiers)."""
     return utc_datetime(clock).strftime("%Y%m%d%H%M%S")
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``ZoneInfoNotFoundError`` for an unknown one), cached."""
+    return ZoneInfo(name)
+
+
+def hour_of_week(epoch: float, tz: str = "UTC") -> int:
+    """0 (Monday 00:00-01:00) to 167 (Sunday 23:00-24:00), in wall-clock time of ``tz`` (default UTC)."""
+    local = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(zone(tz))
+    return local.weekday() * 24 + local.hour

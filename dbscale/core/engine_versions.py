@@ -42,7 +42,8 @@ def parameter_group_family(engine: str, version: str) -> str:
     return f"{engine}{major_version(engine, version)}"
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A version as a tuple of its numbers, for ordering: ``8.0.mysql_aurora.3.08.0`` -> ``(8, 0, 3, 8, 0)``."""
     return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
@@ -72,7 +73,7 @@ def resolve_engine_version(client: Any, engine: str, version: str | None) -> str
             "it offers (aws rds describe-db-engine-versions) or a full version",
             field="EngineVersion",
         )
-    return str(max(offered, key=_version_key))
+    return str(max(offered, key=version_key))
 
 
 def satisfies(engine: str, wanted: str, running: str) -> bool:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import windows
 from .aws import aws_errors, tag_dict, tag_list
 from .errors import AwsError, InvalidRequest
 from .limits import (
@@ -30,14 +31,11 @@ from .limits import (
 )
 from .validation import validate_text
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WINDOW = re.compile(r"([a-z]{3}):(\d\d):(\d\d)-([a-z]{3}):(\d\d):(\d\d)", re.ASCII)
 _MAINTENANCE_TRACK = re.compile(r"[a-z][a-z0-9_]{0,255}", re.ASCII)
 # IAM: a path of up to 512 characters ('/' first and last) and a name of up to 64.
 _IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,575}", re.ASCII)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", re.ASCII)
 _ACCOUNT = re.compile(r"\d{12}", re.ASCII)
-_WEEK_MINUTES = 7 * 24 * 60
 
 
 def validate_automated_snapshot_retention(days: int, *, node_type: str, field: str) -> int:
@@ -62,26 +60,11 @@ def validate_manual_snapshot_retention(days: int, *, field: str) -> int:
 
 
 def validate_maintenance_window(value: str, *, field: str) -> str:
-    """``ddd:hh24:mi-ddd:hh24:mi`` in UTC (e.g. ``sun:05:00-sun:05:30``), at least 30 minutes long.
-
-    Returned in lowercase, the form DescribeClusters reports."""
+    """``ddd:hh24:mi-ddd:hh24:mi`` in UTC (e.g. ``sun:05:00-sun:05:30``), at least 30 minutes long
+    (:func:`dbscale.core.windows.validate_maintenance_window`). Returned in lowercase, the form
+    DescribeClusters reports."""
     text = value.strip().lower()
-    match = _WINDOW.fullmatch(text)
-    rule = "use ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:05:30"
-    if match is None:
-        raise InvalidRequest(f"{field} {value!r} is not a maintenance window: {rule}", field=field)
-    minutes = []
-    for day, hour, minute in (match.group(1, 2, 3), match.group(4, 5, 6)):
-        if day not in _DAYS or int(hour) > 23 or int(minute) > 59:
-            raise InvalidRequest(f"{field} {value!r} is not a maintenance window: {rule}", field=field)
-        minutes.append(_DAYS.index(day) * 24 * 60 + int(hour) * 60 + int(minute))
-    length = (minutes[1] - minutes[0]) % _WEEK_MINUTES
-    if length < REDSHIFT_MAINTENANCE_WINDOW_MIN_MINUTES:
-        raise InvalidRequest(
-            f"{field} {value!r} is {length} minutes long; AWS requires at least "
-            f"{REDSHIFT_MAINTENANCE_WINDOW_MIN_MINUTES}",
-            field=field,
-        )
+    windows.validate_maintenance_window(text, field=field, minimum_minutes=REDSHIFT_MAINTENANCE_WINDOW_MIN_MINUTES)
     return text
 
 

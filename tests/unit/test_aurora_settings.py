@@ -8,19 +8,17 @@ import pytest
 from dbscale.core.aurora import INSTANCE_KIND_TAG_KEYS
 from dbscale.core.aurora.settings import (
     check_auto_pause_version,
-    check_windows_apart,
     for_instance_class,
     instance_settings_differ,
     instance_settings_of,
     supports_auto_pause,
-    validate_backup_window,
-    validate_maintenance_window,
     validate_monitoring,
     validate_performance_insights_retention,
 )
 from dbscale.core.clones import CLONE_OF_TAG_KEY, COPY_OF_TAG_KEY
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.limits import CREATED_BY_TAG_KEY
+from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
 
 
 def test_instance_kind_tags_are_the_clone_modules_own() -> None:

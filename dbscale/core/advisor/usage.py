@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..clock import Clock
+from ..clock import Clock, hour_of_week
 from ..limits import AURORA_INSTANCE_CLASSES, GIB, SERVERLESS_V2_GIB_PER_ACU
 from ..scaling import ProvisionScaling
 from ..scaling.metrics import _MetricKey, _Window
@@ -132,12 +131,6 @@ def _keys(cluster: ClusterInfo, span: _Window) -> dict[str, _MetricKey]:
     if cluster.serverless:
         keys["acu"] = metric("AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", cluster.name)
     return keys
-
-
-def hour_of_week(epoch: float) -> int:
-    """0 for Monday 00:00-01:00 UTC ... 167 for Sunday 23:00-24:00."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.weekday() * 24 + moment.hour
 
 
 def measure(

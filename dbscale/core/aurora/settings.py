@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..aws import aws_errors, tag_list
-from ..engine_versions import _version_key, major_version, parameter_group_family
+from ..engine_versions import major_version, parameter_group_family, version_key
 from ..errors import AwsError, InvalidRequest
 from ..limits import (
     AURORA_AUDIT_PARAMETERS,
@@ -26,7 +26,6 @@ from ..limits import (
     AURORA_PERFORMANCE_INSIGHTS_RETENTION_DAYS,
     AURORA_PERFORMANCE_INSIGHTS_UNSUPPORTED_CLASSES,
     AURORA_TLS_PARAMETER,
-    AURORA_WINDOW_MINIMUM_MINUTES,
     CREATED_BY_TAG_KEY,
     CREATED_BY_TAG_VALUE,
 )
@@ -118,61 +117,7 @@ def instance_settings_differ(instance: Mapping[str, Any], settings: Mapping[str,
     return differ
 
 
-# --- validation -------------------------------------------------------------------------------
-
-_TIME = r"([01]\d|2[0-3]):([0-5]\d)"
-_BACKUP_WINDOW = re.compile(rf"{_TIME}-{_TIME}")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_MAINTENANCE_WINDOW = re.compile(rf"({'|'.join(_DAYS)}):{_TIME}-({'|'.join(_DAYS)}):{_TIME}", re.IGNORECASE)
-_WEEK = 7 * 24 * 60
-_DAY = 24 * 60
-
-
-def _length(start: int, end: int, period: int) -> int:
-    return (end - start) % period
-
-
-def validate_backup_window(value: str, *, field: str = "PreferredBackupWindow") -> tuple[int, int]:
-    """``hh24:mi-hh24:mi`` in UTC, at least 30 minutes; returns (start, end) in minutes of the day."""
-    match = _BACKUP_WINDOW.fullmatch(value)
-    if not match:
-        raise InvalidRequest(f"{field} must be hh24:mi-hh24:mi in UTC (e.g. 03:00-03:30), got {value!r}", field=field)
-    start = int(match.group(1)) * 60 + int(match.group(2))
-    end = int(match.group(3)) * 60 + int(match.group(4))
-    if _length(start, end, _DAY) < AURORA_WINDOW_MINIMUM_MINUTES:
-        raise InvalidRequest(f"{field} {value!r} is shorter than {AURORA_WINDOW_MINIMUM_MINUTES} minutes", field=field)
-    return start, end
-
-
-def validate_maintenance_window(value: str, *, field: str = "PreferredMaintenanceWindow") -> tuple[int, int]:
-    """``ddd:hh24:mi-ddd:hh24:mi`` in UTC, at least 30 minutes; returns (start, end) in minutes of the week."""
-    match = _MAINTENANCE_WINDOW.fullmatch(value)
-    if not match:
-        raise InvalidRequest(
-            f"{field} must be ddd:hh24:mi-ddd:hh24:mi in UTC (e.g. sun:05:00-sun:05:30), got {value!r}", field=field
-        )
-    start = _DAYS.index(match.group(1).lower()) * _DAY + int(match.group(2)) * 60 + int(match.group(3))
-    end = _DAYS.index(match.group(4).lower()) * _DAY + int(match.group(5)) * 60 + int(match.group(6))
-    if _length(start, end, _WEEK) < AURORA_WINDOW_MINIMUM_MINUTES:
-        raise InvalidRequest(f"{field} {value!r} is shorter than {AURORA_WINDOW_MINIMUM_MINUTES} minutes", field=field)
-    return start, end
-
-
-def check_windows_apart(backup: str, maintenance: str, *, field: str = "PreferredBackupWindow") -> None:
-    """The daily backup window must not overlap the weekly maintenance window (AWS refuses it)."""
-    b_start, b_end = validate_backup_window(backup)
-    m_start, m_end = validate_maintenance_window(maintenance)
-    m_length = _length(m_start, m_end, _WEEK)
-    b_length = _length(b_start, b_end, _DAY)
-    for day in range(7):
-        start = day * _DAY + b_start
-        # Two intervals on a circle overlap when either starts inside the other.
-        if _length(m_start, start, _WEEK) < m_length or _length(start, m_start, _WEEK) < b_length:
-            raise InvalidRequest(
-                f"{field} {backup!r} overlaps PreferredMaintenanceWindow {maintenance!r}; choose times that do not",
-                field=field,
-            )
-
+# --- validation (the windows: dbscale.core.windows) -------------------------------------------
 
 def validate_log_exports(engine: str, value: list[str], *, field: str = "EnableCloudwatchLogsExports") -> list[str]:
     """Log types ``engine`` can export, each at most once."""
@@ -217,12 +162,16 @@ def validate_monitoring(
 
 
 def supports_auto_pause(engine: str, version: str) -> bool:
-    """True when ``version`` (full) accepts a Serverless v2 minimum of 0 ACU (auto-pause)."""
-    floors = AURORA_AUTO_PAUSE_MINIMUM_VERSIONS[engine]
+    """True when ``engine`` at ``version`` (full: ``16.4``, ``8.0.mysql_aurora.3.08.0``) accepts a
+    Serverless v2 minimum of 0 ACU (auto-pause). False for another engine or a version it cannot read.
+    The one table: :data:`~dbscale.core.limits.AURORA_AUTO_PAUSE_MINIMUM_VERSIONS`."""
+    floors = AURORA_AUTO_PAUSE_MINIMUM_VERSIONS.get(engine)
+    if floors is None or not version_key(version):
+        return False
     major = major_version(engine, version)
     if major in floors:
-        return _version_key(version) >= _version_key(floors[major])
-    return _version_key(major) > max(_version_key(m) for m in floors)
+        return version_key(version) >= version_key(floors[major])
+    return version_key(major) > max(version_key(m) for m in floors)
 
 
 def check_auto_pause_version(engine: str, version: str | None, min_acu: float | None, *, field: str) -> None:

@@ -25,9 +25,9 @@ and ``strategies`` (a queueing model of a cluster, and the baselines to compare 
 
 from __future__ import annotations
 
-from .aurora_rules import supports_auto_pause
+from ..aurora.settings import supports_auto_pause
 from .config import CONFIG_ENV, AutoscalerConfig
-from .decisions import ACTIONS, SERVICES, ClusterRef, Decision
+from .decisions import ACTIONS, DECISION_NAMESPACE, SERVICES, ClusterRef, Decision
 from .forecasts import Forecast
 from .memory import STATE_PARAMETER_PREFIX, Memory, MemoryStateStore, SsmStateStore, StateStore
 from .policy import AutoscalePolicy, Thresholds
@@ -35,7 +35,6 @@ from .rules import AURORA_AUTO_START_SECONDS
 from .runner import (
     CHECKS_NAMESPACE,
     DECISION_METRIC,
-    DECISION_NAMESPACE,
     DRY_RUN_DECISION_METRIC,
     SLOW_QUERY_METRIC,
     SPILL_METRIC,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from ..aurora.settings import supports_auto_pause
 from ..limits import (
     AURORA_INSTANCE_CLASSES,
     AURORA_SERVERLESS_INSTANCE_CLASS,
@@ -31,38 +31,8 @@ from .rules import (
     _scaled,
 )
 
-AUTO_PAUSE_FLOORS: Mapping[str, tuple[int, ...]] = {
-    "aurora-postgresql/13": (13, 15),
-    "aurora-postgresql/14": (14, 12),
-    "aurora-postgresql/15": (15, 7),
-    "aurora-postgresql/16": (16, 3),
-    "aurora-mysql/3": (3, 8, 0),
-}
-"""The first engine versions whose Serverless v2 minimum capacity may be 0 ACU (auto-pause): Aurora
-User Guide, "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2" and
-"Aurora Serverless v2 capacity". Later major versions (PostgreSQL 17+, MySQL 4+) have it from the start."""
-_AUTO_PAUSE_LATER_MAJOR = {"aurora-postgresql": 16, "aurora-mysql": 3}
-
-
 FORECAST_ACU_HEADROOM = 1.25
 """A forecast sets the Serverless v2 maximum to the predicted peak ACUs times this."""
-
-
-def supports_auto_pause(engine: str, version: str) -> bool:
-    """Whether ``engine`` at ``version`` (``16.4``, ``8.0.mysql_aurora.3.08.0``) can pause at 0 ACU."""
-    if engine == "aurora-mysql":
-        match = re.search(r"mysql_aurora\.(\d+)\.(\d+)\.(\d+)", version)
-    elif engine == "aurora-postgresql":
-        match = re.match(r"(\d+)\.(\d+)", version)
-    else:
-        return False
-    if match is None:
-        return False
-    parts = tuple(int(g) for g in match.groups())
-    floor = AUTO_PAUSE_FLOORS.get(f"{engine}/{parts[0]}")
-    if floor is None:
-        return parts[0] > _AUTO_PAUSE_LATER_MAJOR[engine]
-    return parts >= floor
 
 
 def _auto_pause_seconds(minutes: float | None) -> int:

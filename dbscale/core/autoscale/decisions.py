@@ -24,6 +24,9 @@ SERVICES = ("redshift", "aurora")
 
 # --- clusters, decisions, memory ------------------------------------------------------------
 
+DECISION_NAMESPACE = "dbscale/Autoscaler"
+"""The CloudWatch namespace of what the autoscaler publishes: its decisions and the capacity it saw."""
+
 
 @dataclass(frozen=True)
 class ClusterRef:

@@ -19,12 +19,12 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from itertools import pairwise
 from typing import Any
 
+from ..clock import hour_of_week
 from ..scaling.metrics import Series, _MetricKey, _Window, fetch_metric_series
-from .schedules import _zone
+from .decisions import DECISION_NAMESPACE
 
 __all__ = [
     "CAPACITY_METRIC",
@@ -53,12 +53,6 @@ CAPACITY_METRIC = "Capacity"
 at each evaluation, so a forecast can turn CPU percent back into load after resizes."""
 _HOUR = 3600
 RECENT_HOURS_LEFT_OUT = 24
-
-
-def hour_of_week(epoch: float, tz: str = "UTC") -> int:
-    """0 (Monday 00:00-01:00) to 167 (Sunday 23:00-24:00), in wall-clock time of ``tz``."""
-    local = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(_zone(tz))
-    return local.weekday() * 24 + local.hour
 
 
 @dataclass(frozen=True)
@@ -306,8 +300,6 @@ def load_history(
     Redshift: CPU maximum/minimum x the published capacity of that hour (the current capacity
     where none was published). Aurora Serverless v2: ``ServerlessDatabaseCapacity`` x 100.
     """
-    from .runner import DECISION_NAMESPACE
-
     if service == "redshift":
         dims: tuple[tuple[str, str], ...] = (("ClusterIdentifier", cluster),)
         high = _MetricKey("AWS/Redshift", "CPUUtilization", dims, "Maximum", window)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
+from ..clock import zone
 from .forecasts import Forecast, ForecastCheck
 from .memory import Memory
 from .policy import AutoscalePolicy
-from .schedules import ScheduleBounds, _zone, bounds_at
+from .schedules import ScheduleBounds, bounds_at
 
 __all__ = ["FORECAST_HEADROOM_POINTS", "TRUST_AGAIN_MINUTES", "Guide", "guide_for", "trust_forecast"]
 
@@ -211,17 +212,9 @@ def _hhmm(epoch: object) -> str:
 
 
 def _next_midnight(now: float, tz: str) -> float:
-    local = datetime.fromtimestamp(now, tz=timezone.utc).astimezone(_zone(tz))
-    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=_zone(tz))
+    local = datetime.fromtimestamp(now, tz=timezone.utc).astimezone(zone(tz))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone(tz))
     return midnight.timestamp()
-
-
-def forecast_floor(forecast: Forecast, start: float, end: float, cpu_high: float) -> tuple[int, float] | None:
-    """Nodes (or ACU x 100 units for Aurora) that keep the peak forecast for ``[start, end)`` under ``cpu_high``."""
-    peak = forecast.peak(start, end)
-    if peak is None:
-        return None
-    return math.ceil(peak / (cpu_high - FORECAST_HEADROOM_POINTS) - 1e-9), peak
 
 
 def busy_block(

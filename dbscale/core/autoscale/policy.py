@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfoNotFoundError
 
+from ..clock import zone
 from ..errors import InvalidRequest
 from ..limits import (
     AURORA_INSTANCE_CLASSES,
@@ -24,7 +25,7 @@ from ..validation import (
     validate_serverless_v2_capacity,
 )
 from .forecasts import MIN_HISTORY_DAYS
-from .schedules import Period, _zone, parse_holidays
+from .schedules import Period, parse_holidays
 
 if TYPE_CHECKING:
     pass
@@ -347,7 +348,7 @@ class AutoscalePolicy:
         try:
             if not isinstance(self.forecast_tz, str) or not self.forecast_tz:
                 raise ValueError(self.forecast_tz)
-            _zone(self.forecast_tz)
+            zone(self.forecast_tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidRequest(
                 f"forecast_tz '{self.forecast_tz}' is not a time zone (an IANA name such as 'Europe/Berlin')",

@@ -22,7 +22,7 @@ from ..validation import validate_flag
 if TYPE_CHECKING:
     import boto3
 from .aurora_rules import _AuroraRules
-from .decisions import ClusterRef, Decision
+from .decisions import DECISION_NAMESPACE, ClusterRef, Decision
 from .forecasts import CAPACITY_METRIC, Forecast, history_window, learn, load_history
 from .guide import FORECAST_HEADROOM_POINTS, Guide, guide_for, trust_forecast
 from .memory import LOG, Memory, SsmStateStore, StateStore
@@ -32,7 +32,6 @@ from .redshift_rules import _RedshiftRules
 from .rules import _minutes
 from .safety import BACKLOG_WAIT_SECONDS, MISS_MEMORY_HOURS, Evidence, arbitrate, measured_load
 
-DECISION_NAMESPACE = "dbscale/Autoscaler"
 DECISION_METRIC = "Decision"
 DRY_RUN_DECISION_METRIC = "DryRunDecision"
 CHECKS_NAMESPACE = "dbscale/Checks"

@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
+from ..clock import zone
 from ..errors import InvalidRequest
 
 __all__ = ["DAYS", "Period", "ScheduleBounds", "bounds_at", "parse_holidays"]
@@ -32,11 +32,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPEC = re.compile(r"^\s*(?P<days>[A-Za-z,\- ]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
 _CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
 _MINUTES_PER_DAY = 1440
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def _parse_days(text: str, spec: str) -> frozenset[int]:
@@ -124,7 +119,7 @@ class Period:
         if not isinstance(self.tz, str) or not self.tz:
             raise InvalidRequest(f"period '{self.spec}': tz must be an IANA time zone name", field="schedule")
         try:
-            _zone(self.tz)
+            zone(self.tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidRequest(
                 f"period '{self.spec}': '{self.tz}' is not a time zone (use an IANA name such as 'Europe/Berlin')",
@@ -168,7 +163,7 @@ class Period:
 
     def occurrence_day(self, moment: datetime) -> date | None:
         """The local date on which the occurrence containing ``moment`` (aware) started; None when off."""
-        local = moment.astimezone(_zone(self.tz))
+        local = moment.astimezone(zone(self.tz))
         minute = local.hour * 60 + local.minute
         today = local.date()
         if self.overnight:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
 from ..limits import REDSHIFT_NODE_TYPES
@@ -371,12 +370,6 @@ def serverless_policy(**changes: Any) -> AutoscalePolicy:
     """The simulated Aurora autoscaler's policy: maximum 1-32 ACU, auto-pause when idle."""
     base = AutoscalePolicy(aurora_acu_range=(1.0, 32.0), aurora_stop_when_idle=True, expected_resize_minutes=2)
     return replace(base, **changes)
-
-
-def start_of_week(epoch: float) -> bool:
-    """Whether ``epoch`` is a Monday 00:00 UTC (traces start there, so minute % week is the time of week)."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.weekday() == 0 and moment.hour == 0 and moment.minute == 0
 
 
 def policy_for(model: ClusterModel, **changes: Any) -> AutoscalePolicy:
