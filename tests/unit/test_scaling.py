@@ -33,8 +33,8 @@ from dbscale.core.scaling import (
     REDSHIFT_SLOW_SQL,
     Check,
     CheckResult,
-    _window,
     aurora_slow_query_setup,
+    metric_window,
 )
 from tests.fakes import athena as fake_athena
 from tests.fakes import redshift_data as fake_data
@@ -567,13 +567,13 @@ def test_a_result_is_json_safe(session, cw, clock):
 
 
 def test_windows_end_on_the_minute_and_long_windows_keep_under_the_datapoint_limit():
-    w = _window(END.timestamp() + 42.5, 10)
+    w = metric_window(END.timestamp() + 42.5, 10)
     assert (w.start, w.end, w.period) == (END.timestamp() - 600, END.timestamp(), 60)
-    day = _window(END.timestamp(), 24 * 60)
+    day = metric_window(END.timestamp(), 24 * 60)
     assert day.period % 60 == 0 and day.points <= MAX_POINTS_PER_METRIC and day.minutes >= 24 * 60
-    month = _window(END.timestamp(), 30 * 24 * 60)  # starts more than 15 days back: 5-minute multiples
+    month = metric_window(END.timestamp(), 30 * 24 * 60)  # starts more than 15 days back: 5-minute multiples
     assert month.period % 300 == 0 and month.points <= MAX_POINTS_PER_METRIC
-    year = _window(END.timestamp(), 365 * 24 * 60)
+    year = metric_window(END.timestamp(), 365 * 24 * 60)
     assert year.period % 3600 == 0 and year.points <= MAX_POINTS_PER_METRIC
 
 

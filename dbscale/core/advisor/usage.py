@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import Clock, hour_of_week
 from ..limits import AURORA_INSTANCE_CLASSES, GIB, SERVERLESS_V2_GIB_PER_ACU
 from ..scaling import ProvisionScaling
-from ..scaling.metrics import _MetricKey, _Window
+from ..scaling.metrics import MetricKey, MetricWindow
 from .fleet import ClusterInfo
 
 if TYPE_CHECKING:
@@ -103,15 +103,15 @@ class ClusterUsage:
         }
 
 
-def window(now: float, days: float) -> _Window:
+def window(now: float, days: float) -> MetricWindow:
     """``days`` of whole hours ending at the last full hour before ``now``."""
     end = math.floor(now / PERIOD_SECONDS) * PERIOD_SECONDS
-    return _Window(start=end - round(days * 24) * PERIOD_SECONDS, end=end, period=PERIOD_SECONDS)
+    return MetricWindow(start=end - round(days * 24) * PERIOD_SECONDS, end=end, period=PERIOD_SECONDS)
 
 
-def _keys(cluster: ClusterInfo, span: _Window) -> dict[str, _MetricKey]:
-    def metric(namespace: str, name: str, dimension: str, value: str) -> _MetricKey:
-        return _MetricKey(namespace, name, ((dimension, value),), "Average", span)
+def _keys(cluster: ClusterInfo, span: MetricWindow) -> dict[str, MetricKey]:
+    def metric(namespace: str, name: str, dimension: str, value: str) -> MetricKey:
+        return MetricKey(namespace, name, ((dimension, value),), "Average", span)
 
     if cluster.service == "redshift":
         dim = ("ClusterIdentifier", cluster.name)
@@ -154,7 +154,7 @@ def measure(
 
 
 def _usage(
-    cluster: ClusterInfo, span: _Window, keys: Mapping[str, _MetricKey], data: Mapping[_MetricKey, list[Any]]
+    cluster: ClusterInfo, span: MetricWindow, keys: Mapping[str, MetricKey], data: Mapping[MetricKey, list[Any]]
 ) -> ClusterUsage:
     series = {name: dict(data.get(key, [])) for name, key in keys.items()}
     notes: list[str] = []

@@ -13,7 +13,7 @@ from ..provisioning import describe_one
 _SETTLED = frozenset({"available", "stopped"})
 # States where the cluster serves and accepts changes.
 _USABLE = frozenset({"available", "backing-up"})
-_BROKEN = frozenset(
+BROKEN = frozenset(
     {
         "inaccessible-encryption-credentials",
         "inaccessible-encryption-credentials-recoverable",
@@ -27,6 +27,8 @@ _BROKEN = frozenset(
         "storage-full",
     }
 )
+"""Cluster states that need someone's attention in the RDS console: no step waits them out."""
+_BROKEN = BROKEN  # the old name, still imported by aurora.steps
 # The cluster tags its instances inherit at create (dbscale.core.clones' clone-of and copy-of, named
 # here because clones imports this module): the providers' IAM conditions on instances read them.
 INSTANCE_KIND_TAG_KEYS: tuple[str, ...] = (CREATED_BY_TAG_KEY, "dbscale:clone-of", "dbscale:copy-of")
@@ -77,7 +79,8 @@ def pending_reboot(rds: Any, cluster: dict[str, Any]) -> bool:
     return any(_pending_reboot(cluster, i) for page in pages for i in page["DBInstances"])
 
 
-def _acu(cluster: dict[str, Any]) -> tuple[float, float] | None:
+def acu_range(cluster: dict[str, Any]) -> tuple[float, float] | None:
+    """A Serverless v2 cluster's (minimum, maximum) ACU, or None for a provisioned one."""
     config = cluster.get("ServerlessV2ScalingConfiguration")
     if not config or config.get("MaxCapacity") is None:
         return None

@@ -23,7 +23,7 @@ from ..validation import (
     validate_reader_count,
     validate_serverless_v2_capacity,
 )
-from .describe import _SETTLED, _acu, _next_numbers, describe_db_cluster, describe_db_instance
+from .describe import _SETTLED, _next_numbers, acu_range, describe_db_cluster, describe_db_instance
 from .rescale import plan_rescale
 from .settings import check_auto_pause_version
 
@@ -196,7 +196,7 @@ class RdsProvisioning(ClusterProvisioning):
     @property
     def serverless_v2_capacity(self) -> tuple[float, float] | None:
         """The Serverless v2 (min, max) ACU range, or None when the cluster has none."""
-        return _acu(self._describe())
+        return acu_range(self._describe())
 
     @property
     def engine(self) -> str:
@@ -217,7 +217,7 @@ class RdsProvisioning(ClusterProvisioning):
         return (
             f"RdsProvisioning(cluster_name={self._name!r}, engine={c.get('Engine')!r}, "
             f"instance_type={writer['DBInstanceClass'] if writer else None!r}, reader_count={readers}, "
-            f"serverless_v2_capacity={_acu(c)}, status={c['Status']!r}, adopted={not self._owned(c)})"
+            f"serverless_v2_capacity={acu_range(c)}, status={c['Status']!r}, adopted={not self._owned(c)})"
         )
 
     def connection_info(self) -> ConnectionInfo:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import InvalidRequest
 from ..limits import AURORA_SERVERLESS_INSTANCE_CLASS
-from .describe import _acu, _members, _next_numbers
+from .describe import _members, _next_numbers, acu_range
 from .settings import instance_settings_of
 
 
@@ -20,7 +20,7 @@ def plan_rescale(rds: Any, cluster: dict[str, Any], request: dict[str, Any]) -> 
     target_class = request["instance_class"] or current_class
     target_readers = len(readers) if request["reader_count"] is None else request["reader_count"]
     immediate = request["immediate"]
-    acu_now = _acu(cluster)
+    acu_now = acu_range(cluster)
     target_acu = tuple(request["acu"]) if request["acu"] else acu_now
     if target_class == AURORA_SERVERLESS_INSTANCE_CLASS and target_acu is None:
         raise InvalidRequest(

@@ -15,8 +15,8 @@ from .describe import (
     _SETTLED,
     _USABLE,
     INSTANCE_KIND_TAG_KEYS,
-    _acu,
     _pending_reboot,
+    acu_range,
     describe_db_cluster,
     describe_db_instance,
 )
@@ -136,7 +136,7 @@ class AuroraSteps(ClusterSteps):
         seconds = step.get("auto_pause_seconds")
         cluster = self._cluster(name)
         seconds_now = (cluster.get("ServerlessV2ScalingConfiguration") or {}).get("SecondsUntilAutoPause")
-        if acu is None or (_acu(cluster) == tuple(acu) and (seconds is None or seconds == seconds_now)):
+        if acu is None or (acu_range(cluster) == tuple(acu) and (seconds is None or seconds == seconds_now)):
             return StepOutcome.next()
         config: dict[str, Any] = {"MinCapacity": acu[0], "MaxCapacity": acu[1]}
         # Keep the running auto-pause delay across a range change unless a new one is asked for (it

@@ -23,7 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from ..clock import hour_of_week
-from ..scaling.metrics import Series, _MetricKey, _Window, fetch_metric_series
+from ..scaling.metrics import MetricKey, MetricWindow, Series, fetch_metric_series
 from .decisions import DECISION_NAMESPACE
 
 __all__ = [
@@ -281,10 +281,10 @@ def _num(value: float | None) -> str:
 # --- reading the history ---------------------------------------------------------------------------
 
 
-def history_window(now: float, days: float) -> _Window:
+def history_window(now: float, days: float) -> MetricWindow:
     """Whole hours ending at the last full hour before ``now``, ``days`` long, hourly periods."""
     end = math.floor(now / _HOUR) * _HOUR
-    return _Window(start=end - math.ceil(days * 24) * _HOUR, end=end, period=_HOUR)
+    return MetricWindow(start=end - math.ceil(days * 24) * _HOUR, end=end, period=_HOUR)
 
 
 def load_history(
@@ -292,7 +292,7 @@ def load_history(
     *,
     service: str,
     cluster: str,
-    window: _Window,
+    window: MetricWindow,
     current_capacity: float,
 ) -> tuple[Series, Series]:
     """Hourly load maxima and minima of one cluster over ``window``, in one batched GetMetricData call.
@@ -302,9 +302,9 @@ def load_history(
     """
     if service == "redshift":
         dims: tuple[tuple[str, str], ...] = (("ClusterIdentifier", cluster),)
-        high = _MetricKey("AWS/Redshift", "CPUUtilization", dims, "Maximum", window)
-        low = _MetricKey("AWS/Redshift", "CPUUtilization", dims, "Minimum", window)
-        capacity = _MetricKey(DECISION_NAMESPACE, CAPACITY_METRIC, (("Cluster", cluster),), "Maximum", window)
+        high = MetricKey("AWS/Redshift", "CPUUtilization", dims, "Maximum", window)
+        low = MetricKey("AWS/Redshift", "CPUUtilization", dims, "Minimum", window)
+        capacity = MetricKey(DECISION_NAMESPACE, CAPACITY_METRIC, (("Cluster", cluster),), "Maximum", window)
         data = fetch_metric_series(cloudwatch, [high, low, capacity])
         sizes: Mapping[float, float] = dict(data.get(capacity, []))
         known = sorted(sizes.items())
@@ -320,7 +320,7 @@ def load_history(
             [(t, v * size(t)) for t, v in data.get(low, [])],
         )
     dims = (("DBClusterIdentifier", cluster),)
-    high = _MetricKey("AWS/RDS", "ServerlessDatabaseCapacity", dims, "Maximum", window)
-    low = _MetricKey("AWS/RDS", "ServerlessDatabaseCapacity", dims, "Minimum", window)
+    high = MetricKey("AWS/RDS", "ServerlessDatabaseCapacity", dims, "Maximum", window)
+    low = MetricKey("AWS/RDS", "ServerlessDatabaseCapacity", dims, "Minimum", window)
     data = fetch_metric_series(cloudwatch, [high, low])
     return [(t, v * 100) for t, v in data.get(high, [])], [(t, v * 100) for t, v in data.get(low, [])]

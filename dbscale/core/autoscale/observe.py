@@ -84,7 +84,7 @@ class _Observing:
         )
 
     def _observe_aurora(self, ref: ClusterRef) -> _Observed:
-        from ..aurora.describe import _acu, describe_db_cluster
+        from ..aurora.describe import acu_range, describe_db_cluster
 
         rds = client("rds", self._session)
         c = describe_db_cluster(rds, ref.name)
@@ -118,7 +118,7 @@ class _Observing:
             busy=busy,
             instance_class=instance_class,
             roles=roles,
-            acu=_acu(c),
+            acu=acu_range(c),
             engine=str(c.get("Engine", "")),
             engine_version=str(c.get("EngineVersion", "")),
             all_serverless=bool(instances)

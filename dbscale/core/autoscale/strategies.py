@@ -18,7 +18,7 @@ from typing import Any
 
 from ..limits import REDSHIFT_NODE_TYPES
 from ..scaling import CheckResult
-from ..scaling.metrics import _window
+from ..scaling.metrics import metric_window
 from ..scaling.plans import _answered, _no_data
 from .decisions import ClusterRef
 from .forecasts import HOURS_PER_WEEK, Forecast, learn
@@ -217,7 +217,7 @@ class AutoscalerStrategy:
 
     def _answer(self, check: Any, view: ClusterView, now: float) -> CheckResult:
         """What CloudWatch would answer for ``check`` from the model's per-minute figures."""
-        window = _window(now, check.window_minutes)
+        window = metric_window(now, check.window_minutes)
         first = max(0, int((window.start - self.start) // 60))
         last = int((window.end - self.start) // 60)
         if check.kind == "can_boot_redshift":
@@ -354,7 +354,7 @@ class _HourlyForecast:
 
 def _cpu_answer(check: Any, cpu: Sequence[float | None], start: float, now: float) -> CheckResult:
     """A CPU check (any other: no data) answered from a model's per-minute CPU series."""
-    window = _window(now, check.window_minutes)
+    window = metric_window(now, check.window_minutes)
     if check.utilization_type != "cpu":
         return _no_data(check, window, "model", "the model has no figures for this check")
     first = max(0, int((window.start - start) // 60))

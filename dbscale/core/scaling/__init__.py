@@ -37,8 +37,8 @@ from .metrics import (
     MAX_POINTS_PER_METRIC,
     METRICS_PER_CALL,
     Series,
-    _window,
     fetch_metric_series,
+    metric_window,
 )
 from .provision import ProvisionScaling
 from .results import NO_DATA, NO_DATA_NOT_FOUND, NO_DATA_PAUSED, CheckResult
@@ -59,7 +59,7 @@ __all__ = [
     "ProvisionScaling",
     "Series",
     "SlowQueryLogSetup",
-    "_window",
     "aurora_slow_query_setup",
     "fetch_metric_series",
+    "metric_window",
 ]

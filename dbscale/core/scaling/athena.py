@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     pass
 
 from .checks import Check
-from .metrics import _fmt, _usd, _Window
+from .metrics import MetricWindow, _fmt, _usd
 from .plans import _ScalingContext
 from .results import CheckResult
 
@@ -33,7 +33,7 @@ class _AthenaChecks(_ScalingContext):
     # --- can_boot_redshift --------------------------------------------------------------------
 
     def _plan_can_boot(
-        self, check: Check, window: _Window, cache: dict[tuple[str, float, float], list[dict[str, Any]]]
+        self, check: Check, window: MetricWindow, cache: dict[tuple[str, float, float], list[dict[str, Any]]]
     ) -> CheckResult:
         assert check.node_type is not None and check.node_count is not None
         key = (check.workgroup, window.start, window.end)
@@ -96,7 +96,7 @@ class _AthenaChecks(_ScalingContext):
             },
         )
 
-    def _athena_executions(self, workgroup: str, window: _Window) -> list[dict[str, Any]]:
+    def _athena_executions(self, workgroup: str, window: MetricWindow) -> list[dict[str, Any]]:
         """The workgroup's query executions that completed inside the window.
 
         ListQueryExecutions pages go from the newest submission back; listing stops after a page

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     pass
 
 from .checks import _LATENCY_METRICS, _MYSQL_QUERY_TIME, _POSTGRES_DURATION, _SLOW_LOG_SETUPS, Check, _engine_family
-from .metrics import Series, _cluster_metric, _fmt, _instance_metric, _mean, _MetricKey, _Window
+from .metrics import MetricKey, MetricWindow, Series, _cluster_metric, _fmt, _instance_metric, _mean
 from .plans import _answered, _AuroraState, _MetricPlan, _no_data, _Plan, _ScalingContext
 from .results import CheckResult
 
@@ -26,7 +26,7 @@ from .results import CheckResult
 class _AuroraChecks(_ScalingContext):
     # --- Aurora -------------------------------------------------------------------------------
 
-    def _plan_aurora(self, check: Check, state: _AuroraState, window: _Window) -> _Plan:
+    def _plan_aurora(self, check: Check, state: _AuroraState, window: MetricWindow) -> _Plan:
         if check.kind == "aurora_slow":
             return self._plan_aurora_slow(check, state, window)
         if check.kind == "aurora_slow_percentage":
@@ -62,7 +62,7 @@ class _AuroraChecks(_ScalingContext):
                 capacity_bytes = float(gib * GIB)
                 capacity_note = f"{check.node_type} has {gib} GiB"
 
-        def finish(data: Mapping[_MetricKey, Series]) -> CheckResult:
+        def finish(data: Mapping[MetricKey, Series]) -> CheckResult:
             per_instance: dict[str, float] = {}
             count = 0
             for instance, key in keys.items():
@@ -107,12 +107,12 @@ class _AuroraChecks(_ScalingContext):
 
         return _MetricPlan(list(keys.values()), finish)
 
-    def _plan_aurora_disk(self, check: Check, state: _AuroraState, window: _Window) -> _MetricPlan:
+    def _plan_aurora_disk(self, check: Check, state: _AuroraState, window: MetricWindow) -> _MetricPlan:
         used_key = _cluster_metric(state.name, "VolumeBytesUsed", window)
         left_key = _cluster_metric(state.name, "AuroraVolumeBytesLeftTotal", window)
         source = "AWS/RDS VolumeBytesUsed / (VolumeBytesUsed + AuroraVolumeBytesLeftTotal) (DBClusterIdentifier)"
 
-        def finish(data: Mapping[_MetricKey, Series]) -> CheckResult:
+        def finish(data: Mapping[MetricKey, Series]) -> CheckResult:
             left = dict(data.get(left_key, []))
             shares = [
                 100.0 * used / (used + left[t])
@@ -142,7 +142,7 @@ class _AuroraChecks(_ScalingContext):
 
         return _MetricPlan([used_key, left_key], finish)
 
-    def _plan_aurora_slow(self, check: Check, state: _AuroraState, window: _Window) -> _Plan:
+    def _plan_aurora_slow(self, check: Check, state: _AuroraState, window: MetricWindow) -> _Plan:
         family = _engine_family(state.engine)
         pairs = _LATENCY_METRICS[family]
         source = (
@@ -158,7 +158,7 @@ class _AuroraChecks(_ScalingContext):
         }
         roles = dict(state.members)
 
-        def finish(data: Mapping[_MetricKey, Series]) -> CheckResult:
+        def finish(data: Mapping[MetricKey, Series]) -> CheckResult:
             weighted = 0.0
             statements = 0.0
             count = 0
@@ -208,7 +208,7 @@ class _AuroraChecks(_ScalingContext):
 
         return _MetricPlan([k for pair in keys.values() for k in pair], finish)
 
-    def _aurora_slow_percentage(self, check: Check, state: _AuroraState, window: _Window) -> CheckResult:
+    def _aurora_slow_percentage(self, check: Check, state: _AuroraState, window: MetricWindow) -> CheckResult:
         setup = _SLOW_LOG_SETUPS[_engine_family(state.engine)]
         group = setup.log_group(state.name)
         source = f"CloudWatch Logs {group} (every statement's duration; see aurora_slow_query_setup)"

@@ -27,7 +27,7 @@ MAX_POINTS_PER_METRIC = DATAPOINTS_PER_CALL // METRICS_PER_CALL
 
 
 @dataclass(frozen=True)
-class _Window:
+class MetricWindow:
     start: float
     end: float
     period: int
@@ -41,7 +41,7 @@ class _Window:
         return max(1, round((self.end - self.start) / self.period))
 
 
-def _window(now: float, window_minutes: float) -> _Window:
+def metric_window(now: float, window_minutes: float) -> MetricWindow:
     """The window that ends at ``now`` rounded down to the minute, in whole periods.
 
     The period is 1 minute (the resolution Redshift and RDS publish at) while a window has at most
@@ -54,16 +54,16 @@ def _window(now: float, window_minutes: float) -> _Window:
     age = now - (end - span)
     base = 60 if age <= 15 * 86400 else 300 if age <= 63 * 86400 else 3600
     period = base * max(1, math.ceil(span / (base * MAX_POINTS_PER_METRIC)))
-    return _Window(start=end - math.ceil(span / period) * period, end=end, period=period)
+    return MetricWindow(start=end - math.ceil(span / period) * period, end=end, period=period)
 
 
 @dataclass(frozen=True)
-class _MetricKey:
+class MetricKey:
     namespace: str
     metric: str
     dimensions: tuple[tuple[str, str], ...]
     stat: str
-    window: _Window
+    window: MetricWindow
 
     def describe(self) -> str:
         dims = ", ".join(f"{k}={v}" for k, v in self.dimensions)
@@ -74,16 +74,16 @@ Series = list[tuple[float, float]]
 """(epoch seconds, value) datapoints, oldest first."""
 
 
-def _redshift_metric(cluster: str, metric: str, window: _Window) -> _MetricKey:
-    return _MetricKey("AWS/Redshift", metric, (("ClusterIdentifier", cluster),), "Average", window)
+def _redshift_metric(cluster: str, metric: str, window: MetricWindow) -> MetricKey:
+    return MetricKey("AWS/Redshift", metric, (("ClusterIdentifier", cluster),), "Average", window)
 
 
-def _instance_metric(instance: str, metric: str, window: _Window) -> _MetricKey:
-    return _MetricKey("AWS/RDS", metric, (("DBInstanceIdentifier", instance),), "Average", window)
+def _instance_metric(instance: str, metric: str, window: MetricWindow) -> MetricKey:
+    return MetricKey("AWS/RDS", metric, (("DBInstanceIdentifier", instance),), "Average", window)
 
 
-def _cluster_metric(cluster: str, metric: str, window: _Window) -> _MetricKey:
-    return _MetricKey("AWS/RDS", metric, (("DBClusterIdentifier", cluster),), "Average", window)
+def _cluster_metric(cluster: str, metric: str, window: MetricWindow) -> MetricKey:
+    return MetricKey("AWS/RDS", metric, (("DBClusterIdentifier", cluster),), "Average", window)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -107,16 +107,16 @@ def _sql_time(epoch: float) -> str:
     return _utc(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def fetch_metric_series(cloudwatch: Any, keys: Iterable[_MetricKey]) -> dict[_MetricKey, Series]:
+def fetch_metric_series(cloudwatch: Any, keys: Iterable[MetricKey]) -> dict[MetricKey, Series]:
     """Fetch every series with as few GetMetricData calls as the API limits allow.
 
     Keys are grouped by window; each call carries up to 500 metrics and 100,800 datapoints, and
     ``NextToken`` pages are followed. Datapoints outside a key's window are dropped.
     """
-    by_window: dict[_Window, list[_MetricKey]] = {}
+    by_window: dict[MetricWindow, list[MetricKey]] = {}
     for key in dict.fromkeys(keys):
         by_window.setdefault(key.window, []).append(key)
-    data: dict[_MetricKey, Series] = {}
+    data: dict[MetricKey, Series] = {}
     if not by_window:
         return data
     for window, group in by_window.items():

@@ -19,10 +19,10 @@ from .checks import (
     Check,
 )
 from .metrics import (
+    MetricKey,
+    MetricWindow,
     Series,
     _fmt,
-    _MetricKey,
-    _Window,
 )
 from .results import NO_DATA, NO_DATA_NOT_FOUND, NO_DATA_PAUSED, CheckResult
 
@@ -119,14 +119,14 @@ _AURORA = _Service(
 
 @dataclass
 class _MetricPlan:
-    keys: list[_MetricKey]
-    finish: Callable[[Mapping[_MetricKey, Series]], CheckResult]
+    keys: list[MetricKey]
+    finish: Callable[[Mapping[MetricKey, Series]], CheckResult]
 
 
 @dataclass
 class _StatementPlan:
     check: Check
-    window: _Window
+    window: MetricWindow
     state: _RedshiftState
     sql: str
     parameters: dict[str, str]
@@ -177,7 +177,7 @@ def _long(cell: Mapping[str, Any]) -> int:
 
 def _no_data(
     check: Check,
-    window: _Window,
+    window: MetricWindow,
     source: str,
     why: str,
     *,
@@ -204,8 +204,8 @@ def _plan_on(
     service: _Service[_State],
     states: Mapping[str, _State],
     check: Check,
-    window: _Window,
-    plan: Callable[[Check, _State, _Window], _Plan],
+    window: MetricWindow,
+    plan: Callable[[Check, _State, MetricWindow], _Plan],
 ) -> _Plan:
     """``plan`` the check on its cluster, unless the cluster does not exist or emits no metrics."""
     state = states.get(check.cluster)
@@ -224,7 +224,13 @@ def _threshold(check: Check) -> float:
 
 
 def _answered(
-    check: Check, window: _Window, value: float, datapoints: int, source: str, observed: str, details: Mapping[str, Any]
+    check: Check,
+    window: MetricWindow,
+    value: float,
+    datapoints: int,
+    source: str,
+    observed: str,
+    details: Mapping[str, Any],
 ) -> CheckResult:
     """``check``'s verdict on ``value``; the reason is ``observed``, then how ``value`` compares with the threshold."""
     threshold = _threshold(check)

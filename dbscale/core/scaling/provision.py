@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from .athena import _AthenaChecks
 from .aurora_checks import _AuroraChecks
 from .checks import _REDSHIFT_KINDS, Check, _positive
-from .metrics import Series, _MetricKey, _window, fetch_metric_series
+from .metrics import MetricKey, Series, fetch_metric_series, metric_window
 from .plans import _AURORA, _REDSHIFT, _MetricPlan, _Plan, _plan_on, _Service, _State, _StatementPlan
 from .redshift_checks import _RedshiftChecks
 from .results import CheckResult
@@ -201,7 +201,7 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
         athena_cache: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
         plans: list[_Plan] = []
         for check in checks:
-            window = _window(now, check.window_minutes)
+            window = metric_window(now, check.window_minutes)
             if check.kind == "can_boot_redshift":
                 plans.append(self._plan_can_boot(check, window, athena_cache))
             elif check.kind in _REDSHIFT_KINDS:
@@ -250,6 +250,6 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
 
     # --- CloudWatch ---------------------------------------------------------------------------
 
-    def _fetch_metrics(self, keys: Iterable[_MetricKey]) -> dict[_MetricKey, Series]:
+    def _fetch_metrics(self, keys: Iterable[MetricKey]) -> dict[MetricKey, Series]:
         wanted = list(keys)
         return fetch_metric_series(self._client("cloudwatch"), wanted) if wanted else {}

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     pass
 
 from .checks import REDSHIFT_QUEUE_SQL, REDSHIFT_SLOW_SQL, REDSHIFT_SPILL_SQL, Check
-from .metrics import Series, _fmt, _mean, _MetricKey, _redshift_metric, _sql_time, _Window
+from .metrics import MetricKey, MetricWindow, Series, _fmt, _mean, _redshift_metric, _sql_time
 from .plans import _answered, _long, _MetricPlan, _no_data, _Plan, _RedshiftState, _ScalingContext, _StatementPlan
 from .results import CheckResult
 
@@ -22,7 +22,7 @@ _DATA_API_DONE = frozenset({"FINISHED", "FAILED", "ABORTED"})
 class _RedshiftChecks(_ScalingContext):
     # --- Redshift -----------------------------------------------------------------------------
 
-    def _plan_redshift(self, check: Check, state: _RedshiftState, window: _Window) -> _Plan:
+    def _plan_redshift(self, check: Check, state: _RedshiftState, window: MetricWindow) -> _Plan:
         if check.kind == "redshift_slow_percentage":
             return self._plan_query_share(
                 check,
@@ -54,7 +54,7 @@ class _RedshiftChecks(_ScalingContext):
         metric = "CPUUtilization" if check.utilization_type == "cpu" else "PercentageDiskSpaceUsed"
         key = _redshift_metric(state.name, metric, window)
 
-        def finish(data: Mapping[_MetricKey, Series]) -> CheckResult:
+        def finish(data: Mapping[MetricKey, Series]) -> CheckResult:
             values = [v for _, v in data.get(key, [])]
             label = "CPU utilization" if check.utilization_type == "cpu" else "disk space used"
             if not values:
@@ -79,7 +79,7 @@ class _RedshiftChecks(_ScalingContext):
 
         return _MetricPlan([key], finish)
 
-    def _plan_queue_wait(self, check: Check, state: _RedshiftState, window: _Window) -> _StatementPlan:
+    def _plan_queue_wait(self, check: Check, state: _RedshiftState, window: MetricWindow) -> _StatementPlan:
         """The longest WLM queue wait of the window's queries (0 when nothing queued): the backlog, in time."""
         source = "Redshift SYS_QUERY_HISTORY.queue_time via the Redshift Data API"
 
@@ -104,7 +104,7 @@ class _RedshiftChecks(_ScalingContext):
         self,
         check: Check,
         state: _RedshiftState,
-        window: _Window,
+        window: MetricWindow,
         sql: str,
         *,
         source: str,
