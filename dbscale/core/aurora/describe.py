@@ -28,7 +28,6 @@ BROKEN = frozenset(
     }
 )
 """Cluster states that need someone's attention in the RDS console: no step waits them out."""
-_BROKEN = BROKEN  # the old name, still imported by aurora.steps
 # The cluster tags its instances inherit at create (dbscale.core.clones' clone-of and copy-of, named
 # here because clones imports this module): the providers' IAM conditions on instances read them.
 INSTANCE_KIND_TAG_KEYS: tuple[str, ...] = (CREATED_BY_TAG_KEY, "dbscale:clone-of", "dbscale:copy-of")

@@ -11,9 +11,9 @@ from ..errors import ClusterNotFound
 from ..operation import StepOutcome
 from ..provisioning import ClusterSteps
 from .describe import (
-    _BROKEN,
     _SETTLED,
     _USABLE,
+    BROKEN,
     INSTANCE_KIND_TAG_KEYS,
     _pending_reboot,
     acu_range,
@@ -73,7 +73,7 @@ class AuroraSteps(ClusterSteps):
 
     @staticmethod
     def _broken(status: str, what: str) -> StepOutcome | None:
-        if status in _BROKEN:
+        if status in BROKEN:
             return StepOutcome.fail(f"{what} is '{status}' and needs attention in the RDS console")
         return None
 
