@@ -187,7 +187,7 @@ def cdk_waiter_definition(is_complete_arn: str, on_timeout_arn: str, max_attempt
 def cdk_run(duration: float, server: ResponseServer, ca_file: str) -> Run:
     """The same Create through the CDK provider framework's waiter: onEvent creates the cluster and
     starts the waiter; isComplete answers once the cluster is available."""
-    from dbscale.handlers.response import send_cfn_response
+    from dbscale.cfn.answer import send_cfn_response
 
     run = Run()
     with simulated_create(duration) as (session, clock, slow):

@@ -1,5 +1,5 @@
 """The answer to CloudFormation in a warm Lambda: one PUT over TLS to a server on 127.0.0.1, with the
-client TLS context made once per process (dbscale.handlers.response.tls_context) against making it
+client TLS context made once per process (dbscale.cfn.answer.tls_context) against making it
 for every answer (what send_cfn_response did before, and what a plain urllib/http.client sender does).
 
 Both variants run interleaved in random order in the same process, over answers of swept sizes
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import trustme  # noqa: E402
 
-from dbscale.handlers import response  # noqa: E402
+from dbscale.cfn import answer as response  # noqa: E402
 from tests.e2e.harness import ResponseServer  # noqa: E402
 
 ANSWERS = 150  # per variant

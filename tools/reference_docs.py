@@ -7,7 +7,7 @@ Every fact in the generated pages is read from the code, never retyped here:
 
 * ``docs/reference/custom-resources.md``: one section per ``Custom::*`` resource type, found as the
   ``provider`` of each module in ``dbscale/handlers/``. Its properties are the handler's schema
-  (:class:`dbscale.handlers.properties.Prop`: type, required, default, allowed values). What an
+  (:class:`dbscale.cfn.schema.Prop`: type, required, default, allowed values). What an
   update does to each property comes from the handler class's own tables (``identifier_property``,
   ``immutable``, ``settings``, ``size_properties``, ``KEYS_SET_ONCE``) and from which of its methods
   read the property (``props["X"]`` in ``converge``/``rescale`` calls, in ``_delete``, only in the
@@ -399,7 +399,7 @@ def handler_modules() -> list[Any]:
 
 def resource_docs() -> list[ResourceDoc]:
     """One :class:`ResourceDoc` per custom resource type (a handler module's ``provider``), by type name."""
-    from dbscale.handlers.runtime import Provider
+    from dbscale.cfn import Provider
 
     docs = []
     for module in handler_modules():
@@ -441,7 +441,7 @@ def resource_docs() -> list[ResourceDoc]:
 
 def scheduled_handler_sections() -> list[str]:
     """The handlers that take a property schema but are not custom resources (scheduled functions)."""
-    from dbscale.handlers.runtime import Provider
+    from dbscale.cfn import Provider
 
     lines: list[str] = []
     for module in handler_modules():

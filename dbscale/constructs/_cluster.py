@@ -26,7 +26,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from dbscale.handlers.properties import Prop, parse
+from dbscale.cfn.schema import Prop, parse
 
 from ._support import SERVICE_TIMEOUT_SECONDS, checked, fail, is_token, retained
 from .long_operations import Completion, LongOperations

@@ -17,9 +17,9 @@ from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IConstruct
 
+from dbscale.cfn.signal import AURORA_CLONE_SIGNAL_ATTRIBUTES as SIGNAL_ATTRIBUTES
 from dbscale.core.clones import iso, validate_clone_request
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
-from dbscale.handlers.aurora_clone import SIGNAL_ATTRIBUTES
 
 from ._support import checked, fail, unresolved
 from .aurora import AuroraCluster, _AuroraBase

@@ -23,7 +23,7 @@ from typing import Any
 from aws_cdk import CfnWaitCondition, CfnWaitConditionHandle, Duration, Fn, Stack, Token
 from constructs import Construct
 
-from dbscale.handlers.signal import (
+from dbscale.cfn.signal import (
     DATA_SEPARATOR,
     MAX_SIGNAL_TIMEOUT_SECONDS,
     SIGNAL_TIMEOUT_PROPERTY,

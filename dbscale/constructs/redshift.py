@@ -20,7 +20,7 @@ from dbscale.core.limits import (
     REDSHIFT_DEFAULT_PORT,
     REDSHIFT_LOG_EXPORTS,
 )
-from dbscale.core.redshift_settings import (
+from dbscale.core.redshift.settings import (
     normalize_logging,
     validate_account_id,
     validate_automated_snapshot_retention,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # Where each service's step runner lives; imported only when an operation of that service runs.
 _RUNNERS = {
-    "redshift": ("dbscale.core.redshift_steps", "RedshiftSteps"),
+    "redshift": ("dbscale.core.redshift", "RedshiftSteps"),
     "aurora": ("dbscale.core.aurora.steps", "AuroraSteps"),
     "clones": ("dbscale.core.clones", "CloneSteps"),
 }

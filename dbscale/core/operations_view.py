@@ -2,7 +2,7 @@
 
 Each provider function ``F`` has a Step Functions Standard state machine ``F-operations``; every
 request that outlasts its first invocation is one execution of it, whose input is the request's
-operation document (see :mod:`dbscale.handlers.workflow`). :func:`running_operations` finds the
+operation document (see :mod:`dbscale.cfn.workflow`). :func:`running_operations` finds the
 RUNNING executions (ListStateMachines, ListExecutions, DescribeExecution: read-only calls) and
 returns one :class:`RunningOperation` each, with the request's routing fields, the physical id of
 the resource it works on, and the execution's console link.

@@ -1,10 +1,10 @@
 """The providers' Lambda code as one reproducible zip, made from the installed package.
 
 The bundle holds exactly what the handlers import at run time: ``dbscale/__init__.py``,
-``dbscale/core/**.py`` (its subpackages included), ``dbscale/handlers/**.py`` and the ``tzdata``
-package (the IANA time zone files ``zoneinfo`` falls back on: the autoscaler's schedules need them,
-and a Lambda runtime image need not carry them). Nothing from the CDK, no CLI, no boto3 (every
-Lambda Python runtime ships it).
+``dbscale/core/**.py`` (its subpackages included), ``dbscale/cfn/**.py``, ``dbscale/handlers/**.py``
+and the ``tzdata`` package (the IANA time zone files ``zoneinfo`` falls back on: the autoscaler's
+schedules need them, and a Lambda runtime image need not carry them). Nothing from the CDK, no CLI,
+no boto3 (every Lambda Python runtime ships it).
 
 Only ``.py`` files are taken from the code (no ``__pycache__``, no stubs), in sorted order, with
 fixed timestamps and modes, so the same source always gives the same bytes and the same hash: the
@@ -31,7 +31,7 @@ def source_files() -> dict[str, Path]:
 
     package = Path(dbscale.__file__).parent
     files: dict[str, Path] = {"dbscale/__init__.py": package / "__init__.py"}
-    for sub in ("core", "handlers"):
+    for sub in ("core", "cfn", "handlers"):
         for path in sorted((package / sub).rglob("*.py")):
             files[f"dbscale/{path.relative_to(package).as_posix()}"] = path
     tzdata_dir = Path(tzdata.__file__).parent

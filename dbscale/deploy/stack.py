@@ -32,11 +32,11 @@ from dbscale.core.guardrails import Guardrails
 from .bucket import BUCKET_TAG, CodeBucket
 from .bundle import Bundle, build_bundle
 from .events import Change, StackEvent, StackWatcher
+from .exports import check_exports_free, exports_of, importers
 from .template import (
     CODE_PARAMETERS,
     DEFAULT_PREFIX,
     DEFAULT_STACK_NAME,
-    EXPORT_NAMES,
     render_template,
     template_body,
 )
@@ -176,7 +176,7 @@ class ProvidersDeployment:
         template = render_template(prefix=prefix, guardrails=guardrails)  # validates before any call
         stack = self._describe_stack()
         change_type = self._change_type(stack, on_step=on_step, on_event=on_event, timeout_seconds=timeout_seconds)
-        self._check_exports(stack)
+        check_exports_free(self._client("cloudformation"), stack)
         code = bundle or build_bundle()
         store = self.bucket
         bucket_name = store.ensure(bucket, on_step=on_step)
@@ -205,13 +205,20 @@ class ProvidersDeployment:
             # Retries of this call (botocore's, after a lost answer) are the same request to AWS.
             ClientToken=result.change_set,
         )
-        status, reason, result.changes = self._wait_for_change_set(result.change_set, timeout_seconds)
+        status, reason, result.changes = wait_for_change_set(
+            cfn,
+            self.stack_name,
+            result.change_set,
+            clock=self._clock,
+            poll_seconds=self._poll_seconds,
+            timeout_seconds=timeout_seconds,
+        )
         if status == "FAILED":
             if any(text in reason for text in _NO_CHANGES):
                 with aws_errors(f"delete the empty change set '{result.change_set}' (cloudformation:DeleteChangeSet)"):
                     cfn.delete_change_set(StackName=self.stack_name, ChangeSetName=result.change_set)
                 result.status = str(stack.get("StackStatus", "")) if stack else ""
-                result.exports = _exports(stack or {})
+                result.exports = exports_of(stack or {})
                 result.notes.append("no changes: the stack already matches")
                 return result
             with aws_errors(f"delete the failed change set '{result.change_set}' (cloudformation:DeleteChangeSet)"):
@@ -232,7 +239,7 @@ class ProvidersDeployment:
         final = self._watcher.watch(since, timeout_seconds, on_event, ok=_SETTLED_OK)
         result.status = str(final.get("StackStatus", ""))
         result.stack_id = str(final.get("StackId", result.stack_id))
-        result.exports = _exports(final)
+        result.exports = exports_of(final)
         return result
 
     def _create_change_set(self, **request: Any) -> str:
@@ -248,27 +255,6 @@ class ProvidersDeployment:
             self._client("cloudformation").execute_change_set(
                 StackName=self.stack_name, ChangeSetName=change_set, ClientRequestToken=change_set
             )
-
-    def _check_exports(self, stack: dict[str, Any] | None) -> None:
-        """InvalidState when another stack of the account and region holds one of the export names
-        (the change set would be made and its execution roll back)."""
-        ours = str(stack.get("StackId", "")) if stack else ""
-        cfn = self._client("cloudformation")
-        token: str | None = None
-        while True:
-            with aws_errors("list the exports of the account and region (cloudformation:ListExports)"):
-                page = cfn.list_exports(**({"NextToken": token} if token else {}))
-            for export in page.get("Exports", []):
-                if export.get("Name") in EXPORT_NAMES.values() and export.get("ExportingStackId") != ours:
-                    holder = str(export.get("ExportingStackId", "")).split("/")[1:2] or ["another stack"]
-                    raise InvalidState(
-                        f"export {export['Name']} is held by stack {holder[0]}: one providers stack per account and "
-                        "region exports these names (templates import them); update that one (--stack-name) or "
-                        "delete it first"
-                    )
-            token = page.get("NextToken")
-            if not token:
-                return
 
     def _change_type(
         self, stack: dict[str, Any] | None, *, on_step: StepCallback, on_event: EventCallback, timeout_seconds: float
@@ -335,31 +321,6 @@ class ProvidersDeployment:
                 raise
         return dict(stacks[0]) if stacks else None
 
-    def _wait_for_change_set(self, name: str, timeout_seconds: float) -> tuple[str, str, list[Change]]:
-        cfn = self._client("cloudformation")
-        deadline = self._clock.now() + timeout_seconds
-        while True:
-            with aws_errors(f"describe change set '{name}' (cloudformation:DescribeChangeSet)"):
-                described = cfn.describe_change_set(StackName=self.stack_name, ChangeSetName=name)
-            status = str(described.get("Status", ""))
-            if status in ("CREATE_COMPLETE", "FAILED"):
-                changes = [
-                    Change(
-                        action=str(c["ResourceChange"].get("Action", "")),
-                        logical_id=str(c["ResourceChange"].get("LogicalResourceId", "")),
-                        resource_type=str(c["ResourceChange"].get("ResourceType", "")),
-                        replacement=str(c["ResourceChange"].get("Replacement", "")),
-                    )
-                    for c in described.get("Changes", [])
-                    if "ResourceChange" in c
-                ]
-                return status, str(described.get("StatusReason", "")), changes
-            if self._clock.now() >= deadline:
-                raise OperationTimeout(f"change set {name} was still {status} after {timeout_seconds:.0f} s")
-            self._clock.sleep(min(self._poll_seconds, 2.0))
-
-    # --- delete --------------------------------------------------------------------------------
-
     def delete(
         self, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, on_event: EventCallback = _ignore
     ) -> DeleteResult:
@@ -373,7 +334,7 @@ class ProvidersDeployment:
         status = str(stack["StackStatus"])
         if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
             raise InvalidState(f"stack '{self.stack_name}' is {status}: wait for it to settle, then delete it")
-        users = self._importers(stack)
+        users = importers(self._client("cloudformation"), stack)
         if users:
             listed = "; ".join(f"{name} (imported by {', '.join(stacks)})" for name, stacks in sorted(users.items()))
             raise InvalidState(
@@ -387,23 +348,6 @@ class ProvidersDeployment:
             f"the code bucket (default name {self.default_bucket()})",
         ]
         return result
-
-    def _importers(self, stack: dict[str, Any]) -> dict[str, list[str]]:
-        from botocore.exceptions import ClientError
-
-        cfn = self._client("cloudformation")
-        users: dict[str, list[str]] = {}
-        for export in _exports(stack):
-            try:
-                stacks = cfn.list_imports(ExportName=export).get("Imports", [])
-            except ClientError as err:
-                if "is not imported by any stack" in str(err.response.get("Error", {}).get("Message", "")):
-                    continue
-                with aws_errors(f"list the stacks importing '{export}' (cloudformation:ListImports)"):
-                    raise
-            if stacks:
-                users[export] = [str(s) for s in stacks]
-        return users
 
     def _delete_and_wait(self, stack: dict[str, Any], timeout_seconds: float, on_event: EventCallback) -> None:
         stack_id = str(stack.get("StackId", self.stack_name))
@@ -441,5 +385,30 @@ class ProvidersDeployment:
         )
 
 
-def _exports(stack: dict[str, Any]) -> dict[str, str]:
-    return {str(o["ExportName"]): str(o["OutputValue"]) for o in stack.get("Outputs", []) or [] if o.get("ExportName")}
+def wait_for_change_set(
+    cfn: Any, stack_name: str, name: str, *, clock: Clock, poll_seconds: float, timeout_seconds: float
+) -> tuple[str, str, list[Change]]:
+    """(status, reason, changes) of change set ``name`` once it is made or has failed."""
+    deadline = clock.now() + timeout_seconds
+    while True:
+        with aws_errors(f"describe change set '{name}' (cloudformation:DescribeChangeSet)"):
+            described = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
+        status = str(described.get("Status", ""))
+        if status in ("CREATE_COMPLETE", "FAILED"):
+            changes = [
+                Change(
+                    action=str(c["ResourceChange"].get("Action", "")),
+                    logical_id=str(c["ResourceChange"].get("LogicalResourceId", "")),
+                    resource_type=str(c["ResourceChange"].get("ResourceType", "")),
+                    replacement=str(c["ResourceChange"].get("Replacement", "")),
+                )
+                for c in described.get("Changes", [])
+                if "ResourceChange" in c
+            ]
+            return status, str(described.get("StatusReason", "")), changes
+        if clock.now() >= deadline:
+            raise OperationTimeout(f"change set {name} was still {status} after {timeout_seconds:.0f} s")
+        clock.sleep(min(poll_seconds, 2.0))
+
+
+# --- delete --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ a derived ``CloneClusterIdentifier``) or a new ``CloneClusterIdentifier`` replac
 Delete removes the clone, without a final snapshot unless ``FinalSnapshot`` is true (clones are
 disposable), and never touches a cluster this resource did not create.
 
-With a completion signal (``CompletionSignalUrl``, see :mod:`dbscale.handlers.signal`) the resource
+With a completion signal (``CompletionSignalUrl``, see :mod:`dbscale.cfn.signal`) the resource
 answers SUCCESS as soon as AWS has accepted the first request of the operation (the copy's seed
 snapshot, or the clone itself) and keeps polling; the outcome goes to the wait condition handle:
 SUCCESS with the finished clone's attributes (:data:`SIGNAL_ATTRIBUTES`) as the signal's Data, or
@@ -26,6 +26,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from dbscale.cfn import LOG, Progress, Prop, Provider, Request, immutable_changes, parse
+from dbscale.cfn.signal import AURORA_CLONE_SIGNAL_ATTRIBUTES, SIGNAL_URL_PROPERTY
 from dbscale.core.aurora import RdsProvisioning, describe_db_cluster
 from dbscale.core.aurora.settings import tls_required
 from dbscale.core.aws import client, tag_dict
@@ -49,9 +51,6 @@ from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
 
 from .cluster import ReplaceableResource, cfn_tags, delete_owned, owned_by, text_attributes, update_tags
-from .properties import Prop, immutable_changes, parse
-from .runtime import LOG, Progress, Provider, Request
-from .signal import SIGNAL_URL_PROPERTY
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("SourceClusterId", required=True, immutable=True),
@@ -91,15 +90,7 @@ CONSTRUCT_TO_PROPERTY: dict[str, str] = {
 }
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 
-SIGNAL_ATTRIBUTES = (
-    "Endpoint.Address",
-    "Endpoint.Port",
-    "ReadEndpoint.Address",
-    "ClusterIdentifier",
-    "ClusterArn",
-    "ClonedFrom",
-    "SecretArn",
-)
+SIGNAL_ATTRIBUTES = AURORA_CLONE_SIGNAL_ATTRIBUTES
 """Attributes a completion signal carries, in this order (the construct reads them back by position)."""
 EARLY_ATTRIBUTES = ("ClusterIdentifier", "ClonedFrom")
 """What the early answer of a new clone carries: all that is known before the clone exists."""

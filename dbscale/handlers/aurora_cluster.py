@@ -6,18 +6,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from dbscale.cfn import LOG, Progress, Prop, Provider, Request, parse
 from dbscale.core.aurora import RdsProvisioning, describe_db_instance, pending_reboot
 from dbscale.core.aurora.settings import (
     check_auto_pause_version,
-    check_windows_apart,
     delete_parameter_group,
     ensure_tls_parameter_group,
     owned_parameter_group_name,
     supports_performance_insights,
     tls_required,
-    validate_backup_window,
     validate_log_exports,
-    validate_maintenance_window,
     validate_monitoring,
     validate_performance_insights_retention,
 )
@@ -45,10 +43,9 @@ from dbscale.core.validation import (
     validate_parameter_group_name,
     validate_security_group_ids,
 )
+from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
 
 from .cluster import LOGICAL_ID_TAG_KEY, STACK_TAG_KEY, ClusterResource, owned_by, text_attributes
-from .properties import Prop, parse
-from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),
@@ -116,7 +113,6 @@ INSTANCE_PROPERTIES: dict[str, str] = {
 }
 # Keys AWS takes once: a new one cannot re-encrypt what the old one protects.
 KEYS_SET_ONCE = ("MasterUserSecretKmsKeyId", "PerformanceInsightsKmsKeyId")
-RESTORE_PROPERTIES = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "RestoreToTime", "UseLatestRestorableTime")
 _FIELDS = {
     "engine": "Engine",
     "instance_class": "InstanceClass",

@@ -31,13 +31,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from dbscale.cfn import Prop, failure_reason, parse
 from dbscale.core.clock import SYSTEM_CLOCK, Clock
 from dbscale.core.clones import ClonePool, iso
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.validation import renamed, validate_copy_age_hours
-
-from .properties import Prop, parse
-from .runtime import failure_reason
 
 if TYPE_CHECKING:
     import boto3

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dbscale.cfn import LOG, Progress, Prop, Provider, Request, ResourceType, immutable_changes, parse
 from dbscale.core.errors import (
     ClusterAlreadyExists,
     ClusterNotFound,
@@ -25,9 +26,6 @@ from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
 from dbscale.core.validation import renamed, validate_cluster_identifier
-
-from .properties import Prop, immutable_changes, parse
-from .runtime import LOG, Progress, Provider, Request, ResourceType
 
 STACK_TAG_KEY = "dbscale:cfn-stack-id"
 LOGICAL_ID_TAG_KEY = "dbscale:cfn-logical-id"

@@ -19,15 +19,13 @@ import json
 import re
 from typing import Any
 
+from dbscale.cfn import LOG, Progress, Prop, Provider, Request, ResourceType, parse
 from dbscale.core.bootstrap import Grant, Migration, UserSpec, bootstrap
 from dbscale.core.bootstrap.executors import RdsDataExecutor, RedshiftDataExecutor, StatementExecutor
 from dbscale.core.bootstrap.migrations import ordered
 from dbscale.core.bootstrap.users import read_user_secret
 from dbscale.core.errors import DatabaseResuming, InvalidRequest
 from dbscale.core.validation import validate_cluster_identifier
-
-from .properties import Prop, parse
-from .runtime import LOG, Progress, Provider, Request, ResourceType
 
 ENGINE_DIALECTS = {"aurora-mysql": "mysql", "aurora-postgresql": "postgresql", "redshift": "redshift"}
 SCHEMA: tuple[Prop, ...] = (

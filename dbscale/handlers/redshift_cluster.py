@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dbscale.cfn import LOG, Progress, Prop, Provider, Request
 from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
 from dbscale.core.errors import ClusterNotFound, DbscaleError, InvalidRequest
 from dbscale.core.guardrails import Guardrails
@@ -16,7 +17,7 @@ from dbscale.core.limits import (
 )
 from dbscale.core.operation import Operation
 from dbscale.core.redshift import RESIZE_TYPES, RedshiftProvisioning
-from dbscale.core.redshift_settings import (
+from dbscale.core.redshift.settings import (
     delete_owned_parameter_group,
     ensure_tls_parameter_group,
     normalize_logging,
@@ -45,8 +46,6 @@ from dbscale.core.validation import (
 )
 
 from .cluster import ClusterResource, cfn_tags, owned_by, text_attributes
-from .properties import Prop
-from .runtime import LOG, Progress, Provider, Request
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),

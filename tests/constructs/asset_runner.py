@@ -188,7 +188,7 @@ def make_state_machine(operations: dict[str, Any]) -> str:
     ARN resolved to :class:`Context`'s) under the name the runtime derives from the function's ARN."""
     import boto3
 
-    from dbscale.handlers.workflow import state_machine_name  # from the asset
+    from dbscale.cfn.workflow import state_machine_name  # from the asset
 
     definition = resolve(operations["definition"], {operations["function"]: {"Arn": Context.invoked_function_arn}})
     json.loads(definition)  # resolved to JSON

@@ -1,5 +1,5 @@
 """Read a provider's long-operation state machine out of a synthesized template and check it:
-its name, its definition (the one ``dbscale.handlers.workflow.definition`` makes, the function's ARN
+its name, its definition (the one ``dbscale.cfn.workflow.definition`` makes, the function's ARN
 substituted), its role, its logging, and the grants of the provider function's role to run it.
 
 Used by tests/constructs/test_operations.py (the example app) and test_database_bootstrap.py.
@@ -11,17 +11,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dbscale.cfn.workflow import STATE_MACHINE_SUFFIX
 from dbscale.constructs import (
     AuroraCloneProvider,
     AuroraClusterProvider,
     DatabaseBootstrapProvider,
     RedshiftClusterProvider,
 )
-from dbscale.handlers.workflow import STATE_MACHINE_SUFFIX
 
 from .iam_policies import resolve
 
-# Every provider that runs on dbscale.handlers.runtime (its long operations on Step Functions).
+# Every provider that runs on dbscale.cfn.runtime (its long operations on Step Functions).
 PROVIDER_HANDLERS = frozenset(
     cls.handler_name
     for cls in (RedshiftClusterProvider, AuroraClusterProvider, AuroraCloneProvider, DatabaseBootstrapProvider)
@@ -111,7 +111,7 @@ class Operations:
 
 
 def provider_functions(template: dict[str, Any]) -> list[str]:
-    """Logical ids of the provider functions of ``template`` (those run by dbscale.handlers.runtime)."""
+    """Logical ids of the provider functions of ``template`` (those run by dbscale.cfn.runtime)."""
     return sorted(
         logical_id
         for logical_id, r in template["Resources"].items()

@@ -74,7 +74,7 @@ def test_redshift_bootstrap_uses_the_redshift_data_api(redshift_template: dict[s
 def test_the_bootstrap_provider_runs_its_long_operations_on_its_own_state_machine(
     redshift_template: dict[str, Any],
 ) -> None:
-    from dbscale.handlers.workflow import definition
+    from dbscale.cfn.workflow import definition
 
     from .operations import PARTITION, STATES_ACTIONS, listed, operations_of, provider_functions, role_statements
 

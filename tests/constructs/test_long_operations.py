@@ -82,8 +82,8 @@ def test_attribute_users_wait_for_the_condition(synthesized: Synthesized) -> Non
 
 
 def test_a_clone_reads_its_finished_attributes_from_the_completion_data(synthesized: Synthesized) -> None:
+    from dbscale.cfn.signal import signal_data
     from dbscale.handlers.aurora_clone import SIGNAL_ATTRIBUTES
-    from dbscale.handlers.signal import signal_data
 
     template = synthesized.template("Long")
     resources = template["Resources"]

@@ -1,5 +1,5 @@
 """The providers' long operations on Step Functions, in the example app: one Standard state machine
-per provider function, named after it, running exactly ``dbscale.handlers.workflow.definition``; its
+per provider function, named after it, running exactly ``dbscale.cfn.workflow.definition``; its
 role invokes only that function; the function's role runs only that machine's executions."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dbscale.handlers.workflow import (
+from dbscale.cfn.workflow import (
     Workflow,
     definition,
     execution_name,

@@ -305,7 +305,7 @@ def wired(module: Any, server: ResponseServer, ca_file: str, session: Any, clock
 def install_state_machine(session: Any, clock: Any, handler: Callable[[dict[str, Any], Any], Any]) -> tuple[str, Any]:
     """Create the provider's state machine (its real definition) in moto and run its executions
     in process: returns the machine's ARN and the started :class:`~tests.fakes.StepFunctionsSim`."""
-    from dbscale.handlers.workflow import definition, state_machine_name
+    from dbscale.cfn.workflow import definition, state_machine_name
     from tests.fakes import StepFunctionsSim
 
     sfn = session.client("stepfunctions")

@@ -138,7 +138,7 @@ def test_status_lists_the_fleet_as_json(server):
 
 
 def test_status_shows_a_custom_resources_running_operation_with_its_console_link(server):
-    from dbscale.handlers import workflow
+    from dbscale.cfn import workflow
 
     stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-stack/7a1c6a40-8f3e-11ef-9a46-0a8f2b3c4d5e"
     sfn = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1").client(

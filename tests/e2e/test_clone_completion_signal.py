@@ -13,12 +13,12 @@ import pytest
 from cfnlint.decode import decode_str
 from moto.backends import get_backend
 
-from dbscale.core.clones import copy_identifier
+from dbscale.cfn import workflow
+from dbscale.cfn.schema import FRAMEWORK_PROPERTIES
 from dbscale.core.aurora import instance_identifier
+from dbscale.core.clones import copy_identifier
 from dbscale.handlers import aurora_clone
 from dbscale.handlers.aurora_clone import SIGNAL_ATTRIBUTES
-from dbscale.handlers.properties import FRAMEWORK_PROPERTIES
-from dbscale.handlers import workflow
 from tests.e2e.harness import CloudFormation
 from tests.e2e.test_aurora_clone import CLONE, PROPS, TYPE, cfn, clusters, fake, rds, source  # noqa: F401
 from tests.fakes import FakeClock, SlowAws

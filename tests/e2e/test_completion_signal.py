@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from dbscale.handlers import workflow
+from dbscale.cfn import workflow
 from tests.e2e.harness import CloudFormation
 from tests.fakes import FakeClock, SlowAws
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dbscale.cfn.request import failed_create_id
 from dbscale.handlers import redshift_cluster
-from dbscale.handlers.runtime import failed_create_id
 from tests.e2e.harness import CloudFormation, LambdaContext
 from tests.fakes import AwsCallRecorder, FailingCalls, FakeClock, SlowAws, ThrottleInjector
 
@@ -370,7 +370,7 @@ def test_a_rollback_delete_during_a_running_create_stops_it_and_deletes_the_clus
 
 
 def test_the_state_machine_in_moto_is_the_definition_the_constructs_deploy(redshift_cfn: CloudFormation) -> None:
-    from dbscale.handlers.workflow import definition
+    from dbscale.cfn.workflow import definition
     from tests.e2e.harness import FUNCTION_ARN
 
     described = boto3.client("stepfunctions").describe_state_machine(stateMachineArn=redshift_cfn.state_machine_arn)

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from dbscale.core.redshift_settings import owned_parameter_group_name
+from dbscale.core.redshift.settings import owned_parameter_group_name
 from tests.e2e.harness import CloudFormation
 from tests.fakes import FailingCalls, redshift_settings
 

@@ -261,7 +261,7 @@ def test_watchdog_answers_with_the_cluster_id_when_a_call_overruns(
 def test_answer_over_a_hanging_endpoint_is_bounded_in_time() -> None:
     import socket
 
-    from dbscale.handlers.response import send_cfn_response
+    from dbscale.cfn.answer import send_cfn_response
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -78,9 +78,9 @@ def test_bootstrap_carries_the_migrations_and_a_user_whose_password_is_generated
 
 
 def test_properties_are_those_the_handlers_accept(template: dict[str, Any]) -> None:
+    from dbscale.cfn import Request
+    from dbscale.cfn.schema import parse
     from dbscale.handlers import aurora_cluster, database_bootstrap
-    from dbscale.handlers.properties import parse
-    from dbscale.handlers.runtime import Request
     from tests.e2e.harness import stringify
 
     def resolved(value: Any) -> Any:  # tokens become plausible literals

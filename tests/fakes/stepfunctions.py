@@ -4,7 +4,7 @@ moto 5.2.6 interprets Amazon States Language when ``mock_aws(config={"stepfuncti
 {"execute_state_machine": True}})`` is active: one daemon thread per execution, one more per
 program and one per task, all waiting in *real* time (Wait states, Retry backoff, task and
 execution timeouts), and Lambda tasks calling moto's Lambda. :class:`StepFunctionsSim` makes it
-usable for dbscale's long operations (:func:`dbscale.handlers.workflow.definition`):
+usable for dbscale's long operations (:func:`dbscale.cfn.workflow.definition`):
 
 * **Time.** Every thread moto starts for an execution, and the test's own thread, is a participant
   of a :class:`SharedClock`: a discrete-event scheduler on which a participant's ``sleep(t)`` (and

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
+from dbscale.cfn import Provider, ResourceType
+from dbscale.cfn.invocation import Invocation
 from dbscale.core.aws import client, guard_changes, limit_call_time
 from dbscale.core.errors import OperationStopped
-from dbscale.handlers.invocation import Invocation
-from dbscale.handlers.runtime import Provider, ResourceType
 from tests.fakes.faults import throttling_response
 
 

@@ -16,10 +16,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from dbscale.cfn import workflow
 from dbscale.cli import errors
 from dbscale.core import operations_view as view
 from dbscale.core.errors import AwsError, InvalidRequest
-from dbscale.handlers import workflow
 from tests.cli_runner import dbscale
 from tests.fakes import FailingCalls, fresh_session
 from tests.fakes.fleet import create_redshift

@@ -426,7 +426,7 @@ def test_a_delete_cloudformation_refuses_later_fails_with_its_reason_not_a_timeo
         "Outputs": {"T": {"Value": {"Fn::ImportValue": "dbscale-AuroraClusterServiceToken"}}},
     }
     cfn.create_stack(StackName="orders", TemplateBody=json.dumps(user))
-    monkeypatch.setattr(ProvidersDeployment, "_importers", lambda self, stack: {})
+    monkeypatch.setattr("dbscale.deploy.stack.importers", lambda cfn, stack: {})
     with pytest.raises(OperationFailed, match=r"ended CREATE_COMPLETE: .*in use by orders"):
         deployment.delete(timeout_seconds=60)
     assert set(_exports()) == set(EXPORT_NAMES.values())

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from dbscale.handlers.workflow import Workflow, definition, execution_name, operation_document, state_machine_name
+from dbscale.cfn.workflow import Workflow, definition, execution_name, operation_document, state_machine_name
 from tests.fakes import SharedClock, ShimObsolete, StepFunctionsSim
 from tests.fakes import stepfunctions as sim_module
 from tests.fakes.sessions import fresh_session

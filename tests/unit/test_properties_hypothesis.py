@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dbscale.cfn.schema import Prop, parse
 from dbscale.core.clones import parse_timestamp, validate_clone_request
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.validation import (
@@ -22,7 +23,6 @@ from dbscale.core.validation import (
     validate_tag,
 )
 from dbscale.handlers import aurora_clone, aurora_cluster, redshift_cluster
-from dbscale.handlers.properties import Prop, parse
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCHEMAS: list[tuple[Prop, ...]] = [redshift_cluster.SCHEMA, aurora_cluster.SCHEMA, aurora_clone.SCHEMA]

@@ -1,4 +1,4 @@
-"""The checks of Redshift settings (dbscale.core.redshift_settings), at their edges, as AWS documents them."""
+"""The checks of Redshift settings (dbscale.core.redshift.settings), at their edges, as AWS documents them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dbscale.core.errors import InvalidRequest
-from dbscale.core.redshift_settings import (
+from dbscale.core.redshift.settings import (
     logging_matches,
     normalize_logging,
     requires_tls,

@@ -53,7 +53,7 @@ def test_the_committed_reference_docs_are_up_to_date(reference: ModuleType, rend
 
 def test_every_construct_and_custom_resource_type_is_documented(rendered: dict[Path, str]) -> None:
     import dbscale.constructs as constructs
-    from dbscale.handlers.runtime import Provider
+    from dbscale.cfn import Provider
 
     text = rendered[ROOT / "docs" / "reference" / "constructs.md"]
     classes = [
@@ -108,9 +108,9 @@ def test_update_behaviour_is_read_from_the_handlers(rendered: dict[Path, str]) -
 def test_a_changed_docstring_or_schema_makes_the_docs_stale(
     reference: ModuleType, rendered: dict[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from dbscale.cfn.schema import Prop
     from dbscale.constructs import RedshiftCluster
     from dbscale.handlers import redshift_cluster
-    from dbscale.handlers.properties import Prop
 
     assert reference.stale(rendered) == []
     monkeypatch.setattr(

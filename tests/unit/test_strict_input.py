@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dbscale.cfn.schema import parse, service_timeout_seconds
 from dbscale.core.clones import parse_timestamp, validate_clone_request
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.validation import (
@@ -32,7 +33,6 @@ from dbscale.core.validation import (
     validate_text,
 )
 from dbscale.handlers import aurora_clone, aurora_cluster, clone_pool, redshift_cluster
-from dbscale.handlers.properties import parse, service_timeout_seconds
 
 # --- numbers and flags --------------------------------------------------------------------------
 

@@ -23,10 +23,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
+from dbscale.cfn.workflow import STATE_MACHINE_SUFFIX, definition
 from dbscale.core.guardrails import GUARDRAILS_ENV, Guardrails
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.deploy.template import prefix_problem
-from dbscale.handlers.workflow import STATE_MACHINE_SUFFIX, definition
 
 from .._asset import staged_handler_code
 from .._support import fail, is_token
@@ -90,7 +90,7 @@ class ClusterProvider(Construct):
 
     A request that needs more than its first invocation (a resize, a restore, a wait for a cluster
     to become available) runs as one Standard execution of :attr:`state_machine`, which invokes this
-    same function to check on it until it ends (``dbscale.handlers.workflow``). The function finds
+    same function to check on it until it ends (``dbscale.cfn.workflow``). The function finds
     its machine by name (``<function name>-operations``), so neither needs the other's ARN.
 
     :param cluster_identifier_prefix: standalone providers only: the role may manage clusters whose
@@ -120,7 +120,7 @@ class ClusterProvider(Construct):
     """The provider function: Python 3.14, arm64, 15-minute timeout, ``memory_size`` MiB, not in a VPC."""
     state_machine: sfn.StateMachine
     """The function's long operations: a Standard state machine named ``<function name>-operations``,
-    one execution per request that outlasts its first invocation (``dbscale.handlers.workflow``
+    one execution per request that outlasts its first invocation (``dbscale.cfn.workflow``
     holds its definition). Its role may only invoke this function and deliver its logs. It logs
     every event (level ALL) to :attr:`operations_log_group` without execution data: an execution's
     input holds CloudFormation's presigned ResponseURL until the request is answered. No X-Ray

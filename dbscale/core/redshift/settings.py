@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from . import windows
-from .aws import aws_errors, tag_dict, tag_list
-from .errors import AwsError, InvalidRequest
-from .limits import (
+from .. import windows
+from ..aws import aws_errors, tag_dict, tag_list
+from ..errors import AwsError, InvalidRequest
+from ..limits import (
     CREATED_BY_TAG_KEY,
     CREATED_BY_TAG_VALUE,
     REDSHIFT_AUTOMATED_SNAPSHOT_RETENTION_DAYS,
@@ -29,7 +29,7 @@ from .limits import (
     REDSHIFT_TLS_PARAMETERS,
     S3_BUCKET_NAME_LENGTH,
 )
-from .validation import validate_text
+from ..validation import validate_text
 
 _MAINTENANCE_TRACK = re.compile(r"[a-z][a-z0-9_]{0,255}", re.ASCII)
 # IAM: a path of up to 512 characters ('/' first and last) and a name of up to 64.

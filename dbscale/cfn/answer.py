@@ -1,4 +1,5 @@
-"""Sending the one answer to CloudFormation's presigned ResponseURL, bounded in attempts and time."""
+"""The one answer to CloudFormation: sent to its presigned ResponseURL, bounded in attempts and time,
+and the one place errors become a FAILED Reason (:func:`failure_reason`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from http.client import HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from dbscale.core.errors import AwsError, DbscaleError, InvalidRequest
 
 LOG = logging.getLogger("dbscale")
 
@@ -33,6 +36,22 @@ def clip_reason(text: str, limit: int = REASON_MAX_BYTES) -> str:
     if len(raw) <= limit:
         return text
     return raw[: limit - 20].decode("utf-8", "ignore") + " ... (truncated)"
+
+
+def failure_reason(err: BaseException) -> str:
+    """The FAILED Reason for an exception: the one place errors become sentences for CloudFormation."""
+    if isinstance(err, InvalidRequest):
+        text = f"Invalid property {err.field}: {err}" if err.field else f"Invalid request: {err}"
+    elif isinstance(err, AwsError):
+        text = f"AWS error {err.code}: {err}"
+    elif isinstance(err, DbscaleError):  # the core's messages already say what to do
+        text = str(err)
+    else:
+        text = (
+            f"Internal error in the dbscale provider ({type(err).__name__}: {err}); "
+            "see the provider function's CloudWatch logs"
+        )
+    return clip_reason(text)
 
 
 @functools.lru_cache(maxsize=4)

@@ -18,7 +18,7 @@ from typing import Any
 
 from dbscale.core.errors import InvalidRequest
 
-from .response import clip_reason, send_cfn_response
+from .answer import clip_reason, send_cfn_response
 
 SIGNAL_URL_PROPERTY = "CompletionSignalUrl"
 SIGNAL_TIMEOUT_PROPERTY = "CompletionSignalTimeout"
@@ -27,6 +27,20 @@ MAX_SIGNAL_TIMEOUT_SECONDS = 43_200
 DATA_SEPARATOR = "|"
 """Attribute values in a signal's Data, in the resource type's ``signal_attributes`` order: no
 value dbscale reports contains it (identifiers, endpoints, numbers, ARNs)."""
+SIGNAL_MARGIN_SECONDS = 120.0
+"""An operation with a completion signal ends this long before the wait condition's timeout
+(seconds): more than a sparse check's interval, so its FAILURE signal still lands in time."""
+AURORA_CLONE_SIGNAL_ATTRIBUTES = (
+    "Endpoint.Address",
+    "Endpoint.Port",
+    "ReadEndpoint.Address",
+    "ClusterIdentifier",
+    "ClusterArn",
+    "ClonedFrom",
+    "SecretArn",
+)
+"""Attributes a ``Custom::AuroraClone`` completion signal carries, in this order (its handler sends
+them, the AuroraClone construct reads them back by position)."""
 
 
 @dataclass(frozen=True)

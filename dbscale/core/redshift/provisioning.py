@@ -6,18 +6,18 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .aws import aws_errors, client
-from .clock import Clock
-from .errors import ClusterNotFound, InvalidRequest, InvalidState
-from .limits import (
+from ..aws import aws_errors, client
+from ..clock import Clock
+from ..errors import ClusterNotFound, InvalidRequest, InvalidState
+from ..limits import (
     REDSHIFT_DEFAULT_PORT,
     REDSHIFT_NODE_TYPES,
     REDSHIFT_RESIZE_TYPES,
 )
-from .operation import Operation
-from .plan import RescalePlan, redshift_plan
-from .provisioning import ClusterProvisioning, describe_one
-from .validation import (
+from ..operation import Operation
+from ..plan import RescalePlan, redshift_plan
+from ..provisioning import ClusterProvisioning, describe_one
+from ..validation import (
     validate_flag,
     validate_positive_number,
     validate_redshift_node_type,
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 RESIZE_TYPES = REDSHIFT_RESIZE_TYPES
 # States a change may start from; anything else is an operation in flight.
-_SETTLED = frozenset({"available", "paused"})
+SETTLED = frozenset({"available", "paused"})
 # States no amount of waiting fixes: a human has to look.
-_BROKEN = frozenset(
+BROKEN = frozenset(
     {
         "hardware-failure",
         "incompatible-hsm",
@@ -46,8 +46,8 @@ _BROKEN = frozenset(
 _RESERVED_OPTIONS = frozenset({"ClusterIdentifier", "NodeType", "NumberOfNodes", "ClusterType"})
 _FORBIDDEN_OPTIONS = frozenset({"MasterUserPassword", "ManageMasterPassword"})
 # ModifyCluster parameters that are sent by other calls (ModifyClusterIamRoles, EnableLogging).
-_IAM_SETTINGS = frozenset({"IamRoles", "DefaultIamRoleArn"})
-_LOGGING_SETTING = "LoggingProperties"
+IAM_SETTINGS = frozenset({"IamRoles", "DefaultIamRoleArn"})
+LOGGING_SETTING = "LoggingProperties"
 # What RestoreFromClusterSnapshot takes from the snapshot instead of from the request.
 _NOT_RESTORE_OPTIONS = frozenset({"DBName", "MasterUsername", "Tags"})
 _RESTORE_KEYS = frozenset({"SnapshotIdentifier", "SnapshotClusterIdentifier", "OwnerAccount"})
@@ -146,7 +146,7 @@ class RedshiftProvisioning(ClusterProvisioning):
     _managed_password_option = "ManageMasterPassword"
     _tagging_calls = ("create_tags", "delete_tags")
     _status_key = "ClusterStatus"
-    _settled_states = _SETTLED
+    _settled_states = SETTLED
 
     def __init__(
         self,
@@ -190,7 +190,7 @@ class RedshiftProvisioning(ClusterProvisioning):
         steps: list[dict[str, Any]] = [{"action": "wait_available"}]
         if logging_properties is not None:
             steps.append(
-                {"action": "apply_settings", "settings": {_LOGGING_SETTING: logging_properties}, "paused": None}
+                {"action": "apply_settings", "settings": {LOGGING_SETTING: logging_properties}, "paused": None}
             )
         if restore_from:
             self._restore(restore_from, options, steps, wait, timeout_minutes)
@@ -377,7 +377,7 @@ class RedshiftProvisioning(ClusterProvisioning):
         assert c is not None
         status = str(c["ClusterStatus"])
         steps: list[dict[str, Any]] = []
-        if status not in _SETTLED:
+        if status not in SETTLED:
             if not after_pending:
                 raise InvalidState(
                     f"Redshift cluster '{self._name}' is '{status}'; wait until it is available or "
@@ -441,7 +441,7 @@ class RedshiftProvisioning(ClusterProvisioning):
         """Apply ``ModifyCluster`` parameters (AWS names, e.g. ``VpcSecurityGroupIds``, ``Port``),
         plus ``IamRoles`` (the full list; sent with ``DefaultIamRoleArn`` by ModifyClusterIamRoles)
         and ``LoggingProperties`` (sent by EnableLogging/DisableLogging, see
-        :func:`~dbscale.core.redshift_settings.normalize_logging`).
+        :func:`~dbscale.core.redshift.settings.normalize_logging`).
 
         AWS accepts these calls only from an ``available`` cluster, so this is an operation: a
         paused cluster is resumed first, the settings are applied, the operation waits until the
@@ -461,9 +461,9 @@ class RedshiftProvisioning(ClusterProvisioning):
         groups = [
             group
             for group in (
-                {k: v for k, v in params.items() if k not in _IAM_SETTINGS and k != _LOGGING_SETTING},
-                {k: v for k, v in params.items() if k in _IAM_SETTINGS},
-                {k: v for k, v in params.items() if k == _LOGGING_SETTING},
+                {k: v for k, v in params.items() if k not in IAM_SETTINGS and k != LOGGING_SETTING},
+                {k: v for k, v in params.items() if k in IAM_SETTINGS},
+                {k: v for k, v in params.items() if k == LOGGING_SETTING},
             )
             if group
         ]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aws import aws_errors
-from .errors import AwsError
-from .operation import StepOutcome
-from .provisioning import ClusterSteps
-from .redshift import _BROKEN, _IAM_SETTINGS, _LOGGING_SETTING, _SETTLED, describe_cluster, plan_rescale
-from .redshift_settings import delete_owned_parameter_group, logging_matches, send_logging
-from .validation import validate_redshift_nodes
+from ..aws import aws_errors
+from ..errors import AwsError
+from ..operation import StepOutcome
+from ..provisioning import ClusterSteps
+from ..validation import validate_redshift_nodes
+from .provisioning import BROKEN, IAM_SETTINGS, LOGGING_SETTING, SETTLED, describe_cluster, plan_rescale
+from .settings import delete_owned_parameter_group, logging_matches, send_logging
 
 
 class RedshiftSteps(ClusterSteps):
@@ -21,7 +21,7 @@ class RedshiftSteps(ClusterSteps):
     _service_label = "Redshift"
     _fields_as_arguments = True
     _status_key = "ClusterStatus"
-    _settled = _SETTLED
+    _settled = SETTLED
     _paused_status = "paused"
     _resume_steps = ("resume", "wait_available")
     _pause_steps = ("pause", "wait_paused")
@@ -41,21 +41,21 @@ class RedshiftSteps(ClusterSteps):
         return describe_cluster(self._client, name)
 
     def _settings_in_effect(self, name: str, cluster: dict[str, Any], settings: dict[str, Any]) -> bool:
-        others = {k: v for k, v in settings.items() if k != _LOGGING_SETTING}
+        others = {k: v for k, v in settings.items() if k != LOGGING_SETTING}
         if others and not super()._settings_in_effect(name, cluster, others):
             return False
-        if _LOGGING_SETTING not in settings:
+        if LOGGING_SETTING not in settings:
             return True
         with aws_errors(f"read the logging status of Redshift cluster '{name}'"):
             status = self._client.describe_logging_status(ClusterIdentifier=name)
-        return logging_matches(settings[_LOGGING_SETTING], status)
+        return logging_matches(settings[LOGGING_SETTING], status)
 
     def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
         # One call per step (modify_settings groups them): each call makes the cluster 'modifying'.
-        if _LOGGING_SETTING in settings:
-            send_logging(self._client, name, settings[_LOGGING_SETTING])
+        if LOGGING_SETTING in settings:
+            send_logging(self._client, name, settings[LOGGING_SETTING])
             return
-        if _IAM_SETTINGS & set(settings):
+        if IAM_SETTINGS & set(settings):
             self._send_iam_roles(name, settings)
             return
         params = dict(settings)
@@ -102,7 +102,7 @@ class RedshiftSteps(ClusterSteps):
 
     def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
         status = cluster["ClusterStatus"]
-        if status in _BROKEN or cluster.get("ClusterAvailabilityStatus") == "Failed":
+        if status in BROKEN or cluster.get("ClusterAvailabilityStatus") == "Failed":
             return StepOutcome.fail(f"the cluster is '{status}' and needs attention in the Redshift console")
         return None
 
@@ -209,7 +209,7 @@ class RedshiftSteps(ClusterSteps):
         status = c["ClusterStatus"]
         if status in ("deleting", "final-snapshot"):
             return StepOutcome.next()
-        if status not in _SETTLED:
+        if status not in SETTLED:
             return StepOutcome.wait(f"waiting for '{status}' to finish before deleting")
         kwargs: dict[str, Any] = {"ClusterIdentifier": name}
         if final_snapshot:

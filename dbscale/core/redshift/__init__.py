@@ -1,0 +1,36 @@
+"""Redshift provisioned clusters: get-or-create, elastic or classic resize, pause/resume, settings, delete.
+
+:class:`RedshiftProvisioning` (``provisioning``) is the cluster; :class:`RedshiftSteps` (``steps``)
+runs the steps of its operations; ``plan_rescale`` and ``choose_resize`` (``provisioning``) plan a
+rescale by AWS's resize rules; ``settings`` holds AWS's rules for cluster settings (maintenance,
+snapshots, logging, IAM roles, the TLS parameter group).
+"""
+
+from __future__ import annotations
+
+from .provisioning import (
+    RESIZE_TYPES,
+    ConnectionInfo,
+    RedshiftProvisioning,
+    ResizePlan,
+    choose_resize,
+    cluster_arn,
+    describe_cluster,
+    plan_rescale,
+)
+
+# Saved operations find their step runner by the service name: "redshift" -> dbscale.core.redshift.RedshiftSteps
+# (dbscale.core.operation), so this re-export must stay.
+from .steps import RedshiftSteps
+
+__all__ = [
+    "RESIZE_TYPES",
+    "ConnectionInfo",
+    "RedshiftProvisioning",
+    "RedshiftSteps",
+    "ResizePlan",
+    "choose_resize",
+    "cluster_arn",
+    "describe_cluster",
+    "plan_rescale",
+]
