@@ -237,7 +237,7 @@ def test_asset_holds_the_handler_code_and_nothing_from_cdk(example: Synthesized)
     assert len(keys) == 1, "both providers share one asset"
     asset = example.outdir / f"asset.{keys.pop().removesuffix('.zip')}"
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
-    assert "dbscale/__init__.py" in files and "dbscale/core/validation.py" in files
+    assert "dbscale/__init__.py" in files and "dbscale/core/validation/values.py" in files
     # Nothing from the CDK or the CLI, no boto3 (the runtime has it), no crhelper (nothing imports it).
     assert not [
         f
