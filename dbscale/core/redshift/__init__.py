@@ -1,23 +1,16 @@
 """Redshift provisioned clusters: get-or-create, elastic or classic resize, pause/resume, settings, delete.
 
 :class:`RedshiftProvisioning` (``provisioning``) is the cluster; :class:`RedshiftSteps` (``steps``)
-runs the steps of its operations; ``plan_rescale`` and ``choose_resize`` (``provisioning``) plan a
-rescale by AWS's resize rules; ``settings`` holds AWS's rules for cluster settings (maintenance,
-snapshots, logging, IAM roles, the TLS parameter group).
+runs the steps of its operations; ``plan_rescale`` and ``choose_resize`` (``rescale``) plan a
+rescale by AWS's resize rules; ``describe`` reads clusters; ``settings`` holds AWS's rules for
+cluster settings (maintenance, snapshots, logging, IAM roles, the TLS parameter group).
 """
 
 from __future__ import annotations
 
-from .provisioning import (
-    RESIZE_TYPES,
-    ConnectionInfo,
-    RedshiftProvisioning,
-    ResizePlan,
-    choose_resize,
-    cluster_arn,
-    describe_cluster,
-    plan_rescale,
-)
+from .describe import cluster_arn, describe_cluster
+from .provisioning import RESIZE_TYPES, ConnectionInfo, RedshiftProvisioning
+from .rescale import ResizePlan, choose_resize, plan_rescale
 
 # Saved operations find their step runner by the service name: "redshift" -> dbscale.core.redshift.RedshiftSteps
 # (dbscale.core.operation), so this re-export must stay.

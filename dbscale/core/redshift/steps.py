@@ -10,7 +10,9 @@ from ..errors import AwsError
 from ..operation import StepOutcome
 from ..provisioning import ClusterSteps
 from ..validation import validate_redshift_nodes
-from .provisioning import BROKEN, IAM_SETTINGS, LOGGING_SETTING, SETTLED, describe_cluster, plan_rescale
+from .describe import BROKEN, SETTLED, describe_cluster
+from .provisioning import IAM_SETTINGS, LOGGING_SETTING
+from .rescale import plan_rescale
 from .settings import delete_owned_parameter_group, logging_matches, send_logging
 
 
