@@ -9,11 +9,10 @@ duplicate event) observes the cluster and moves on instead of repeating the chan
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from .aws import is_transient, record_changes
 from .clock import SYSTEM_CLOCK, Clock
@@ -23,10 +22,30 @@ if TYPE_CHECKING:
     import boto3
 
 # Where each service's step runner lives; imported only when an operation of that service runs.
-_RUNNERS = {
-    "redshift": ("dbscale.core.redshift", "RedshiftSteps"),
-    "aurora": ("dbscale.core.aurora.steps", "AuroraSteps"),
-    "clones": ("dbscale.core.clones", "CloneSteps"),
+def _redshift_steps() -> type:
+    from .redshift.steps import RedshiftSteps
+
+    return RedshiftSteps
+
+
+def _aurora_steps() -> type:
+    from .aurora.steps import AuroraSteps
+
+    return AuroraSteps
+
+
+def _clone_steps() -> type:
+    from .clones.steps import CloneSteps
+
+    return CloneSteps
+
+
+# Saved operations name their service; its runner is imported on first use (the runners import this
+# module). The table is the one place a service is tied to its runner class.
+RUNNERS: Mapping[str, Callable[[], type]] = {
+    "redshift": _redshift_steps,
+    "aurora": _aurora_steps,
+    "clones": _clone_steps,
 }
 _FORMAT_VERSION = 1
 
@@ -86,12 +105,42 @@ class StepRunner(Protocol):
     def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome: ...
 
 
+StepMethod = TypeVar("StepMethod", bound=Callable[..., "StepOutcome"])
+
+
+def step(action: str) -> Callable[[StepMethod], StepMethod]:
+    """Mark a runner method as the one that runs steps ``{"action": action, ...}``: a search for the
+    action's name finds the method, and :class:`StepTable` lists it."""
+
+    def mark(method: StepMethod) -> StepMethod:
+        method.step_action = action  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class StepTable:
+    """A step runner's table: ``STEPS[action]`` is the method marked ``@step(action)`` in the class
+    or a base class (a subclass's own wins). Built once per class, when it is defined."""
+
+    STEPS: ClassVar[Mapping[str, Callable[..., StepOutcome]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: dict[str, Callable[..., StepOutcome]] = {}
+        for base in reversed(cls.__mro__):
+            for value in vars(base).values():
+                action = getattr(value, "step_action", None)
+                if isinstance(action, str):
+                    table[action] = value
+        cls.STEPS = table
+
+
 def _runner(service: str, session: boto3.Session | None, clock: Clock) -> StepRunner:
     try:
-        module_name, class_name = _RUNNERS[service]
+        runner_class = RUNNERS[service]()
     except KeyError:
         raise ValueError(f"unknown operation service {service!r}") from None
-    runner_class = getattr(importlib.import_module(module_name), class_name)
     runner: StepRunner = runner_class(session=session, clock=clock)
     return runner
 
@@ -116,7 +165,7 @@ class Operation:
         session: boto3.Session | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if service not in _RUNNERS:
+        if service not in RUNNERS:
             raise ValueError(f"unknown operation service {service!r}")
         self.service = service
         self.cluster_name = cluster_name

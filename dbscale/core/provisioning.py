@@ -14,7 +14,7 @@ from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, t
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AwsError, ClusterAlreadyExists, ClusterNotFound, ClusterNotOwned, InvalidRequest, InvalidState
 from .limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE, TAG_KEY_MAX_LENGTH
-from .operation import Operation, StepOutcome
+from .operation import Operation, StepOutcome, StepTable, step
 from .validation import (
     validate_aws_options,
     validate_cluster_identifier,
@@ -276,7 +276,7 @@ class ClusterProvisioning:
         return op
 
 
-class ClusterSteps:
+class ClusterSteps(StepTable):
     """Base of the services' step runners: the steps whose logic does not depend on the service."""
 
     _client_service: ClassVar[str]
@@ -292,13 +292,13 @@ class ClusterSteps:
         self._client = client(self._client_service, session)
 
     def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome:
-        """Run one step (``step["action"]`` names the method ``_<action>``) on the cluster."""
+        """Run one step on the cluster: the method marked ``@step(step["action"])`` (see :attr:`STEPS`)."""
         action = step["action"]
         args = {k: v for k, v in step.items() if k != "action"} if self._fields_as_arguments else {}
-        method = getattr(self, f"_{action}", None)
+        method = self.STEPS.get(action)
         if method is None:
             return StepOutcome.fail(f"unknown {self._service_label} step '{action}'")
-        outcome: StepOutcome = method(cluster_name, step, **args)
+        outcome: StepOutcome = method(self, cluster_name, step, **args)
         return outcome
 
     def _cluster(self, name: str) -> dict[str, Any]:
@@ -314,6 +314,7 @@ class ClusterSteps:
         """A failed outcome when the cluster is in a state no amount of waiting fixes."""
         raise NotImplementedError
 
+    @step("wait_settled")
     def _wait_settled(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if (broken := self._cluster_broken(name, c)) is not None:
@@ -322,6 +323,7 @@ class ClusterSteps:
             return StepOutcome.next()
         return StepOutcome.wait(f"waiting for the running '{c[self._status_key]}' operation to finish")
 
+    @step("planned")
     def _planned(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         remaining = step["steps"]
         while remaining:
@@ -351,6 +353,7 @@ class ClusterSteps:
         """The Modify* call itself."""
         raise NotImplementedError
 
+    @step("apply_settings")
     def _apply_settings(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         # AWS refuses Modify* on a paused or busy cluster: wait until it settles, then plan from the
         # state it settled in (resume if paused, apply, wait, pause again) and run the plan inline.
@@ -384,6 +387,7 @@ class ClusterSteps:
             {"action": "wait_available"},
         ]
 
+    @step("modify_settings")
     def _modify_settings(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         c = self._cluster(name)
         settings = step["settings"]
@@ -395,6 +399,7 @@ class ClusterSteps:
         self._send_settings(name, settings, step)
         return StepOutcome.next()
 
+    @step("wait_deleted")
     def _wait_deleted(self, name: str, step: dict[str, Any]) -> StepOutcome:
         if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()

@@ -36,7 +36,7 @@ class ScriptedSteps:
 
 @pytest.fixture(autouse=True)
 def scripted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(operation_module._RUNNERS, "redshift", (__name__, "ScriptedSteps"))
+    monkeypatch.setitem(operation_module.RUNNERS, "redshift", lambda: ScriptedSteps)  # type: ignore[index]
     SCRIPT.clear()
     RUNS.clear()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..aws import InstanceAlreadyExists, aws_errors, tag_dict, tag_list
 from ..errors import ClusterNotFound
-from ..operation import StepOutcome
+from ..operation import StepOutcome, step
 from ..provisioning import ClusterSteps
 from .describe import (
     _SETTLED,
@@ -80,6 +80,7 @@ class AuroraSteps(ClusterSteps):
     def _cluster_broken(self, name: str, cluster: dict[str, Any]) -> StepOutcome | None:
         return self._broken(cluster["Status"], f"cluster '{name}'")
 
+    @step("replan")
     def _replan(self, name: str, step: dict[str, Any]) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and run it inline.
         request = {k: step[k] for k in ("instance_class", "reader_count", "acu", "paused", "immediate")}
@@ -90,6 +91,7 @@ class AuroraSteps(ClusterSteps):
         step.update({"action": "planned", "steps": planned})
         return self._planned(name, step)
 
+    @step("wait_available")
     def _wait_available(self, name: str, step: dict[str, Any]) -> StepOutcome:
         """The cluster and every instance in it are available (deleted instances gone)."""
         c = self._cluster(name)
@@ -106,12 +108,14 @@ class AuroraSteps(ClusterSteps):
                 return StepOutcome.wait(f"{what} is '{status}', waiting for 'available'")
         return StepOutcome.next()
 
+    @step("wait_stopped")
     def _wait_stopped(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if c["Status"] == "stopped":
             return StepOutcome.next()
         return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for 'stopped'")
 
+    @step("start")
     def _start(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if c["Status"] == "stopped":
@@ -121,6 +125,7 @@ class AuroraSteps(ClusterSteps):
             return StepOutcome.wait("waiting for 'stopping' to finish before starting")
         return StepOutcome.next()
 
+    @step("stop")
     def _stop(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if c["Status"] in ("stopped", "stopping"):
@@ -131,6 +136,7 @@ class AuroraSteps(ClusterSteps):
             self._client.stop_db_cluster(DBClusterIdentifier=name)
         return StepOutcome.next()
 
+    @step("modify_cluster")
     def _modify_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
         acu = step["acu"]
         seconds = step.get("auto_pause_seconds")
@@ -153,6 +159,7 @@ class AuroraSteps(ClusterSteps):
             )
         return StepOutcome.next()
 
+    @step("create_instance")
     def _create_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
         instance_id = step["instance_id"]
         try:
@@ -180,6 +187,7 @@ class AuroraSteps(ClusterSteps):
             )
         return StepOutcome.next()
 
+    @step("protect")
     def _protect(self, name: str, step: dict[str, Any]) -> StepOutcome:
         if self._cluster(name).get("DeletionProtection"):
             return StepOutcome.next()
@@ -187,6 +195,7 @@ class AuroraSteps(ClusterSteps):
             self._client.modify_db_cluster(DBClusterIdentifier=name, DeletionProtection=True, ApplyImmediately=True)
         return StepOutcome.next()
 
+    @step("after_restore")
     def _after_restore(self, name: str, step: dict[str, Any]) -> StepOutcome:
         # A restored cluster has no managed master secret of its own (it keeps the source's
         # password) and takes backup and maintenance settings only through ModifyDBCluster.
@@ -219,6 +228,7 @@ class AuroraSteps(ClusterSteps):
             changes += [{"action": "reboot_pending"}, {"action": "wait_available"}]
         return changes
 
+    @step("modify_instances")
     def _modify_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:
         engine = self._cluster(name)["Engine"]
         for instance in self._instances(name):
@@ -237,6 +247,7 @@ class AuroraSteps(ClusterSteps):
                 )
         return StepOutcome.next()
 
+    @step("reboot_pending")
     def _reboot_pending(self, name: str, step: dict[str, Any]) -> StepOutcome:
         # One instance per poll, readers first, each once available again: the cluster keeps serving.
         cluster = self._cluster(name)
@@ -256,6 +267,7 @@ class AuroraSteps(ClusterSteps):
                 return StepOutcome.wait(f"rebooted '{instance['DBInstanceIdentifier']}' to apply its parameter groups")
         return StepOutcome.next()
 
+    @step("modify_instance")
     def _modify_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
         instance = describe_db_instance(self._client, step["instance_id"])
         pending = (instance.get("PendingModifiedValues") or {}).get("DBInstanceClass")
@@ -269,6 +281,7 @@ class AuroraSteps(ClusterSteps):
             )
         return StepOutcome.next()
 
+    @step("failover")
     def _failover(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
@@ -280,6 +293,7 @@ class AuroraSteps(ClusterSteps):
             self._client.failover_db_cluster(DBClusterIdentifier=name, TargetDBInstanceIdentifier=step["instance_id"])
         return StepOutcome.next()
 
+    @step("wait_writer")
     def _wait_writer(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
@@ -287,6 +301,7 @@ class AuroraSteps(ClusterSteps):
             return StepOutcome.next()
         return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for '{step['instance_id']}' to become the writer")
 
+    @step("delete_instance")
     def _delete_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
         try:
             instance = describe_db_instance(self._client, step["instance_id"])
@@ -304,6 +319,7 @@ class AuroraSteps(ClusterSteps):
             self._client.delete_db_instance(DBInstanceIdentifier=step["instance_id"])
         return StepOutcome.next()
 
+    @step("check_final_snapshot")
     def _check_final_snapshot(self, name: str, step: dict[str, Any]) -> StepOutcome:
         snapshot = step["final_snapshot"]
         if (c := self._cluster_if_exists(name)) is None or c["Status"] == "deleting":
@@ -328,6 +344,7 @@ class AuroraSteps(ClusterSteps):
             )
         return StepOutcome.next()
 
+    @step("delete_instances")
     def _delete_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:
         if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()
@@ -344,6 +361,7 @@ class AuroraSteps(ClusterSteps):
                     self._client.delete_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"])
         return StepOutcome.next()
 
+    @step("delete_cluster")
     def _delete_cluster(self, name: str, step: dict[str, Any]) -> StepOutcome:
         if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()

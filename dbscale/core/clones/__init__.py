@@ -42,9 +42,8 @@ from .plans import DEFAULT_COPY_SERVERLESS_V2_CAPACITY, ClonePlan, CloneSlotUnav
 from .pool import ClonePool, PoolDecision, PoolMaintenance, PoolStatus
 from .provision import provision_clone
 
-# Saved operations of the ``clones`` service find their runner by the module path
-# "dbscale.core.clones" (dbscale.core.operation._RUNNERS), as written by the release before this
-# package existed: keep CloneSteps importable from here so those operations still resume.
+# Saved operations name only their service ("clones"); dbscale.core.operation.RUNNERS maps it to
+# CloneSteps, so operations saved before this package existed still resume.
 from .steps import CloneSteps
 
 __all__ = [

@@ -10,7 +10,7 @@ from ..aurora.describe import BROKEN
 from ..aws import aws_errors, client, tag_dict, tag_list
 from ..clock import Clock
 from ..errors import AwsError
-from ..operation import StepOutcome
+from ..operation import StepOutcome, StepTable, step
 from .inventory import USABLE_STATES, clone_count, cluster_instances, find_cluster, find_snapshot, rds_list
 from .naming import CLONE_OF_TAG_KEY, seed_snapshot_identifier
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _CLONABLE = frozenset({"available", "backing-up", "stopped"})
 
 
-class CloneSteps:
+class CloneSteps(StepTable):
     """Runs the steps of clone and copy operations (the ``clones`` service of
     :class:`~dbscale.core.operation.Operation`). Each step checks AWS before it acts, so running
     it again after it took effect changes nothing. ``aurora`` steps run an
@@ -33,12 +33,13 @@ class CloneSteps:
 
     def run(self, cluster_name: str, step: dict[str, Any]) -> StepOutcome:
         action = step["action"]
-        method = getattr(self, f"_{action}", None)
+        method = self.STEPS.get(action)
         if method is None:
             return StepOutcome.fail(f"unknown clone step '{action}'")
-        outcome: StepOutcome = method(step)
+        outcome: StepOutcome = method(self, step)
         return outcome
 
+    @step("aurora")
     def _aurora(self, step: dict[str, Any]) -> StepOutcome:
         return self._aurora_steps.run(step["cluster"], step["step"])
 
@@ -47,6 +48,7 @@ class CloneSteps:
 
     # --- copies -------------------------------------------------------------------------
 
+    @step("snapshot")
     def _snapshot(self, step: dict[str, Any]) -> StepOutcome:
         if find_cluster(self._client, step["copy"]) is not None or find_snapshot(self._client, step["snapshot"]):
             return StepOutcome.next()
@@ -79,6 +81,7 @@ class CloneSteps:
         have = tag_dict(found.get("TagList"))
         return all(have.get(key) == value for key, value in tags.items())
 
+    @step("wait_snapshot")
     def _wait_snapshot(self, step: dict[str, Any]) -> StepOutcome:
         if find_cluster(self._client, step["copy"]) is not None:
             return StepOutcome.next()
@@ -94,6 +97,7 @@ class CloneSteps:
             return StepOutcome.wait(f"snapshot '{step['snapshot']}' for copy '{step['copy']}' is being made{done}")
         return StepOutcome.fail(f"snapshot '{step['snapshot']}' is '{status}'")
 
+    @step("restore_copy")
     def _restore_copy(self, step: dict[str, Any]) -> StepOutcome:
         if find_cluster(self._client, step["copy"]) is not None:
             return StepOutcome.next()
@@ -112,6 +116,7 @@ class CloneSteps:
                 raise
         return StepOutcome.next()
 
+    @step("delete_snapshot")
     def _delete_snapshot(self, step: dict[str, Any]) -> StepOutcome:
         snapshot = find_snapshot(self._client, step["snapshot"])
         if snapshot is None or snapshot.get("Status") == "deleting":
@@ -124,6 +129,7 @@ class CloneSteps:
 
     # --- clones -------------------------------------------------------------------------
 
+    @step("clone")
     def _clone(self, step: dict[str, Any]) -> StepOutcome:
         clusters = {c["DBClusterIdentifier"]: c for c in self._all_clusters()}
         clone_id, origin_id = step["clone"], step["origin"]
@@ -169,6 +175,7 @@ class CloneSteps:
                 raise
         return StepOutcome.next()
 
+    @step("manage_password")
     def _manage_password(self, step: dict[str, Any]) -> StepOutcome:
         cluster = describe_db_cluster(self._client, step["cluster"])
         if cluster.get("MasterUserSecret"):
@@ -183,6 +190,7 @@ class CloneSteps:
 
     # --- purging --------------------------------------------------------------------------
 
+    @step("purge_copy")
     def _purge_copy(self, step: dict[str, Any]) -> StepOutcome:
         """Delete an obsolete copy without clones: ``start`` deletes its instances (and seed snapshot)
         without waiting; ``finish`` waits for them to go, then deletes the cluster. A copy that has

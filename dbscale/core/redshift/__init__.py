@@ -11,9 +11,6 @@ from __future__ import annotations
 from .describe import cluster_arn, describe_cluster
 from .provisioning import RESIZE_TYPES, ConnectionInfo, RedshiftProvisioning
 from .rescale import ResizePlan, choose_resize, plan_rescale
-
-# Saved operations find their step runner by the service name: "redshift" -> dbscale.core.redshift.RedshiftSteps
-# (dbscale.core.operation), so this re-export must stay.
 from .steps import RedshiftSteps
 
 __all__ = [

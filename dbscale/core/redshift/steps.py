@@ -7,7 +7,7 @@ from typing import Any
 
 from ..aws import aws_errors
 from ..errors import AwsError
-from ..operation import StepOutcome
+from ..operation import StepOutcome, step
 from ..provisioning import ClusterSteps
 from ..validation import validate_redshift_nodes
 from .describe import BROKEN, SETTLED, describe_cluster
@@ -80,6 +80,7 @@ class RedshiftSteps(ClusterSteps):
         with aws_errors(f"change the IAM roles of Redshift cluster '{name}'"):
             self._client.modify_cluster_iam_roles(**params)
 
+    @step("reboot_for_parameters")
     def _reboot_for_parameters(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         # Asked for explicitly (RebootForParameterChanges): reboot once when AWS reports the new
         # parameter group's values pending a reboot, then wait until the cluster is back.
@@ -96,6 +97,7 @@ class RedshiftSteps(ClusterSteps):
             return StepOutcome.wait("rebooting to apply the parameter group")
         return StepOutcome.next()
 
+    @step("delete_parameter_group")
     def _delete_parameter_group(self, name: str, step: dict[str, Any], **_: Any) -> StepOutcome:
         gone = delete_owned_parameter_group(self._client, step["group"], step.get("tags") or {})
         if not gone:
@@ -108,6 +110,7 @@ class RedshiftSteps(ClusterSteps):
             return StepOutcome.fail(f"the cluster is '{status}' and needs attention in the Redshift console")
         return None
 
+    @step("replan")
     def _replan(self, name: str, step: dict[str, Any], **args: Any) -> StepOutcome:
         # The plan could not be made while another operation ran: make it now and splice it in.
         c = self._cluster(name)
@@ -119,6 +122,7 @@ class RedshiftSteps(ClusterSteps):
         step["steps"] = planned
         return self._planned(name, step)
 
+    @step("resume")
     def _resume(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if c["ClusterStatus"] == "paused":
@@ -126,6 +130,7 @@ class RedshiftSteps(ClusterSteps):
                 self._client.resume_cluster(ClusterIdentifier=name)
         return StepOutcome.next()
 
+    @step("pause")
     def _pause(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if c["ClusterStatus"] in ("paused", "pausing"):
@@ -136,6 +141,7 @@ class RedshiftSteps(ClusterSteps):
             self._client.pause_cluster(ClusterIdentifier=name)
         return StepOutcome.next()
 
+    @step("wait_available")
     def _wait_available(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if (broken := self._cluster_broken(name, c)) is not None:
@@ -144,6 +150,7 @@ class RedshiftSteps(ClusterSteps):
             return StepOutcome.next()
         return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for 'available'")
 
+    @step("wait_paused")
     def _wait_paused(self, name: str, step: dict[str, Any]) -> StepOutcome:
         c = self._cluster(name)
         if (broken := self._cluster_broken(name, c)) is not None:
@@ -152,6 +159,7 @@ class RedshiftSteps(ClusterSteps):
             return StepOutcome.next()
         return StepOutcome.wait(f"cluster is '{c['ClusterStatus']}', waiting for 'paused'")
 
+    @step("resize")
     def _resize(
         self, name: str, step: dict[str, Any], *, node_type: str, number_of_nodes: int, classic: bool, reason: str = ""
     ) -> StepOutcome:
@@ -183,6 +191,7 @@ class RedshiftSteps(ClusterSteps):
             raise
         return (str(resize.get("Status", "NONE")), str(resize.get("Message", "")))
 
+    @step("wait_resized")
     def _wait_resized(self, name: str, step: dict[str, Any], *, node_type: str, number_of_nodes: int) -> StepOutcome:
         c = self._cluster(name)
         if (broken := self._cluster_broken(name, c)) is not None:
@@ -205,6 +214,7 @@ class RedshiftSteps(ClusterSteps):
             f"cluster is '{c['ClusterStatus']}' (resize {status.lower()}), resizing to {number_of_nodes} x {node_type}"
         )
 
+    @step("delete")
     def _delete(self, name: str, step: dict[str, Any], *, final_snapshot: str | None) -> StepOutcome:
         if (c := self._cluster_if_exists(name)) is None:
             return StepOutcome.next()
