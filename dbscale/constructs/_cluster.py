@@ -47,7 +47,7 @@ class _RenderTags:
     (``aws:...``, ``dbscale:...``) fails the synth with the construct's path.
     """
 
-    def __init__(self, owner: _ClusterBase) -> None:
+    def __init__(self, owner: ClusterBase) -> None:
         self._owner = owner
 
     def produce(self, context: IResolveContext) -> Any:
@@ -60,7 +60,7 @@ class _RenderTags:
 
 
 @jsii.implements(ITaggable, ec2.IConnectable)
-class _ClusterBase(Construct):
+class ClusterBase(Construct):
     """A cluster managed by a dbscale custom resource. Subclasses fill in the service specifics."""
 
     _metric_namespace: str

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .providers._base import _shared_code
+from .providers._base import shared_code
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def handler_function(
         runtime=lambda_.Runtime.PYTHON_3_14,
         architecture=lambda_.Architecture.ARM_64,
         handler=handler,
-        code=_shared_code(Stack.of(scope)),
+        code=shared_code(Stack.of(scope)),
         timeout=timeout,
         memory_size=256,
         role=role,

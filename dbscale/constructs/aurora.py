@@ -36,7 +36,7 @@ from dbscale.core.validation import (
 from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
 
 from . import _support as support
-from ._cluster import _ClusterBase
+from ._cluster import ClusterBase
 from ._support import checked, fail, private_subnets, retained, skip_final_snapshot, unresolved, warn
 from .long_operations import LongOperations
 from .providers import AuroraClusterProvider
@@ -63,7 +63,7 @@ _SEVEN_DAYS = Duration.days(7)
 _ONE_MINUTE = Duration.minutes(1)
 
 
-class _AuroraBase(_ClusterBase):
+class AuroraBase(ClusterBase):
     """What an Aurora cluster and a clone of one have in common: endpoints, secret, metrics."""
 
     _metric_namespace = "AWS/RDS"
@@ -96,7 +96,7 @@ class _AuroraBase(_ClusterBase):
         return self.metric("ServerlessDatabaseCapacity", **props)
 
 
-class AuroraCluster(_AuroraBase):
+class AuroraCluster(AuroraBase):
     """An Aurora cluster: private, encrypted with a retained KMS key, TLS required, AWS-managed password.
 
     The subnet group, security group, key and (with ``require_tls``) the cluster parameter group are

@@ -22,7 +22,7 @@ from dbscale.core.clones import iso, validate_clone_request
 from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 
 from ._support import checked, fail, unresolved
-from .aurora import AuroraCluster, _AuroraBase
+from .aurora import AuroraBase, AuroraCluster
 from .long_operations import LongOperations
 from .providers import AuroraCloneProvider
 
@@ -68,7 +68,7 @@ def source_name(scope: IConstruct, source: object) -> tuple[str, AuroraCluster |
     )
 
 
-class AuroraClone(_AuroraBase):
+class AuroraClone(AuroraBase):
     """A copy-on-write clone of an Aurora cluster, with one writer instance (see ``docs/clones.md``).
 
     Clones are disposable: by default the clone is deleted **without a final snapshot** when it is

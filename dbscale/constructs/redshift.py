@@ -41,13 +41,13 @@ from dbscale.core.validation import (
 )
 
 from . import _support as support
-from ._cluster import _ClusterBase
+from ._cluster import ClusterBase
 from ._support import checked, private_subnets, skip_final_snapshot, unresolved, warn
 from .long_operations import LongOperations
 from .providers import RedshiftClusterProvider
 
 
-class RedshiftCluster(_ClusterBase):
+class RedshiftCluster(ClusterBase):
     """A provisioned Redshift cluster: private, encrypted with a retained KMS key, AWS-managed admin password.
 
     The subnet group, security group and key are native CloudFormation resources; the cluster is a

@@ -63,12 +63,8 @@ LONG_FUNCTIONS: dict[str, int] = {
 }
 # "importing.module: from.module._name" pairs that cross modules today.
 PRIVATE_IMPORTS: set[str] = {
-    "dbscale.constructs._function: dbscale.constructs.providers._base._shared_code",
-    "dbscale.constructs.aurora: dbscale.constructs._cluster._ClusterBase",
-    "dbscale.constructs.aurora_clone: dbscale.constructs.aurora._AuroraBase",
     "dbscale.constructs.providers.aurora: dbscale.constructs.providers._rds._RdsProvider",
     "dbscale.constructs.providers.aurora_clone: dbscale.constructs.providers._rds._RdsProvider",
-    "dbscale.constructs.redshift: dbscale.constructs._cluster._ClusterBase",
     "dbscale.core.aurora.provisioning: dbscale.core.aurora.describe._SETTLED",
     "dbscale.core.aurora.provisioning: dbscale.core.aurora.describe._next_numbers",
     "dbscale.core.aurora.rescale: dbscale.core.aurora.describe._members",
@@ -101,8 +97,6 @@ PRIVATE_IMPORTS: set[str] = {
     "dbscale.core.autoscale.runner: dbscale.core.autoscale.redshift_rules._RedshiftRules",
     "dbscale.core.autoscale.runner: dbscale.core.autoscale.rules._minutes",
     "dbscale.core.autoscale.strategies: dbscale.core.autoscale.observe._Observed",
-    "dbscale.core.autoscale.strategies: dbscale.core.scaling.plans._answered",
-    "dbscale.core.autoscale.strategies: dbscale.core.scaling.plans._no_data",
     "dbscale.core.scaling.athena: dbscale.core.scaling.metrics._fmt",
     "dbscale.core.scaling.athena: dbscale.core.scaling.metrics._usd",
     "dbscale.core.scaling.athena: dbscale.core.scaling.plans._ScalingContext",
@@ -119,8 +113,6 @@ PRIVATE_IMPORTS: set[str] = {
     "dbscale.core.scaling.aurora_checks: dbscale.core.scaling.plans._MetricPlan",
     "dbscale.core.scaling.aurora_checks: dbscale.core.scaling.plans._Plan",
     "dbscale.core.scaling.aurora_checks: dbscale.core.scaling.plans._ScalingContext",
-    "dbscale.core.scaling.aurora_checks: dbscale.core.scaling.plans._answered",
-    "dbscale.core.scaling.aurora_checks: dbscale.core.scaling.plans._no_data",
     "dbscale.core.scaling.plans: dbscale.core.scaling.checks._AURORA_KINDS",
     "dbscale.core.scaling.plans: dbscale.core.scaling.checks._REDSHIFT_KINDS",
     "dbscale.core.scaling.plans: dbscale.core.scaling.metrics._fmt",
@@ -146,9 +138,7 @@ PRIVATE_IMPORTS: set[str] = {
     "dbscale.core.scaling.redshift_checks: dbscale.core.scaling.plans._RedshiftState",
     "dbscale.core.scaling.redshift_checks: dbscale.core.scaling.plans._ScalingContext",
     "dbscale.core.scaling.redshift_checks: dbscale.core.scaling.plans._StatementPlan",
-    "dbscale.core.scaling.redshift_checks: dbscale.core.scaling.plans._answered",
     "dbscale.core.scaling.redshift_checks: dbscale.core.scaling.plans._long",
-    "dbscale.core.scaling.redshift_checks: dbscale.core.scaling.plans._no_data",
 }
 
 

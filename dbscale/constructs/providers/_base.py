@@ -176,7 +176,7 @@ class ClusterProvider(Construct):
             runtime=state.value("runtime", lambda: lambda_.Runtime.PYTHON_3_14),
             architecture=state.value("architecture", lambda: lambda_.Architecture.ARM_64),
             handler=self.handler_name,
-            code=_shared_code(self._stack),
+            code=shared_code(self._stack),
             timeout=state.value("timeout", lambda: Duration.minutes(15)),
             memory_size=memory_size,
             # CloudFormation invokes the function asynchronously; Lambda would retry a delivery whose
@@ -470,7 +470,7 @@ class ClusterProvider(Construct):
 _CODE: dict[int, tuple[Stack, lambda_.Code]] = {}
 
 
-def _shared_code(stack: Stack) -> lambda_.Code:
+def shared_code(stack: Stack) -> lambda_.Code:
     """One asset per stack for both providers (an AssetCode binds to a single stack).
 
     Keyed by the stack object itself (ids are checked against the stored stack, since Python may

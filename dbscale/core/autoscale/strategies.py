@@ -19,7 +19,7 @@ from typing import Any
 from ..limits import REDSHIFT_NODE_TYPES
 from ..scaling import CheckResult
 from ..scaling.metrics import metric_window
-from ..scaling.plans import _answered, _no_data
+from ..scaling.plans import answered, no_data_result
 from .decisions import ClusterRef
 from .forecasts import HOURS_PER_WEEK, Forecast, learn
 from .guide import FORECAST_HEADROOM_POINTS, guide_for, trust_forecast
@@ -251,17 +251,17 @@ class AutoscalerStrategy:
             # FIFO at the cluster's full capacity: the queue at the window's end, in seconds of that capacity.
             queued = view.queued[min(last, len(view.queued)) - 1] if view.queued else 0.0
             wait = queued / (view.nodes * 100) * 60
-            return _answered(check, window, wait, last - first, "model queue", f"longest wait {wait:.0f} s", {})
+            return answered(check, window, wait, last - first, "model queue", f"longest wait {wait:.0f} s", {})
         if check.kind == "redshift_slow_percentage" or check.utilization_type == "memory":
-            return _no_data(check, window, "model", "the model has no query durations or spill figures")
+            return no_data_result(check, window, "model", "the model has no query durations or spill figures")
         if check.utilization_type == "disk":
             values = [30.0 * 2 / view.nodes for c in view.cpu[first:last] if c is not None]
         else:
             values = [c for c in view.cpu[first:last] if c is not None]
         if not values:
-            return _no_data(check, window, "model CPU", f"no datapoints for '{check.cluster}'")
+            return no_data_result(check, window, "model CPU", f"no datapoints for '{check.cluster}'")
         value = math.fsum(values) / len(values)
-        return _answered(check, window, value, len(values), "model CPU", f"mean {value:.1f}%", {})
+        return answered(check, window, value, len(values), "model CPU", f"mean {value:.1f}%", {})
 
 
 class ServerlessAutoscalerStrategy:
@@ -356,14 +356,14 @@ def _cpu_answer(check: Any, cpu: Sequence[float | None], start: float, now: floa
     """A CPU check (any other: no data) answered from a model's per-minute CPU series."""
     window = metric_window(now, check.window_minutes)
     if check.utilization_type != "cpu":
-        return _no_data(check, window, "model", "the model has no figures for this check")
+        return no_data_result(check, window, "model", "the model has no figures for this check")
     first = max(0, int((window.start - start) // 60))
     last = int((window.end - start) // 60)
     values = [c for c in cpu[first:last] if c is not None]
     if not values:
-        return _no_data(check, window, "model CPU", f"no datapoints for '{check.cluster}'")
+        return no_data_result(check, window, "model CPU", f"no datapoints for '{check.cluster}'")
     value = math.fsum(values) / len(values)
-    return _answered(check, window, value, len(values), "model CPU", f"mean {value:.1f}%", {})
+    return answered(check, window, value, len(values), "model CPU", f"mean {value:.1f}%", {})
 
 
 def serverless_policy(**changes: Any) -> AutoscalePolicy:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from .checks import _LATENCY_METRICS, _MYSQL_QUERY_TIME, _POSTGRES_DURATION, _SLOW_LOG_SETUPS, Check, _engine_family
 from .metrics import MetricKey, MetricWindow, Series, _cluster_metric, _fmt, _instance_metric, _mean
-from .plans import _answered, _AuroraState, _MetricPlan, _no_data, _Plan, _ScalingContext
+from .plans import _AuroraState, _MetricPlan, _Plan, _ScalingContext, answered, no_data_result
 from .results import CheckResult
 
 
@@ -34,7 +34,7 @@ class _AuroraChecks(_ScalingContext):
         if check.utilization_type == "disk":
             return self._plan_aurora_disk(check, state, window)
         if not state.members:
-            return _no_data(check, window, "AWS/RDS", f"Aurora cluster '{state.name}' has no DB instances")
+            return no_data_result(check, window, "AWS/RDS", f"Aurora cluster '{state.name}' has no DB instances")
         memory = check.utilization_type == "memory"
         metric = "FreeableMemory" if memory else "CPUUtilization"
         keys = {instance: _instance_metric(instance, metric, window) for instance, _ in state.members}
@@ -44,7 +44,7 @@ class _AuroraChecks(_ScalingContext):
             assert check.node_type is not None
             if check.node_type == AURORA_SERVERLESS_INSTANCE_CLASS:
                 if state.max_acu is None:
-                    return _no_data(
+                    return no_data_result(
                         check,
                         window,
                         "AWS/RDS FreeableMemory",
@@ -76,7 +76,7 @@ class _AuroraChecks(_ScalingContext):
                     per_instance[instance] = _mean(values)
             source = f"AWS/RDS {metric} (DBInstanceIdentifier), Average per {window.period} s"
             if not per_instance:
-                return _no_data(
+                return no_data_result(
                     check,
                     window,
                     source,
@@ -88,7 +88,7 @@ class _AuroraChecks(_ScalingContext):
             value = per_instance[busiest]
             what = "memory used" if memory else "CPU utilization"
             basis = f" ({capacity_note}, used = capacity - FreeableMemory)" if memory else ""
-            return _answered(
+            return answered(
                 check,
                 window,
                 value,
@@ -120,7 +120,7 @@ class _AuroraChecks(_ScalingContext):
                 if t in left and used + left[t] > 0
             ]
             if not shares:
-                return _no_data(
+                return no_data_result(
                     check,
                     window,
                     source,
@@ -129,7 +129,7 @@ class _AuroraChecks(_ScalingContext):
                     f"{_fmt(window.minutes)} minutes",
                 )
             value = _mean(shares)
-            return _answered(
+            return answered(
                 check,
                 window,
                 value,
@@ -150,7 +150,7 @@ class _AuroraChecks(_ScalingContext):
             f"(DBInstanceIdentifier, writer and readers), Average per {window.period} s"
         )
         if not state.members:
-            return _no_data(check, window, source, f"Aurora cluster '{state.name}' has no DB instances")
+            return no_data_result(check, window, source, f"Aurora cluster '{state.name}' has no DB instances")
         keys = {
             (instance, lat, thr): (_instance_metric(instance, lat, window), _instance_metric(instance, thr, window))
             for instance, _ in state.members
@@ -177,7 +177,7 @@ class _AuroraChecks(_ScalingContext):
                     entry["statements_per_s"] += rate
             if statements <= 0:
                 why = "published no latency datapoints" if count == 0 else "ran no statements"
-                return _no_data(
+                return no_data_result(
                     check,
                     window,
                     source,
@@ -194,7 +194,7 @@ class _AuroraChecks(_ScalingContext):
                 }
                 for instance, entry in per_instance.items()
             }
-            return _answered(
+            return answered(
                 check,
                 window,
                 value,
@@ -238,7 +238,7 @@ class _AuroraChecks(_ScalingContext):
             if err.code != "ResourceNotFoundException":
                 raise
             settings = ", ".join(f"{k}={v}" for k, v in setup.cluster_parameters.items())
-            return _no_data(
+            return no_data_result(
                 check,
                 window,
                 source,
@@ -247,7 +247,7 @@ class _AuroraChecks(_ScalingContext):
                 note="no data (slow query log not exported)",
             )
         if not durations:
-            return _no_data(
+            return no_data_result(
                 check,
                 window,
                 source,
@@ -255,7 +255,7 @@ class _AuroraChecks(_ScalingContext):
             )
         slow = sum(1 for d in durations if d > check.threshold)
         value = 100.0 * slow / len(durations)
-        return _answered(
+        return answered(
             check,
             window,
             value,

@@ -175,7 +175,7 @@ def _long(cell: Mapping[str, Any]) -> int:
     return 0
 
 
-def _no_data(
+def no_data_result(
     check: Check,
     window: MetricWindow,
     source: str,
@@ -215,7 +215,7 @@ def _plan_on(
         why, note = f"{service.name} cluster '{state.name}' is {state.status} and emits no metrics", NO_DATA_PAUSED
     else:
         return plan(check, state, window)
-    return _no_data(check, window, "cluster status", why, note=note)
+    return no_data_result(check, window, "cluster status", why, note=note)
 
 
 def _threshold(check: Check) -> float:
@@ -223,7 +223,7 @@ def _threshold(check: Check) -> float:
     return check.percent_threshold if check.kind.endswith("_percentage") else check.threshold
 
 
-def _answered(
+def answered(
     check: Check,
     window: MetricWindow,
     value: float,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from .checks import REDSHIFT_QUEUE_SQL, REDSHIFT_SLOW_SQL, REDSHIFT_SPILL_SQL, Check
 from .metrics import MetricKey, MetricWindow, Series, _fmt, _mean, _redshift_metric, _sql_time
-from .plans import _answered, _long, _MetricPlan, _no_data, _Plan, _RedshiftState, _ScalingContext, _StatementPlan
+from .plans import _long, _MetricPlan, _Plan, _RedshiftState, _ScalingContext, _StatementPlan, answered, no_data_result
 from .results import CheckResult
 
 _DATA_API_DONE = frozenset({"FINISHED", "FAILED", "ABORTED"})
@@ -58,7 +58,7 @@ class _RedshiftChecks(_ScalingContext):
             values = [v for _, v in data.get(key, [])]
             label = "CPU utilization" if check.utilization_type == "cpu" else "disk space used"
             if not values:
-                return _no_data(
+                return no_data_result(
                     check,
                     window,
                     key.describe(),
@@ -66,7 +66,7 @@ class _RedshiftChecks(_ScalingContext):
                     f"published no {metric} datapoints in the last {_fmt(window.minutes)} minutes",
                 )
             value = _mean(values)
-            return _answered(
+            return answered(
                 check,
                 window,
                 value,
@@ -86,7 +86,7 @@ class _RedshiftChecks(_ScalingContext):
         def finish(row: list[int]) -> CheckResult:
             queued, longest_us = row[0], row[1]
             value = longest_us / 1_000_000
-            return _answered(
+            return answered(
                 check,
                 window,
                 value,
@@ -121,7 +121,7 @@ class _RedshiftChecks(_ScalingContext):
         def finish(row: list[int]) -> CheckResult:
             queries, matched = row[0], row[1]
             if queries == 0:
-                return _no_data(
+                return no_data_result(
                     check,
                     window,
                     source,
@@ -129,7 +129,7 @@ class _RedshiftChecks(_ScalingContext):
                     f"minutes{unmeasured}",
                 )
             value = 100.0 * matched / queries
-            return _answered(
+            return answered(
                 check,
                 window,
                 value,
@@ -200,7 +200,9 @@ class _RedshiftChecks(_ScalingContext):
 
     def _finish_statement(self, plan: _StatementPlan, strict: bool) -> CheckResult:
         if plan.status == "TIMEOUT":
-            return _no_data(plan.check, plan.window, "Redshift Data API", plan.error, note="no data (query unfinished)")
+            return no_data_result(
+                plan.check, plan.window, "Redshift Data API", plan.error, note="no data (query unfinished)"
+            )
         if plan.status != "FINISHED":
             message = (
                 f"the Redshift Data API statement for {statement_label(plan)} on cluster '{plan.state.name}' ended "
@@ -208,7 +210,7 @@ class _RedshiftChecks(_ScalingContext):
             )
             if strict:
                 raise AwsError(message, code=f"Statement{plan.status.title()}", operation_name="ExecuteStatement")
-            return _no_data(plan.check, plan.window, "Redshift Data API", message, note="no data (query failed)")
+            return no_data_result(plan.check, plan.window, "Redshift Data API", message, note="no data (query failed)")
         data = self._client("redshift-data")
         with aws_errors(f"read a statement result from Redshift cluster '{plan.state.name}'"):
             records = data.get_statement_result(Id=plan.statement_id).get("Records", [])
