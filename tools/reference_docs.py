@@ -448,6 +448,8 @@ def scheduled_handler_sections() -> list[str]:
         schema = getattr(module, "SCHEMA", None)
         if schema is None or isinstance(getattr(module, "provider", None), Provider):
             continue
+        if not callable(getattr(module, "handler", None)):  # a resource's property module, not a function
+            continue
         environment = {prop: name for name, prop in getattr(module, "ENVIRONMENT", {}).items()}
         lines += [f"## `{module.__name__}.handler`", ""]
         first = inspect.cleandoc(module.__doc__ or "").split("\n\n")

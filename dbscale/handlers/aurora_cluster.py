@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
-from dbscale.cfn import LOG, Progress, Prop, Provider, Request, parse
+from dbscale.cfn import LOG, Progress, Provider, Request, parse
 from dbscale.core.aurora import RdsProvisioning, describe_db_instance, pending_reboot
 from dbscale.core.aurora.settings import (
     check_auto_pause_version,
@@ -25,10 +23,8 @@ from dbscale.core.engine_versions import is_major_version
 from dbscale.core.errors import AwsError, ClusterAlreadyExists, DeletionProtected, InvalidRequest
 from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
-    AURORA_BACKUP_RETENTION_DAYS,
     AURORA_DEFAULT_LOG_EXPORTS,
     AURORA_DEFAULT_MASTER_USERNAME,
-    AURORA_ENGINES,
 )
 from dbscale.core.operation import Operation
 from dbscale.core.validation import (
@@ -37,144 +33,19 @@ from dbscale.core.validation import (
     validate_aurora_master_username,
     validate_auto_pause,
     validate_cluster_identifier,
-    validate_db_subnet_group_name,
-    validate_engine_version,
-    validate_kms_key_id,
-    validate_parameter_group_name,
-    validate_security_group_ids,
 )
-from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
+from dbscale.core.windows import check_windows_apart
 
+from .aurora_properties import (
+    FIELDS,
+    INSTANCE_PROPERTIES,
+    KEYS_SET_ONCE,
+    OPTIONAL_CHECKS,
+    SCHEMA,
+    SIGNAL_ATTRIBUTES,
+    instance_settings,
+)
 from .cluster import LOGICAL_ID_TAG_KEY, STACK_TAG_KEY, ClusterResource, owned_by, text_attributes
-
-SCHEMA: tuple[Prop, ...] = (
-    Prop("ClusterIdentifier", required=True),
-    Prop("Engine", default="aurora-postgresql", choices=AURORA_ENGINES, immutable=True),
-    Prop("EngineVersion"),
-    Prop("InstanceClass", required=True),
-    Prop("ServerlessV2MinCapacity", "float"),
-    Prop("ServerlessV2MaxCapacity", "float"),
-    Prop("ServerlessV2SecondsUntilAutoPause", "int"),
-    Prop("ReaderCount", "int", default=0),
-    Prop("Paused", "bool", default=False),
-    Prop("DatabaseName", immutable=True),
-    Prop("MasterUsername", immutable=True),
-    Prop("DBSubnetGroupName", immutable=True),
-    Prop("VpcSecurityGroupIds", "list"),
-    Prop("DBClusterParameterGroupName"),
-    Prop("StorageEncrypted", "bool", default=True, immutable=True),
-    Prop("KmsKeyId", immutable=True),
-    Prop("EnableIAMDatabaseAuthentication", "bool", default=False),
-    Prop("EnableHttpEndpoint", "bool", default=False),
-    Prop("CopyTagsToSnapshot", "bool", default=True),
-    Prop(
-        "BackupRetentionPeriod",
-        "int",
-        default=7,
-        minimum=AURORA_BACKUP_RETENTION_DAYS[0],
-        maximum=AURORA_BACKUP_RETENTION_DAYS[1],
-    ),
-    Prop("ApplyImmediately", "bool", default=True),
-    Prop("SkipFinalSnapshot", "bool", default=False),
-    Prop("AdoptExisting", "bool", default=False),
-    Prop("WaitForCompletion", "bool", default=True),
-    Prop("Autoscaled", "bool", default=False),
-    Prop("Tags", "tags", default={}),
-    # Parity with AWS::RDS::DBCluster (docs/aurora-properties.md).
-    Prop("DeletionProtection", "bool", default=False),
-    Prop("EnableCloudwatchLogsExports", "list"),
-    Prop("PreferredBackupWindow"),
-    Prop("PreferredMaintenanceWindow"),
-    Prop("MasterUserSecretKmsKeyId"),
-    # Parity with AWS::RDS::DBInstance, for every instance dbscale makes in the cluster.
-    Prop("PerformanceInsightsEnabled", "bool", default=True),
-    Prop("PerformanceInsightsKmsKeyId"),
-    Prop("PerformanceInsightsRetentionPeriod", "int", default=7),
-    Prop("MonitoringInterval", "int", default=0),
-    Prop("MonitoringRoleArn"),
-    Prop("DBInstanceParameterGroupName"),
-    Prop("AutoMinorVersionUpgrade", "bool", default=True),
-    Prop("RebootForParameterChanges", "bool", default=False),
-    # Restore on Create (RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime).
-    Prop("SnapshotIdentifier", immutable=True),
-    Prop("SourceDBClusterIdentifier", immutable=True),
-    Prop("RestoreToTime", immutable=True),
-    Prop("UseLatestRestorableTime", "bool", default=False, immutable=True),
-)
-# Properties -> the CreateDBInstance/ModifyDBInstance parameters every instance gets.
-INSTANCE_PROPERTIES: dict[str, str] = {
-    "PerformanceInsightsEnabled": "EnablePerformanceInsights",
-    "PerformanceInsightsKmsKeyId": "PerformanceInsightsKMSKeyId",
-    "PerformanceInsightsRetentionPeriod": "PerformanceInsightsRetentionPeriod",
-    "MonitoringInterval": "MonitoringInterval",
-    "MonitoringRoleArn": "MonitoringRoleArn",
-    "DBInstanceParameterGroupName": "DBParameterGroupName",
-    "AutoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
-}
-# Keys AWS takes once: a new one cannot re-encrypt what the old one protects.
-KEYS_SET_ONCE = ("MasterUserSecretKmsKeyId", "PerformanceInsightsKmsKeyId")
-_FIELDS = {
-    "engine": "Engine",
-    "instance_class": "InstanceClass",
-    "reader_count": "ReaderCount",
-    "serverless_v2_min_acu": "ServerlessV2MinCapacity",
-    "serverless_v2_max_acu": "ServerlessV2MaxCapacity",
-}
-
-
-def validate_snapshot_source(value: str, *, field: str) -> str:
-    """A DB cluster snapshot identifier or ARN (a shared snapshot is named by its ARN)."""
-    if not re.fullmatch(
-        r"(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:)?[A-Za-z][A-Za-z0-9:-]{0,254}", value
-    ):
-        raise InvalidRequest(f"{field} must be a DB cluster snapshot identifier or ARN, got {value!r}", field=field)
-    return value
-
-
-def validate_cluster_parameter_group_name(value: str, *, field: str) -> str:
-    """A cluster parameter group name, or one of AWS's default groups (``default.aurora-postgresql16``)."""
-    if re.fullmatch(r"default\.aurora-(postgresql|mysql)\d+(\.\d+)?", value):
-        return value
-    return validate_parameter_group_name(value, field=field)
-
-
-# Optional properties AWS constrains, and their checks (each names the property it reads).
-_OPTIONAL_CHECKS: dict[str, Callable[..., object]] = {
-    "EngineVersion": validate_engine_version,
-    "DBSubnetGroupName": validate_db_subnet_group_name,
-    "VpcSecurityGroupIds": validate_security_group_ids,
-    "DBClusterParameterGroupName": validate_cluster_parameter_group_name,
-    "KmsKeyId": validate_kms_key_id,
-    "MasterUserSecretKmsKeyId": validate_kms_key_id,
-    "PerformanceInsightsKmsKeyId": validate_kms_key_id,
-    "DBInstanceParameterGroupName": validate_parameter_group_name,
-    "PreferredBackupWindow": validate_backup_window,
-    "PreferredMaintenanceWindow": validate_maintenance_window,
-    "SnapshotIdentifier": validate_snapshot_source,
-    "SourceDBClusterIdentifier": validate_cluster_identifier,
-}
-
-
-def instance_settings(props: dict[str, Any]) -> dict[str, Any]:
-    """The CreateDBInstance/ModifyDBInstance parameters the properties give every instance."""
-    settings = {api: props[name] for name, api in INSTANCE_PROPERTIES.items() if props[name] is not None}
-    if not props["PerformanceInsightsEnabled"]:
-        settings.pop("PerformanceInsightsKMSKeyId", None)
-        settings.pop("PerformanceInsightsRetentionPeriod", None)
-    return settings
-
-
-SIGNAL_ATTRIBUTES = (
-    "Endpoint.Address",
-    "Endpoint.Port",
-    "ReadEndpoint.Address",
-    "ClusterArn",
-    "InstanceClass",
-    "ReaderCount",
-    "Paused",
-    "SecretArn",
-)
-"""Attributes a completion signal carries, in this order (the construct reads them back by position)."""
 
 
 class AuroraClusterResource(ClusterResource):
@@ -184,7 +55,7 @@ class AuroraClusterResource(ClusterResource):
     size_properties = ("InstanceClass", "ReaderCount", "ServerlessV2MinCapacity", "ServerlessV2MaxCapacity")
     signal_attributes = SIGNAL_ATTRIBUTES
     argument_names = {
-        **_FIELDS,
+        **FIELDS,
         "cluster_name": "ClusterIdentifier",
         "initial_instance_type": "InstanceClass",
         "new_instance_type": "InstanceClass",
@@ -228,7 +99,7 @@ class AuroraClusterResource(ClusterResource):
             reader_count=props["ReaderCount"],
             serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
             serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
-            fields=_FIELDS,
+            fields=FIELDS,
         )
         validate_auto_pause(
             props["ServerlessV2SecondsUntilAutoPause"],
@@ -241,7 +112,7 @@ class AuroraClusterResource(ClusterResource):
             validate_aurora_db_name(props["DatabaseName"], engine=engine, field="DatabaseName")
         if props["MasterUsername"] is not None:
             validate_aurora_master_username(props["MasterUsername"], engine=engine, field="MasterUsername")
-        for name, check in _OPTIONAL_CHECKS.items():
+        for name, check in OPTIONAL_CHECKS.items():
             if props[name] is not None:
                 check(props[name], field=name)
         validate_log_exports(engine, props["EnableCloudwatchLogsExports"])

@@ -26,7 +26,6 @@ LONG_MODULES: dict[str, int] = {
     "dbscale.core.advisor.recommend": 539,
     "dbscale.core.aurora.provisioning": 527,
     "dbscale.core.pricing": 552,
-    "dbscale.handlers.aurora_cluster": 577,
 }
 LONG_CLASSES: dict[str, int] = {
     "dbscale.constructs.aurora.AuroraCluster": 376,
