@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from . import advice, clones, clusters, errors, operations, providers
+from . import advice, checks, clones, clusters, errors, operations, providers
 from .output import configure, err_console, settings
 
 
@@ -165,6 +165,7 @@ def _choices(param: Any) -> set[str]:
 
 
 clusters.register(app)
+checks.register(app)
 clones.register(app)
 advice.register(app)
 operations.register(app)

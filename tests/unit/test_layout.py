@@ -22,7 +22,6 @@ FUNCTION_LINES = 80
 
 # Over a limit today (lines). Split them; never add to these.
 LONG_MODULES: dict[str, int] = {
-    "dbscale.cli.clusters": 523,
     "dbscale.core.advisor.recommend": 539,
     "dbscale.core.aurora.provisioning": 527,
     "dbscale.core.pricing": 552,
