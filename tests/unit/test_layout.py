@@ -9,6 +9,7 @@ lists only shrink). Sizes are lines from the first line to the last of the defin
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,14 +149,15 @@ class Module:
     lines: int
 
 
-def modules() -> list[Module]:
+@functools.lru_cache(maxsize=1)
+def modules() -> tuple[Module, ...]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         text = path.read_text(encoding="utf-8")
         found.append(Module(name, path, ast.parse(text), len(text.splitlines())))
-    return found
+    return tuple(found)
 
 
 def _resolve(module: Module, node: ast.ImportFrom) -> str:
