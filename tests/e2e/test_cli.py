@@ -10,7 +10,6 @@ import pty
 import select
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -34,17 +33,12 @@ from tests.fakes.fleet import (
     put_aurora_load,
     put_redshift_load,
 )
+from tests.fakes.server import moto_server
 from tests.needs import missing
 
 REPO = Path(__file__).resolve().parents[2]
 GIB = 1024**3
 DAYS = 3  # moto_server answers GetMetricData in time quadratic in the datapoints: keep them few
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def dbscale_command() -> list[str]:
@@ -67,23 +61,7 @@ def dbscale_command() -> list[str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """moto_server with a small fleet: 'sales' (4 x ra3.xlplus, office hours), 'legacy' (not made by
     dbscale) and 'wiki' (Aurora, quiet), each with 7 days of hourly metrics."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
+    with moto_server() as endpoint:
         tmp = tmp_path_factory.mktemp("cli")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(
@@ -108,9 +86,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         put_redshift_load(cw, "sales", stamps, office_hours(20.0))
         put_aurora_load(cw, "wiki", wiki[0], stamps, office_hours(10.0, 3), 12 * GIB)
         yield {"env": env, "tmp": tmp, "redshift": rs}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def run(server: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

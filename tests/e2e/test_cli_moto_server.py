@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,30 +16,15 @@ import boto3
 import pytest
 
 from dbscale.cli import errors
-from tests.e2e.test_cli import REPO, _free_port, dbscale_command
+from tests.e2e.test_cli import REPO, dbscale_command
 from tests.fakes.fleet import create_redshift
+from tests.fakes.server import moto_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """moto_server with 'sales' (2 x ra3.xlplus, made by dbscale), nothing else."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
+    with moto_server() as endpoint:
         tmp = tmp_path_factory.mktemp("moto-cli")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DBSCALE_"))}
         env.update(
@@ -59,9 +42,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
         create_redshift(session.client("redshift", endpoint_url=endpoint), "sales", "ra3.xlplus", 2)
         yield {"env": env, "tmp": tmp}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def run(server: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
