@@ -55,7 +55,7 @@ def advise(
     commands to act on each cluster's best recommendation (as printed: with --force where the cluster
     was not created by dbscale, crontab times in --tz)."""
     from ..core.advisor import advise as run
-    from ..core.advisor.recommend import time_zone
+    from ..core.advisor.schedule import time_zone
     from ..core.pricing import price_book
 
     time_zone(tz)  # an unknown zone is refused before any AWS call

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from dbscale.core.advisor import advise
-from dbscale.core.advisor.recommend import _crontab, _runs
 from dbscale.core.advisor.report import html_report
+from dbscale.core.advisor.schedule import _crontab, _runs
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.limits import GIB
 from dbscale.core.pricing import PriceBook, PriceSource, RegionPrices, ReservedRate, ShapePrice, load_snapshot

@@ -40,7 +40,7 @@ def stub(monkeypatch: pytest.MonkeyPatch):
     client = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     ).client("pricing", region_name="us-east-1")
-    monkeypatch.setattr(pricing, "_pricing_client", lambda session: client)
+    monkeypatch.setattr(pricing.api, "pricing_client", lambda session: client)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()

@@ -22,7 +22,9 @@ from ..clock import SYSTEM_CLOCK, Clock, utc_datetime
 from ..errors import InvalidRequest
 from ..pricing import HOURS_PER_MONTH, PriceBook
 from .fleet import ClusterInfo, SessionFactory, all_regions, discover, region_session
-from .recommend import Recommendation, recommend, time_zone
+from .recommend import recommend
+from .recommendation import Recommendation
+from .schedule import time_zone
 from .usage import ClusterUsage, Stats, measure
 
 __all__ = [

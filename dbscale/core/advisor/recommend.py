@@ -5,16 +5,15 @@ night saves less than the sum), so a cluster's saving is its best single recomme
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from ..errors import InvalidRequest
 from ..limits import AURORA_INSTANCE_CLASSES, REDSHIFT_NODE_TYPES, SERVERLESS_V2_GIB_PER_ACU
 from ..pricing import HOURS_PER_MONTH, PriceBook
 from ..redshift import choose_resize
-from .usage import HOURS_PER_WEEK, ClusterUsage
+from .recommendation import Recommendation, usd
+from .schedule import pause_schedule, time_zone
+from .usage import ClusterUsage
 
 TARGET_P95_CPU = 60.0
 """Right-sizing aims for a 95th-percentile hourly CPU of at most this percent ..."""
@@ -23,69 +22,17 @@ OVERLOADED_P95_CPU = 85.0
 MAX_DISK_AFTER_SHRINK = 75.0
 """A Redshift shrink must leave disk use at or under this percent."""
 MAX_MEMORY_AFTER_SHRINK = 80.0
-MIN_PAUSE_HOURS = 3
-"""Idle stretches shorter than this are not worth a pause and a resume."""
-WAKE_MINUTES = 15
-"""The schedule resumes this long before the first busy hour (resume takes minutes)."""
 LOW_CPU_MEAN, LOW_CPU_P95 = 10.0, 20.0
 """The seed's low-utilization flag: mean CPU under 10 % and p95 under 20 %."""
 STEADY_RUNNING_FRACTION = 0.95
 """A cluster that ran at least this share of the window, with no pause schedule, runs steadily."""
 REDSHIFT_GIB_PER_RPU = 16
 REDSHIFT_SERVERLESS_MIN_RPU = 8
-WEEKS_PER_MONTH = HOURS_PER_MONTH / HOURS_PER_WEEK
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One recommendation: ``kind`` (right-size, pause-schedule, aurora-serverless-v2,
-    aurora-provisioned, redshift-serverless, reserved, cheapest-region, low-utilization), the
-    monthly saving in USD (negative: costs more, e.g. more capacity for an overloaded cluster),
-    ``reason`` with the numbers, ``action`` (what to run), ``assumptions`` and ``details``."""
-
-    kind: str
-    title: str
-    monthly_saving_usd: float
-    reason: str
-    action: str = ""
-    assumptions: tuple[str, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "title": self.title,
-            "monthly_saving_usd": round(self.monthly_saving_usd, 2),
-            "reason": self.reason,
-            "action": self.action,
-            "assumptions": list(self.assumptions),
-            "details": self.details,
-        }
-
-
-def _usd(value: float) -> str:
-    """Amounts with cents; unit prices under a dollar with three significant digits ($0.375)."""
-    return f"${value:,.2f}" if abs(value) >= 1 or value == 0 else f"${value:.3g}"
 
 
 def _monthly(hourly: float, usage: ClusterUsage) -> float:
     """Monthly cost of running ``hourly`` for the share of time the cluster ran in the window."""
     return hourly * HOURS_PER_MONTH * usage.running_fraction
-
-
-def time_zone(name: str | None) -> ZoneInfo:
-    """The IANA time zone ``name`` (default ``UTC``) in which schedules are printed; InvalidRequest
-    (field ``tz``) when there is no such zone."""
-    from zoneinfo import ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequest(
-            f"unknown time zone {name!r}: give an IANA name such as UTC, Europe/Berlin or America/New_York",
-            field="tz",
-        ) from None
 
 
 def recommend(usage: ClusterUsage, prices: PriceBook, *, tz: str | None = None) -> list[Recommendation]:
@@ -101,7 +48,7 @@ def recommend(usage: ClusterUsage, prices: PriceBook, *, tz: str | None = None) 
         found += [_redshift_right_size(usage, prices), _redshift_serverless(usage, prices)]
     else:
         found += [_aurora_right_size(usage, prices), _aurora_serverless(usage, prices)]
-    schedule = _pause_schedule(usage, prices, zone)
+    schedule = pause_schedule(usage, prices, zone)
     found += [schedule, _cheapest_region(usage, prices), _low_utilization(usage)]
     if schedule is None:
         found.append(_reserved(usage, prices))
@@ -203,8 +150,8 @@ def _aurora_right_size(usage: ClusterUsage, prices: PriceBook) -> Recommendation
     reason = (
         f"writer CPU p95 {p95:.1f}% of {spec.vcpu} vCPU and memory p95 {memory_used_gib:.1f} of "
         f"{spec.memory_gib} GiB; {target} ({target_spec.vcpu} vCPU, {target_spec.memory_gib} GiB) would run "
-        f"at about {p95 * spec.vcpu / target_spec.vcpu:.0f}% CPU p95; {_usd(current.on_demand)}/h -> "
-        f"{_usd(target_price.on_demand)}/h per instance x {len(c.instances)}"
+        f"at about {p95 * spec.vcpu / target_spec.vcpu:.0f}% CPU p95; {usd(current.on_demand)}/h -> "
+        f"{usd(target_price.on_demand)}/h per instance x {len(c.instances)}"
     )
     return Recommendation(
         "right-size",
@@ -245,7 +192,7 @@ def _aurora_serverless(usage: ClusterUsage, prices: PriceBook) -> Recommendation
     reason = (
         f"the load would need {acu_hours:,.0f} ACU-hours over {usage.window_hours} h "
         f"({acu_hours / max(1, len(usage.hourly)):.1f} ACU mean while running, peak about {peak:g}) at "
-        f"{_usd(acu_price)}/ACU-hour x {units} instance(s) = {_usd(serverless)}/month vs {_usd(now)}/month provisioned"
+        f"{usd(acu_price)}/ACU-hour x {units} instance(s) = {usd(serverless)}/month vs {usd(now)}/month provisioned"
     )
     return Recommendation(
         "aurora-serverless-v2",
@@ -284,9 +231,9 @@ def _aurora_provisioned(usage: ClusterUsage, prices: PriceBook, acu_price: float
     if saving <= 0:
         return None
     reason = (
-        f"mean {usage.acu.mean:.1f} ACU (p95 {usage.acu.p95:.1f}) x {units} instance(s) costs {_usd(now)}/month; "
+        f"mean {usage.acu.mean:.1f} ACU (p95 {usage.acu.p95:.1f}) x {units} instance(s) costs {usd(now)}/month; "
         f"{target} ({AURORA_INSTANCE_CLASSES[target].memory_gib} GiB >= p95 ACU x 2 GiB) "
-        f"costs {_usd(provisioned)}/month"
+        f"costs {usd(provisioned)}/month"
     )
     return Recommendation(
         "aurora-provisioned",
@@ -313,7 +260,7 @@ def _redshift_serverless(usage: ClusterUsage, prices: PriceBook) -> Recommendati
     now = _monthly(node_price.on_demand * c.nodes, usage)
     reason = (
         f"{active} of {usage.window_hours} hours had queries; {base} RPU x {active} h = {base * active:,} RPU-hours "
-        f"per {usage.window_hours} h at {_usd(rpu_price)}/RPU-hour = {_usd(serverless)}/month vs {_usd(now)}/month "
+        f"per {usage.window_hours} h at {usd(rpu_price)}/RPU-hour = {usd(serverless)}/month vs {usd(now)}/month "
         f"for {c.nodes} x {c.node_type}"
     )
     return Recommendation(
@@ -330,123 +277,6 @@ def _redshift_serverless(usage: ClusterUsage, prices: PriceBook) -> Recommendati
             "storage is billed the same as RA3 managed storage; no concurrency scaling",
         ),
         {"base_rpu": base, "active_hours": active},
-    )
-
-
-# --- schedules, reservations, regions ------------------------------------------------------------
-
-
-def _runs(idle: tuple[int, ...]) -> list[tuple[int, int]]:
-    """Circular runs of consecutive idle hours of the week, as (first hour, length)."""
-    slots = set(idle)
-    if len(slots) == HOURS_PER_WEEK:
-        return [(0, HOURS_PER_WEEK)]
-    runs = []
-    for start in sorted(slots):
-        if (start - 1) % HOURS_PER_WEEK in slots:
-            continue
-        length = 0
-        while (start + length) % HOURS_PER_WEEK in slots:
-            length += 1
-        runs.append((start, length))
-    return runs
-
-
-def _cron(slot: int, minute: int = 0) -> tuple[int, int, int]:
-    """(minute, hour, cron day of week with 0 = Sunday) of an hour of the week plus minutes."""
-    total = (slot * 60 + minute) % (HOURS_PER_WEEK * 60)
-    hour_of_week, minute = divmod(total, 60)
-    day, hour = divmod(hour_of_week, 24)
-    return minute, hour, (day + 1) % 7
-
-
-def _offset_minutes(zone: ZoneInfo, at: float) -> int:
-    """The zone's offset from UTC at epoch second ``at``, in whole minutes (e.g. 60 for CET)."""
-    offset = datetime.fromtimestamp(at, tz=timezone.utc).astimezone(zone).utcoffset()
-    return 0 if offset is None else round(offset.total_seconds() / 60)
-
-
-def _crontab(
-    cluster: str, region: str, windows: list[tuple[int, int]], *, force: bool = False, offset: int = 0
-) -> list[str]:
-    """crontab lines pausing each window (hour of the week in UTC, length in hours) and resuming
-    :data:`WAKE_MINUTES` before its end, in a time zone ``offset`` minutes from UTC (default 0);
-    ``force`` (default False) adds ``--force`` for a cluster dbscale did not create."""
-    lines: dict[tuple[str, int, int], list[int]] = {}
-    for start, length in windows:
-        for verb, slot, minute in (("pause", start, 0), ("resume", start + length, -WAKE_MINUTES)):
-            m, h, dow = _cron(slot, minute + offset)
-            lines.setdefault((verb, m, h), []).append(dow)
-    out = []
-    for (verb, m, h), days in sorted(lines.items(), key=lambda item: (item[0][0] != "pause", item[0][2], item[0][1])):
-        out.append(
-            f"{m} {h} * * {','.join(str(d) for d in sorted(set(days)))} "
-            f"dbscale {verb} {cluster} --region {region} --no-wait" + (" --force" if force else "")
-        )
-    return out
-
-
-def _zone_note(zone: ZoneInfo, offset: int) -> str:
-    """What the times of a schedule in ``zone`` (``offset`` minutes from UTC) mean, for its assumptions."""
-    cron = (
-        f"cronie and other crons that read CRON_TZ honour the CRON_TZ={zone.key} line; another cron uses its system's"
-    )
-    if zone.key == "UTC":
-        return f"times are UTC ({cron} time zone; dbscale advise --tz ZONE prints them in another IANA zone)"
-    sign, whole = ("+" if offset >= 0 else "-"), abs(offset)
-    return (
-        f"times are {zone.key}, converted from the UTC idle hours at UTC{sign}{whole // 60:02d}:{whole % 60:02d} "
-        f"(the offset at the end of the window; a clock change shifts them by its size); {cron} time zone"
-    )
-
-
-def _pause_schedule(usage: ClusterUsage, prices: PriceBook, zone: ZoneInfo) -> Recommendation | None:
-    c = usage.cluster
-    hourly = c.hourly_usd(prices) if not c.paused else None
-    if hourly is None or hourly <= 0 or (c.service == "aurora" and c.serverless):
-        return None  # Serverless v2 pauses itself (0 ACU); nothing to schedule
-    windows = [(s, n) for s, n in _runs(usage.idle_hours) if n >= MIN_PAUSE_HOURS]
-    if not windows:
-        return None
-    paused_hours = sum(n - WAKE_MINUTES / 60 for _, n in windows)
-    saving = paused_hours * WEEKS_PER_MONTH * hourly
-    offset = _offset_minutes(zone, usage.window_end)
-
-    def when(slot: int) -> str:
-        minute, hour, dow = _cron(slot, offset)
-        return f"{_DAYS[(dow - 1) % 7]} {hour:02d}:{minute:02d}"
-
-    described = [f"{when(s)} {zone.key} for {n} h" for s, n in sorted(windows, key=lambda w: -w[1])[:4]]
-    weeks = usage.window_hours / HOURS_PER_WEEK
-    reason = (
-        f"{len(usage.idle_hours)} hours of the week were idle (CPU <= 5%, no connections) in each of the "
-        f"{weeks:.1f} weeks observed; {len(windows)} stretch(es) of >= {MIN_PAUSE_HOURS} h ({', '.join(described)}"
-        f"{', ...' if len(windows) > 4 else ''}) = {paused_hours:.1f} h/week paused at {_usd(hourly)}/h"
-    )
-    verb = "pause" if c.service == "redshift" else "stop"
-    notes = [f"resumes {WAKE_MINUTES} minutes before the first busy hour"]
-    if c.service == "aurora":
-        notes.append("a stopped Aurora cluster still bills storage; AWS restarts it after 7 days stopped")
-    else:
-        notes.append("a paused Redshift cluster still bills managed storage and backups")
-    if weeks < 2:
-        notes.append("fewer than two weeks observed: the pattern may not repeat")
-    notes.append(_zone_note(zone, offset))
-    crontab = _crontab(c.name, c.region, windows, force=not c.managed, offset=offset)
-    return Recommendation(
-        "pause-schedule",
-        f"{verb} {paused_hours:.0f} h a week on a schedule",
-        saving,
-        reason,
-        "\n".join([f"CRON_TZ={zone.key}", *crontab]),
-        tuple(notes),
-        {
-            "windows": [{"start_hour_of_week": s, "hours": n} for s, n in windows],
-            "paused_hours_per_week": paused_hours,
-            "time_zone": zone.key,
-            "utc_offset_minutes": offset,
-            "force": not c.managed,
-        },
     )
 
 
@@ -486,8 +316,8 @@ def _reserved(usage: ClusterUsage, prices: PriceBook) -> Recommendation | None:
     }
     reason = (
         f"ran {usage.running_fraction:.0%} of {usage.window_hours} h; {best.years}-year {best.purchase_option} "
-        f"costs {_usd(best.effective_usd_per_hour * units)}/h effective ({_usd(best.upfront_usd * units)} upfront) "
-        f"vs {_usd(hourly)}/h on demand"
+        f"costs {usd(best.effective_usd_per_hour * units)}/h effective ({usd(best.upfront_usd * units)} upfront) "
+        f"vs {usd(hourly)}/h on demand"
     )
     return Recommendation(
         "reserved",
@@ -514,7 +344,7 @@ def _cheapest_region(usage: ClusterUsage, prices: PriceBook) -> Recommendation |
         return None
     saving = (here[0] - hourly) * HOURS_PER_MONTH * usage.running_fraction
     reason = (
-        f"{c.shape} costs {_usd(hourly)}/h in {region} vs {_usd(here[0])}/h in {c.region} "
+        f"{c.shape} costs {usd(hourly)}/h in {region} vs {usd(here[0])}/h in {c.region} "
         f"({(here[0] - hourly) / here[0]:.0%} less), compared over {len(elsewhere) + 1} priced regions"
     )
     return Recommendation(

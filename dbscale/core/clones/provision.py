@@ -3,7 +3,7 @@ or a new copy), plans the steps, and runs them as an :class:`~dbscale.core.opera
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -87,70 +87,128 @@ def provision_clone(
     now = utc_datetime(clock)
     since = check_since(copy_created_since, now)
     rds = client("rds", session)
-
     source = _describe_source(rds, source_cluster_id)
     acu = clone_acu(instance_class, source, serverless_v2_min_acu, serverless_v2_max_acu)
-    user_tags = _user_tags(tags)
-    inventory = Inventory(rds, source_cluster_id)
     cutoff = copy_cutoff(now, age, since)
-    copies = inventory.copies(source_cluster_id, cutoff, limit, now)
-    source_clones = inventory.clones_of(source_cluster_id)
-    common: dict[str, Any] = {
-        "source_cluster_id": source_cluster_id,
-        "clone_cluster_id": clone_cluster_id,
-        "source_clones": source_clones,
-        "max_clones_per_source": limit,
-        "copies": tuple(copies),
-        "cutoff": cutoff,
-        "dry_run": dry_run,
-    }
-
-    def finish(plan: ClonePlan, steps: list[dict[str, Any]], description: str) -> ClonePlan:
-        if dry_run:
-            return plan
-        op = Operation("clones", clone_cluster_id, steps, description=description, session=session, clock=clock)
-        if wait:
-            op.wait(timeout_minutes=timeout_minutes)
-        return replace(plan, operation=op)
-
-    existing = inventory.clusters.get(clone_cluster_id)
-    if existing is not None:
-        origin = _resumable_origin(existing, source_cluster_id, clone_cluster_id)
-        requests, final = clone_steps(source, origin, clone_cluster_id, instance_class, user_tags, acu, limit)
-        plan = ClonePlan(
-            action="resume",
-            cloned_from=origin,
-            reason=f"'{clone_cluster_id}' exists already as a clone of '{origin}'; finishing it",
-            **common,
-        )
-        return finish(plan, requests + final, f"finish clone '{clone_cluster_id}' of '{origin}'")
-
-    action, origin_id, reason, new_copy_id = _choose_origin(
-        source, source_cluster_id, clone_cluster_id, copies, cutoff, source_clones, limit, copy_ok, inventory, now
+    job = _CloneJob.read(
+        rds, source_cluster_id, source, clone_cluster_id, instance_class, _user_tags(tags), acu, limit, cutoff, now
     )
-    if origin_id is None:
-        plan = ClonePlan(action="none", cloned_from=None, reason=reason, **common)
-        if dry_run:
-            return plan
-        raise CloneSlotUnavailable(reason, plan=plan)
+    existing = job.inventory.clusters.get(clone_cluster_id)
+    if existing is not None:
+        plan, steps, description = _resume(job, existing, dry_run)
+    else:
+        plan, steps, description = _new_clone(job, copy_ok, purge_obsolete_copies, copy_instance_class, dry_run, now)
+    if dry_run:
+        return plan
+    op = Operation("clones", clone_cluster_id, steps, description=description, session=session, clock=clock)
+    if wait:
+        op.wait(timeout_minutes=timeout_minutes)
+    return replace(plan, operation=op)
 
-    purge = _obsolete_copies(copies) if purge_obsolete_copies and cutoff is not None else []
+
+@dataclass(frozen=True)
+class _CloneJob:
+    """One clone to make: what was asked, and what was read of the source's copies and clones."""
+
+    source_cluster_id: str
+    source: dict[str, Any]
+    clone_cluster_id: str
+    instance_class: str
+    user_tags: dict[str, str]
+    acu: dict[str, float] | None
+    limit: int
+    inventory: Inventory
+    copies: list[CopyInfo]
+    cutoff: datetime | None
+    source_clones: int
+
+    @classmethod
+    def read(
+        cls,
+        rds: Any,
+        source_cluster_id: str,
+        source: dict[str, Any],
+        clone_cluster_id: str,
+        instance_class: str,
+        user_tags: dict[str, str],
+        acu: dict[str, float] | None,
+        limit: int,
+        cutoff: datetime | None,
+        now: datetime,
+    ) -> _CloneJob:
+        """The job, with the source's copies (fresh when newer than ``cutoff``) and clones read from RDS."""
+        inventory = Inventory(rds, source_cluster_id)
+        copies = inventory.copies(source_cluster_id, cutoff, limit, now)
+        source_clones = inventory.clones_of(source_cluster_id)
+        fields = (source_cluster_id, source, clone_cluster_id, instance_class, user_tags, acu, limit)
+        return cls(*fields, inventory, copies, cutoff, source_clones)
+
+    def plan(self, dry_run: bool, **fields: Any) -> ClonePlan:
+        """The :class:`ClonePlan` of ``fields`` (action, origin, reason ...) with what every plan reports."""
+        return ClonePlan(
+            source_cluster_id=self.source_cluster_id,
+            clone_cluster_id=self.clone_cluster_id,
+            source_clones=self.source_clones,
+            max_clones_per_source=self.limit,
+            copies=tuple(self.copies),
+            cutoff=self.cutoff,
+            dry_run=dry_run,
+            **fields,
+        )
+
+    def clone_steps(self, origin_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The steps that clone ``origin_id`` into the clone, split in (requests, final wait)."""
+        return clone_steps(
+            self.source, origin_id, self.clone_cluster_id, self.instance_class, self.user_tags, self.acu, self.limit
+        )
+
+
+_Steps = tuple[ClonePlan, list[dict[str, Any]], str]
+"""A plan, the steps of its operation, and the operation's description."""
+
+
+def _resume(job: _CloneJob, existing: dict[str, Any], dry_run: bool) -> _Steps:
+    """Finish the clone that exists already, when dbscale made it from this source."""
+    origin = _resumable_origin(existing, job.source_cluster_id, job.clone_cluster_id)
+    requests, final = job.clone_steps(origin)
+    reason = f"'{job.clone_cluster_id}' exists already as a clone of '{origin}'; finishing it"
+    plan = job.plan(dry_run, action="resume", cloned_from=origin, reason=reason)
+    return plan, requests + final, f"finish clone '{job.clone_cluster_id}' of '{origin}'"
+
+
+def _new_clone(
+    job: _CloneJob,
+    copy_ok: bool,
+    purge_obsolete_copies: bool,
+    copy_instance_class: str | None,
+    dry_run: bool,
+    now: datetime,
+) -> _Steps:
+    """Clone the source or a copy (making the copy first when it is new or unfinished), purging obsolete
+    copies when asked; :class:`CloneSlotUnavailable` (unless ``dry_run``) when there is nothing to clone."""
+    action, origin_id, reason, new_copy_id = _choose_origin(job, copy_ok, now)
+    if origin_id is None:
+        plan = job.plan(dry_run, action="none", cloned_from=None, reason=reason)
+        if dry_run:
+            return plan, [], ""
+        raise CloneSlotUnavailable(reason, plan=plan)
+    purge = _obsolete_copies(job.copies) if purge_obsolete_copies and job.cutoff is not None else []
     if purge:
         reason += f"; deleting obsolete copies without clones: {', '.join(purge)}"
-
-    copy_class = copy_instance_class or inventory.writer_class(source) or instance_class
-    steps = purge_steps(purge, "start") + _copy_first(source, action, origin_id, new_copy_id, copies, copy_class, now)
-    requests, final = clone_steps(source, origin_id, clone_cluster_id, instance_class, user_tags, acu, limit)
+    copy_class = copy_instance_class or job.inventory.writer_class(job.source) or job.instance_class
+    steps = purge_steps(purge, "start")
+    steps += _copy_first(job.source, action, origin_id, new_copy_id, job.copies, copy_class, now)
+    requests, final = job.clone_steps(origin_id)
     steps += requests + purge_steps(purge, "finish") + final
-    plan = ClonePlan(
+    plan = job.plan(
+        dry_run,
         action=action,
         cloned_from=origin_id,
         reason=reason,
         new_copy_id=new_copy_id,
         purged_copies=tuple(purge),
-        **common,
     )
-    return finish(plan, steps, f"clone '{origin_id}' into '{clone_cluster_id}' ({action})")
+    return plan, steps, f"clone '{origin_id}' into '{job.clone_cluster_id}' ({action})"
 
 
 def _check_arguments(
@@ -233,20 +291,11 @@ def _copy_first(
     return []
 
 
-def _choose_origin(
-    source: dict[str, Any],
-    source_cluster_id: str,
-    clone_cluster_id: str,
-    copies: list[CopyInfo],
-    cutoff: datetime | None,
-    source_clones: int,
-    limit: int,
-    copy_ok: bool,
-    inventory: Inventory,
-    now: datetime,
-) -> tuple[str, str | None, str, str | None]:
+def _choose_origin(job: _CloneJob, copy_ok: bool, now: datetime) -> tuple[str, str | None, str, str | None]:
     """Where to clone from: ``(action, origin, reason, new copy)``; origin None (action ``none``)
     when nothing can be done."""
+    source, source_cluster_id, clone_cluster_id = job.source, job.source_cluster_id, job.clone_cluster_id
+    copies, cutoff, source_clones, limit = job.copies, job.cutoff, job.source_clones, job.limit
     source_free = limit - source_clones
     source_has_instance = bool(source.get("DBClusterMembers"))
     usable = sorted((c for c in copies if c.usable), key=lambda c: (not c.ready, -c.created_at.timestamp()))
@@ -263,7 +312,7 @@ def _choose_origin(
         why = limit_text if source_has_instance else f"'{source_cluster_id}' has no DB instance to clone"
         reason = f"{why}; cloning copy {usable[0].summary(limit)}"
     elif copy_ok:
-        new_copy_id = copy_identifier(source_cluster_id, now, inventory.taken_names())
+        new_copy_id = copy_identifier(source_cluster_id, now, job.inventory.taken_names())
         action, origin_id = "copy-and-clone", new_copy_id
         why = limit_text if source_has_instance else f"'{source_cluster_id}' has no DB instance to clone"
         reason = (

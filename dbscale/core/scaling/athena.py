@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     pass
 
 from .checks import Check
-from .metrics import MetricWindow, _fmt, _usd
-from .plans import _ScalingContext
-from .results import CheckResult
+from .metrics import MetricWindow
+from .plans import ScalingContext
+from .results import CheckResult, format_number, format_usd
 
 _MB = 1000**2
 """Athena rounds the bytes it bills up to the next megabyte (decimal, like its TB)."""
@@ -29,7 +29,9 @@ _ATHENA_BATCH = 50
 """BatchGetQueryExecution takes at most 50 query execution IDs."""
 
 
-class _AthenaChecks(_ScalingContext):
+class AthenaChecks(ScalingContext):
+    """The Athena check of :class:`ProvisionScaling`: can_boot_redshift."""
+
     # --- can_boot_redshift --------------------------------------------------------------------
 
     def _plan_can_boot(
@@ -62,10 +64,11 @@ class _AthenaChecks(_ScalingContext):
         verdict = athena_usd >= redshift_usd
         reason = (
             f"Athena catalog '{catalog}' (workgroup '{check.workgroup}') was billed for "
-            f"{_fmt(billed)} bytes in {len(charged)} queries in the last {_fmt(window.minutes)} minutes: "
-            f"{_usd(athena_usd)} at {_usd(ATHENA_USD_PER_TB)} per TB, "
-            f"{'at least' if verdict else 'less than'} the {_usd(redshift_usd)} that {check.node_count} x "
-            f"{check.node_type} would cost for the same time ({_usd(node_price)} per node-hour): "
+            f"{format_number(billed)} bytes in {len(charged)} queries "
+            f"in the last {format_number(window.minutes)} minutes: "
+            f"{format_usd(athena_usd)} at {format_usd(ATHENA_USD_PER_TB)} per TB, "
+            f"{'at least' if verdict else 'less than'} the {format_usd(redshift_usd)} that {check.node_count} x "
+            f"{check.node_type} would cost for the same time ({format_usd(node_price)} per node-hour): "
             f"{'booting Redshift pays off' if verdict else 'Athena is cheaper'}."
         )
         return CheckResult(

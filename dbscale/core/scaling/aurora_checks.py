@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from ..aws import aws_errors
@@ -17,16 +19,30 @@ from ..limits import (
 if TYPE_CHECKING:
     pass
 
-from .checks import _LATENCY_METRICS, _MYSQL_QUERY_TIME, _POSTGRES_DURATION, _SLOW_LOG_SETUPS, Check, _engine_family
-from .metrics import MetricKey, MetricWindow, Series, _cluster_metric, _fmt, _instance_metric, _mean
-from .plans import _AuroraState, _MetricPlan, _Plan, _ScalingContext, answered, no_data_result
-from .results import CheckResult
+from .checks import SLOW_LOG_SETUPS, Check, engine_family
+from .metrics import MetricKey, MetricWindow, Series, cluster_metric, instance_metric
+from .plans import AuroraState, MetricPlan, Plan, ScalingContext, answered, no_data_result
+from .results import CheckResult, format_number
+
+# Latency metrics Aurora publishes per DB instance (dimension DBInstanceIdentifier), each paired
+# with the throughput that weights it. SelectLatency/DMLLatency exist for Aurora MySQL only;
+# Aurora PostgreSQL publishes CommitLatency/CommitThroughput (both engines do).
+_LATENCY_METRICS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "mysql": (("SelectLatency", "SelectThroughput"), ("DMLLatency", "DMLThroughput")),
+    "postgresql": (("CommitLatency", "CommitThroughput"),),
+}
+
+# Aurora slow query logs exported to CloudWatch Logs: how to find one entry's duration.
+_MYSQL_QUERY_TIME = re.compile(r"Query_time:\s*([0-9.]+)")
+_POSTGRES_DURATION = re.compile(r"duration:\s*([0-9.]+)\s*ms\s+(?:statement|execute\b)")
 
 
-class _AuroraChecks(_ScalingContext):
+class AuroraChecks(ScalingContext):
+    """The Aurora checks of :class:`ProvisionScaling`: utilization, latency, slow statement share."""
+
     # --- Aurora -------------------------------------------------------------------------------
 
-    def _plan_aurora(self, check: Check, state: _AuroraState, window: MetricWindow) -> _Plan:
+    def _plan_aurora(self, check: Check, state: AuroraState, window: MetricWindow) -> Plan:
         if check.kind == "aurora_slow":
             return self._plan_aurora_slow(check, state, window)
         if check.kind == "aurora_slow_percentage":
@@ -37,7 +53,7 @@ class _AuroraChecks(_ScalingContext):
             return no_data_result(check, window, "AWS/RDS", f"Aurora cluster '{state.name}' has no DB instances")
         memory = check.utilization_type == "memory"
         metric = "FreeableMemory" if memory else "CPUUtilization"
-        keys = {instance: _instance_metric(instance, metric, window) for instance, _ in state.members}
+        keys = {instance: instance_metric(instance, metric, window) for instance, _ in state.members}
         capacity_bytes: float | None = None
         capacity_note = ""
         if memory:
@@ -54,8 +70,8 @@ class _AuroraChecks(_ScalingContext):
                 # For Serverless v2, FreeableMemory is measured against the maximum capacity.
                 capacity_bytes = state.max_acu * SERVERLESS_V2_GIB_PER_ACU * GIB
                 capacity_note = (
-                    f"{_fmt(state.max_acu)} ACU maximum x {SERVERLESS_V2_GIB_PER_ACU} GiB = "
-                    f"{_fmt(capacity_bytes / GIB)} GiB"
+                    f"{format_number(state.max_acu)} ACU maximum x {SERVERLESS_V2_GIB_PER_ACU} GiB = "
+                    f"{format_number(capacity_bytes / GIB)} GiB"
                 )
             else:
                 gib = AURORA_INSTANCE_CLASSES[check.node_type].memory_gib
@@ -71,9 +87,9 @@ class _AuroraChecks(_ScalingContext):
                     continue
                 count += len(values)
                 if capacity_bytes is not None:
-                    per_instance[instance] = 100.0 * (1.0 - _mean(values) / capacity_bytes)
+                    per_instance[instance] = 100.0 * (1.0 - fmean(values) / capacity_bytes)
                 else:
-                    per_instance[instance] = _mean(values)
+                    per_instance[instance] = fmean(values)
             source = f"AWS/RDS {metric} (DBInstanceIdentifier), Average per {window.period} s"
             if not per_instance:
                 return no_data_result(
@@ -82,7 +98,7 @@ class _AuroraChecks(_ScalingContext):
                     source,
                     f"the instances of Aurora cluster '{state.name}' "
                     f"({state.status}) published no {metric} datapoints in the last "
-                    f"{_fmt(window.minutes)} minutes",
+                    f"{format_number(window.minutes)} minutes",
                 )
             busiest = max(per_instance, key=lambda i: per_instance[i])
             value = per_instance[busiest]
@@ -95,7 +111,7 @@ class _AuroraChecks(_ScalingContext):
                 count,
                 source,
                 f"Aurora cluster '{state.name}': {what} of its busiest instance '{busiest}' averaged "
-                f"{_fmt(value)}%{basis} over the last {_fmt(window.minutes)} minutes "
+                f"{format_number(value)}%{basis} over the last {format_number(window.minutes)} minutes "
                 f"({count} datapoints on {len(per_instance)} of {len(keys)} instances)",
                 {
                     "per_instance": per_instance,
@@ -105,11 +121,11 @@ class _AuroraChecks(_ScalingContext):
                 },
             )
 
-        return _MetricPlan(list(keys.values()), finish)
+        return MetricPlan(list(keys.values()), finish)
 
-    def _plan_aurora_disk(self, check: Check, state: _AuroraState, window: MetricWindow) -> _MetricPlan:
-        used_key = _cluster_metric(state.name, "VolumeBytesUsed", window)
-        left_key = _cluster_metric(state.name, "AuroraVolumeBytesLeftTotal", window)
+    def _plan_aurora_disk(self, check: Check, state: AuroraState, window: MetricWindow) -> MetricPlan:
+        used_key = cluster_metric(state.name, "VolumeBytesUsed", window)
+        left_key = cluster_metric(state.name, "AuroraVolumeBytesLeftTotal", window)
         source = "AWS/RDS VolumeBytesUsed / (VolumeBytesUsed + AuroraVolumeBytesLeftTotal) (DBClusterIdentifier)"
 
         def finish(data: Mapping[MetricKey, Series]) -> CheckResult:
@@ -126,24 +142,25 @@ class _AuroraChecks(_ScalingContext):
                     source,
                     f"Aurora cluster '{state.name}' published no paired "
                     "VolumeBytesUsed and AuroraVolumeBytesLeftTotal datapoints in the last "
-                    f"{_fmt(window.minutes)} minutes",
+                    f"{format_number(window.minutes)} minutes",
                 )
-            value = _mean(shares)
+            value = fmean(shares)
             return answered(
                 check,
                 window,
                 value,
                 len(shares),
                 source,
-                f"Aurora cluster '{state.name}': the cluster volume was {_fmt(value)}% used (of used + "
-                f"remaining bytes) on average over {len(shares)} datapoints in the last {_fmt(window.minutes)} minutes",
+                f"Aurora cluster '{state.name}': the cluster volume was {format_number(value)}% used (of used + "
+                f"remaining bytes) on average over {len(shares)} datapoints "
+                f"in the last {format_number(window.minutes)} minutes",
                 {},
             )
 
-        return _MetricPlan([used_key, left_key], finish)
+        return MetricPlan([used_key, left_key], finish)
 
-    def _plan_aurora_slow(self, check: Check, state: _AuroraState, window: MetricWindow) -> _Plan:
-        family = _engine_family(state.engine)
+    def _plan_aurora_slow(self, check: Check, state: AuroraState, window: MetricWindow) -> Plan:
+        family = engine_family(state.engine)
         pairs = _LATENCY_METRICS[family]
         source = (
             f"AWS/RDS {' and '.join(f'{lat} weighted by {thr}' for lat, thr in pairs)} "
@@ -152,7 +169,7 @@ class _AuroraChecks(_ScalingContext):
         if not state.members:
             return no_data_result(check, window, source, f"Aurora cluster '{state.name}' has no DB instances")
         keys = {
-            (instance, lat, thr): (_instance_metric(instance, lat, window), _instance_metric(instance, thr, window))
+            (instance, lat, thr): (instance_metric(instance, lat, window), instance_metric(instance, thr, window))
             for instance, _ in state.members
             for lat, thr in pairs
         }
@@ -181,7 +198,8 @@ class _AuroraChecks(_ScalingContext):
                     check,
                     window,
                     source,
-                    f"Aurora cluster '{state.name}' ({state.status}) {why} in the last {_fmt(window.minutes)} minutes",
+                    f"Aurora cluster '{state.name}' ({state.status}) {why} "
+                    f"in the last {format_number(window.minutes)} minutes",
                 )
             value = weighted / statements
             summary = {
@@ -200,16 +218,16 @@ class _AuroraChecks(_ScalingContext):
                 value,
                 count,
                 source,
-                f"Aurora cluster '{state.name}': statement latency averaged {_fmt(value)} ms weighted by "
-                f"throughput over its writer and readers ({_fmt(statements * window.period)} statements, "
-                f"{count} datapoint pairs) in the last {_fmt(window.minutes)} minutes",
+                f"Aurora cluster '{state.name}': statement latency averaged {format_number(value)} ms weighted by "
+                f"throughput over its writer and readers ({format_number(statements * window.period)} statements, "
+                f"{count} datapoint pairs) in the last {format_number(window.minutes)} minutes",
                 {"engine": state.engine, "per_instance": summary, "statements": statements * window.period},
             )
 
-        return _MetricPlan([k for pair in keys.values() for k in pair], finish)
+        return MetricPlan([k for pair in keys.values() for k in pair], finish)
 
-    def _aurora_slow_percentage(self, check: Check, state: _AuroraState, window: MetricWindow) -> CheckResult:
-        setup = _SLOW_LOG_SETUPS[_engine_family(state.engine)]
+    def _aurora_slow_percentage(self, check: Check, state: AuroraState, window: MetricWindow) -> CheckResult:
+        setup = SLOW_LOG_SETUPS[engine_family(state.engine)]
         group = setup.log_group(state.name)
         source = f"CloudWatch Logs {group} (every statement's duration; see aurora_slow_query_setup)"
         logs = self._client("logs")
@@ -251,7 +269,8 @@ class _AuroraChecks(_ScalingContext):
                 check,
                 window,
                 source,
-                f"no statement of Aurora cluster '{state.name}' was logged in the last {_fmt(window.minutes)} minutes",
+                f"no statement of Aurora cluster '{state.name}' was logged "
+                f"in the last {format_number(window.minutes)} minutes",
             )
         slow = sum(1 for d in durations if d > check.threshold)
         value = 100.0 * slow / len(durations)
@@ -262,7 +281,8 @@ class _AuroraChecks(_ScalingContext):
             len(durations),
             source,
             f"Aurora cluster '{state.name}': {slow} of the {len(durations)} statements logged in the last "
-            f"{_fmt(window.minutes)} minutes ran longer than {_fmt(check.threshold)} s ({_fmt(value)}%)",
+            f"{format_number(window.minutes)} minutes ran longer than {format_number(check.threshold)} s "
+            f"({format_number(value)}%)",
             {
                 "statements": len(durations),
                 "slow_statements": slow,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,16 +28,9 @@ CHECK_KINDS = (
     "aurora_slow",
     "aurora_slow_percentage",
 )
-_REDSHIFT_KINDS = frozenset({"redshift_utilization", "redshift_slow_percentage", "redshift_queue_wait"})
-_AURORA_KINDS = frozenset({"aurora_utilization", "aurora_slow", "aurora_slow_percentage"})
-
-# Latency metrics Aurora publishes per DB instance (dimension DBInstanceIdentifier), each paired
-# with the throughput that weights it. SelectLatency/DMLLatency exist for Aurora MySQL only;
-# Aurora PostgreSQL publishes CommitLatency/CommitThroughput (both engines do).
-_LATENCY_METRICS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "mysql": (("SelectLatency", "SelectThroughput"), ("DMLLatency", "DMLThroughput")),
-    "postgresql": (("CommitLatency", "CommitThroughput"),),
-}
+# Which service's clusters a check looks at (can_boot_redshift looks at an Athena catalog).
+REDSHIFT_KINDS = frozenset({"redshift_utilization", "redshift_slow_percentage", "redshift_queue_wait"})
+AURORA_KINDS = frozenset({"aurora_utilization", "aurora_slow", "aurora_slow_percentage"})
 
 # Marks dbscale's own statements so the Redshift checks do not count them as user queries.
 _SQL_MARKER = "/* dbscale-check */"
@@ -82,10 +74,6 @@ REDSHIFT_SPILL_SQL = (
 """Queries that finished in the window, and how many of them spilled blocks to disk because
 their working memory was too small (Redshift's own measure of memory pressure)."""
 
-# Aurora slow query logs exported to CloudWatch Logs: how to find one entry's duration.
-_MYSQL_QUERY_TIME = re.compile(r"Query_time:\s*([0-9.]+)")
-_POSTGRES_DURATION = re.compile(r"duration:\s*([0-9.]+)\s*ms\s+(?:statement|execute\b)")
-
 
 @dataclass(frozen=True)
 class SlowQueryLogSetup:
@@ -108,7 +96,7 @@ class SlowQueryLogSetup:
         return self.log_group_template.format(cluster=cluster_name)
 
 
-_SLOW_LOG_SETUPS: Mapping[str, SlowQueryLogSetup] = {
+SLOW_LOG_SETUPS: Mapping[str, SlowQueryLogSetup] = {
     "mysql": SlowQueryLogSetup(
         engine="aurora-mysql",
         cluster_parameters={"slow_query_log": "1", "long_query_time": "0", "log_output": "FILE"},
@@ -126,7 +114,7 @@ _SLOW_LOG_SETUPS: Mapping[str, SlowQueryLogSetup] = {
 }
 
 
-def _engine_family(engine: str) -> str:
+def engine_family(engine: str) -> str:
     """``mysql`` for aurora-mysql (and the legacy ``aurora``), ``postgresql`` for aurora-postgresql."""
     return "postgresql" if "postgres" in engine else "mysql"
 
@@ -137,7 +125,7 @@ def aurora_slow_query_setup(engine: str) -> SlowQueryLogSetup:
         raise InvalidRequest(
             f"engine '{engine}' is not an Aurora engine; allowed: aurora-mysql, aurora-postgresql", field="engine"
         )
-    return _SLOW_LOG_SETUPS[_engine_family(engine)]
+    return SLOW_LOG_SETUPS[engine_family(engine)]
 
 
 @dataclass(frozen=True)
@@ -164,7 +152,7 @@ class Check:
     def __post_init__(self) -> None:
         if self.kind not in CHECK_KINDS:
             raise InvalidRequest(f"check '{self.kind}' is not one of {', '.join(CHECK_KINDS)}", field="kind")
-        _positive(self.window_minutes, "window_minutes")
+        require_positive(self.window_minutes, "window_minutes")
         _number(self.threshold, "threshold")
         _number(self.percent_threshold, "percent_threshold")
         if self.kind == "can_boot_redshift":
@@ -172,7 +160,7 @@ class Check:
                 raise InvalidRequest("athena_catalog_name is required", field="athena_catalog_name")
             validate_redshift_nodes(self.node_type, self.node_count, count_field="node_count", elastic=True)
         else:
-            field_name = "redshift_cluster_name" if self.kind in _REDSHIFT_KINDS else "aurora_cluster_name"
+            field_name = "redshift_cluster_name" if self.kind in REDSHIFT_KINDS else "aurora_cluster_name"
             validate_cluster_identifier(self.cluster, field=field_name)
         if self.kind in ("redshift_utilization", "aurora_utilization"):
             if self.utilization_type not in UTILIZATION_TYPES:
@@ -294,7 +282,8 @@ def _number(value: object, name: str) -> float:
     return float(value)
 
 
-def _positive(value: object, name: str) -> float:
+def require_positive(value: object, name: str) -> float:
+    """``value`` as a float when it is a number above 0; InvalidRequest (field ``name``) otherwise."""
     number = _number(value, name)
     if number <= 0:
         raise InvalidRequest(f"{name} must be greater than 0, got {value!r}", field=name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -74,37 +74,23 @@ Series = list[tuple[float, float]]
 """(epoch seconds, value) datapoints, oldest first."""
 
 
-def _redshift_metric(cluster: str, metric: str, window: MetricWindow) -> MetricKey:
+def redshift_metric(cluster: str, metric: str, window: MetricWindow) -> MetricKey:
+    """The average of a Redshift cluster's ``metric`` (dimension ClusterIdentifier) over ``window``."""
     return MetricKey("AWS/Redshift", metric, (("ClusterIdentifier", cluster),), "Average", window)
 
 
-def _instance_metric(instance: str, metric: str, window: MetricWindow) -> MetricKey:
+def instance_metric(instance: str, metric: str, window: MetricWindow) -> MetricKey:
+    """The average of a DB instance's ``metric`` (dimension DBInstanceIdentifier) over ``window``."""
     return MetricKey("AWS/RDS", metric, (("DBInstanceIdentifier", instance),), "Average", window)
 
 
-def _cluster_metric(cluster: str, metric: str, window: MetricWindow) -> MetricKey:
+def cluster_metric(cluster: str, metric: str, window: MetricWindow) -> MetricKey:
+    """The average of an Aurora cluster's ``metric`` (dimension DBClusterIdentifier) over ``window``."""
     return MetricKey("AWS/RDS", metric, (("DBClusterIdentifier", cluster),), "Average", window)
-
-
-def _mean(values: Sequence[float]) -> float:
-    return math.fsum(values) / len(values)
-
-
-def _fmt(value: float) -> str:
-    """A number for a sentence: up to 6 significant digits, no trailing zeros."""
-    return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
-
-
-def _usd(value: float) -> str:
-    return f"${value:,.2f}" if value >= 1 else f"${value:.6g}"
 
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
-
-
-def _sql_time(epoch: float) -> str:
-    return _utc(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def fetch_metric_series(cloudwatch: Any, keys: Iterable[MetricKey]) -> dict[MetricKey, Series]:

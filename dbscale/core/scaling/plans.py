@@ -14,43 +14,44 @@ if TYPE_CHECKING:
     import boto3
 
 from .checks import (
-    _AURORA_KINDS,
-    _REDSHIFT_KINDS,
+    AURORA_KINDS,
+    REDSHIFT_KINDS,
     Check,
 )
-from .metrics import (
-    MetricKey,
-    MetricWindow,
-    Series,
-    _fmt,
-)
-from .results import NO_DATA, NO_DATA_NOT_FOUND, NO_DATA_PAUSED, CheckResult
+from .metrics import MetricKey, MetricWindow, Series
+from .results import NO_DATA, NO_DATA_NOT_FOUND, NO_DATA_PAUSED, CheckResult, format_number
 
 # --- cluster state ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _ClusterState:
+class ClusterState:
+    """What the checks need to know of a described cluster: its name and status."""
+
     name: str
     status: str
 
 
 @dataclass(frozen=True)
-class _RedshiftState(_ClusterState):
+class RedshiftState(ClusterState):
+    """A Redshift cluster, and how the Data API statements connect to it."""
+
     database: str | None
     secret_arn: str | None
     user: str | None
 
 
 @dataclass(frozen=True)
-class _AuroraState(_ClusterState):
+class AuroraState(ClusterState):
+    """An Aurora cluster: engine, DB instances (writer first) and Serverless v2 maximum ACU."""
+
     engine: str
     members: tuple[tuple[str, str], ...]  # (DBInstanceIdentifier, "writer" | "reader")
     max_acu: float | None
 
 
-def _redshift_state(c: Mapping[str, Any]) -> _RedshiftState:
-    return _RedshiftState(
+def _redshift_state(c: Mapping[str, Any]) -> RedshiftState:
+    return RedshiftState(
         name=str(c["ClusterIdentifier"]),
         status=str(c.get("ClusterStatus", "")),
         database=c.get("DBName"),
@@ -59,14 +60,14 @@ def _redshift_state(c: Mapping[str, Any]) -> _RedshiftState:
     )
 
 
-def _aurora_state(c: Mapping[str, Any]) -> _AuroraState:
+def _aurora_state(c: Mapping[str, Any]) -> AuroraState:
     members = sorted(
         (str(m["DBInstanceIdentifier"]), "writer" if m.get("IsClusterWriter") else "reader")
         for m in c.get("DBClusterMembers") or []
     )
     members.sort(key=lambda m: m[1] != "writer")  # the writer first, then readers by name
     acu = c.get("ServerlessV2ScalingConfiguration") or {}
-    return _AuroraState(
+    return AuroraState(
         name=str(c["DBClusterIdentifier"]),
         status=str(c.get("Status", "")),
         engine=str(c.get("Engine", "")),
@@ -75,11 +76,11 @@ def _aurora_state(c: Mapping[str, Any]) -> _AuroraState:
     )
 
 
-_State = TypeVar("_State", bound=_ClusterState)
+StateT = TypeVar("StateT", bound=ClusterState)
 
 
 @dataclass(frozen=True)
-class _Service(Generic[_State]):
+class Service(Generic[StateT]):
     """How the checks of one service find their clusters, and when a cluster emits no metrics."""
 
     name: str
@@ -89,12 +90,12 @@ class _Service(Generic[_State]):
     id_key: str  # names the cluster in the request and in the response
     list_key: str
     idle: frozenset[str]
-    state: Callable[[Mapping[str, Any]], _State]
+    state: Callable[[Mapping[str, Any]], StateT]
 
 
-_REDSHIFT = _Service(
+REDSHIFT_SERVICE = Service(
     name="Redshift",
-    kinds=_REDSHIFT_KINDS,
+    kinds=REDSHIFT_KINDS,
     client="redshift",
     describe="describe_clusters",
     id_key="ClusterIdentifier",
@@ -102,9 +103,9 @@ _REDSHIFT = _Service(
     idle=frozenset({"paused", "pausing"}),
     state=_redshift_state,
 )
-_AURORA = _Service(
+AURORA_SERVICE = Service(
     name="Aurora",
-    kinds=_AURORA_KINDS,
+    kinds=AURORA_KINDS,
     client="rds",
     describe="describe_db_clusters",
     id_key="DBClusterIdentifier",
@@ -118,16 +119,20 @@ _AURORA = _Service(
 
 
 @dataclass
-class _MetricPlan:
+class MetricPlan:
+    """A check waiting for CloudWatch series: the ``keys`` to fetch, and ``finish`` to answer from them."""
+
     keys: list[MetricKey]
     finish: Callable[[Mapping[MetricKey, Series]], CheckResult]
 
 
 @dataclass
-class _StatementPlan:
+class StatementPlan:
+    """A check waiting for a Redshift Data API statement; ``finish`` answers from its first row."""
+
     check: Check
     window: MetricWindow
-    state: _RedshiftState
+    state: RedshiftState
     sql: str
     parameters: dict[str, str]
     finish: Callable[[list[int]], CheckResult]
@@ -136,10 +141,11 @@ class _StatementPlan:
     error: str = ""
 
 
-_Plan = CheckResult | _MetricPlan | _StatementPlan
+Plan = CheckResult | MetricPlan | StatementPlan
+"""A check's answer, or the work still to do for it."""
 
 
-class _ScalingContext:
+class ScalingContext:
     """What every family of checks needs from :class:`ProvisionScaling`: clients, clock, settings."""
 
     _session: boto3.Session | None
@@ -164,15 +170,6 @@ class _ScalingContext:
 
 
 # --- result builders --------------------------------------------------------------------------
-
-
-def _long(cell: Mapping[str, Any]) -> int:
-    if cell.get("isNull"):
-        return 0
-    for key in ("longValue", "doubleValue", "stringValue"):
-        if key in cell:
-            return int(float(cell[key]))
-    return 0
 
 
 def no_data_result(
@@ -200,13 +197,13 @@ def no_data_result(
     )
 
 
-def _plan_on(
-    service: _Service[_State],
-    states: Mapping[str, _State],
+def plan_on(
+    service: Service[StateT],
+    states: Mapping[str, StateT],
     check: Check,
     window: MetricWindow,
-    plan: Callable[[Check, _State, MetricWindow], _Plan],
-) -> _Plan:
+    plan: Callable[[Check, StateT, MetricWindow], Plan],
+) -> Plan:
     """``plan`` the check on its cluster, unless the cluster does not exist or emits no metrics."""
     state = states.get(check.cluster)
     if state is None:
@@ -234,13 +231,13 @@ def answered(
 ) -> CheckResult:
     """``check``'s verdict on ``value``; the reason is ``observed``, then how ``value`` compares with the threshold."""
     threshold = _threshold(check)
-    over, unit, label, limit = True, "%", "", f"the {_fmt(threshold)}% threshold"
+    over, unit, label, limit = True, "%", "", f"the {format_number(threshold)}% threshold"
     if check.kind.endswith("_percentage"):
-        limit = f"{_fmt(threshold)}%"
+        limit = f"{format_number(threshold)}%"
     elif check.kind == "aurora_slow":
-        unit, label, limit = "ms", "slow", f"the {_fmt(threshold)} ms threshold"
+        unit, label, limit = "ms", "slow", f"the {format_number(threshold)} ms threshold"
     elif check.kind == "redshift_queue_wait":
-        unit, label, limit = "s", "queued", f"the {_fmt(threshold)} s threshold"
+        unit, label, limit = "s", "queued", f"the {format_number(threshold)} s threshold"
     else:
         over = check.check_overused
         label = "overused" if over else "underused"

@@ -13,16 +13,16 @@ from ..validation import validate_cluster_identifier
 if TYPE_CHECKING:
     import boto3
 
-from .athena import _AthenaChecks
-from .aurora_checks import _AuroraChecks
-from .checks import _REDSHIFT_KINDS, Check, _positive
+from .athena import AthenaChecks
+from .aurora_checks import AuroraChecks
+from .checks import REDSHIFT_KINDS, Check, require_positive
 from .metrics import MetricKey, Series, fetch_metric_series, metric_window
-from .plans import _AURORA, _REDSHIFT, _MetricPlan, _Plan, _plan_on, _Service, _State, _StatementPlan
-from .redshift_checks import _RedshiftChecks
+from .plans import AURORA_SERVICE, REDSHIFT_SERVICE, MetricPlan, Plan, Service, StatementPlan, StateT, plan_on
+from .redshift_checks import RedshiftChecks
 from .results import CheckResult
 
 
-class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
+class ProvisionScaling(AthenaChecks, RedshiftChecks, AuroraChecks):
     """Scaling checks on one Athena catalog, one Redshift cluster and one Aurora cluster.
 
     ``athena_workgroup`` is where ``can_boot_redshift`` looks for the catalog's queries.
@@ -70,12 +70,12 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
         self._redshift_database = redshift_database
         self._redshift_secret_arn = redshift_secret_arn
         self._redshift_db_user = redshift_db_user
-        self._data_api_timeout = _positive(data_api_timeout_seconds, "data_api_timeout_seconds")
+        self._data_api_timeout = require_positive(data_api_timeout_seconds, "data_api_timeout_seconds")
         self._on_wait = on_wait
         self._node_prices: dict[str, float] = {}
         for node_type, price in (redshift_node_prices or {}).items():
             value = getattr(price, "usd_per_node_hour", price)
-            self._node_prices[node_type] = _positive(value, f"redshift_node_prices[{node_type!r}]")
+            self._node_prices[node_type] = require_positive(value, f"redshift_node_prices[{node_type!r}]")
         self._clients: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -196,25 +196,25 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
 
     def _evaluate(self, checks: list[Check], *, strict: bool) -> list[CheckResult]:
         now = self._clock.now()
-        redshift = self._describe(_REDSHIFT, checks, strict)
-        aurora = self._describe(_AURORA, checks, strict)
+        redshift = self._describe(REDSHIFT_SERVICE, checks, strict)
+        aurora = self._describe(AURORA_SERVICE, checks, strict)
         athena_cache: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
-        plans: list[_Plan] = []
+        plans: list[Plan] = []
         for check in checks:
             window = metric_window(now, check.window_minutes)
             if check.kind == "can_boot_redshift":
                 plans.append(self._plan_can_boot(check, window, athena_cache))
-            elif check.kind in _REDSHIFT_KINDS:
-                plans.append(_plan_on(_REDSHIFT, redshift, check, window, self._plan_redshift))
+            elif check.kind in REDSHIFT_KINDS:
+                plans.append(plan_on(REDSHIFT_SERVICE, redshift, check, window, self._plan_redshift))
             else:
-                plans.append(_plan_on(_AURORA, aurora, check, window, self._plan_aurora))
-        series = self._fetch_metrics([key for plan in plans if isinstance(plan, _MetricPlan) for key in plan.keys])
-        self._run_statements([plan for plan in plans if isinstance(plan, _StatementPlan)], strict)
+                plans.append(plan_on(AURORA_SERVICE, aurora, check, window, self._plan_aurora))
+        series = self._fetch_metrics([key for plan in plans if isinstance(plan, MetricPlan) for key in plan.keys])
+        self._run_statements([plan for plan in plans if isinstance(plan, StatementPlan)], strict)
         results: list[CheckResult] = []
         for plan in plans:
             if isinstance(plan, CheckResult):
                 results.append(plan)
-            elif isinstance(plan, _MetricPlan):
+            elif isinstance(plan, MetricPlan):
                 results.append(plan.finish(series))
             else:
                 results.append(self._finish_statement(plan, strict))
@@ -222,13 +222,13 @@ class ProvisionScaling(_AthenaChecks, _RedshiftChecks, _AuroraChecks):
 
     # --- describing clusters ------------------------------------------------------------------
 
-    def _describe(self, service: _Service[_State], checks: list[Check], strict: bool) -> dict[str, _State]:
+    def _describe(self, service: Service[StateT], checks: list[Check], strict: bool) -> dict[str, StateT]:
         """The clusters of ``service`` that ``checks`` look at, by name."""
         names = {c.cluster for c in checks if c.kind in service.kinds}
         if not names:
             return {}
         api = self._client(service.client)
-        found: dict[str, _State] = {}
+        found: dict[str, StateT] = {}
         if len(names) <= 3:
             for name in sorted(names):
                 try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
+from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from ..aws import aws_errors
@@ -12,17 +14,34 @@ if TYPE_CHECKING:
     pass
 
 from .checks import REDSHIFT_QUEUE_SQL, REDSHIFT_SLOW_SQL, REDSHIFT_SPILL_SQL, Check
-from .metrics import MetricKey, MetricWindow, Series, _fmt, _mean, _redshift_metric, _sql_time
-from .plans import _long, _MetricPlan, _Plan, _RedshiftState, _ScalingContext, _StatementPlan, answered, no_data_result
-from .results import CheckResult
+from .metrics import MetricKey, MetricWindow, Series, redshift_metric
+from .plans import MetricPlan, Plan, RedshiftState, ScalingContext, StatementPlan, answered, no_data_result
+from .results import CheckResult, format_number
 
 _DATA_API_DONE = frozenset({"FINISHED", "FAILED", "ABORTED"})
 
 
-class _RedshiftChecks(_ScalingContext):
+def _sql_time(epoch: float) -> str:
+    """``epoch`` as a UTC timestamp literal for the query history SQL."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _long(cell: Mapping[str, Any]) -> int:
+    """A Data API result cell as an int (0 for NULL)."""
+    if cell.get("isNull"):
+        return 0
+    for key in ("longValue", "doubleValue", "stringValue"):
+        if key in cell:
+            return int(float(cell[key]))
+    return 0
+
+
+class RedshiftChecks(ScalingContext):
+    """The Redshift checks of :class:`ProvisionScaling`: utilization, slow query share, queue wait."""
+
     # --- Redshift -----------------------------------------------------------------------------
 
-    def _plan_redshift(self, check: Check, state: _RedshiftState, window: MetricWindow) -> _Plan:
+    def _plan_redshift(self, check: Check, state: RedshiftState, window: MetricWindow) -> Plan:
         if check.kind == "redshift_slow_percentage":
             return self._plan_query_share(
                 check,
@@ -30,7 +49,7 @@ class _RedshiftChecks(_ScalingContext):
                 window,
                 REDSHIFT_SLOW_SQL,
                 source="Redshift SYS_QUERY_HISTORY.elapsed_time via the Redshift Data API",
-                did=f"ran longer than {_fmt(check.threshold)} s",
+                did=f"ran longer than {format_number(check.threshold)} s",
                 counted="slow_queries",
                 details={"running_time_threshold_secs": check.threshold},
                 parameters={"threshold_us": str(round(check.threshold * 1_000_000))},
@@ -52,7 +71,7 @@ class _RedshiftChecks(_ScalingContext):
                 unmeasured=", so memory pressure cannot be measured",
             )
         metric = "CPUUtilization" if check.utilization_type == "cpu" else "PercentageDiskSpaceUsed"
-        key = _redshift_metric(state.name, metric, window)
+        key = redshift_metric(state.name, metric, window)
 
         def finish(data: Mapping[MetricKey, Series]) -> CheckResult:
             values = [v for _, v in data.get(key, [])]
@@ -63,23 +82,23 @@ class _RedshiftChecks(_ScalingContext):
                     window,
                     key.describe(),
                     f"Redshift cluster '{state.name}' ({state.status}) "
-                    f"published no {metric} datapoints in the last {_fmt(window.minutes)} minutes",
+                    f"published no {metric} datapoints in the last {format_number(window.minutes)} minutes",
                 )
-            value = _mean(values)
+            value = fmean(values)
             return answered(
                 check,
                 window,
                 value,
                 len(values),
                 key.describe() + f", Average per {window.period} s",
-                f"Redshift cluster '{state.name}': {label} averaged {_fmt(value)}% over {len(values)} "
-                f"datapoints in the last {_fmt(window.minutes)} minutes",
+                f"Redshift cluster '{state.name}': {label} averaged {format_number(value)}% over {len(values)} "
+                f"datapoints in the last {format_number(window.minutes)} minutes",
                 {"metric": metric},
             )
 
-        return _MetricPlan([key], finish)
+        return MetricPlan([key], finish)
 
-    def _plan_queue_wait(self, check: Check, state: _RedshiftState, window: MetricWindow) -> _StatementPlan:
+    def _plan_queue_wait(self, check: Check, state: RedshiftState, window: MetricWindow) -> StatementPlan:
         """The longest WLM queue wait of the window's queries (0 when nothing queued): the backlog, in time."""
         source = "Redshift SYS_QUERY_HISTORY.queue_time via the Redshift Data API"
 
@@ -93,17 +112,17 @@ class _RedshiftChecks(_ScalingContext):
                 queued,
                 source,
                 f"Redshift cluster '{state.name}': {queued} queries waited in a queue in the last "
-                f"{_fmt(window.minutes)} minutes, the longest {_fmt(value)} s",
+                f"{format_number(window.minutes)} minutes, the longest {format_number(value)} s",
                 {"queued_queries": queued, "measure": "longest WLM queue wait"},
             )
 
         parameters = {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)}
-        return _StatementPlan(check, window, state, REDSHIFT_QUEUE_SQL, parameters, finish)
+        return StatementPlan(check, window, state, REDSHIFT_QUEUE_SQL, parameters, finish)
 
     def _plan_query_share(
         self,
         check: Check,
-        state: _RedshiftState,
+        state: RedshiftState,
         window: MetricWindow,
         sql: str,
         *,
@@ -114,7 +133,7 @@ class _RedshiftChecks(_ScalingContext):
         parameters: Mapping[str, str] | None = None,
         aside: str = "",
         unmeasured: str = "",
-    ) -> _StatementPlan:
+    ) -> StatementPlan:
         """A statement whose row is (queries that finished in the window, how many of them ``did`` something);
         the check's value is that share in percent, its details name the count ``counted``."""
 
@@ -125,7 +144,7 @@ class _RedshiftChecks(_ScalingContext):
                     check,
                     window,
                     source,
-                    f"no query finished on Redshift cluster '{state.name}' in the last {_fmt(window.minutes)} "
+                    f"no query finished on Redshift cluster '{state.name}' in the last {format_number(window.minutes)} "
                     f"minutes{unmeasured}",
                 )
             value = 100.0 * matched / queries
@@ -136,14 +155,14 @@ class _RedshiftChecks(_ScalingContext):
                 queries,
                 source,
                 f"Redshift cluster '{state.name}': {matched} of the {queries} queries that finished in the last "
-                f"{_fmt(window.minutes)} minutes {did} ({_fmt(value)}%{aside})",
+                f"{format_number(window.minutes)} minutes {did} ({format_number(value)}%{aside})",
                 {"queries": queries, counted: matched, **details},
             )
 
         window_parameters = {"window_start": _sql_time(window.start), "window_end": _sql_time(window.end)}
-        return _StatementPlan(check, window, state, sql, {**window_parameters, **(parameters or {})}, finish)
+        return StatementPlan(check, window, state, sql, {**window_parameters, **(parameters or {})}, finish)
 
-    def _run_statements(self, plans: list[_StatementPlan], strict: bool) -> None:
+    def _run_statements(self, plans: list[StatementPlan], strict: bool) -> None:
         """Submit every statement, then poll them together until all have finished.
 
         In the fleet form (``strict=False``) a statement that cannot be submitted or does not finish
@@ -198,7 +217,7 @@ class _RedshiftChecks(_ScalingContext):
             self._clock.sleep(min(delay, max(0.0, deadline - self._clock.now())))
             delay = min(delay * 2, 5.0)
 
-    def _finish_statement(self, plan: _StatementPlan, strict: bool) -> CheckResult:
+    def _finish_statement(self, plan: StatementPlan, strict: bool) -> CheckResult:
         if plan.status == "TIMEOUT":
             return no_data_result(
                 plan.check, plan.window, "Redshift Data API", plan.error, note="no data (query unfinished)"
@@ -218,7 +237,7 @@ class _RedshiftChecks(_ScalingContext):
         return plan.finish(row + [0] * (2 - len(row)))
 
 
-def statement_label(plan: _StatementPlan) -> str:
+def statement_label(plan: StatementPlan) -> str:
     """What a check's statement reads, e.g. ``the slow-query share (SYS_QUERY_HISTORY)``."""
     if plan.check.kind == "redshift_slow_percentage":
         return "the slow-query share (SYS_QUERY_HISTORY)"
@@ -229,18 +248,18 @@ def statement_label(plan: _StatementPlan) -> str:
     return f"the {plan.check.kind} check"
 
 
-def _unfinished(plan: _StatementPlan, timeout: float) -> str:
+def _unfinished(plan: StatementPlan, timeout: float) -> str:
     """The sentence for a statement that did not finish in ``timeout`` seconds: which one, its Id and status."""
     return (
         f"the Redshift Data API statement for {statement_label(plan)} on cluster '{plan.state.name}' did not "
-        f"finish within {_fmt(timeout)} s (statement {plan.statement_id}, status {plan.status or 'unknown'}); "
+        f"finish within {format_number(timeout)} s (statement {plan.statement_id}, status {plan.status or 'unknown'}); "
         "a longer --query-timeout (data_api_timeout_seconds) waits longer"
     )
 
 
-def _waiting(pending: list[_StatementPlan], elapsed: float, timeout: float) -> str:
+def _waiting(pending: list[StatementPlan], elapsed: float, timeout: float) -> str:
     """``waiting for 2 Redshift Data API statements on 'sales' (...): 4 s of 30 s``."""
     labels = list(dict.fromkeys(f"{statement_label(p)} {p.status or 'SUBMITTED'}" for p in pending))
     clusters = ", ".join(dict.fromkeys(f"'{p.state.name}'" for p in pending))
     count = f"{len(pending)} Redshift Data API statement{'s' if len(pending) != 1 else ''}"
-    return f"waiting for {count} on {clusters} ({'; '.join(labels)}): {elapsed:.0f} s of {_fmt(timeout)} s"
+    return f"waiting for {count} on {clusters} ({'; '.join(labels)}): {elapsed:.0f} s of {format_number(timeout)} s"

@@ -15,6 +15,16 @@ NO_DATA_PAUSED = "no data (paused)"
 NO_DATA_NOT_FOUND = "no data (cluster not found)"
 
 
+def format_number(value: float) -> str:
+    """A number for a result's reason: up to 6 significant digits, no trailing zeros."""
+    return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
+
+
+def format_usd(value: float) -> str:
+    """Dollars for a result's reason: cents from $1 up, 6 significant digits below ($0.0005)."""
+    return f"${value:,.2f}" if value >= 1 else f"${value:.6g}"
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
