@@ -20,7 +20,7 @@ from dbscale.core.autoscale.forecasts import (
 )
 from dbscale.core.autoscale.guide import block_peak_so_far, busy_block, guide_for, trust_forecast
 from dbscale.core.autoscale.memory import Memory
-from dbscale.core.autoscale.observe import _Observed
+from dbscale.core.autoscale.observe import Observed
 from tests.fakes import FakeClock
 
 MONDAY = datetime(2025, 1, 13, tzinfo=timezone.utc).timestamp()
@@ -111,7 +111,7 @@ def test_a_forecast_the_live_load_leaves_is_set_aside_then_taken_back() -> None:
 def decide(policy: AutoscalePolicy, status: str, nodes: int, now: float, memory: Memory | None = None, **kw: Any):
     scaler = Autoscaler(policy, state_store=MemoryStateStore(), log=lambda _: None)
     ref = ClusterRef.redshift("warehouse", declared_paused=kw.pop("declared_paused", False))
-    obs = _Observed(ref, True, status=status, node_type="ra3.xlplus", nodes=nodes)
+    obs = Observed(ref, True, status=status, node_type="ra3.xlplus", nodes=nodes)
     guide = guide_for(policy, now, *kw.pop("forecast", (None, "")))
     return scaler._decide(obs, memory or Memory(), {}, now, "test", guide)
 
@@ -207,7 +207,7 @@ def test_a_serverless_maximum_is_raised_ahead_of_a_forecast_peak() -> None:
     policy = AutoscalePolicy(forecasts=True, aurora_acu_range=(1, 16))
     forecast = learn(*history(21), now=MONDAY)  # Aurora load is ACU x 100: 400 = 4 ACU
     scaler = Autoscaler(policy, state_store=MemoryStateStore(), log=lambda _: None)
-    obs = _Observed(
+    obs = Observed(
         ClusterRef.aurora("orders"), True, status="available", instance_class="db.serverless", acu=(0.5, 2.0),
         roles={"orders-1": "writer"}, engine="aurora-postgresql", engine_version="16.4", all_serverless=True,
     )

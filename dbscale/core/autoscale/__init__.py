@@ -17,10 +17,12 @@ alarms can watch them.
 
 One module per concept: ``policy`` (bounds, thresholds, timing), ``decisions`` (clusters and
 decisions), ``memory`` (what is remembered, and where), ``config`` (what the construct hands the
-handler), ``observe`` (what the autoscaler sees), ``rules``/``redshift_rules``/``aurora_rules``
-(how it decides), ``schedules`` (:class:`Period`), ``forecasts`` (:class:`Forecast`), ``guide``
-(what schedule and forecast say at one evaluation), ``runner`` (:class:`Autoscaler`), ``simulate``
-and ``strategies`` (a queueing model of a cluster, and the baselines to compare with).
+handler), ``observe`` (what the autoscaler sees), ``plan`` (which checks it asks for), ``rules`` (a rule
+table and what every table shares), ``redshift_rules``/``redshift_case`` and ``aurora_rules``/``aurora_moves``
+(how it decides: ``REDSHIFT_RULES`` and ``AURORA_RULES``, read top to bottom), ``schedules`` (:class:`Period`),
+``forecasts`` (:class:`Forecast`), ``guide`` (what schedule and forecast say at one evaluation), ``changes``
+(starting and advancing a change), ``report`` (log lines and metrics), ``runner`` (:class:`Autoscaler`),
+``simulate`` and ``strategies`` (a queueing model of a cluster, and the baselines to compare with).
 """
 
 from __future__ import annotations
@@ -31,15 +33,9 @@ from .decisions import ACTIONS, DECISION_NAMESPACE, SERVICES, ClusterRef, Decisi
 from .forecasts import Forecast
 from .memory import STATE_PARAMETER_PREFIX, Memory, MemoryStateStore, SsmStateStore, StateStore
 from .policy import AutoscalePolicy, Thresholds
+from .report import CHECKS_NAMESPACE, DECISION_METRIC, DRY_RUN_DECISION_METRIC, SLOW_QUERY_METRIC, SPILL_METRIC
 from .rules import AURORA_AUTO_START_SECONDS
-from .runner import (
-    CHECKS_NAMESPACE,
-    DECISION_METRIC,
-    DRY_RUN_DECISION_METRIC,
-    SLOW_QUERY_METRIC,
-    SPILL_METRIC,
-    Autoscaler,
-)
+from .runner import Autoscaler
 from .schedules import Period
 
 __all__ = [

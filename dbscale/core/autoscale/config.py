@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     pass
 from .decisions import ClusterRef
 from .memory import STATE_PARAMETER_PREFIX
-from .policy import AutoscalePolicy, _known
+from .policy import AutoscalePolicy, known_keys
 
 CONFIG_ENV = "DBSCALE_AUTOSCALER"
 """The environment variable holding the handler's :class:`AutoscalerConfig` as JSON."""
@@ -43,13 +43,13 @@ class AutoscalerConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AutoscalerConfig:
-        values = _known(cls, data, "config")
+        values = known_keys(cls, data, "config")
         clusters = values.get("clusters") or []
         if not isinstance(clusters, list):
             raise InvalidRequest("config.clusters must be a list", field="config.clusters")
         return cls(
             policy=AutoscalePolicy.from_dict(values.get("policy") or {}),
-            clusters=tuple(ClusterRef(**_known(ClusterRef, c, "config.clusters[]")) for c in clusters),
+            clusters=tuple(ClusterRef(**known_keys(ClusterRef, c, "config.clusters[]")) for c in clusters),
             dry_run=bool(values.get("dry_run", False)),
             state_prefix=str(values.get("state_prefix", STATE_PARAMETER_PREFIX)),
         )

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 ACTIONS = ("none", "scale_up", "scale_down", "pause", "resume", "stop_again", "skip_busy")
 """Every action a :class:`Decision` can carry."""
-_CHANGES = frozenset({"scale_up", "scale_down", "pause", "resume", "stop_again"})
+CHANGES = frozenset({"scale_up", "scale_down", "pause", "resume", "stop_again"})
+"""The actions that change the cluster (and start the cooldown)."""
 SERVICES = ("redshift", "aurora")
 
 
@@ -105,7 +106,7 @@ class Decision:
     @property
     def changes(self) -> bool:
         """True when the action changes the cluster (scale, pause, resume, stop)."""
-        return self.action in _CHANGES
+        return self.action in CHANGES
 
     @property
     def change(self) -> str:

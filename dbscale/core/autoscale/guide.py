@@ -78,6 +78,12 @@ class Guide:
         new_low = max(min(max(mins), new_high) if mins else low, 1.0)
         return new_low, max(new_high, new_low), "; ".join(self.now.active + self.resize_ahead.active)
 
+    def schedule_text(self, *, ahead: bool = False) -> str:
+        """The periods on now (``ahead``: by the time a resume started now ends, when none is on now), for a reason."""
+        bounds = self.resume_ahead if ahead and not self.now.active else self.now
+        text = "; ".join(bounds.active) or ("outside every running period" if bounds.paused else "no period")
+        return f"{text}, holiday {bounds.holiday}" if bounds.holiday else text
+
     def without_forecast(self) -> Guide:
         """The same schedule, no forecast: what the reactive rules see."""
         return replace(self, forecast=None, forecast_note="reactive rules: the forecast is not consulted")

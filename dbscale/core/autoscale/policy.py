@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -114,10 +114,11 @@ class Thresholds:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Thresholds:
-        return cls(**_known(cls, data, "thresholds"))
+        return cls(**known_keys(cls, data, "thresholds"))
 
 
-def _known(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+def known_keys(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``data`` as a dict, refused (:class:`InvalidRequest` on ``where``) unless a mapping of ``cls``'s fields only."""
     if not isinstance(data, Mapping):
         raise InvalidRequest(f"{where} must be an object, got {data!r}", field=where)
     names = {f.name for f in fields(cls)}
@@ -125,6 +126,27 @@ def _known(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
     if unknown:
         raise InvalidRequest(f"{where} has unknown keys: {', '.join(unknown)}", field=f"{where}.{unknown[0]}")
     return dict(data)
+
+
+def _flags(policy: object, *names: str) -> None:
+    for name in names:
+        if not isinstance(getattr(policy, name), bool):
+            raise InvalidRequest(f"{name} must be True or False", field=name)
+
+
+_WHOLE_MINUTES = (
+    ("window_minutes", 1, 1440),
+    ("evaluation_interval_minutes", 1, 60),
+    ("resume_window_minutes", 1, 1440),
+)
+"""Timing fields that are whole minutes: (name, lowest, highest)."""
+_TIMING_NUMBERS: tuple[tuple[str, float, float | None, bool], ...] = (
+    ("cooldown_minutes", 0, None, False),
+    ("scale_down_sustain_minutes", 0, None, False),
+    ("idle_pause_minutes", 1, None, True),
+    ("idle_cpu_percent", 0, 100, False),
+)
+"""Timing fields that are numbers: (name, lowest, highest or None, None allowed)."""
 
 
 @dataclass(frozen=True)
@@ -212,164 +234,10 @@ class AutoscalePolicy:
     aurora_auto_pause: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("redshift_min_nodes", "redshift_max_nodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidRequest(f"{name} must be a whole number, got {value!r}", field=name)
-        if self.redshift_min_nodes < 2:
-            raise InvalidRequest(
-                f"redshift_min_nodes must be at least 2, got {self.redshift_min_nodes}: elastic resize is not "
-                "available to or from a single-node cluster, and a classic resize takes hours",
-                field="redshift_min_nodes",
-            )
-        if self.redshift_min_nodes > self.redshift_max_nodes:
-            raise InvalidRequest(
-                f"redshift_min_nodes ({self.redshift_min_nodes}) is greater than redshift_max_nodes "
-                f"({self.redshift_max_nodes})",
-                field="redshift_min_nodes",
-            )
-        if self.redshift_node_type is not None:
-            self.redshift_bounds(self.redshift_node_type)
-        else:
-            largest = max(spec.elastic_max_nodes for spec in REDSHIFT_NODE_TYPES.values())
-            if self.redshift_max_nodes > largest:
-                raise InvalidRequest(
-                    f"redshift_max_nodes {self.redshift_max_nodes} exceeds what any node type allows ({largest})",
-                    field="redshift_max_nodes",
-                )
-        ladder = self.aurora_instance_classes
-        if isinstance(ladder, str) or not isinstance(ladder, (tuple, list)):
-            raise InvalidRequest(
-                "aurora_instance_classes must be a list of instance classes", field="aurora_instance_classes"
-            )
-        object.__setattr__(self, "aurora_instance_classes", tuple(ladder))
-        for index, name in enumerate(self.aurora_instance_classes):
-            validate_aurora_instance_class(name, field=f"aurora_instance_classes[{index}]")
-            if name == AURORA_SERVERLESS_INSTANCE_CLASS:
-                raise InvalidRequest(
-                    f"{AURORA_SERVERLESS_INSTANCE_CLASS} has no place on the class ladder: use aurora_acu_range "
-                    "for Serverless v2 clusters",
-                    field=f"aurora_instance_classes[{index}]",
-                )
-            if index:
-                lower, upper = (AURORA_INSTANCE_CLASSES[n] for n in self.aurora_instance_classes[index - 1 : index + 1])
-                if not (upper.usd_per_hour > lower.usd_per_hour and upper.vcpu >= lower.vcpu):
-                    raise InvalidRequest(
-                        f"aurora_instance_classes must climb, cheapest first: {upper.name} (${upper.usd_per_hour}/h, "
-                        f"{upper.vcpu} vCPU) does not follow {lower.name} (${lower.usd_per_hour}/h, {lower.vcpu} vCPU)",
-                        field=f"aurora_instance_classes[{index}]",
-                    )
-        if self.aurora_acu_range is not None:
-            acu = self.aurora_acu_range
-            if isinstance(acu, str) or not isinstance(acu, (tuple, list)) or len(acu) != 2:
-                raise InvalidRequest(
-                    "aurora_acu_range must be a (lowest, highest) pair of ACUs", field="aurora_acu_range"
-                )
-            checked = validate_serverless_v2_capacity(
-                acu[0],
-                acu[1],
-                instance_class=AURORA_SERVERLESS_INSTANCE_CLASS,
-                min_field="aurora_acu_range[0]",
-                max_field="aurora_acu_range[1]",
-            )
-            assert checked is not None
-            if checked[0] < SERVERLESS_V2_LOWEST_MAX_ACU:
-                raise InvalidRequest(
-                    f"aurora_acu_range[0] bounds the maximum capacity, which cannot be below "
-                    f"{SERVERLESS_V2_LOWEST_MAX_ACU:g} ACU; got {checked[0]:g}",
-                    field="aurora_acu_range[0]",
-                )
-            object.__setattr__(self, "aurora_acu_range", checked)
-        if (self.aurora_min_readers is None) != (self.aurora_max_readers is None):
-            raise InvalidRequest(
-                "set both aurora_min_readers and aurora_max_readers, or neither (readers are then left alone)",
-                field="aurora_min_readers" if self.aurora_min_readers is None else "aurora_max_readers",
-            )
-        if self.aurora_min_readers is not None and self.aurora_max_readers is not None:
-            low = validate_reader_count(self.aurora_min_readers, field="aurora_min_readers")
-            high = validate_reader_count(self.aurora_max_readers, field="aurora_max_readers")
-            if low > high:
-                raise InvalidRequest(
-                    f"aurora_min_readers ({low}) is greater than aurora_max_readers ({high})",
-                    field="aurora_min_readers",
-                )
-        if isinstance(self.thresholds, Mapping):
-            object.__setattr__(self, "thresholds", Thresholds.from_dict(self.thresholds))
-        if not isinstance(self.thresholds, Thresholds):
-            raise InvalidRequest("thresholds must be a Thresholds", field="thresholds")
-        for name, low, high in (
-            ("window_minutes", 1, 1440),
-            ("evaluation_interval_minutes", 1, 60),
-            ("resume_window_minutes", 1, 1440),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InvalidRequest(
-                    f"{name} must be a whole number of minutes from {low} to {high}, got {value!r}", field=name
-                )
-        _number(self.cooldown_minutes, "cooldown_minutes", low=0)
-        _number(self.scale_down_sustain_minutes, "scale_down_sustain_minutes", low=0)
-        if self.idle_pause_minutes is not None:
-            _number(self.idle_pause_minutes, "idle_pause_minutes", low=1)
-        _number(self.idle_cpu_percent, "idle_cpu_percent", low=0, high=100)
-        if self.idle_cpu_percent >= self.thresholds.cpu_low:
-            raise InvalidRequest(
-                f"idle_cpu_percent ({self.idle_cpu_percent:g}) must be below thresholds.cpu_low "
-                f"({self.thresholds.cpu_low:g})",
-                field="idle_cpu_percent",
-            )
-        if _number(self.operation_timeout_minutes, "operation_timeout_minutes", low=0) <= 0:
-            raise InvalidRequest("operation_timeout_minutes must be greater than 0", field="operation_timeout_minutes")
-        self._check_schedule()
-
-    def _check_schedule(self) -> None:
-        periods = self.schedule
-        if isinstance(periods, (str, Mapping)) or not isinstance(periods, (tuple, list)):
-            raise InvalidRequest("schedule must be a list of Period", field="schedule")
-        checked = tuple(Period.from_dict(p) for p in periods)
-        for period in checked:
-            for bound in ("min_nodes", "max_nodes"):
-                count = getattr(period, bound)
-                if count is not None and self.redshift_node_type is not None:
-                    validate_redshift_nodes(
-                        self.redshift_node_type, count, count_field=f"schedule.{bound}", elastic=True
-                    )
-        object.__setattr__(self, "schedule", checked)
-        object.__setattr__(self, "holidays", parse_holidays(self.holidays))
-        for name in ("paused_outside_schedule", "forecasts", "aurora_auto_pause"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidRequest(f"{name} must be True or False", field=name)
-        if self.paused_outside_schedule and not any(not p.paused for p in checked):
-            raise InvalidRequest(
-                "paused_outside_schedule needs at least one running period in schedule (else the cluster is never "
-                "running)",
-                field="paused_outside_schedule",
-            )
-        try:
-            if not isinstance(self.forecast_tz, str) or not self.forecast_tz:
-                raise ValueError(self.forecast_tz)
-            zone(self.forecast_tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidRequest(
-                f"forecast_tz '{self.forecast_tz}' is not a time zone (an IANA name such as 'Europe/Berlin')",
-                field="forecast_tz",
-            ) from None
-        days = self.forecast_history_days
-        if isinstance(days, bool) or not isinstance(days, int) or not MIN_HISTORY_DAYS <= days <= 455:
-            raise InvalidRequest(
-                f"forecast_history_days must be a whole number from {MIN_HISTORY_DAYS} to 455 (CloudWatch keeps "
-                f"hourly data 455 days), got {days!r}",
-                field="forecast_history_days",
-            )
-        _number(self.expected_resize_minutes, "expected_resize_minutes", low=0, high=1440)
-        _number(self.expected_resume_minutes, "expected_resume_minutes", low=0, high=1440)
-        for name in ("aurora_stop_when_idle", "redshift_query_checks"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidRequest(f"{name} must be True or False", field=name)
-        if self.resume_catalog is not None and (not isinstance(self.resume_catalog, str) or not self.resume_catalog):
-            raise InvalidRequest("resume_catalog must be a non-empty string or None", field="resume_catalog")
-        if not isinstance(self.resume_workgroup, str) or not self.resume_workgroup:
-            raise InvalidRequest("resume_workgroup must be a non-empty string", field="resume_workgroup")
+        # Checked in this order (the first problem found is the one reported); each check may normalize its
+        # fields (a list to a tuple, a dict to Thresholds, strings to dates).
+        for check in _POLICY_CHECKS:
+            check(self)
 
     # --- bounds -----------------------------------------------------------------------------
 
@@ -408,7 +276,7 @@ class AutoscalePolicy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AutoscalePolicy:
-        values = _known(cls, data, "policy")
+        values = known_keys(cls, data, "policy")
         if "thresholds" in values:
             values["thresholds"] = Thresholds.from_dict(values["thresholds"])
         if values.get("aurora_acu_range") is not None:
@@ -417,3 +285,189 @@ class AutoscalePolicy:
         if "aurora_instance_classes" in values and isinstance(values["aurora_instance_classes"], list):
             values["aurora_instance_classes"] = tuple(values["aurora_instance_classes"])
         return cls(**values)
+
+
+# --- validation, check by check ---------------------------------------------------------------
+
+
+def _check_redshift_bounds(policy: AutoscalePolicy) -> None:
+    for name in ("redshift_min_nodes", "redshift_max_nodes"):
+        value = getattr(policy, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidRequest(f"{name} must be a whole number, got {value!r}", field=name)
+    if policy.redshift_min_nodes < 2:
+        raise InvalidRequest(
+            f"redshift_min_nodes must be at least 2, got {policy.redshift_min_nodes}: elastic resize is not "
+            "available to or from a single-node cluster, and a classic resize takes hours",
+            field="redshift_min_nodes",
+        )
+    if policy.redshift_min_nodes > policy.redshift_max_nodes:
+        raise InvalidRequest(
+            f"redshift_min_nodes ({policy.redshift_min_nodes}) is greater than redshift_max_nodes "
+            f"({policy.redshift_max_nodes})",
+            field="redshift_min_nodes",
+        )
+    if policy.redshift_node_type is not None:
+        policy.redshift_bounds(policy.redshift_node_type)
+        return
+    largest = max(spec.elastic_max_nodes for spec in REDSHIFT_NODE_TYPES.values())
+    if policy.redshift_max_nodes > largest:
+        raise InvalidRequest(
+            f"redshift_max_nodes {policy.redshift_max_nodes} exceeds what any node type allows ({largest})",
+            field="redshift_max_nodes",
+        )
+
+
+def _check_ladder(policy: AutoscalePolicy) -> None:
+    ladder = policy.aurora_instance_classes
+    if isinstance(ladder, str) or not isinstance(ladder, (tuple, list)):
+        raise InvalidRequest(
+            "aurora_instance_classes must be a list of instance classes", field="aurora_instance_classes"
+        )
+    object.__setattr__(policy, "aurora_instance_classes", tuple(ladder))
+    for index, name in enumerate(policy.aurora_instance_classes):
+        validate_aurora_instance_class(name, field=f"aurora_instance_classes[{index}]")
+        if name == AURORA_SERVERLESS_INSTANCE_CLASS:
+            raise InvalidRequest(
+                f"{AURORA_SERVERLESS_INSTANCE_CLASS} has no place on the class ladder: use aurora_acu_range "
+                "for Serverless v2 clusters",
+                field=f"aurora_instance_classes[{index}]",
+            )
+        if index:
+            lower, upper = (AURORA_INSTANCE_CLASSES[n] for n in policy.aurora_instance_classes[index - 1 : index + 1])
+            if not (upper.usd_per_hour > lower.usd_per_hour and upper.vcpu >= lower.vcpu):
+                raise InvalidRequest(
+                    f"aurora_instance_classes must climb, cheapest first: {upper.name} (${upper.usd_per_hour}/h, "
+                    f"{upper.vcpu} vCPU) does not follow {lower.name} (${lower.usd_per_hour}/h, {lower.vcpu} vCPU)",
+                    field=f"aurora_instance_classes[{index}]",
+                )
+
+
+def _check_acu_range(policy: AutoscalePolicy) -> None:
+    acu = policy.aurora_acu_range
+    if acu is None:
+        return
+    if isinstance(acu, str) or not isinstance(acu, (tuple, list)) or len(acu) != 2:
+        raise InvalidRequest("aurora_acu_range must be a (lowest, highest) pair of ACUs", field="aurora_acu_range")
+    checked = validate_serverless_v2_capacity(
+        acu[0],
+        acu[1],
+        instance_class=AURORA_SERVERLESS_INSTANCE_CLASS,
+        min_field="aurora_acu_range[0]",
+        max_field="aurora_acu_range[1]",
+    )
+    if checked is None:  # not for a pair of numbers, which the call checked
+        raise InvalidRequest("aurora_acu_range must be a (lowest, highest) pair of ACUs", field="aurora_acu_range")
+    if checked[0] < SERVERLESS_V2_LOWEST_MAX_ACU:
+        raise InvalidRequest(
+            f"aurora_acu_range[0] bounds the maximum capacity, which cannot be below "
+            f"{SERVERLESS_V2_LOWEST_MAX_ACU:g} ACU; got {checked[0]:g}",
+            field="aurora_acu_range[0]",
+        )
+    object.__setattr__(policy, "aurora_acu_range", checked)
+
+
+def _check_readers(policy: AutoscalePolicy) -> None:
+    if (policy.aurora_min_readers is None) != (policy.aurora_max_readers is None):
+        raise InvalidRequest(
+            "set both aurora_min_readers and aurora_max_readers, or neither (readers are then left alone)",
+            field="aurora_min_readers" if policy.aurora_min_readers is None else "aurora_max_readers",
+        )
+    if policy.aurora_min_readers is not None and policy.aurora_max_readers is not None:
+        low = validate_reader_count(policy.aurora_min_readers, field="aurora_min_readers")
+        high = validate_reader_count(policy.aurora_max_readers, field="aurora_max_readers")
+        if low > high:
+            raise InvalidRequest(
+                f"aurora_min_readers ({low}) is greater than aurora_max_readers ({high})",
+                field="aurora_min_readers",
+            )
+
+
+def _check_thresholds(policy: AutoscalePolicy) -> None:
+    if isinstance(policy.thresholds, Mapping):
+        object.__setattr__(policy, "thresholds", Thresholds.from_dict(policy.thresholds))
+    if not isinstance(policy.thresholds, Thresholds):
+        raise InvalidRequest("thresholds must be a Thresholds", field="thresholds")
+
+
+def _check_timing(policy: AutoscalePolicy) -> None:
+    for name, low, high in _WHOLE_MINUTES:
+        value = getattr(policy, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidRequest(
+                f"{name} must be a whole number of minutes from {low} to {high}, got {value!r}", field=name
+            )
+    for name, least, most, optional in _TIMING_NUMBERS:
+        if not (optional and getattr(policy, name) is None):
+            _number(getattr(policy, name), name, low=least, high=most)
+    if policy.idle_cpu_percent >= policy.thresholds.cpu_low:
+        raise InvalidRequest(
+            f"idle_cpu_percent ({policy.idle_cpu_percent:g}) must be below thresholds.cpu_low "
+            f"({policy.thresholds.cpu_low:g})",
+            field="idle_cpu_percent",
+        )
+    if _number(policy.operation_timeout_minutes, "operation_timeout_minutes", low=0) <= 0:
+        raise InvalidRequest("operation_timeout_minutes must be greater than 0", field="operation_timeout_minutes")
+
+
+def _check_schedule(policy: AutoscalePolicy) -> None:
+    periods = policy.schedule
+    if isinstance(periods, (str, Mapping)) or not isinstance(periods, (tuple, list)):
+        raise InvalidRequest("schedule must be a list of Period", field="schedule")
+    checked = tuple(Period.from_dict(p) for p in periods)
+    for period in checked:
+        for bound in ("min_nodes", "max_nodes"):
+            count = getattr(period, bound)
+            if count is not None and policy.redshift_node_type is not None:
+                validate_redshift_nodes(policy.redshift_node_type, count, count_field=f"schedule.{bound}", elastic=True)
+    object.__setattr__(policy, "schedule", checked)
+    object.__setattr__(policy, "holidays", parse_holidays(policy.holidays))
+    _flags(policy, "paused_outside_schedule", "forecasts", "aurora_auto_pause")
+    if policy.paused_outside_schedule and not any(not p.paused for p in checked):
+        raise InvalidRequest(
+            "paused_outside_schedule needs at least one running period in schedule (else the cluster is never running)",
+            field="paused_outside_schedule",
+        )
+
+
+def _check_forecasts(policy: AutoscalePolicy) -> None:
+    try:
+        if not isinstance(policy.forecast_tz, str) or not policy.forecast_tz:
+            raise ValueError(policy.forecast_tz)
+        zone(policy.forecast_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequest(
+            f"forecast_tz '{policy.forecast_tz}' is not a time zone (an IANA name such as 'Europe/Berlin')",
+            field="forecast_tz",
+        ) from None
+    days = policy.forecast_history_days
+    if isinstance(days, bool) or not isinstance(days, int) or not MIN_HISTORY_DAYS <= days <= 455:
+        raise InvalidRequest(
+            f"forecast_history_days must be a whole number from {MIN_HISTORY_DAYS} to 455 (CloudWatch keeps "
+            f"hourly data 455 days), got {days!r}",
+            field="forecast_history_days",
+        )
+    _number(policy.expected_resize_minutes, "expected_resize_minutes", low=0, high=1440)
+    _number(policy.expected_resume_minutes, "expected_resume_minutes", low=0, high=1440)
+
+
+def _check_resume(policy: AutoscalePolicy) -> None:
+    _flags(policy, "aurora_stop_when_idle", "redshift_query_checks")
+    if policy.resume_catalog is not None and (not isinstance(policy.resume_catalog, str) or not policy.resume_catalog):
+        raise InvalidRequest("resume_catalog must be a non-empty string or None", field="resume_catalog")
+    if not isinstance(policy.resume_workgroup, str) or not policy.resume_workgroup:
+        raise InvalidRequest("resume_workgroup must be a non-empty string", field="resume_workgroup")
+
+
+_POLICY_CHECKS: tuple[Callable[[AutoscalePolicy], None], ...] = (
+    _check_redshift_bounds,
+    _check_ladder,
+    _check_acu_range,
+    _check_readers,
+    _check_thresholds,
+    _check_timing,
+    _check_schedule,
+    _check_forecasts,
+    _check_resume,
+)
+"""What :class:`AutoscalePolicy` checks, in order (the first problem found is the one reported)."""

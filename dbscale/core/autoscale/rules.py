@@ -1,21 +1,24 @@
-"""What every rule shares: cooldown, streaks (hysteresis), and the wording of a decision."""
+"""What every rule table shares: the table itself, the case it reads, cooldown, streaks and wording.
+
+A service's rules are an ordered table (``REDSHIFT_RULES``, ``AURORA_RULES``) of :class:`Rule` s and
+:class:`Note` s read top to bottom: the first rule whose ``when`` holds decides; a note on the way
+updates what the case remembers (streaks, a pause that is over) for the rules below it.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar
 
-from ..limits import (
-    SERVERLESS_V2_ACU_STEP,
-)
+from ..limits import SERVERLESS_V2_ACU_STEP
 from ..scaling import CheckResult
-
-if TYPE_CHECKING:
-    pass
-from .decisions import _CHANGES, Decision
+from .decisions import CHANGES, Decision
+from .guide import Guide
 from .memory import Memory
+from .observe import Observed
 from .policy import AutoscalePolicy
 
 AURORA_AUTO_START_SECONDS = 7 * 86400
@@ -23,64 +26,118 @@ AURORA_AUTO_START_SECONDS = 7 * 86400
 starting an Amazon Aurora DB cluster": "If you don't manually start your DB cluster after seven
 days, your DB cluster is automatically started")."""
 
+Results = Mapping[str, CheckResult]
+"""A cluster's check results by signal (``cpu_high``, ``cpu_low``, ``idle`` ...)."""
+Decide = Callable[..., Decision]
+"""Builds the decision: ``decide(action, reason, memory, **changes)``."""
 
-def _fmt(value: float | None) -> str:
+
+def fmt(value: float | None) -> str:
+    """A figure as a decision's reason quotes it: four significant digits, ``n/a`` for None."""
     if value is None:
         return "n/a"
     return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:.4g}"
 
 
-def _minutes(seconds: float) -> str:
+def fmt_minutes(seconds: float) -> str:
+    """``"12 min"`` for 720 seconds."""
     return f"{seconds / 60:.0f} min"
 
 
-def _ceil_acu(value: float) -> float:
+def fmt_clock(epoch: float) -> str:
+    """``"Mon 08:00"``: a moment (epoch seconds) as a decision's reason quotes it (UTC)."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%a %H:%M")
+
+
+def ceil_acu(value: float) -> float:
+    """``value`` rounded up to the Serverless v2 capacity step (0.5 ACU)."""
     return math.ceil(value / SERVERLESS_V2_ACU_STEP - 1e-9) * SERVERLESS_V2_ACU_STEP
 
 
-def _scaled(count: float, value: float, target: float) -> float:
+def scaled(count: float, value: float, target: float) -> float:
     """The capacity at which ``value`` (measured on ``count``) would be ``target``."""
     return count * value / target
 
 
-def _in_cooldown(what: str, cooldown: float, memory: Memory) -> str:
-    return f"{what}, but in cooldown for another {_minutes(cooldown)} after {memory.last_action}"
+def in_cooldown(what: str, cooldown: float, memory: Memory) -> str:
+    """The reason of a change held back by the cooldown (``cooldown`` seconds still to go)."""
+    return f"{what}, but in cooldown for another {fmt_minutes(cooldown)} after {memory.last_action}"
 
 
-_Results = Mapping[str, CheckResult]
-"""A cluster's check results by signal (``cpu_high``, ``cpu_low``, ``idle`` ...)."""
-_Decide = Callable[..., Decision]
-"""Builds the decision: ``decide(action, reason, memory, **changes)``."""
+# --- the table --------------------------------------------------------------------------------------------
+
+C = TypeVar("C", bound="Case")
 
 
-class _Rules:
+@dataclass(frozen=True)
+class Rule(Generic[C]):
+    """A named rule: when ``when(case)`` holds, ``then(case)`` is the decision."""
+
+    name: str
+    when: Callable[[C], bool]
+    then: Callable[[C], Decision]
+
+
+@dataclass(frozen=True)
+class Note(Generic[C]):
+    """A named step between rules: when ``when(case)`` holds, ``do(case)`` updates the case; it decides nothing."""
+
+    name: str
+    when: Callable[[C], bool]
+    do: Callable[[C], None]
+
+
+def always(case: Case) -> bool:
+    """The ``when`` of a table's last rule, and of the notes every case passes."""
+    return True
+
+
+def first_match(table: Sequence[Rule[C] | Note[C]], case: C) -> Decision:
+    """The decision of the first rule of ``table`` whose ``when`` holds (notes on the way update ``case``)."""
+    for entry in table:
+        if not entry.when(case):
+            continue
+        if isinstance(entry, Note):
+            entry.do(case)
+        else:
+            return entry.then(case)
+    raise RuntimeError("the rule table ends without a rule for every case")  # each table ends with `always`
+
+
+# --- the case the rules read --------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One cluster at one evaluation, as the rules read it; ``memory`` is what it will remember (notes update it)."""
+
     policy: AutoscalePolicy
+    obs: Observed
+    memory: Memory
+    results: Results
+    now: float
+    decide: Decide
+    guide: Guide
 
-    def _cooldown_left(self, memory: Memory, now: float) -> float:
-        if memory.last_action_at is None or memory.last_action not in _CHANGES:
+    def cooldown_left(self) -> float:
+        """Seconds of the policy's cooldown still to go after the last change (0 when none)."""
+        memory = self.memory
+        if memory.last_action_at is None or memory.last_action not in CHANGES:
             return 0.0
-        return max(0.0, memory.last_action_at + self.policy.cooldown_minutes * 60 - now)
+        return max(0.0, memory.last_action_at + self.policy.cooldown_minutes * 60 - self.now)
 
-    @staticmethod
-    def _scale_up_wait(memory: Memory, cooldown: float) -> float:
+    def scale_up_wait(self, cooldown: float) -> float:
         """How long a scale-up the load calls for still waits: the cooldown only after a reactive scale-up
         (whose window may still hold the old size's figures), never after a shrink, a pause or a resume
         (flapping costs money, a late scale-up costs overload), nor after a forecast's change, nor between
         the steps of a catch-up (its goal was measured before)."""
+        memory = self.memory
         if memory.catch_up_to is not None or memory.last_action_rule == "forecast":
             return 0.0
         return cooldown if memory.last_action == "scale_up" else 0.0
 
-    def _streaks(
-        self,
-        memory: Memory,
-        results: Mapping[str, CheckResult],
-        now: float,
-        *,
-        cooling: bool,
-        idle_pauses: bool = False,
-    ) -> tuple[Memory, float | None, float | None]:
-        """Update the underuse and idle streaks; return the memory and the streaks' lengths (seconds).
+    def count_streaks(self, *, cooling: bool, idle_pauses: bool = False) -> tuple[float | None, float | None]:
+        """Update the underuse and idle streaks in ``memory``; return their lengths (seconds, None: no streak).
 
         A streak continues only while consecutive evaluations each found the condition over their
         whole window with no gap between windows. Underuse is not counted during a cooldown (the
@@ -88,16 +145,18 @@ class _Rules:
         (an idle cluster gets paused) an idle window is not underuse: a cluster kept running for load
         that is about to come is not shrunk at its start.
         """
+        memory, results, now = self.memory, self.results, self.now
         window = self.policy.window_minutes * 60
         if memory.last_evaluated_at is not None and now - memory.last_evaluated_at > window + 60:
             memory = memory.without_streaks()  # a gap with no evidence breaks both streaks
+        last_action_at = memory.last_action_at
 
         def since(previous: float | None, result: CheckResult | None) -> float | None:
             if result is None or result.verdict is not True:
                 return None
             start = (result.window_end or now) - result.window_minutes * 60
-            if memory.last_action_at is not None:
-                start = max(start, memory.last_action_at)
+            if last_action_at is not None:
+                start = max(start, last_action_at)
             return previous if previous is not None else start
 
         under = results.get("cpu_low")
@@ -111,73 +170,64 @@ class _Rules:
         underused_since = None if cooling or not underused else since(memory.underused_since, under)
         idle_since = since(memory.idle_since, results.get("idle"))
         active = underused_since is not None or idle_since is not None
-        memory = replace(
+        self.memory = replace(
             memory,
             underused_since=underused_since,
             idle_since=idle_since,
             last_evaluated_at=now if active else None,
         )
         return (
-            memory,
             None if underused_since is None else now - underused_since,
             None if idle_since is None else now - idle_since,
         )
 
-    @staticmethod
-    def _acted(memory: Memory, action: str, now: float, **changes: Any) -> Memory:
-        return replace(memory.without_streaks(), last_action=action, last_action_at=now, **changes)
+    def acted(self, action: str, **changes: Any) -> Memory:
+        """The memory after starting ``action`` now: streaks end, the cooldown starts."""
+        return replace(self.memory.without_streaks(), last_action=action, last_action_at=self.now, **changes)
 
-    @staticmethod
-    def _verdict(results: Mapping[str, CheckResult], signal: str) -> CheckResult | None:
-        result = results.get(signal)
+    def verdict(self, signal: str) -> CheckResult | None:
+        """The result of ``signal`` when it found its condition (verdict True), else None."""
+        result = self.results.get(signal)
         return result if result is not None and result.verdict is True else None
 
-    def _not_underused(
-        self,
-        under: CheckResult | None,
-        results: _Results,
-        memory: Memory,
-        cooldown: float,
-        decide: _Decide,
-        *,
-        cpu: str,
-        memory_busy: str,
-    ) -> Decision:
+    def end_streaks(self) -> None:
+        """An overused cluster is neither underused nor idle: both streaks end."""
+        self.memory = replace(self.memory, underused_since=None, idle_since=None, last_evaluated_at=None)
+
+    def not_underused(self, cooldown: float, *, cpu: str, memory_busy: str) -> Decision:
         """Why a cluster with no underuse streak is left as it is (``cpu``/``memory_busy`` word it per service)."""
+        under, memory, decide = self.results.get("cpu_low"), self.memory, self.decide
         if under is None or under.verdict is None:
             why = under.reason if under is not None else "no utilization data"
             return decide("none", f"no evidence to act on: {why}", memory)
         if under.verdict and cooldown > 0:
-            return decide("none", _in_cooldown("underused", cooldown, memory), memory)
-        memory_low = results.get("memory_low")
+            return decide("none", in_cooldown("underused", cooldown, memory), memory)
+        memory_low = self.results.get("memory_low")
         if under.verdict and memory_low is not None and memory_low.verdict is False:
             return decide("none", f"CPU is low but {memory_busy}: {memory_low.reason}", memory)
         t = self.policy.thresholds
         return decide(
             "none",
-            f"within thresholds: {cpu} {_fmt(under.value)}% is between {t.cpu_low:g}% and {t.cpu_high:g}%",
+            f"within thresholds: {cpu} {fmt(under.value)}% is between {t.cpu_low:g}% and {t.cpu_high:g}%",
             memory,
         )
 
-    def _scale_down(
+    def scale_down(
         self,
-        memory: Memory,
         underused_for: float,
-        now: float,
-        decide: _Decide,
         *,
         needs: str,
         move: tuple[dict[str, Any], str] | None,
         smallest: str,
-        causes: tuple[str, ...],
     ) -> Decision:
         """Scale down by ``move`` (target, arithmetic) once underuse has lasted the policy's sustain time.
 
         ``needs`` is the figure quoted while the streak is too short; ``smallest`` says why there
         is nothing to remove when ``move`` is None.
         """
+        memory, decide = self.memory, self.decide
         sustain = self.policy.scale_down_sustain_minutes
-        underused = f"underused for {_minutes(underused_for)}"
+        underused = f"underused for {fmt_minutes(underused_for)}"
         if underused_for < sustain * 60:
             return decide(
                 "none", f"{underused} of the {sustain:g} min a scale-down needs ({needs})", memory, causes=("cpu_low",)
@@ -188,13 +238,12 @@ class _Rules:
         return decide(
             "scale_down",
             f"{underused} (at least {sustain:g} min): {arithmetic}",
-            self._acted(memory, "scale_down", now),
+            self.acted("scale_down"),
             target=target,
-            causes=causes,
+            causes=("cpu_low",) + (("memory_low",) if self.verdict("memory_low") else ()),
         )
 
-    @staticmethod
-    def _why(over: Sequence[tuple[str, CheckResult]]) -> str:
-        return "; ".join(
-            f"{signal} {_fmt(result.value)}{result.unit} > {_fmt(result.threshold)}" for signal, result in over
-        )
+
+def overuse_text(over: Sequence[tuple[str, CheckResult]]) -> str:
+    """``"cpu_high 90% > 75; latency_high ..."``: the overused signals with value and threshold."""
+    return "; ".join(f"{signal} {fmt(result.value)}{result.unit} > {fmt(result.threshold)}" for signal, result in over)

@@ -24,7 +24,8 @@ from .decisions import ClusterRef
 from .forecasts import HOURS_PER_WEEK, Forecast, learn
 from .guide import FORECAST_HEADROOM_POINTS, guide_for, trust_forecast
 from .memory import Memory, MemoryStateStore
-from .observe import _Observed
+from .observe import Observed
+from .plan import plan_checks
 from .policy import AutoscalePolicy
 from .runner import Autoscaler
 from .safety import measured_load
@@ -189,12 +190,10 @@ class AutoscalerStrategy:
             return None
         now = self._now(view.minute + 1)
         busy = None if view.settled else f"the cluster is '{view.status}'"
-        obs = _Observed(
-            self._ref, True, status=view.status, busy=busy, node_type=self.model.node_type, nodes=view.nodes
-        )
+        obs = Observed(self._ref, True, status=view.status, busy=busy, node_type=self.model.node_type, nodes=view.nodes)
         if busy is not None:
             return None
-        results = {signal: self._answer(check, view, now) for signal, check in self._scaler._plan(obs, self._memory)}
+        results = {signal: self._answer(check, view, now) for signal, check in plan_checks(p, obs, self._memory)}
         guide = guide_for(p, now, *self._forecast_for(view, now))
         observed = measured_load(results, view.nodes, p.window_minutes)
         guide, memory = trust_forecast(
@@ -294,7 +293,7 @@ class ServerlessAutoscalerStrategy:
         now = self.start + (view.minute + 1) * 60
         busy = None if view.settled else "the cluster is 'modifying'"
         # An auto-paused Serverless v2 instance is still 'available' to RDS: only its capacity is 0.
-        obs = _Observed(
+        obs = Observed(
             self._ref,
             True,
             status="available" if view.settled else "modifying",
@@ -310,8 +309,7 @@ class ServerlessAutoscalerStrategy:
         if busy is not None:
             return None
         results = {
-            signal: _cpu_answer(check, view.cpu, self.start, now)
-            for signal, check in self._scaler._plan(obs, self._memory)
+            signal: _cpu_answer(check, view.cpu, self.start, now) for signal, check in plan_checks(p, obs, self._memory)
         }
         forecast = self._learnt.at(view.minute, view.load, now) if p.forecasts else None
         guide = guide_for(p, now, forecast, "")
