@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .providers._base import shared_code
+from .providers.stack_state import shared_code
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,12 @@ from dbscale.core.autoscale import (
     Period,
 )
 from dbscale.core.errors import InvalidRequest
-from dbscale.core.limits import AURORA_SERVERLESS_INSTANCE_CLASS, CLUSTER_IDENTIFIER_MAX_LENGTH
 
 from ._function import handler_function
-from ._support import fail, is_token, warn
+from ._support import fail
+from .arns import StackArns, instance_prefix
 from .aurora import AuroraCluster
+from .autoscaler_checks import check_aurora_fits, check_redshift_fits
 from .redshift import RedshiftCluster
 from .scaling_alarms import ClusterArg, ScalingAlarms, as_list, declared
 
@@ -86,37 +87,19 @@ class Autoscaler(Construct):
         forecasts: bool | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self.policy = policy if policy is not None else AutoscalePolicy()
-        if not isinstance(self.policy, AutoscalePolicy):
-            raise fail(self, "policy must be a dbscale.core.autoscale.AutoscalePolicy", field="policy")
-        overrides: dict[str, Any] = {}
-        if schedule is not None:
-            if isinstance(schedule, (str, Period)) or any(not isinstance(p, Period) for p in schedule):
-                raise fail(self, "schedule must be a list of dbscale.core.autoscale.Period", field="schedule")
-            overrides["schedule"] = tuple(schedule)
-        if holidays is not None:
-            overrides["holidays"] = tuple(holidays)
-        if paused_outside_schedule is not None:
-            overrides["paused_outside_schedule"] = paused_outside_schedule
-        if forecasts is not None:
-            overrides["forecasts"] = forecasts
-        if overrides:
-            try:
-                self.policy = replace(self.policy, **overrides)
-            except InvalidRequest as err:
-                raise fail(self, str(err), field=err.field or "schedule") from None
+        self.policy = self._policy(policy, schedule, holidays, paused_outside_schedule, forecasts)
         self.dry_run = bool(dry_run)
         redshift_clusters: list[RedshiftCluster] = as_list(self, redshift, RedshiftCluster, "redshift")
         aurora_clusters: list[AuroraCluster] = as_list(self, aurora, AuroraCluster, "aurora")
         if not redshift_clusters and not aurora_clusters:
             raise fail(self, "give at least one cluster (redshift=... or aurora=...)", field="redshift")
         for r in redshift_clusters:
-            self._check_redshift(r)
+            check_redshift_fits(self, self.policy, r)
         for a in aurora_clusters:
-            self._check_aurora(a)
+            check_aurora_fits(self, self.policy, a)
 
         stack = Stack.of(self)
-        self._partition, self._region, self._account = stack.partition, stack.region, stack.account
+        self._arns = StackArns.of(stack)
         self.alarms = alarms or ScalingAlarms(
             self,
             "Alarms",
@@ -130,7 +113,11 @@ class Autoscaler(Construct):
         config = {
             "policy": self.policy.to_dict(),
             "clusters": [
-                {"service": service, "name": c.cluster_identifier, "declared_paused": self._declared_paused(c)}
+                {
+                    "service": service,
+                    "name": c.cluster_identifier,
+                    "declared_paused": declared(c, "paused", "Paused") is True,
+                }
                 for service, c in clusters
             ],
             "dry_run": self.dry_run,
@@ -147,6 +134,41 @@ class Autoscaler(Construct):
             log_retention=log_retention,
         )
         self.function, self.role, self.log_group = made.function, made.role, made.log_group
+        self._triggers()
+        self._grant(redshift_clusters, aurora_clusters)
+
+    def _policy(
+        self,
+        policy: AutoscalePolicy | None,
+        schedule: Sequence[Period] | None,
+        holidays: Sequence[date | str] | None,
+        paused_outside_schedule: bool | None,
+        forecasts: bool | None,
+    ) -> AutoscalePolicy:
+        """``policy`` (default ``AutoscalePolicy()``) with the given schedule settings in place of its own."""
+        chosen = policy if policy is not None else AutoscalePolicy()
+        if not isinstance(chosen, AutoscalePolicy):
+            raise fail(self, "policy must be a dbscale.core.autoscale.AutoscalePolicy", field="policy")
+        overrides: dict[str, Any] = {}
+        if schedule is not None:
+            if isinstance(schedule, (str, Period)) or any(not isinstance(p, Period) for p in schedule):
+                raise fail(self, "schedule must be a list of dbscale.core.autoscale.Period", field="schedule")
+            overrides["schedule"] = tuple(schedule)
+        if holidays is not None:
+            overrides["holidays"] = tuple(holidays)
+        if paused_outside_schedule is not None:
+            overrides["paused_outside_schedule"] = paused_outside_schedule
+        if forecasts is not None:
+            overrides["forecasts"] = forecasts
+        if not overrides:
+            return chosen
+        try:
+            return replace(chosen, **overrides)
+        except InvalidRequest as err:
+            raise fail(self, str(err), field=err.field or "schedule") from None
+
+    def _triggers(self) -> None:
+        """The periodic evaluation (:attr:`schedule`) and the one on an alarm's ALARM (:attr:`alarm_rule`)."""
         target = targets.LambdaFunction(self.function, max_event_age=Duration.minutes(10), retry_attempts=2)
         self.schedule = events.Rule(
             self,
@@ -167,97 +189,14 @@ class Autoscaler(Construct):
             ),
             targets=[target],
         )
-        self._grant(redshift_clusters, aurora_clusters)
-
-    # --- synth-time checks -----------------------------------------------------------------
-
-    def _check_autoscaled(self, cluster: Construct) -> None:
-        if getattr(cluster, "autoscaled", None) is not True:
-            warn(
-                self,
-                "clusterNotAutoscaled",
-                f"{cluster.node.path} is not declared with autoscaled=True: the next deploy that updates it sets "
-                "its size back to the declared one, undoing the autoscaler",
-            )
-
-    def _check_redshift(self, cluster: RedshiftCluster) -> None:
-        self._check_autoscaled(cluster)
-        node_type = declared(cluster, "node_type", "NodeType")
-        nodes = declared(cluster, "number_of_nodes", "NumberOfNodes")
-        if not isinstance(node_type, str) or is_token(node_type):
-            return
-        try:
-            low, high = self.policy.redshift_bounds(node_type)
-        except InvalidRequest as err:
-            raise fail(self, f"policy does not fit {cluster.node.path} ({node_type}): {err}", field=err.field) from None
-        if isinstance(nodes, int) and not is_token(nodes) and not low <= nodes <= high:
-            warn(
-                self,
-                "declaredSizeOutsideBounds",
-                f"{cluster.node.path} declares {nodes} nodes, outside the policy's {low}-{high}: the autoscaler "
-                "brings it within the bounds",
-            )
-
-    def _check_aurora(self, cluster: AuroraCluster) -> None:
-        self._check_autoscaled(cluster)
-        p = self.policy
-        instance_class = declared(cluster, "instance_class", "InstanceClass")
-        if not isinstance(instance_class, str) or is_token(instance_class):
-            return
-        path = cluster.node.path
-        if instance_class == AURORA_SERVERLESS_INSTANCE_CLASS:
-            if p.aurora_acu_range is None and not p.manages_readers:
-                raise fail(
-                    self,
-                    f"{path} is Serverless v2: set policy.aurora_acu_range (and/or reader bounds) to autoscale it",
-                    field="policy",
-                )
-            max_acu = declared(cluster, "serverless_v2_max_capacity", "ServerlessV2MaxCapacity")
-            if (
-                p.aurora_acu_range is not None
-                and isinstance(max_acu, (int, float))
-                and not is_token(max_acu)
-                and not p.aurora_acu_range[0] <= max_acu <= p.aurora_acu_range[1]
-            ):
-                warn(
-                    self,
-                    "declaredSizeOutsideBounds",
-                    f"{path} declares a maximum of {max_acu:g} ACU, outside policy.aurora_acu_range",
-                )
-        elif instance_class not in p.aurora_instance_classes:
-            if not p.manages_readers:
-                raise fail(
-                    self,
-                    f"{path} runs {instance_class}, which is not on policy.aurora_instance_classes, and the policy "
-                    "sets no reader bounds: there is nothing the autoscaler could change",
-                    field="policy",
-                )
-            warn(self, "classNotOnLadder", f"{path} runs {instance_class}, not on the ladder: only readers change")
-        readers = declared(cluster, "reader_count", "ReaderCount")
-        if (
-            p.manages_readers
-            and isinstance(readers, int)
-            and not is_token(readers)
-            and p.aurora_min_readers is not None
-            and p.aurora_max_readers is not None
-            and not p.aurora_min_readers <= readers <= p.aurora_max_readers
-        ):
-            warn(self, "declaredSizeOutsideBounds", f"{path} declares {readers} readers, outside the policy's bounds")
-
-    @staticmethod
-    def _declared_paused(cluster: Construct) -> bool:
-        paused = declared(cluster, "paused", "Paused")
-        return paused is True
 
     # --- IAM --------------------------------------------------------------------------------
 
     def _arn(self, service: str, resource: str) -> str:
-        return f"arn:{self._partition}:{service}:{self._region}:{self._account}:{resource}"
+        return self._arns.arn(service, resource)
 
     def _nag(self, service: str, resource: str) -> str:
-        region = "<AWS::Region>" if is_token(self._region) else self._region
-        account = "<AWS::AccountId>" if is_token(self._account) else self._account
-        return f"Resource::arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+        return f"Resource::{self._arns.nag(service, resource)}"
 
     def _allow(
         self, sid: str, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None
@@ -265,13 +204,6 @@ class Autoscaler(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
         )
-
-    @staticmethod
-    def _instance_prefix(identifier: str) -> str:
-        """Instance identifiers dbscale creates are ``<cluster>-<n>`` (cluster part shortened to fit 63)."""
-        if is_token(identifier) or len(identifier) <= CLUSTER_IDENTIFIER_MAX_LENGTH - 4:
-            return f"{identifier}-"
-        return identifier[: CLUSTER_IDENTIFIER_MAX_LENGTH - 4]
 
     def _grant(self, redshift_clusters: list[RedshiftCluster], aurora_clusters: list[AuroraCluster]) -> None:
         p = self.policy
@@ -296,77 +228,9 @@ class Autoscaler(Construct):
         self._allow("State", ["ssm:GetParameter", "ssm:PutParameter"], state)
 
         if redshift_clusters:
-            arns = [self._arn("redshift", f"cluster:{c.cluster_identifier}") for c in redshift_clusters]
-            actions = ["redshift:DescribeClusters"]
-            if not self.dry_run:
-                actions += [
-                    "redshift:ResizeCluster",
-                    "redshift:DescribeResize",
-                    "redshift:PauseCluster",
-                    "redshift:ResumeCluster",
-                ]
-            self._allow("RedshiftClusters", actions, arns)
-            if len(redshift_clusters) > _DESCRIBE_ONE_BY_ONE:
-                self._allow("RedshiftListClusters", ["redshift:DescribeClusters"], [self._arn("redshift", "cluster:*")])
-                findings.append(self._nag("redshift", "cluster:*"))
-                reasons.append("more than three Redshift clusters are described in one listing (read only)")
-            if p.redshift_query_checks:
-                self._allow("QueryHistory", ["redshift-data:ExecuteStatement"], arns)
-                # DescribeStatement/GetStatementResult have no resource type; only the caller's own statements.
-                self._allow(
-                    "QueryHistoryResults",
-                    ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"],
-                    ["*"],
-                    {"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
-                )
-                self._allow(
-                    "QueryHistorySecrets",
-                    ["secretsmanager:GetSecretValue"],
-                    [c.secret.secret_arn for c in redshift_clusters],
-                )
-                reasons.append("Redshift Data API statement results support no resource-level permissions")
-
+            self._grant_redshift(redshift_clusters, findings, reasons)
         if aurora_clusters:
-            ids = [c.cluster_identifier for c in aurora_clusters]
-            cluster_arns = [self._arn("rds", f"cluster:{i}") for i in ids]
-            instance_arns = [self._arn("rds", f"db:{self._instance_prefix(i)}*") for i in ids]
-            self._allow("AuroraDescribe", ["rds:DescribeDBClusters"], cluster_arns)
-            # DescribeDBInstances filtered by cluster is authorized on 'db:*' (read only).
-            self._allow("AuroraDescribeInstances", ["rds:DescribeDBInstances"], [self._arn("rds", "db:*")])
-            findings.append(self._nag("rds", "db:*"))
-            reasons.append("DescribeDBInstances with a db-cluster-id filter is authorized on 'db:*' (read only)")
-            if len(aurora_clusters) > _DESCRIBE_ONE_BY_ONE:
-                self._allow("AuroraListClusters", ["rds:DescribeDBClusters"], [self._arn("rds", "cluster:*")])
-                findings.append(self._nag("rds", "cluster:*"))
-                reasons.append("more than three Aurora clusters are described in one listing (read only)")
-            if not self.dry_run:
-                self._allow(
-                    "AuroraClusters",
-                    [
-                        "rds:ModifyDBCluster",
-                        "rds:StartDBCluster",
-                        "rds:StopDBCluster",
-                        "rds:FailoverDBCluster",
-                        "rds:CreateDBInstance",
-                    ],
-                    cluster_arns,
-                )
-                self._allow(
-                    "AuroraInstances",
-                    ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:DeleteDBInstance"],
-                    instance_arns,
-                )
-                # A new instance references the cluster's subnet group and the engine's default groups.
-                groups = [self._arn("rds", f"subgrp:{c.subnet_group.ref}") for c in aurora_clusters]
-                defaults = [self._arn("rds", "pg:default.*"), self._arn("rds", "og:default:*")]
-                self._allow("AuroraInstanceGroups", ["rds:CreateDBInstance", "rds:ModifyDBInstance"], groups + defaults)
-                findings += [self._nag("rds", "pg:default.*"), self._nag("rds", "og:default:*")]
-                findings += [self._nag("rds", f"db:{self._instance_prefix(i)}*") for i in ids]
-                reasons.append(
-                    "instances are named '<cluster>-<n>' at run time (the grant covers only this cluster's names); "
-                    "the engine's default parameter and option groups are only referenced"
-                )
-
+            self._grant_aurora(aurora_clusters, findings, reasons)
         if p.resume_catalog:
             self._allow(
                 "AthenaSpend",
@@ -377,3 +241,80 @@ class Autoscaler(Construct):
         Validations.of(self).acknowledge(
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]
         )
+
+    def _grant_redshift(
+        self, redshift_clusters: list[RedshiftCluster], findings: list[str], reasons: list[str]
+    ) -> None:
+        """Describe, resize, pause and resume exactly these clusters (describe only in a dry run); with
+        ``findings`` and ``reasons`` for the acknowledgments of the wildcards."""
+        arns = [self._arn("redshift", f"cluster:{c.cluster_identifier}") for c in redshift_clusters]
+        actions = ["redshift:DescribeClusters"]
+        if not self.dry_run:
+            actions += [
+                "redshift:ResizeCluster",
+                "redshift:DescribeResize",
+                "redshift:PauseCluster",
+                "redshift:ResumeCluster",
+            ]
+        self._allow("RedshiftClusters", actions, arns)
+        if len(redshift_clusters) > _DESCRIBE_ONE_BY_ONE:
+            self._allow("RedshiftListClusters", ["redshift:DescribeClusters"], [self._arn("redshift", "cluster:*")])
+            findings.append(self._nag("redshift", "cluster:*"))
+            reasons.append("more than three Redshift clusters are described in one listing (read only)")
+        if self.policy.redshift_query_checks:
+            self._allow("QueryHistory", ["redshift-data:ExecuteStatement"], arns)
+            # DescribeStatement/GetStatementResult have no resource type; only the caller's own statements.
+            self._allow(
+                "QueryHistoryResults",
+                ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"],
+                ["*"],
+                {"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
+            )
+            self._allow(
+                "QueryHistorySecrets",
+                ["secretsmanager:GetSecretValue"],
+                [c.secret.secret_arn for c in redshift_clusters],
+            )
+            reasons.append("Redshift Data API statement results support no resource-level permissions")
+
+    def _grant_aurora(self, aurora_clusters: list[AuroraCluster], findings: list[str], reasons: list[str]) -> None:
+        """Describe and change exactly these clusters and their instances (describe only in a dry run)."""
+        ids = [c.cluster_identifier for c in aurora_clusters]
+        cluster_arns = [self._arn("rds", f"cluster:{i}") for i in ids]
+        instance_arns = [self._arn("rds", f"db:{instance_prefix(i)}*") for i in ids]
+        self._allow("AuroraDescribe", ["rds:DescribeDBClusters"], cluster_arns)
+        # DescribeDBInstances filtered by cluster is authorized on 'db:*' (read only).
+        self._allow("AuroraDescribeInstances", ["rds:DescribeDBInstances"], [self._arn("rds", "db:*")])
+        findings.append(self._nag("rds", "db:*"))
+        reasons.append("DescribeDBInstances with a db-cluster-id filter is authorized on 'db:*' (read only)")
+        if len(aurora_clusters) > _DESCRIBE_ONE_BY_ONE:
+            self._allow("AuroraListClusters", ["rds:DescribeDBClusters"], [self._arn("rds", "cluster:*")])
+            findings.append(self._nag("rds", "cluster:*"))
+            reasons.append("more than three Aurora clusters are described in one listing (read only)")
+        if not self.dry_run:
+            self._allow(
+                "AuroraClusters",
+                [
+                    "rds:ModifyDBCluster",
+                    "rds:StartDBCluster",
+                    "rds:StopDBCluster",
+                    "rds:FailoverDBCluster",
+                    "rds:CreateDBInstance",
+                ],
+                cluster_arns,
+            )
+            self._allow(
+                "AuroraInstances",
+                ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:DeleteDBInstance"],
+                instance_arns,
+            )
+            # A new instance references the cluster's subnet group and the engine's default groups.
+            groups = [self._arn("rds", f"subgrp:{c.subnet_group.ref}") for c in aurora_clusters]
+            defaults = [self._arn("rds", "pg:default.*"), self._arn("rds", "og:default:*")]
+            self._allow("AuroraInstanceGroups", ["rds:CreateDBInstance", "rds:ModifyDBInstance"], groups + defaults)
+            findings += [self._nag("rds", "pg:default.*"), self._nag("rds", "og:default:*")]
+            findings += [self._nag("rds", f"db:{instance_prefix(i)}*") for i in ids]
+            reasons.append(
+                "instances are named '<cluster>-<n>' at run time (the grant covers only this cluster's names); "
+                "the engine's default parameter and option groups are only referenced"
+            )

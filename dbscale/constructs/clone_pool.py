@@ -26,6 +26,7 @@ from dbscale.core.validation import validate_copy_age_hours, validate_flag
 
 from ._function import handler_function
 from ._support import checked, fail, is_token, unresolved
+from .arns import StackArns
 from .aurora import AuroraCluster
 from .aurora_clone import age_hours, source_groups, source_name
 from .providers import copy_grants
@@ -122,6 +123,12 @@ class ClonePoolMaintenance(Construct):
             grant_logs=False,  # in the one policy document below
         )
         self.function, self.role, self.log_group = made.function, made.role, made.log_group
+        self._rules(source_id, schedule, follow_up)
+        self._grant(stack, source_id, source_cluster)
+
+    def _rules(self, source_id: str, schedule: events.Schedule, follow_up: Duration | None) -> None:
+        """The scheduled maintenance (:attr:`schedule`) and, unless ``follow_up`` is None, the rule that
+        drives copies being made on (:attr:`follow_up`)."""
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -145,18 +152,13 @@ class ClonePoolMaintenance(Construct):
                     )
                 ],
             )
-        self._grant(stack, source_id, source_cluster)
 
     def _grant(self, stack: Stack, source_id: str, source_cluster: AuroraCluster | None) -> None:
-        partition, region, account = stack.partition, stack.region, stack.account
-
-        def arn(service: str, resource: str) -> str:
-            return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+        arns = StackArns.of(stack)
+        arn = arns.arn
 
         def nag(service: str, resource: str) -> str:
-            nag_region = "<AWS::Region>" if is_token(region) else region
-            nag_account = "<AWS::AccountId>" if is_token(account) else account
-            return f"Resource::arn:<AWS::Partition>:{service}:{nag_region}:{nag_account}:{resource}"
+            return f"Resource::{arns.nag(service, resource)}"
 
         copies = copy_identifier_prefix(source_id) if not is_token(source_id) else f"{source_id}-copy-"
         groups, wild_groups = source_groups(arn, source_cluster)
@@ -196,33 +198,9 @@ class ClonePoolMaintenance(Construct):
             nag("rds", "og:default:*"),
             *(nag("rds", g.split(":", 5)[5]) for g in wild_groups),
         ]
-        # RDS creates a grant on the source's key for each copy and describes the key; DescribeKey
-        # requests never carry kms:GrantIsForAWSResource, so it has a statement of its own.
-        via: dict[str, object] = {}
-        if source_cluster is not None:
-            key = source_cluster.encryption_key.key_arn
-        else:
-            key = arn("kms", "key/*")
-            via = {"StringEquals": {"kms:ViaService": f"rds.{region}.amazonaws.com"}}
+        if source_cluster is None:
             findings.append(nag("kms", "key/*"))
-        statements.append(
-            {
-                "Sid": "KmsGrantForCopies",
-                "Effect": "Allow",
-                "Action": "kms:CreateGrant",
-                "Resource": key,
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}, **via},
-            }
-        )
-        describe_key: dict[str, object] = {
-            "Sid": "KmsDescribeKey",
-            "Effect": "Allow",
-            "Action": "kms:DescribeKey",
-            "Resource": key,
-        }
-        if via:
-            describe_key["Condition"] = via
-        statements.append(describe_key)
+        statements += key_statements(arns, source_cluster)
         self.policy = iam.Policy(
             self,
             "Policy",
@@ -240,3 +218,31 @@ class ClonePoolMaintenance(Construct):
         Validations.of(self).acknowledge(
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]
         )
+
+
+def key_statements(arns: StackArns, source_cluster: AuroraCluster | None) -> list[dict[str, object]]:
+    """RDS creates a grant on the source's key for each copy and describes the key: on the key of
+    ``source_cluster``, or on any key used through RDS when the source is given by name. DescribeKey
+    requests never carry kms:GrantIsForAWSResource, so it has a statement of its own."""
+    via: dict[str, object] = {}
+    if source_cluster is not None:
+        key = source_cluster.encryption_key.key_arn
+    else:
+        key = arns.arn("kms", "key/*")
+        via = {"StringEquals": {"kms:ViaService": f"rds.{arns.region}.amazonaws.com"}}
+    grant: dict[str, object] = {
+        "Sid": "KmsGrantForCopies",
+        "Effect": "Allow",
+        "Action": "kms:CreateGrant",
+        "Resource": key,
+        "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}, **via},
+    }
+    describe_key: dict[str, object] = {
+        "Sid": "KmsDescribeKey",
+        "Effect": "Allow",
+        "Action": "kms:DescribeKey",
+        "Resource": key,
+    }
+    if via:
+        describe_key["Condition"] = via
+    return [grant, describe_key]

@@ -9,6 +9,7 @@ import pytest
 from dbscale.core.autoscale import CONFIG_ENV, AutoscalePolicy, AutoscalerConfig, ClusterRef
 
 from .conftest import Synthesized, cdk_nag_errors, cfn_lint, synthesize
+from .templates import assert_template_unchanged, stack_templates
 
 pytestmark = pytest.mark.slow
 
@@ -280,3 +281,8 @@ def test_schedules_are_typed_props_checked_at_synth_and_handed_to_the_handler(sc
         Autoscaler(stack, "Text", redshift=rs, schedule="Mon-Fri 07:30-19:00")  # type: ignore[arg-type]
     with pytest.raises(InvalidConstructProps, match="holidays"):
         Autoscaler(stack, "BadDay", redshift=rs, schedule=[office], holidays=["25.12.2025"])
+
+
+def test_template_unchanged(synth: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("autoscaler", stack_templates(synth))

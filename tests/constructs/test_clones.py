@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, Synthesized, cdk_nag_errors, cfn_lint, synthesize
+from .templates import assert_template_unchanged, stack_templates
 from .test_example_app import arn_text, only, resources
 
 pytestmark = pytest.mark.slow
@@ -384,3 +385,8 @@ def test_standalone_clone_provider_is_limited_to_its_prefixes(tmp_path: Path) ->
     assert grants["CloneOrigins"] == [f"{PREFIX}cluster:prod-*"]
     assert grants["ManageCopies"] == [f"{PREFIX}cluster:prod-*"]
     assert grants["CreateCloneInstances"] == grants["ChangeCloneInstances"] == [f"{PREFIX}db:dev-*"]
+
+
+def test_template_unchanged(variants: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("clones", stack_templates(variants))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import Synthesized, cfn_lint, synthesize
+from .templates import assert_template_unchanged, stack_templates
 from .test_example_app import resources
 
 pytestmark = pytest.mark.slow
@@ -472,3 +472,8 @@ def test_each_provider_gets_only_the_guardrails_its_clusters_were_explicitly_giv
         "allow_tls_off": True,
         "allow_unencrypted": False,
     }
+
+
+def test_template_unchanged(variants: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("clusters", stack_templates(variants))

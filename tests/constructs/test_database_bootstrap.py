@@ -11,6 +11,8 @@ import pytest
 
 from dbscale.constructs import AuroraCluster, DatabaseBootstrap, DatabaseUser, InvalidConstructProps, RedshiftCluster
 
+from .templates import assert_template_unchanged
+
 pytestmark = pytest.mark.slow
 
 
@@ -157,3 +159,8 @@ def test_the_provider_asset_imports_the_bootstrap_handler_without_cdk() -> None:
         "assert 'botocore.client' not in sys.modules  # no client before the first call"
     )
     subprocess.run([sys.executable, "-I", "-B", "-c", probe], check=True)  # -B: a read-only /var/task
+
+
+def test_template_unchanged(redshift_template: dict[str, Any]) -> None:
+    """The stack's template is the golden one (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("database_bootstrap", {"Warehouse": redshift_template})

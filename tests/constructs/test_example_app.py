@@ -10,6 +10,7 @@ import pytest
 
 from .conftest import ROOT, Synthesized, cdk_nag_errors, cfn_lint
 from .operations import LOG_DELIVERY_ACTIONS
+from .templates import assert_template_unchanged, stack_templates
 
 pytestmark = pytest.mark.slow
 
@@ -310,3 +311,8 @@ def test_dev_clones_stack_clones_the_example_cluster(example: Synthesized) -> No
         if f["Properties"]["Handler"] == "dbscale.handlers.clone_pool.handler"
     )
     assert pool["Environment"]["Variables"]["SOURCE_CLUSTER_ID"] == source
+
+
+def test_template_unchanged(example: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("example", stack_templates(example))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .conftest import Synthesized, cfn_lint, synthesize
+from .templates import assert_template_unchanged, stack_templates
 
 pytestmark = pytest.mark.slow
 
@@ -193,3 +194,8 @@ def test_a_clone_with_long_operations_but_without_waiting_fails_at_synth(tmp_pat
             wait_for_completion=False,
             long_operations=LongOperations(),
         )
+
+
+def test_template_unchanged(synthesized: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("long_operations", stack_templates(synthesized))

@@ -12,6 +12,7 @@ import pytest
 from dbscale.handlers.redshift_cluster import SCHEMA
 
 from .conftest import Synthesized, synthesize
+from .templates import assert_template_unchanged, stack_templates
 
 pytestmark = pytest.mark.slow
 
@@ -196,3 +197,8 @@ def test_settings_aws_would_refuse_fail_the_synth(
         RedshiftCluster(stack, f"Cluster{len(stack.node.children)}", vpc=vpc, **kwargs)
     if field is not None:
         assert field in str(raised.value)
+
+
+def test_template_unchanged(synth: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("redshift_settings", stack_templates(synth))

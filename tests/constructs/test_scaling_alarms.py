@@ -10,6 +10,7 @@ from dbscale.core.autoscale import CHECKS_NAMESPACE, SLOW_QUERY_METRIC, SPILL_ME
 from dbscale.core.limits import AURORA_INSTANCE_CLASSES, GIB, SERVERLESS_V2_GIB_PER_ACU
 
 from .conftest import Synthesized, cfn_lint, synthesize
+from .templates import assert_template_unchanged, stack_templates
 
 pytestmark = pytest.mark.slow
 
@@ -186,3 +187,8 @@ def test_bad_input_fails_at_synth_with_the_path(scratch: Any) -> None:
     with pytest.raises(InvalidConstructProps) as err:
         ScalingAlarms(stack, "Wrong", aurora=cluster)
     assert err.value.field == "aurora"
+
+
+def test_template_unchanged(synth: Synthesized) -> None:
+    """The app's templates are the golden ones (tests/constructs/templates.py says how to regenerate)."""
+    assert_template_unchanged("scaling_alarms", stack_templates(synth))

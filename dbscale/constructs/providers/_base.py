@@ -4,17 +4,10 @@ asset per stack."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, cast
 
-from aws_cdk import (
-    Acknowledgment,
-    CfnElement,
-    Duration,
-    Stack,
-    Validations,
-)
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,13 +16,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
-from dbscale.cfn.workflow import STATE_MACHINE_SUFFIX, definition
+from dbscale.cfn.workflow import STATE_MACHINE_SUFFIX
 from dbscale.core.guardrails import GUARDRAILS_ENV, Guardrails
-from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.deploy.template import prefix_problem
 
-from .._asset import staged_handler_code
-from .._support import fail, is_token
+from .._support import fail
+from ..arns import StackArns
+from .grants import RoleGrants
+from .operations import operations_state_machine, operations_statements
+from .stack_state import shared_code, stack_state
 
 P = TypeVar("P", bound="ClusterProvider")
 T = TypeVar("T")
@@ -45,44 +40,6 @@ MANAGED_SECRET_ACTIONS = [
     "secretsmanager:RotateSecret",
     "secretsmanager:DeleteSecret",
 ]
-
-# Where Step Functions' vended logs go (CloudWatch Logs keeps the resource policy that lets the
-# service deliver them small for log groups under this prefix).
-STATE_MACHINE_LOG_PREFIX = "/aws/vendedlogs/states/"
-
-
-class _StackState:
-    """What the providers and clusters of one stack share, so that node is asked once per stack.
-
-    Every jsii call is a round trip to node (~0.3 ms). Kept here: the stack's environment, its
-    singleton providers, and immutable jsii values (a Duration, a Runtime, a principal) that
-    every provider or cluster of the stack would otherwise ask for again. Nothing is shared
-    between stacks, let alone apps.
-    """
-
-    __slots__ = ("env", "providers", "stack", "values")
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.env: tuple[str, str, str] | None = None
-        self.providers: dict[str, ClusterProvider] = {}
-        self.values: dict[str, Any] = {}
-
-    def value(self, name: str, make: Callable[[], T]) -> T:
-        if name not in self.values:
-            self.values[name] = make()
-        return cast(T, self.values[name])
-
-
-# Keyed like _CODE below (id of the stack, checked against the stored stack).
-_STACKS: dict[int, _StackState] = {}
-
-
-def _stack_state(stack: Stack) -> _StackState:
-    state = _STACKS.get(id(stack))
-    if state is None or state.stack is not stack:
-        state = _STACKS[id(stack)] = _StackState(stack)
-    return state
 
 
 class ClusterProvider(Construct):
@@ -149,16 +106,47 @@ class ClusterProvider(Construct):
         # Every jsii call is a round trip to node (~0.3 ms): values needed more than once are read
         # once, here or per stack, and kept.
         self._stack = scope if isinstance(scope, Stack) else Stack.of(self)
-        self._state = state = _stack_state(self._stack)
+        self._state = state = stack_state(self._stack)
         if id == self.singleton_id and scope is self._stack:
             state.providers.setdefault(id, self)  # found by of() without asking node
         if state.env is None:
             state.env = (self._stack.partition, self._stack.region, self._stack.account)
         self._partition, self._region, self._account = state.env
-        self._statements: dict[str, iam.PolicyStatement] = {}
-        self._nag_env: tuple[str, str] | None = None
-        self._resources: dict[str, set[str]] = {}
+        self._arns = StackArns(*state.env)
+        self._make_function(log_retention, memory_size)
+        # Everything known now (the fixed grants, a standalone provider's prefix grants, the grants
+        # that run the long operations) goes into one policy built from JSON in a single call; the
+        # grants the clusters add later go to the role's default policy. The state machine invokes
+        # the function (its definition names the function's ARN), so the grants to run it cannot sit
+        # in the default policy (the function depends on it: a cycle); this policy depends on the
+        # function and the machine instead, and each custom resource depends on this policy.
+        # The "Operations" statement's Ref to the state machine makes this policy wait for it, and the
+        # machine waits for its role and the role's policy (the grant to invoke the function): once a
+        # custom resource can send a request, an execution started for it can run. (An explicit
+        # dependency on top would only be one cfn-lint calls obsolete, W3005.)
+        self._function_arn = self.function.function_arn
+        function_name = self.function.function_name
+        machine_name = f"{function_name}{STATE_MACHINE_SUFFIX}"  # workflow.state_machine_name, with tokens
+        self.state_machine, self.operations_log_group = operations_state_machine(
+            self, machine_name, self._function_arn, partition=self._partition, log_retention=log_retention
+        )
+        executions = self._arn("states", f"execution:{machine_name}:*")
+        self._grants = RoleGrants(self.role, operations_statements(self.state_machine.state_machine_arn, executions))
+        function_id = self._stack.get_logical_id(cast(CfnElement, self.function.node.default_child))
+        self._acknowledge(
+            [f"Resource::{self._nag_arn('states', f'execution:<{function_id}>{STATE_MACHINE_SUFFIX}:*')}"],
+            "execution names are made by the handler per request (a hash of the stack, resource and request); "
+            "the grant covers only executions of this provider's own state machine",
+        )
+        self._grant_fixed()
+        if cluster_identifier_prefix is not None:
+            check_provider_prefix(self, cluster_identifier_prefix)
+            self._grant_prefix(cluster_identifier_prefix)
+        self.policy = self._grants.close(self)
 
+    def _make_function(self, log_retention: logs.RetentionDays, memory_size: int) -> None:
+        """The function, its role and its log group (:attr:`function`, :attr:`role`, :attr:`log_group`)."""
+        state = self._state
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
         # No AWSLambdaBasicExecutionRole: that managed policy may write to any log group; this
         # role writes only to its own.
@@ -187,92 +175,6 @@ class ClusterProvider(Construct):
             log_group=self.log_group,
             environment={GUARDRAILS_ENV: self._guardrails.to_json()},
         )
-        # Everything known now (the fixed grants, a standalone provider's prefix grants, the grants
-        # that run the long operations) goes into one policy built from JSON in a single call; the
-        # grants the clusters add later go to the role's default policy. The state machine invokes
-        # the function (its definition names the function's ARN), so the grants to run it cannot sit
-        # in the default policy (the function depends on it: a cycle); this policy depends on the
-        # function and the machine instead, and each custom resource depends on this policy.
-        # The "Operations" statement's Ref to the state machine makes this policy wait for it, and the
-        # machine waits for its role and the role's policy (the grant to invoke the function): once a
-        # custom resource can send a request, an execution started for it can run. (An explicit
-        # dependency on top would only be one cfn-lint calls obsolete, W3005.)
-        self._function_arn = self.function.function_arn
-        function_name = self.function.function_name
-        machine_name = f"{function_name}{STATE_MACHINE_SUFFIX}"  # workflow.state_machine_name, with tokens
-        self.state_machine, self.operations_log_group = self._operations(machine_name, log_retention)
-        self._fixed: list[dict[str, Any]] | None = [
-            {
-                "Sid": "Operations",
-                "Effect": "Allow",
-                "Action": ["states:StartExecution", "states:ListExecutions"],
-                "Resource": self.state_machine.state_machine_arn,
-            },
-            {
-                "Sid": "OperationExecutions",
-                "Effect": "Allow",
-                "Action": ["states:DescribeExecution", "states:StopExecution"],
-                "Resource": self._arn("states", f"execution:{machine_name}:*"),
-            },
-        ]
-        self._pending_acks: list[Acknowledgment] | None = []
-        function_id = self._stack.get_logical_id(cast(CfnElement, self.function.node.default_child))
-        self._acknowledge(
-            [f"Resource::{self._nag_arn('states', f'execution:<{function_id}>{STATE_MACHINE_SUFFIX}:*')}"],
-            "execution names are made by the handler per request (a hash of the stack, resource and request); "
-            "the grant covers only executions of this provider's own state machine",
-        )
-        self._grant_fixed()
-        if cluster_identifier_prefix is not None:
-            check_provider_prefix(self, cluster_identifier_prefix)
-            self._grant_prefix(cluster_identifier_prefix)
-        self.policy = iam.Policy(
-            self,
-            "Policy",
-            roles=[self.role],
-            document=iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": self._fixed}),
-        )
-        self._fixed = None
-        self._validations = Validations.of(self)
-        self._validations.acknowledge(*self._pending_acks)
-        self._pending_acks = None
-
-    def _operations(self, name: str, log_retention: logs.RetentionDays) -> tuple[sfn.StateMachine, logs.LogGroup]:
-        """The state machine of the function's long operations, named ``name``, and its log group."""
-        log_group = logs.LogGroup(
-            self,
-            "OperationsLogGroup",
-            log_group_name=f"{STATE_MACHINE_LOG_PREFIX}{name}",
-            retention=log_retention,
-        )
-        text = json.dumps(definition(self._function_arn, partition=self._partition), separators=(",", ":"))
-        machine = sfn.StateMachine(
-            self,
-            "Operations",
-            state_machine_name=name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(text),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            tracing_enabled=False,
-        )
-        # The definition invokes the unqualified function ARN, and nothing else.
-        machine.add_to_role_policy(
-            iam.PolicyStatement(sid="InvokeProvider", actions=["lambda:InvokeFunction"], resources=[self._function_arn])
-        )
-        Validations.of(machine).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Step Functions log delivery (logs:*LogDelivery*, logs:PutResourcePolicy, "
-                "logs:DescribeResourcePolicies, logs:DescribeLogGroups) supports no resource-level permissions",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-SF2",
-                reason="no X-Ray: the one task is an invocation of the provider function, which is not traced "
-                "either; every state transition is in the execution history and the log group (level ALL), and "
-                "tracing would add xray:Put* on '*' to the role",
-            ),
-        )
-        return machine, log_group
 
     # --- public ----------------------------------------------------------------------------
 
@@ -309,7 +211,7 @@ class ClusterProvider(Construct):
     def of(cls: type[P], scope: IConstruct) -> P:
         """The provider of ``scope``'s stack, created on first use (one per resource type per stack)."""
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
-        found = _stack_state(stack).providers.get(cls.singleton_id)
+        found = stack_state(stack).providers.get(cls.singleton_id)
         if isinstance(found, cls):
             return found
         if found is None:
@@ -378,7 +280,7 @@ class ClusterProvider(Construct):
         raise NotImplementedError
 
     def _arn(self, service: str, resource: str) -> str:
-        return f"arn:{self._partition}:{service}:{self._region}:{self._account}:{resource}"
+        return self._arns.arn(service, resource)
 
     def _allow(
         self,
@@ -387,33 +289,10 @@ class ClusterProvider(Construct):
         resources: list[str],
         conditions: dict[str, Any] | None = None,
     ) -> None:
-        """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use).
-
-        While the provider is being built, statements go into :attr:`policy` (rendered from JSON in
-        one call); afterwards into the role's default policy, two round trips to node for a new
-        statement and one for resources added to an existing one. Callable at any time before
-        synthesis, also by subclasses registering grants of their own after construction.
-        """
-        if self._fixed is not None:
-            statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
-            if conditions:
-                statement["Condition"] = conditions
-            self._fixed.append(statement)
-            return
-        seen = self._resources.setdefault(sid, set())
-        fresh = [r for r in resources if r not in seen]
-        if not fresh:
-            return
-        seen.update(fresh)
-        existing = self._statements.get(sid)
-        if existing is None:
-            existing = iam.PolicyStatement(sid=sid, actions=actions, resources=fresh, conditions=conditions)
-            self._statements[sid] = existing
-            # add_to_policy, not add_to_principal_policy: the same call in CDK, but it answers a
-            # bool instead of a struct that jsii reads back field by field (two more round trips).
-            self.role.add_to_policy(existing)
-        else:
-            existing.add_resources(*fresh)
+        """Add ``resources`` to statement ``sid`` (created with ``actions`` on first use): into
+        :attr:`policy` while the provider is being built, into the role's default policy afterwards.
+        Callable at any time before synthesis, also by subclasses registering grants of their own."""
+        self._grants.allow(sid, actions, resources, conditions)
 
     def _grant_key(self, key_arn: str, *, via_service: bool) -> None:
         """Let the service create grants on the cluster's KMS key for the cluster (and only for it)."""
@@ -443,47 +322,11 @@ class ClusterProvider(Construct):
         Uses CDK's native ``Validations`` API, so dbscale needs no cdk-nag at run time; the
         acknowledgment covers the role's default policy and the provider's policy below it.
         """
-        acks = [Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding in findings]
-        if self._pending_acks is not None:
-            self._pending_acks.extend(acks)  # sent in one call at the end of __init__
-        else:
-            self._validations.acknowledge(*acks)
+        self._grants.acknowledge(findings, reason)
 
     def _nag_arn(self, service: str, resource: str) -> str:
         """An ARN as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::...>``)."""
-        if self._nag_env is None:
-            self._nag_env = (
-                "<AWS::Region>" if _token(self._region) else self._region,
-                "<AWS::AccountId>" if _token(self._account) else self._account,
-            )
-        region, account = self._nag_env
-        return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
-
-    def _instance_prefix(self, identifier: str) -> str:
-        """Instance identifiers of a cluster start with this (see ``core.aurora.instance_identifier``)."""
-        if _token(identifier) or len(identifier) <= CLUSTER_IDENTIFIER_MAX_LENGTH - 4:
-            return f"{identifier}-"
-        # A long cluster name is shortened so '-<n>' fits in 63 characters.
-        return identifier[: CLUSTER_IDENTIFIER_MAX_LENGTH - 4]
-
-
-_CODE: dict[int, tuple[Stack, lambda_.Code]] = {}
-
-
-def shared_code(stack: Stack) -> lambda_.Code:
-    """One asset per stack for both providers (an AssetCode binds to a single stack).
-
-    Keyed by the stack object itself (ids are checked against the stored stack, since Python may
-    reuse the id of a collected one); the cache lives only as long as the process.
-    """
-    entry = _CODE.get(id(stack))
-    if entry is None or entry[0] is not stack:
-        entry = _CODE[id(stack)] = (stack, lambda_.Code.from_asset(staged_handler_code()))
-    return entry[1]
-
-
-def _token(value: str) -> bool:
-    return is_token(value)
+        return self._arns.nag(service, resource)
 
 
 def check_provider_prefix(scope: IConstruct, prefix: str) -> None:

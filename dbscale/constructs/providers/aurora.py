@@ -7,12 +7,14 @@ from typing import Any, ClassVar
 from dbscale.core.aurora.settings import owned_parameter_group_name
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 
-from ._rds import (
+from .._support import is_token
+from ..arns import instance_prefix
+from .rds import (
     CREATED_AS_A_CLUSTER_INSTANCE,
     CREATED_WITH_DBSCALE_TAG,
     MADE_BY_THE_CLUSTER_PROVIDER,
     NOT_A_CLONE_OR_COPY,
-    _RdsProvider,
+    RdsProvider,
     resource_tag,
 )
 
@@ -21,7 +23,7 @@ PASSED_TO_MONITORING: dict[str, Any] = {"StringEquals": {"iam:PassedToService": 
 MADE_BY_DBSCALE: dict[str, Any] = {"StringEquals": {resource_tag(CREATED_BY_TAG_KEY): CREATED_BY_TAG_VALUE}}
 
 
-class AuroraClusterProvider(_RdsProvider):
+class AuroraClusterProvider(RdsProvider):
     """The provider of ``Custom::AuroraCluster`` (handler ``dbscale.handlers.aurora_cluster.handler``)."""
 
     resource_type = "Custom::AuroraCluster"
@@ -91,7 +93,7 @@ class AuroraClusterProvider(_RdsProvider):
             self._allow("PassMonitoringRole", ["iam:PassRole"], [monitoring_role_arn], PASSED_TO_MONITORING)
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
-        instances = self._instance_prefix(identifier)
+        instances = instance_prefix(identifier)
         self._grant_clusters(self._arn("rds", f"cluster:{identifier}"))
         self._grant_instances(self._arn("rds", f"db:{instances}*"))
         self._allow(
@@ -117,7 +119,7 @@ class AuroraClusterProvider(_RdsProvider):
         )
 
     # A delete first checks that its final snapshot's name is free (nothing is deleted otherwise).
-    _FINAL_SNAPSHOT_ACTIONS: ClassVar[list[str]] = [*_RdsProvider._SNAPSHOT_ACTIONS, "rds:DescribeDBClusterSnapshots"]
+    _FINAL_SNAPSHOT_ACTIONS: ClassVar[list[str]] = [*RdsProvider._SNAPSHOT_ACTIONS, "rds:DescribeDBClusterSnapshots"]
 
     def _grant_clusters(self, clusters: str) -> None:
         """Create clusters ``clusters`` (an ARN or pattern) and change or delete them, but never a
@@ -131,8 +133,7 @@ class AuroraClusterProvider(_RdsProvider):
 
     def _nag_iam_prefix(self) -> str:
         """IAM ARNs have no region: ``arn:<AWS::Partition>:iam::<account>:`` as cdk-nag prints them."""
-        self._nag_arn("iam", "")
-        account = self._nag_env[1] if self._nag_env is not None else "<AWS::AccountId>"
+        account = "<AWS::AccountId>" if is_token(self._account) else self._account
         return f"arn:<AWS::Partition>:iam::{account}:"
 
     def _grant_prefix(self, prefix: str) -> None:

@@ -12,7 +12,8 @@ from constructs import Construct, IConstruct
 from dbscale.core.clones import CLONE_OF_TAG_KEY, COPY_OF_TAG_KEY, copy_identifier_prefix
 
 from .._support import is_token
-from ._rds import IS_A_CLONE, IS_A_COPY, _RdsProvider, created_as, request_tag
+from ..arns import instance_prefix
+from .rds import IS_A_CLONE, IS_A_COPY, RdsProvider, created_as, request_tag
 
 Grant = tuple[str, list[str], list[str], "dict[str, Any] | None"]  # statement id, actions, resource ARNs, condition
 
@@ -73,7 +74,7 @@ def copy_grants(arn: Callable[[str, str], str], *, source: str, copies: str, gro
     ]
 
 
-class AuroraCloneProvider(_RdsProvider):
+class AuroraCloneProvider(RdsProvider):
     """The provider of ``Custom::AuroraClone`` (handler ``dbscale.handlers.aurora_clone.handler``).
 
     The per-stack singleton (``AuroraCloneProvider.of(scope)``) may clone only the sources of the
@@ -92,7 +93,7 @@ class AuroraCloneProvider(_RdsProvider):
 
     # Clones are created tagged 'dbscale:clone-of' and only what carries it is changed or deleted:
     # a cluster the Aurora provider made is out of reach even when its name matches.
-    _CLONE_ACTIONS: ClassVar[list[str]] = [*_RdsProvider._CHANGE_ACTIONS, "rds:DeleteDBCluster"]
+    _CLONE_ACTIONS: ClassVar[list[str]] = [*RdsProvider._CHANGE_ACTIONS, "rds:DeleteDBCluster"]
     # A clone of the source or of a copy: RestoreDBClusterToPointInTime authorizes on both clusters.
     _ORIGIN_ACTIONS: ClassVar[list[str]] = ["rds:RestoreDBClusterToPointInTime"]
     _GROUP_ACTIONS: ClassVar[list[str]] = [
@@ -161,14 +162,14 @@ class AuroraCloneProvider(_RdsProvider):
             sources=[source],
             copies=copies,
             clone=clone_identifier,
-            instances=self._instance_prefix(clone_identifier),
+            instances=instance_prefix(clone_identifier),
             groups=groups,
         )
         findings = [
             self._nag_arn("rds", f"cluster-snapshot:{copies}*"),
             self._nag_arn("rds", f"cluster:{copies}*"),
             self._nag_arn("rds", f"db:{copies}*"),
-            self._nag_arn("rds", f"db:{self._instance_prefix(clone_identifier)}*"),
+            self._nag_arn("rds", f"db:{instance_prefix(clone_identifier)}*"),
             self._nag_arn("rds", f"cluster-snapshot:{clone_identifier}*"),
             *(self._nag_arn("rds", g) for g in DEFAULT_INSTANCE_GROUPS),
             *(self._nag_arn("rds", g.split(":", 5)[5]) for g in wildcard_groups),

@@ -62,7 +62,7 @@ def created_as(kind_tag: str) -> dict[str, Any]:
     return {"Null": {request_tag(kind_tag): "false", resource_tag(CREATED_BY_TAG_KEY): "true"}}
 
 
-class _RdsProvider(ClusterProvider):
+class RdsProvider(ClusterProvider):
     """What the Aurora providers share: RDS's managed master user secret and service-linked role,
     and the actions on a cluster, its instances and its final snapshots once it exists."""
 
