@@ -56,7 +56,7 @@ def follow(operation: Operation | None, timeout_minutes: float = 240) -> None:
 
 def redshift_lifecycle() -> None:
     heading("Redshift: create, rescale, pause, resume, delete (dbscale.core)")
-    cluster = RedshiftProvisioning(
+    cluster = RedshiftProvisioning.create(
         "demo-warehouse", initial_instance_type="ra3.xlplus", initial_cluster_size=2, clock=CLOCK, wait=False
     )
     say("create requested: 2 x ra3.xlplus")
@@ -82,7 +82,7 @@ def redshift_lifecycle() -> None:
 
 def aurora_lifecycle() -> None:
     heading("Aurora PostgreSQL: create, rolling class change, readers, stop, start, delete (dbscale.core)")
-    db = RdsProvisioning(
+    db = RdsProvisioning.create(
         "demo-orders",
         initial_instance_type="db.r6g.large",
         engine="aurora-postgresql",
@@ -127,7 +127,7 @@ def clone_and_pool() -> None:
         f"{len(status.copies)} copies, spare slots {status.spare_slots} (target {status.min_spare_slots})"
     )
     say("delete the clone (clones are disposable: no final snapshot)")
-    follow(RdsProvisioning("demo-orders-clone", clock=CLOCK).delete(final_snapshot=False, wait=False))
+    follow(RdsProvisioning.open("demo-orders-clone", clock=CLOCK).delete(final_snapshot=False, wait=False))
 
 
 def custom_resources() -> None:

@@ -13,7 +13,7 @@ from dbscale.core.aws import is_transient
 from dbscale.core.errors import AwsError, DbscaleError, InvalidRequest, OperationStopped, OperationTimeout
 
 from .outcome import Outcome
-from .state import SLIM_STATE, InvocationState
+from .state import InvocationState
 from .workflow import (
     BACKOFF_SECONDS,
     INPUT_MARGIN_BYTES,
@@ -70,7 +70,7 @@ class Execution:
         request = shared.request
         if request is None:  # pragma: no cover
             return
-        document = operation_document(shared.fields, request.physical_id, request.properties, shared.state)
+        document = operation_document(shared.fields, request.physical_id, request.properties, shared.state.to_dict())
         # States hold copies of some properties (pending settings, say): count the properties twice.
         size = document_bytes(document) + document_bytes({"p": request.properties})
         if size > INPUT_MAX_BYTES - INPUT_MARGIN_BYTES:
@@ -86,31 +86,30 @@ class Execution:
         shared = self.shared
         request = shared.request
         fields = dict(shared.fields)
-        if shared.state.get("answered"):
+        if shared.state.answered:
             fields["ResponseURL"] = ""  # answered: the presigned URL is not kept any longer
         physical = request.physical_id if request else None
-        document = operation_document(fields, physical, request.properties if request else {}, shared.state)
+        document = operation_document(fields, physical, request.properties if request else {}, shared.state.to_dict())
         document["phase"] = phase
         document["wait_seconds"] = int(wait_seconds)
         # The state machine reads these three in every document: on AWS a Choice or an OutputPath
         # on a field that is not there fails the execution (States.Runtime).
         document.update(outcome="", answer={}, answer_text="")
-        outcome = shared.state.get("outcome")
-        if phase == "done" and isinstance(outcome, dict):
+        outcome = shared.state.outcome
+        if phase == "done" and outcome is not None:
             answer = {
-                "Status": outcome["status"],
-                "PhysicalResourceId": outcome["physical_id"],
-                "Reason": outcome.get("reason", ""),
-                "Data": outcome.get("data", {}),
+                "Status": outcome.status,
+                "PhysicalResourceId": outcome.physical_id,
+                "Reason": outcome.reason,
+                "Data": outcome.data,
             }
-            document.update(outcome=outcome["status"], answer=answer, answer_text=json.dumps(answer))
+            document.update(outcome=outcome.status, answer=answer, answer_text=json.dumps(answer))
         if document_bytes(document) > INPUT_MAX_BYTES - INPUT_MARGIN_BYTES and phase != "done":
             # The state outgrew what check_fits allowed for: end the operation with a reason rather
             # than let Step Functions fail the execution unanswered (States.DataLimitExceeded).
-            shared.state.pop("outcome", None)
+            shared.state.outcome = None
             self.outcome.end(None, DbscaleError("the operation's state outgrew Step Functions' 256 KiB limit"))
-            slim = {k: v for k, v in shared.state.items() if k in SLIM_STATE}
-            shared.state = slim
+            shared.state = shared.state.slim()
             return self.document("done" if self.outcome.deliver_now() else "wait", BACKOFF_SECONDS)
         return document
 
@@ -182,7 +181,7 @@ class Execution:
             stopped.append(older_request.get("RequestId"))
         if stopped:
             LOG.info(json.dumps({"superseded": stopped, "logical_id": request.logical_id, "by": request.request_id}))
-            shared.state["hold_until"] = shared.clock.now() + SUPERSEDE_SETTLE_SECONDS
+            shared.state.hold_until = shared.clock.now() + SUPERSEDE_SETTLE_SECONDS
 
     def redelivered(self, described: dict[str, Any]) -> None:
         """A delivery of a request that has an execution: never act again; answer from its record."""
@@ -206,7 +205,7 @@ class Execution:
             recorded = {}
         recorded_state = recorded.get("state") if isinstance(recorded.get("state"), dict) else {}
         if recorded_state.get("physical_id"):
-            shared.state["physical_id"] = recorded_state["physical_id"]  # what a create in flight used
+            shared.state.physical_id = str(recorded_state["physical_id"])  # what a create in flight used
         self.outcome.answer(
             "FAILED",
             shared.failure_physical_id(),

@@ -33,7 +33,7 @@ from .request import Request
 from .resource import Progress
 from .schema import service_timeout_seconds
 from .signal import SIGNAL_MARGIN_SECONDS, CompletionSignal, completion_signal
-from .state import InvocationState, new_state
+from .state import InvocationState, OperationState, StateError, new_state
 from .workflow import (
     BACKOFF_SECONDS,
     CHECK_WINDOW_SECONDS,
@@ -145,8 +145,8 @@ class Invocation:
         fields = operation.get("request") or {}
         shared.fields = {k: fields.get(k) for k in REQUEST_FIELDS}
         shared.request = Request.from_event({**fields, "ResourceProperties": operation.get("properties") or {}})
-        shared.state = dict(operation.get("state") or {})
         shared.signal = self._signal_of(shared.request)
+        unreadable = self._load_state(operation.get("state"))
         self._log_start(str(shared.event.get("mode") or "check"))
         try:
             execution.ensure_running(every=0.0)
@@ -157,19 +157,21 @@ class Invocation:
             return execution.document("wait", BACKOFF_SECONDS)
         try:
             with guard_changes(self._guard):
-                if shared.event.get("mode") == "give-up" and not shared.state.get("outcome"):
+                if unreadable is not None and not shared.state.outcome:
+                    outcome.end(None, unreadable)
+                elif shared.event.get("mode") == "give-up" and not shared.state.outcome:
                     outcome.end(None, give_up_error(operation.get("error")))
-                elif not shared.state.get("outcome"):
+                elif not shared.state.outcome:
                     self._check_operation()
         except OperationStopped as err:
             LOG.info(json.dumps({"stopped": str(err), "logical_id": shared.logical_id()}))
             return execution.document("done")
         except Exception as err:
             outcome.end(None, err)
-        if not shared.state.get("outcome"):
-            age = shared.clock.now() - float(shared.state.get("started", shared.started))
+        if not shared.state.outcome:
+            age = shared.clock.now() - shared.state.started
             if age >= DENSE_CHECK_SECONDS:
-                left = float(shared.state["deadline"]) - shared.clock.now()
+                left = shared.state.deadline - shared.clock.now()
                 return execution.document("wait", int(max(1.0, min(SPARSE_CHECK_SECONDS, left))))
             return execution.document("check")
         try:
@@ -177,13 +179,28 @@ class Invocation:
                 return execution.document("done")
         except OperationStopped:
             return execution.document("done")
-        attempt = int(shared.state.get("delivery_attempts", 0))
-        shared.state["delivery_attempts"] = attempt + 1
+        attempt = shared.state.delivery_attempts
+        shared.state.delivery_attempts = attempt + 1
         return execution.document("wait", DELIVERY_BACKOFF_SECONDS[min(attempt, len(DELIVERY_BACKOFF_SECONDS) - 1)])
+
+    def _load_state(self, saved: Any) -> StateError | None:
+        """The check's state from its document; one this release cannot read becomes a new state
+        (this invocation's start and the request's ServiceTimeout) and the error that ends the operation."""
+        shared = self.shared
+        try:
+            shared.state = OperationState.from_dict(saved, shared.resource.state_type)
+        except StateError as err:
+            if shared.request is None:  # pragma: no cover - set by the caller
+                raise
+            shared.state = self._new_state(shared.request)
+            physical = saved.get("physical_id") if isinstance(saved, dict) else None
+            shared.state.physical_id = physical if isinstance(physical, str) and physical else None
+            return err
+        return None
 
     def _check_operation(self) -> None:
         shared = self.shared
-        age = shared.clock.now() - float(shared.state.get("started", shared.started))
+        age = shared.clock.now() - shared.state.started
         window = min(CHECK_WINDOW_SECONDS, max(0.0, shared.lambda_left - shared.reserve))
         if age >= DENSE_CHECK_SECONDS:
             window = 0.0  # one check, then a Wait state: long operations are checked sparsely
@@ -193,14 +210,14 @@ class Invocation:
 
     # --- stepping -----------------------------------------------------------------------------
 
-    def _new_state(self, request: Request) -> dict[str, Any]:
+    def _new_state(self, request: Request) -> OperationState[Any]:
         try:
             timeout = service_timeout_seconds(request.properties)
         except InvalidRequest:
             if request.request_type != "Delete":
                 raise
             timeout = 3600  # a Delete must not fail on the property that failed its Create
-        return new_state(timeout, self.shared.clock.now(), self.shared.signal)
+        return new_state(timeout, self.shared.clock.now(), self.shared.signal, self.shared.resource.state_type())
 
     def _drive(self, until: float, *, delivery: bool) -> Progress | None:
         """Step until done (the Progress) or until ``until`` (None: the execution carries on)."""
@@ -211,11 +228,11 @@ class Invocation:
         progress: Progress | None = None
         while True:
             now = shared.clock.now()
-            if now >= float(shared.state["deadline"]):
+            if now >= shared.state.deadline:
                 # Checked before any step: past its deadline a check answers without another AWS call
                 # (one that hung is what may have brought it here).
                 raise OperationTimeout(self._timeout_reason(progress))
-            hold = float(shared.state.get("hold_until", 0.0))
+            hold = shared.state.hold_until
             if now < hold:
                 # An older request's check may still have a change in flight: act after it lands.
                 if hold > until:
@@ -231,12 +248,12 @@ class Invocation:
                     raise
                 # Throttled or a 5xx: the step is idempotent, so it is retried at the next check.
                 LOG.warning("transient AWS error, retried at the next check: %s", err.code)
-                shared.state["last_error"] = clip_reason(str(err), 300)
+                shared.state.last_error = clip_reason(str(err), 300)
                 progress = None
             if progress is not None and progress.done:
                 return progress
             if progress is not None and progress.detail:
-                shared.state["last_detail"] = clip_reason(progress.detail, 300)  # for a later timeout's Reason
+                shared.state.last_detail = clip_reason(progress.detail, 300)  # for a later timeout's Reason
             early = progress is not None and progress.answer_early and shared.signal is not None
             # Answered early: return at once, so that the document that says so is what the next
             # check starts from (a check retried after a crash re-runs its old input). A delivery
@@ -244,12 +261,12 @@ class Invocation:
             if (
                 early
                 and progress is not None
-                and not shared.state.get("answered")
+                and not shared.state.answered
                 and (self.outcome.answer_early(progress) or delivery)
             ):
                 return None
             now = shared.clock.now()
-            if now >= float(shared.state["deadline"]):
+            if now >= shared.state.deadline:
                 raise OperationTimeout(self._timeout_reason(progress))
             if now + shared.provider.poll_seconds > until:
                 return None
@@ -259,24 +276,21 @@ class Invocation:
         shared = self.shared
         request = shared.request
         name = (progress.physical_id if progress else "") or (request.logical_id if request else "the resource")
-        minutes = (shared.clock.now() - float(shared.state["started"])) / 60
+        minutes = (shared.clock.now() - shared.state.started) / 60
         detail = (
-            (progress.detail if progress else "")
-            or shared.state.get("last_detail")
-            or shared.state.get("last_error")
-            or "unknown"
+            (progress.detail if progress else "") or shared.state.last_detail or shared.state.last_error or "unknown"
         )
-        if shared.state.get("answered"):
+        if shared.state.answered:
             return (
                 f"{name} did not finish within {minutes:.0f} minutes, the CompletionSignalTimeout "
-                f"({shared.state.get('signal_timeout')} s) less {SIGNAL_MARGIN_SECONDS:.0f} s. Last state: {detail}. "
+                f"({shared.state.signal_timeout} s) less {SIGNAL_MARGIN_SECONDS:.0f} s. Last state: {detail}. "
                 "The operation "
                 "continues in AWS: wait until the cluster is available, then retry the stack operation, or raise "
                 "CompletionSignalTimeout (LongOperations(timeout=...), at most 12 hours)."
             )
         return (
             f"{request.request_type if request else 'Request'} of {name} did not finish within "
-            f"{minutes:.0f} minutes and CloudFormation's ServiceTimeout ({shared.state['timeout']} s) is near. "
+            f"{minutes:.0f} minutes and CloudFormation's ServiceTimeout ({shared.state.timeout} s) is near. "
             f"Last state: {detail}. The operation continues in AWS: wait until the cluster is available, then "
             "retry the stack operation (it picks up where AWS is), raise ServiceTimeout (max 3600 s), add a "
             "completion signal to wait up to 12 hours (CompletionSignalUrl with an "

@@ -13,7 +13,7 @@ from dbscale.core.errors import DbscaleError, OperationTimeout
 from .answer import clip_reason, failure_reason, send_cfn_response
 from .resource import Progress
 from .signal import SIGNAL_MARGIN_SECONDS, send_signal, signal_data
-from .state import STATE_KEY, InvocationState
+from .state import STATE_KEY, InvocationState, OutcomeRecord
 
 LOG = logging.getLogger("dbscale")
 
@@ -33,47 +33,47 @@ class Outcome:
         """Record the operation's outcome (delivered by :meth:`deliver_now`)."""
         shared = self.shared
         if progress is not None:
-            outcome = {"status": "SUCCESS", "physical_id": progress.physical_id, "reason": "", "data": progress.data}
+            outcome = OutcomeRecord("SUCCESS", progress.physical_id, "", dict(progress.data))
         else:
             if err is not None and not isinstance(err, DbscaleError):
                 LOG.error("unexpected error", exc_info=err)
             reason = failure_reason(err) if err is not None else "failed"
-            outcome = {"status": "FAILED", "physical_id": shared.failure_physical_id(), "reason": reason, "data": {}}
-        shared.state["outcome"] = outcome
-        summary = {"result": outcome["status"], "logical_id": shared.logical_id(), "reason": outcome["reason"]}
+            outcome = OutcomeRecord("FAILED", shared.failure_physical_id(), reason)
+        shared.state.outcome = outcome
+        summary = {"result": outcome.status, "logical_id": shared.logical_id(), "reason": outcome.reason}
         LOG.info(json.dumps(summary))
 
     def deliver_now(self) -> bool:
         """Send what the outcome still owes (the answer, the signal); True when nothing is owed any more."""
         shared = self.shared
         state = shared.state
-        outcome = state.get("outcome")
+        outcome = state.outcome
         if shared.stopped:
             return True  # answered by the watchdog, or superseded: nothing more is sent
-        if not isinstance(outcome, dict):
+        if outcome is None:
             return False
-        success = outcome["status"] == "SUCCESS"
+        success = outcome.status == "SUCCESS"
         now = shared.clock.now()
-        started = float(state.get("started", shared.started))
-        if not state.get("answered"):
-            if now > started + float(state.get("timeout", 3600)):
+        started = state.started
+        if not state.answered:
+            if now > started + state.timeout:
                 LOG.error("CloudFormation's ServiceTimeout has passed: the answer can no longer be accepted")
-                state["answered"] = True
-            elif self.answer(outcome["status"], outcome["physical_id"], outcome["reason"], outcome["data"]):
-                state["answered"] = True
+                state.answered = True
+            elif self.answer(outcome.status, outcome.physical_id, outcome.reason, outcome.data):
+                state.answered = True
             else:
                 return False
             if not success:
                 return True  # a FAILED answer rolls the stack back: no wait condition waits any more
         signal = shared.signal
-        if signal is None or state.get("signalled"):
+        if signal is None or state.signalled:
             return True
         if now > started + signal.timeout_seconds:
             LOG.error("the wait condition's timeout has passed: the signal can no longer be accepted")
-            state["signalled"] = True
+            state.signalled = True
             return True
         if self._send_signal(success, outcome):
-            state["signalled"] = True
+            state.signalled = True
             return True
         return False
 
@@ -87,11 +87,11 @@ class Outcome:
         LOG.info(json.dumps({"result": "SUCCESS (operation continues)", "logical_id": shared.logical_id()}))
         if not self.answer("SUCCESS", progress.physical_id, "", {**progress.data, "InProgress": "true"}):
             return False
-        shared.state["answered"] = True
-        shared.state["deadline"] = float(shared.state["started"]) + signal.timeout_seconds - SIGNAL_MARGIN_SECONDS
+        shared.state.answered = True
+        shared.state.deadline = shared.state.started + signal.timeout_seconds - SIGNAL_MARGIN_SECONDS
         return True
 
-    def _send_signal(self, success: bool, outcome: dict[str, Any]) -> bool:
+    def _send_signal(self, success: bool, outcome: OutcomeRecord) -> bool:
         shared = self.shared
         signal = shared.signal
         if signal is None:  # pragma: no cover
@@ -102,9 +102,9 @@ class Outcome:
         return send_signal(
             signal,
             success=success,
-            unique_id=str(outcome["physical_id"]),
-            reason=outcome["reason"] or f"{outcome['physical_id']}: done",
-            data=signal_data(outcome["data"], shared.resource.signal_attributes) if success else "",
+            unique_id=outcome.physical_id,
+            reason=outcome.reason or f"{outcome.physical_id}: done",
+            data=signal_data(outcome.data, shared.resource.signal_attributes) if success else "",
             ssl_verify=shared.provider.ssl_verify,
             budget_seconds=shared.send_budget(),
             sleep=shared.clock.sleep,
@@ -148,7 +148,7 @@ class Outcome:
         """Just before the Lambda timeout: answer FAILED unless answered or handed over; no change after."""
         shared = self.shared
         with shared.lock:
-            if shared.answered_here or shared.handing_over or shared.stopped or shared.state.get("answered"):
+            if shared.answered_here or shared.handing_over or shared.stopped or shared.state.answered:
                 return
             shared.stopped = True  # from now on no AWS call that changes something leaves this invocation
         minutes = shared.lambda_left / 60

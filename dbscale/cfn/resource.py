@@ -4,12 +4,15 @@ what its steps answer; :class:`~dbscale.cfn.runtime.Provider` does the rest."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .request import Request
+from .state import OperationState, ResourceState
 
 if TYPE_CHECKING:
     from .runtime import Provider
+
+R = TypeVar("R", bound=ResourceState)
 
 
 @dataclass
@@ -25,10 +28,15 @@ class Progress:
     ``data`` and signal the outcome later (without one, the runtime keeps waiting)."""
 
 
-class ResourceType:
-    """What a custom resource type implements; the :class:`~dbscale.cfn.runtime.Provider` does the rest."""
+class ResourceType(Generic[R]):
+    """What a custom resource type implements; the :class:`~dbscale.cfn.runtime.Provider` does the rest.
+
+    ``R`` is the resource's own part of the state (:class:`~dbscale.cfn.state.ResourceState`)."""
 
     resource_type = "Custom::Unknown"
+    state_type: type[R] = ResourceState  # type: ignore[assignment]  # the base keeps nothing of its own
+    """The dataclass of what the resource keeps between invocations (``state.resource``; default:
+    nothing of its own)."""
     signal_attributes: tuple[str, ...] = ()
     """The attributes a completion signal's Data carries, in this order (see :mod:`.signal`)."""
 
@@ -38,8 +46,8 @@ class ResourceType:
         Called before the runtime's first AWS call, so a bad template fails at once and for free.
         Default: nothing (``step`` checks)."""
 
-    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
-        """Make as much progress as possible without waiting; keep what must survive in ``state``.
+    def step(self, provider: Provider, request: Request, state: OperationState[R]) -> Progress:
+        """Make as much progress as possible without waiting; keep what must survive in ``state.resource``.
 
-        Before a call that may create a resource, set ``state["physical_id"]`` to its identifier."""
+        Before a call that may create a resource, set ``state.physical_id`` to its identifier."""
         raise NotImplementedError

@@ -60,7 +60,7 @@ class Provider:
     ``<function name>-operations``) can be replaced (tests, private CAs).
     """
 
-    def __init__(self, resource: ResourceType) -> None:
+    def __init__(self, resource: ResourceType[Any]) -> None:
         self.resource = resource
         self.session: boto3.Session | None = None
         self.clock: Clock = SYSTEM_CLOCK

@@ -8,7 +8,8 @@ plans); the logic here is the same for both services.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .aws import aws_errors, checked_tag_changes, client, final_snapshot_name, tag_dict, tag_list, tags_include
 from .clock import SYSTEM_CLOCK, Clock
@@ -64,9 +65,28 @@ def describe_one(what: str, listing: Callable[[], list[dict[str, Any]]]) -> dict
     return first
 
 
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """How to reach a cluster. The password stays in Secrets Manager under ``secret_arn``."""
+
+    host: str | None
+    port: int | None
+    database: str | None
+    user: str | None
+    secret_arn: str | None
+    reader_host: str | None = None
+
+
+_Provisioning = TypeVar("_Provisioning", bound="ClusterProvisioning")
+
+
 class ClusterProvisioning:
     """Base of :class:`~dbscale.core.redshift.RedshiftProvisioning` and
-    :class:`~dbscale.core.aurora.RdsProvisioning`: one cluster, read fresh from AWS on every access."""
+    :class:`~dbscale.core.aurora.RdsProvisioning`: one cluster, read fresh from AWS on every access.
+
+    AWS is called in named methods only: :meth:`open` (adopt an existing cluster) and each service's
+    ``create`` classmethod. A service's constructor is the seed's get-or-create call, made of the two.
+    """
 
     # Also the Operation kind, which names the service's step runner.
     service: ClassVar[str]
@@ -84,12 +104,46 @@ class ClusterProvisioning:
     _status_key: ClassVar[str]
     _settled_states: ClassVar[frozenset[str]]
 
-    def __init__(self, cluster_name: str, session: boto3.Session | None, clock: Clock | None) -> None:
+    def _bind(self, cluster_name: str, session: boto3.Session | None, clock: Clock | None) -> None:
+        """Store the cluster's name, session and clock and make the client: no AWS call."""
         self._name = validate_cluster_identifier(cluster_name)
         self._session = session
         self._clock = clock or SYSTEM_CLOCK
         self._client = client(self._client_service, session)
         self.pending_operation: Operation | None = None
+
+    @classmethod
+    def _unopened(
+        cls: type[_Provisioning], cluster_name: str, session: boto3.Session | None, clock: Clock | None
+    ) -> _Provisioning:
+        """The object for ``cluster_name`` without any AWS call (the constructor is the seed's get-or-create)."""
+        made = cls.__new__(cls)
+        made._bind(cluster_name, session, clock)
+        return made
+
+    @classmethod
+    def open(
+        cls: type[_Provisioning],
+        cluster_name: str,
+        *,
+        session: boto3.Session | None = None,
+        clock: Clock | None = None,
+    ) -> _Provisioning:
+        """The existing cluster ``cluster_name``, checked with one Describe call; :class:`ClusterNotFound`
+        when it does not exist."""
+        opened = cls._unopened(cluster_name, session, clock)
+        opened._describe()
+        return opened
+
+    def _open_or_create(self, create: Callable[[], Operation] | None, hint: str) -> None:
+        """The seed's get-or-create: adopt the cluster (one Describe call), or, when it is missing, send
+        ``create``; without ``create`` a missing cluster raises :class:`ClusterNotFound` ending in ``hint``."""
+        try:
+            self._describe()
+        except ClusterNotFound:
+            if create is None:
+                raise ClusterNotFound(f"{self._label} '{self._name}' does not exist; {hint}") from None
+            create()
 
     # --- hooks ------------------------------------------------------------------------------
 
@@ -106,13 +160,6 @@ class ClusterProvisioning:
         """Raise when AWS would refuse the delete for a reason only a human can lift."""
 
     # --- creation ---------------------------------------------------------------------------
-
-    def _exists(self) -> bool:
-        try:
-            self._describe()
-        except ClusterNotFound:
-            return False
-        return True
 
     @classmethod
     def _create_options(cls, create_options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +191,11 @@ class ClusterProvisioning:
         description: str,
         wait: bool,
         timeout_minutes: float,
-    ) -> None:
+    ) -> Operation:
+        """Send the create call (no Describe first) and start the operation of ``steps`` after it.
+
+        A cluster that exists already is this create's own when it carries exactly its tags (a retry);
+        otherwise :class:`ClusterAlreadyExists`."""
         try:
             with aws_errors(f"create {self._label} '{self._name}'"):
                 create(**params)
@@ -158,6 +209,7 @@ class ClusterProvisioning:
         self.pending_operation = self._operation(steps, description)
         if wait:
             self.pending_operation.wait(timeout_minutes=timeout_minutes)
+        return self.pending_operation
 
     # --- state, read fresh from AWS -------------------------------------------------------
 

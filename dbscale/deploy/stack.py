@@ -214,16 +214,7 @@ class ProvidersDeployment:
             timeout_seconds=timeout_seconds,
         )
         if status == "FAILED":
-            if any(text in reason for text in _NO_CHANGES):
-                with aws_errors(f"delete the empty change set '{result.change_set}' (cloudformation:DeleteChangeSet)"):
-                    cfn.delete_change_set(StackName=self.stack_name, ChangeSetName=result.change_set)
-                result.status = str(stack.get("StackStatus", "")) if stack else ""
-                result.exports = exports_of(stack or {})
-                result.notes.append("no changes: the stack already matches")
-                return result
-            with aws_errors(f"delete the failed change set '{result.change_set}' (cloudformation:DeleteChangeSet)"):
-                cfn.delete_change_set(StackName=self.stack_name, ChangeSetName=result.change_set)
-            raise OperationFailed(f"change set {result.change_set} for stack '{self.stack_name}' failed: {reason}")
+            return self._unchanged(result, stack, reason)
         result.changed = True
         on_changes(result.changes)
         if not execute:
@@ -240,6 +231,20 @@ class ProvidersDeployment:
         result.status = str(final.get("StackStatus", ""))
         result.stack_id = str(final.get("StackId", result.stack_id))
         result.exports = exports_of(final)
+        return result
+
+    def _unchanged(self, result: DeployResult, stack: dict[str, Any] | None, reason: str) -> DeployResult:
+        """After a change set failed: delete it; ``result`` when it failed for having nothing to
+        change (the stack already matches), else OperationFailed with CloudFormation's ``reason``."""
+        empty = any(text in reason for text in _NO_CHANGES)
+        what = "empty" if empty else "failed"
+        with aws_errors(f"delete the {what} change set '{result.change_set}' (cloudformation:DeleteChangeSet)"):
+            self._client("cloudformation").delete_change_set(StackName=self.stack_name, ChangeSetName=result.change_set)
+        if not empty:
+            raise OperationFailed(f"change set {result.change_set} for stack '{self.stack_name}' failed: {reason}")
+        result.status = str(stack.get("StackStatus", "")) if stack else ""
+        result.exports = exports_of(stack or {})
+        result.notes.append("no changes: the stack already matches")
         return result
 
     def _create_change_set(self, **request: Any) -> str:

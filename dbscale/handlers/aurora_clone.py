@@ -28,6 +28,7 @@ from typing import Any
 
 from dbscale.cfn import LOG, Progress, Prop, Provider, Request, immutable_changes, parse
 from dbscale.cfn.signal import AURORA_CLONE_SIGNAL_ATTRIBUTES, SIGNAL_URL_PROPERTY
+from dbscale.cfn.state import OperationState
 from dbscale.core.aurora import RdsProvisioning, describe_db_cluster
 from dbscale.core.aurora.settings import tls_required
 from dbscale.core.aws import client, tag_dict
@@ -51,6 +52,7 @@ from dbscale.core.limits import CLUSTER_IDENTIFIER_MAX_LENGTH
 from dbscale.core.operation import Operation
 
 from .cluster import ReplaceableResource, cfn_tags, delete_owned, owned_by, text_attributes, update_tags
+from .state import CloneSteps
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("SourceClusterId", required=True, immutable=True),
@@ -94,6 +96,8 @@ SIGNAL_ATTRIBUTES = AURORA_CLONE_SIGNAL_ATTRIBUTES
 """Attributes a completion signal carries, in this order (the construct reads them back by position)."""
 EARLY_ATTRIBUTES = ("ClusterIdentifier", "ClonedFrom")
 """What the early answer of a new clone carries: all that is known before the clone exists."""
+CloneState = OperationState[CloneSteps]
+"""The state of a clone's request (its own part: :class:`~dbscale.handlers.state.CloneSteps`)."""
 
 
 def default_clone_identifier(stack_id: str, logical_id: str, source_cluster_id: str) -> str:
@@ -112,8 +116,9 @@ def default_clone_identifier(stack_id: str, logical_id: str, source_cluster_id: 
     return f"{base}-{digest}"
 
 
-class AuroraCloneResource(ReplaceableResource):
+class AuroraCloneResource(ReplaceableResource[CloneSteps]):
     resource_type = "Custom::AuroraClone"
+    state_type = CloneSteps
     identifier_property = "CloneClusterIdentifier"
     argument_names = CONSTRUCT_TO_PROPERTY
     signal_attributes = SIGNAL_ATTRIBUTES
@@ -153,10 +158,10 @@ class AuroraCloneResource(ReplaceableResource):
 
     # --- the lifecycle ------------------------------------------------------------------------
 
-    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: CloneState) -> None:
         clone_id = props["CloneClusterIdentifier"]
         try:
-            existing = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+            existing = RdsProvisioning.open(clone_id, session=provider.session, clock=provider.clock)
         except ClusterNotFound:
             existing = None
         if existing is not None and not owned_by(existing.tags, request):
@@ -167,13 +172,13 @@ class AuroraCloneResource(ReplaceableResource):
         if existing is None:  # a clone this resource made was checked when it was made
             self._check_source_guardrails(provider, props["SourceClusterId"])
         # A clone (or its seed copy) may be created from here on: answers carry the clone's id.
-        state["physical_id"] = clone_id
+        state.physical_id = clone_id
         max_age = props["MaxCopyAgeHours"]
         acu_given = props["ServerlessV2MaxCapacity"] is not None
         try:
             plan = self._provision(props, request, clone_id, max_age, acu_given)
         except (InvalidRequest, ClusterAlreadyExists, ClusterNotFound, CloneSlotUnavailable):
-            del state["physical_id"]  # refused before anything was made: the marker id says so
+            state.physical_id = None  # refused before anything was made: the marker id says so
             raise
         LOG.info(
             json.dumps(
@@ -190,7 +195,8 @@ class AuroraCloneResource(ReplaceableResource):
         )
         if plan.operation is None:  # only dry runs and "none" plans come without one; neither is asked for here
             raise OperationFailed(f"Aurora clone '{clone_id}': no operation was started ({plan.reason})")
-        state.update(physical_id=clone_id, op=plan.operation.to_dict(), cloned_from=plan.cloned_from)
+        state.physical_id = clone_id
+        state.resource.op, state.resource.cloned_from = plan.operation.to_dict(), plan.cloned_from
 
     @staticmethod
     def _check_source_guardrails(provider: Provider, source_id: str) -> None:
@@ -249,7 +255,7 @@ class AuroraCloneResource(ReplaceableResource):
             wait=False,
         )
 
-    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: CloneState) -> None:
         try:
             old = self.parse(request, request.old_properties or {})
         except InvalidRequest:
@@ -263,22 +269,23 @@ class AuroraCloneResource(ReplaceableResource):
             )
         clone_id = props["CloneClusterIdentifier"]
         try:
-            cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+            cluster = RdsProvisioning.open(clone_id, session=provider.session, clock=provider.clock)
         except ClusterNotFound:
             raise ClusterNotFound(
                 f"clone '{clone_id}' no longer exists; remove the resource from the template and add it again "
                 "(or give it a new CloneClusterIdentifier) to make a new clone"
             ) from None
         update_tags(cluster, old.get("Tags") or {}, props["Tags"])
-        state.update(physical_id=clone_id, op=None)
+        state.physical_id, state.resource.op = clone_id, None
 
-    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> Progress:
-        clone_id = state["physical_id"]
+    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: CloneState) -> Progress:
+        clone_id = str(state.physical_id)
+        steps = state.resource
         while True:
-            if state.get("op"):
-                operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+            if steps.op:
+                operation = Operation.from_dict(steps.op, session=provider.session, clock=provider.clock)
                 result = operation.poll()
-                state["op"] = operation.to_dict()
+                steps.op = operation.to_dict()
                 if result.failed:
                     raise OperationFailed(f"Aurora clone '{clone_id}': {result.reason}")
                 if result.in_progress:
@@ -289,18 +296,18 @@ class AuroraCloneResource(ReplaceableResource):
                             return Progress(clone_id, False, detail=result.reason)
                         data["InProgress"] = "true"
                         return Progress(clone_id, True, data, result.reason)
-                    if state.get("signal") and not state.get("answered"):
+                    if state.signal and not state.answered:
                         # AWS accepted the operation's first request: answer now, signal the outcome later.
-                        data = self._early_attributes(provider, clone_id, state)
+                        data = self._early_attributes(provider, clone_id, steps)
                         return Progress(clone_id, False, data, result.reason, answer_early=True)
                     return Progress(clone_id, False, detail=result.reason)
-                state["op"] = None
-            if state.get("converged"):
+                steps.op = None
+            if steps.converged:
                 data = self.attributes(provider, clone_id)
                 data["InProgress"] = "false"
                 return Progress(clone_id, True, data)
             # Bring the writer to the declared class (and ACU range): a no-op right after a create.
-            cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock)
+            cluster = RdsProvisioning.open(clone_id, session=provider.session, clock=provider.clock)
             acu = None
             if props["ServerlessV2MaxCapacity"] is not None:
                 acu = (props["ServerlessV2MinCapacity"], props["ServerlessV2MaxCapacity"])
@@ -310,23 +317,23 @@ class AuroraCloneResource(ReplaceableResource):
                 wait=False,
                 after_pending=True,
             )
-            state["converged"] = True
+            steps.converged = True
             if operation.steps:
-                state["op"] = operation.to_dict()
+                steps.op = operation.to_dict()
 
-    def _early_attributes(self, provider: Provider, clone_id: str, state: dict[str, Any]) -> dict[str, str]:
+    def _early_attributes(self, provider: Provider, clone_id: str, steps: CloneSteps) -> dict[str, str]:
         """The attributes of an answer sent before the operation is done, none of them guessed.
 
         A new clone (``cloned_from`` recorded by the create) has no endpoint, ARN or secret yet: only
         its identifier and origin are answered. An existing clone changing its writer's class keeps
         its endpoints, ARN and secret: they are answered as they are."""
-        if "cloned_from" in state:
-            known = {"ClusterIdentifier": clone_id, "ClonedFrom": state.get("cloned_from")}
+        if steps.cloned_from is not None:
+            known = {"ClusterIdentifier": clone_id, "ClonedFrom": steps.cloned_from}
             return text_attributes({name: known[name] for name in EARLY_ATTRIBUTES})
         return self.attributes(provider, clone_id)
 
     def attributes(self, provider: Provider, clone_id: str) -> dict[str, str]:
-        cluster = RdsProvisioning(clone_id, session=provider.session, clock=provider.clock).describe()
+        cluster = RdsProvisioning.open(clone_id, session=provider.session, clock=provider.clock).describe()
         return text_attributes(
             {
                 "Endpoint.Address": cluster.get("Endpoint"),
@@ -339,13 +346,13 @@ class AuroraCloneResource(ReplaceableResource):
             }
         )
 
-    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def _delete(self, provider: Provider, request: Request, state: CloneState) -> Progress:
         # Clones are disposable: no final snapshot unless FinalSnapshot is true.
         return delete_owned(
             provider,
             request,
-            state,
-            open_cluster=lambda name: RdsProvisioning(name, session=provider.session, clock=provider.clock),
+            state.resource,
+            open_cluster=lambda name: RdsProvisioning.open(name, session=provider.session, clock=provider.clock),
             final_snapshot=lambda: bool(parse(SCHEMA, request.properties)["FinalSnapshot"]),
             label="Aurora clone",
         )

@@ -7,19 +7,14 @@ from typing import Any
 from dbscale.cfn import LOG, Progress, Provider, Request, parse
 from dbscale.core.aurora import RdsProvisioning, describe_db_instance, pending_reboot
 from dbscale.core.aurora.settings import (
-    check_auto_pause_version,
     delete_parameter_group,
     ensure_tls_parameter_group,
     owned_parameter_group_name,
     supports_performance_insights,
     tls_required,
-    validate_log_exports,
-    validate_monitoring,
-    validate_performance_insights_retention,
 )
 from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
 from dbscale.core.clones import parse_timestamp
-from dbscale.core.engine_versions import is_major_version
 from dbscale.core.errors import AwsError, ClusterAlreadyExists, DeletionProtected, InvalidRequest
 from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
@@ -27,25 +22,17 @@ from dbscale.core.limits import (
     AURORA_DEFAULT_MASTER_USERNAME,
 )
 from dbscale.core.operation import Operation
-from dbscale.core.validation import (
-    validate_aurora_cluster,
-    validate_aurora_db_name,
-    validate_aurora_master_username,
-    validate_auto_pause,
-    validate_cluster_identifier,
-)
-from dbscale.core.windows import check_windows_apart
 
 from .aurora_properties import (
     FIELDS,
     INSTANCE_PROPERTIES,
     KEYS_SET_ONCE,
-    OPTIONAL_CHECKS,
     SCHEMA,
     SIGNAL_ATTRIBUTES,
     instance_settings,
+    validate_properties,
 )
-from .cluster import LOGICAL_ID_TAG_KEY, STACK_TAG_KEY, ClusterResource, owned_by, text_attributes
+from .cluster import LOGICAL_ID_TAG_KEY, STACK_TAG_KEY, ClusterResource, ClusterState, owned_by, text_attributes
 
 
 class AuroraClusterResource(ClusterResource):
@@ -92,38 +79,7 @@ class AuroraClusterResource(ClusterResource):
         return props
 
     def validate(self, props: dict[str, Any], request: Request) -> None:
-        validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
-        validate_aurora_cluster(
-            engine=props["Engine"],
-            instance_class=props["InstanceClass"],
-            reader_count=props["ReaderCount"],
-            serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
-            serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
-            fields=FIELDS,
-        )
-        validate_auto_pause(
-            props["ServerlessV2SecondsUntilAutoPause"],
-            props["ServerlessV2MinCapacity"],
-            field="ServerlessV2SecondsUntilAutoPause",
-            min_field="ServerlessV2MinCapacity",
-        )
-        engine = props["Engine"]
-        if props["DatabaseName"] is not None:
-            validate_aurora_db_name(props["DatabaseName"], engine=engine, field="DatabaseName")
-        if props["MasterUsername"] is not None:
-            validate_aurora_master_username(props["MasterUsername"], engine=engine, field="MasterUsername")
-        for name, check in OPTIONAL_CHECKS.items():
-            if props[name] is not None:
-                check(props[name], field=name)
-        validate_log_exports(engine, props["EnableCloudwatchLogsExports"])
-        validate_performance_insights_retention(props["PerformanceInsightsRetentionPeriod"])
-        validate_monitoring(props["MonitoringInterval"], props["MonitoringRoleArn"])
-        if props["PreferredBackupWindow"] and props["PreferredMaintenanceWindow"]:
-            check_windows_apart(props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"])
-        version = props["EngineVersion"]
-        if version is not None and not is_major_version(engine, version):
-            check_auto_pause_version(engine, version, props["ServerlessV2MinCapacity"], field="ServerlessV2MinCapacity")
-        self._validate_restore(props)
+        validate_properties(props)
 
     @staticmethod
     def _check_restore_encryption(provider: Provider, props: dict[str, Any], source: dict[str, str]) -> None:
@@ -150,29 +106,7 @@ class AuroraClusterResource(ClusterResource):
                 field=name,
             )
 
-    @staticmethod
-    def _validate_restore(props: dict[str, Any]) -> None:
-        snapshot, source = props["SnapshotIdentifier"], props["SourceDBClusterIdentifier"]
-        if snapshot and source:
-            raise InvalidRequest(
-                "SnapshotIdentifier and SourceDBClusterIdentifier cannot both be set: restore from a snapshot "
-                "or from a point in time of a cluster",
-                field="SourceDBClusterIdentifier",
-            )
-        point = props["RestoreToTime"] is not None or props["UseLatestRestorableTime"]
-        if point and not source:
-            name = "RestoreToTime" if props["RestoreToTime"] is not None else "UseLatestRestorableTime"
-            raise InvalidRequest(f"{name} needs SourceDBClusterIdentifier (the cluster to restore)", field=name)
-        if source and (props["RestoreToTime"] is not None) == bool(props["UseLatestRestorableTime"]):
-            raise InvalidRequest(
-                "SourceDBClusterIdentifier needs exactly one of RestoreToTime (ISO-8601 UTC) and "
-                "UseLatestRestorableTime true",
-                field="RestoreToTime",
-            )
-        if props["RestoreToTime"] is not None:
-            parse_timestamp(props["RestoreToTime"], field="RestoreToTime")
-
-    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> None:
         try:
             old = self.normalize(parse(self.schema, request.old_properties))
         except InvalidRequest:
@@ -195,21 +129,7 @@ class AuroraClusterResource(ClusterResource):
     def adoption_violations(
         self, provider: Provider, cluster: RdsProvisioning, guardrails: Guardrails
     ) -> list[tuple[str, str]]:
-        c = cluster.describe()
-        found: list[tuple[str, str]] = []
-        if not c.get("StorageEncrypted") and not guardrails.allow_unencrypted:
-            found.append(("allow_unencrypted", "unencrypted storage"))
-        rds = client("rds", provider.session)
-        if not guardrails.allow_public_access:
-            for member in c.get("DBClusterMembers") or []:
-                instance = describe_db_instance(rds, member["DBInstanceIdentifier"])
-                if instance.get("PubliclyAccessible"):
-                    found.append(("allow_public_access", f"public instance '{member['DBInstanceIdentifier']}'"))
-                    break
-        group = c.get("DBClusterParameterGroup")
-        if group and not guardrails.allow_tls_off and not tls_required(rds, group, c["Engine"]):
-            found.append(("allow_tls_off", f"cluster parameter group '{group}' that leaves TLS optional"))
-        return found
+        return adoption_violations(client("rds", provider.session), cluster.describe(), guardrails)
 
     def tls_setting(self, provider: Provider, props: dict[str, Any]) -> tuple[str, str, bool] | None:
         name = props["DBClusterParameterGroupName"]
@@ -218,7 +138,7 @@ class AuroraClusterResource(ClusterResource):
         return "DBClusterParameterGroupName", name, tls_required(client("rds", provider.session), name, props["Engine"])
 
     def open(self, provider: Provider, cluster_id: str) -> RdsProvisioning:
-        return RdsProvisioning(cluster_id, session=provider.session, clock=provider.clock)
+        return RdsProvisioning.open(cluster_id, session=provider.session, clock=provider.clock)
 
     def create(
         self, provider: Provider, props: dict[str, Any], tags: dict[str, str]
@@ -269,7 +189,7 @@ class AuroraClusterResource(ClusterResource):
                 tags,
             )
         try:
-            cluster = RdsProvisioning(
+            cluster = RdsProvisioning.create(
                 props["ClusterIdentifier"],
                 initial_instance_type=props["InstanceClass"],
                 engine=props["Engine"],
@@ -388,25 +308,13 @@ class AuroraClusterResource(ClusterResource):
                 "DeletionProtection": bool(c.get("DeletionProtection")),
                 "DBClusterParameterGroupName": c.get("DBClusterParameterGroup"),
                 "EnabledCloudwatchLogsExports": ",".join(c.get("EnabledCloudwatchLogsExports") or []),
-                "PerformanceInsightsEnabled": self._performance_insights(cluster, c),
+                "PerformanceInsightsEnabled": performance_insights(cluster, c),
                 "PendingReboot": pending_reboot(cluster._client, c),
                 "Adopted": not owned_by(tag_dict(c.get("TagList")), request),
             }
         )
 
-    @staticmethod
-    def _performance_insights(cluster: RdsProvisioning, c: dict[str, Any]) -> str:
-        """``true``/``false`` from the writer, or ``unsupported`` when its class has no Performance Insights."""
-        writer = cluster._writer(c)
-        if writer is None:
-            return "false"
-        if not writer.get("PerformanceInsightsEnabled") and not supports_performance_insights(
-            c["Engine"], writer["DBInstanceClass"]
-        ):
-            return "unsupported"
-        return "true" if writer.get("PerformanceInsightsEnabled") else "false"
-
-    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def _delete(self, provider: Provider, request: Request, state: ClusterState) -> Progress:
         try:
             progress = super()._delete(provider, request, state)
         except DeletionProtected:
@@ -416,28 +324,58 @@ class AuroraClusterResource(ClusterResource):
                 "then delete the resource (or the stack) again."
             ) from None
         if progress.done:
-            self._delete_owned_parameter_group(provider, request)
+            delete_owned_cluster_parameter_group(provider, request)
         return progress
 
-    @staticmethod
-    def _delete_owned_parameter_group(provider: Provider, request: Request) -> None:
-        """Delete the TLS parameter group this resource made for its cluster (after the cluster: a
-        group in use cannot be deleted), also after a Create that failed before the cluster existed."""
-        cluster_id = request.physical_id or request.failed_create_id
-        if not cluster_id:
-            return
-        name = owned_parameter_group_name(cluster_id)
-        rds = client("rds", provider.session)
-        try:
-            with aws_errors(f"look up cluster parameter group '{name}'"):
-                groups = rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)
-                arn = groups["DBClusterParameterGroups"][0]["DBClusterParameterGroupArn"]
-                tags = tag_dict(rds.list_tags_for_resource(ResourceName=arn).get("TagList"))
-        except AwsError:
-            return  # no such group (or not ours to read): nothing of ours to delete
-        if owned_by(tags, request):
-            delete_parameter_group(rds, name)
-            LOG.info("deleted cluster parameter group %s, made by this resource for its cluster", name)
+
+def adoption_violations(rds: Any, c: dict[str, Any], guardrails: Guardrails) -> list[tuple[str, str]]:
+    """(guardrail, what the cluster runs with) for each setting of the described cluster ``c`` that
+    ``guardrails`` refuse (AdoptExisting)."""
+    found: list[tuple[str, str]] = []
+    if not c.get("StorageEncrypted") and not guardrails.allow_unencrypted:
+        found.append(("allow_unencrypted", "unencrypted storage"))
+    if not guardrails.allow_public_access:
+        for member in c.get("DBClusterMembers") or []:
+            instance = describe_db_instance(rds, member["DBInstanceIdentifier"])
+            if instance.get("PubliclyAccessible"):
+                found.append(("allow_public_access", f"public instance '{member['DBInstanceIdentifier']}'"))
+                break
+    group = c.get("DBClusterParameterGroup")
+    if group and not guardrails.allow_tls_off and not tls_required(rds, group, c["Engine"]):
+        found.append(("allow_tls_off", f"cluster parameter group '{group}' that leaves TLS optional"))
+    return found
+
+
+def performance_insights(cluster: RdsProvisioning, c: dict[str, Any]) -> str:
+    """``true``/``false`` from the writer, or ``unsupported`` when its class has no Performance Insights."""
+    writer = cluster._writer(c)
+    if writer is None:
+        return "false"
+    if not writer.get("PerformanceInsightsEnabled") and not supports_performance_insights(
+        c["Engine"], writer["DBInstanceClass"]
+    ):
+        return "unsupported"
+    return "true" if writer.get("PerformanceInsightsEnabled") else "false"
+
+
+def delete_owned_cluster_parameter_group(provider: Provider, request: Request) -> None:
+    """Delete the TLS parameter group this resource made for its cluster (after the cluster: a
+    group in use cannot be deleted), also after a Create that failed before the cluster existed."""
+    cluster_id = request.physical_id or request.failed_create_id
+    if not cluster_id:
+        return
+    name = owned_parameter_group_name(cluster_id)
+    rds = client("rds", provider.session)
+    try:
+        with aws_errors(f"look up cluster parameter group '{name}'"):
+            groups = rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)
+            arn = groups["DBClusterParameterGroups"][0]["DBClusterParameterGroupArn"]
+            tags = tag_dict(rds.list_tags_for_resource(ResourceName=arn).get("TagList"))
+    except AwsError:
+        return  # no such group (or not ours to read): nothing of ours to delete
+    if owned_by(tags, request):
+        delete_parameter_group(rds, name)
+        LOG.info("deleted cluster parameter group %s, made by this resource for its cluster", name)
 
 
 provider = Provider(AuroraClusterResource())

@@ -7,12 +7,24 @@ from collections.abc import Callable
 from typing import Any
 
 from dbscale.cfn import Prop
+from dbscale.core.aurora.settings import (
+    check_auto_pause_version,
+    validate_log_exports,
+    validate_monitoring,
+    validate_performance_insights_retention,
+)
+from dbscale.core.clones import parse_timestamp
+from dbscale.core.engine_versions import is_major_version
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.limits import (
     AURORA_BACKUP_RETENTION_DAYS,
     AURORA_ENGINES,
 )
 from dbscale.core.validation import (
+    validate_aurora_cluster,
+    validate_aurora_db_name,
+    validate_aurora_master_username,
+    validate_auto_pause,
     validate_cluster_identifier,
     validate_db_subnet_group_name,
     validate_engine_version,
@@ -20,7 +32,7 @@ from dbscale.core.validation import (
     validate_parameter_group_name,
     validate_security_group_ids,
 )
-from dbscale.core.windows import validate_backup_window, validate_maintenance_window
+from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),
@@ -150,3 +162,63 @@ SIGNAL_ATTRIBUTES = (
     "SecretArn",
 )
 """Attributes a completion signal carries, in this order (the construct reads them back by position)."""
+
+
+def validate_properties(props: dict[str, Any]) -> None:
+    """Check the parsed and normalized properties of a Custom::AuroraCluster without any AWS call;
+    InvalidRequest names the property."""
+    validate_cluster_identifier(props["ClusterIdentifier"], field="ClusterIdentifier")
+    validate_aurora_cluster(
+        engine=props["Engine"],
+        instance_class=props["InstanceClass"],
+        reader_count=props["ReaderCount"],
+        serverless_v2_min_acu=props["ServerlessV2MinCapacity"],
+        serverless_v2_max_acu=props["ServerlessV2MaxCapacity"],
+        fields=FIELDS,
+    )
+    validate_auto_pause(
+        props["ServerlessV2SecondsUntilAutoPause"],
+        props["ServerlessV2MinCapacity"],
+        field="ServerlessV2SecondsUntilAutoPause",
+        min_field="ServerlessV2MinCapacity",
+    )
+    engine = props["Engine"]
+    if props["DatabaseName"] is not None:
+        validate_aurora_db_name(props["DatabaseName"], engine=engine, field="DatabaseName")
+    if props["MasterUsername"] is not None:
+        validate_aurora_master_username(props["MasterUsername"], engine=engine, field="MasterUsername")
+    for name, check in OPTIONAL_CHECKS.items():
+        if props[name] is not None:
+            check(props[name], field=name)
+    validate_log_exports(engine, props["EnableCloudwatchLogsExports"])
+    validate_performance_insights_retention(props["PerformanceInsightsRetentionPeriod"])
+    validate_monitoring(props["MonitoringInterval"], props["MonitoringRoleArn"])
+    if props["PreferredBackupWindow"] and props["PreferredMaintenanceWindow"]:
+        check_windows_apart(props["PreferredBackupWindow"], props["PreferredMaintenanceWindow"])
+    version = props["EngineVersion"]
+    if version is not None and not is_major_version(engine, version):
+        check_auto_pause_version(engine, version, props["ServerlessV2MinCapacity"], field="ServerlessV2MinCapacity")
+    validate_restore(props)
+
+
+def validate_restore(props: dict[str, Any]) -> None:
+    """The restore properties: a snapshot or a point in time of a cluster, never both."""
+    snapshot, source = props["SnapshotIdentifier"], props["SourceDBClusterIdentifier"]
+    if snapshot and source:
+        raise InvalidRequest(
+            "SnapshotIdentifier and SourceDBClusterIdentifier cannot both be set: restore from a snapshot "
+            "or from a point in time of a cluster",
+            field="SourceDBClusterIdentifier",
+        )
+    point = props["RestoreToTime"] is not None or props["UseLatestRestorableTime"]
+    if point and not source:
+        name = "RestoreToTime" if props["RestoreToTime"] is not None else "UseLatestRestorableTime"
+        raise InvalidRequest(f"{name} needs SourceDBClusterIdentifier (the cluster to restore)", field=name)
+    if source and (props["RestoreToTime"] is not None) == bool(props["UseLatestRestorableTime"]):
+        raise InvalidRequest(
+            "SourceDBClusterIdentifier needs exactly one of RestoreToTime (ISO-8601 UTC) and "
+            "UseLatestRestorableTime true",
+            field="RestoreToTime",
+        )
+    if props["RestoreToTime"] is not None:
+        parse_timestamp(props["RestoreToTime"], field="RestoreToTime")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from dbscale.cfn import LOG, Progress, Prop, Provider, Request, ResourceType, immutable_changes, parse
+from dbscale.cfn.state import OperationState
 from dbscale.core.errors import (
     ClusterAlreadyExists,
     ClusterNotFound,
@@ -20,16 +21,21 @@ from dbscale.core.errors import (
     GuardrailViolation,
     InvalidRequest,
     OperationFailed,
-    OperationTimeout,
 )
 from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
 from dbscale.core.validation import renamed, validate_cluster_identifier
 
+from .plan_check import check_plan, with_plan
+from .state import ClusterSteps, OperationSteps
+
 STACK_TAG_KEY = "dbscale:cfn-stack-id"
 LOGICAL_ID_TAG_KEY = "dbscale:cfn-logical-id"
 MAX_CONVERGE_ROUNDS = 3
+S = TypeVar("S", bound=OperationSteps)
+ClusterState = OperationState[ClusterSteps]
+"""The state of a cluster resource's request (its own part: :class:`~dbscale.handlers.state.ClusterSteps`)."""
 
 
 def cfn_tags(request: Request) -> dict[str, str]:
@@ -52,7 +58,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class ReplaceableResource(ResourceType):
+class ReplaceableResource(ResourceType[S]):
     """A resource whose identifier property names the cluster: a new identifier on Update means a
     replacement (create the new cluster; CloudFormation then deletes the old one), the same one an
     in-place update. Subclasses parse the properties and do each phase."""
@@ -69,17 +75,17 @@ class ReplaceableResource(ResourceType):
         except InvalidRequest as err:
             raise renamed(err, self.argument_names) from None
 
-    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def step(self, provider: Provider, request: Request, state: OperationState[S]) -> Progress:
         try:
             return self._step(provider, request, state)
         except InvalidRequest as err:
             raise renamed(err, self.argument_names) from None
 
-    def _step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def _step(self, provider: Provider, request: Request, state: OperationState[S]) -> Progress:
         if request.request_type == "Delete":
             return self._delete(provider, request, state)
         props = self.parse(request)
-        if "physical_id" not in state:
+        if state.physical_id is None:
             if request.request_type == "Update" and request.physical_id == props[self.identifier_property]:
                 self._begin_update(provider, request, props, state)
             else:
@@ -89,23 +95,30 @@ class ReplaceableResource(ResourceType):
     def parse(self, request: Request) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_create(
+        self, provider: Provider, request: Request, props: dict[str, Any], state: OperationState[S]
+    ) -> None:
         raise NotImplementedError
 
-    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_update(
+        self, provider: Provider, request: Request, props: dict[str, Any], state: OperationState[S]
+    ) -> None:
         raise NotImplementedError
 
-    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> Progress:
+    def _advance(
+        self, provider: Provider, request: Request, props: dict[str, Any], state: OperationState[S]
+    ) -> Progress:
         """Drive the started change on; done when the cluster is as declared."""
         raise NotImplementedError
 
-    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def _delete(self, provider: Provider, request: Request, state: OperationState[S]) -> Progress:
         raise NotImplementedError
 
 
-class ClusterResource(ReplaceableResource):
+class ClusterResource(ReplaceableResource[ClusterSteps]):
     """Base of Custom::RedshiftCluster and Custom::AuroraCluster."""
 
+    state_type = ClusterSteps
     service = "cluster"
     schema: tuple[Prop, ...] = ()
     size_properties: tuple[str, ...] = ()
@@ -229,7 +242,7 @@ class ClusterResource(ReplaceableResource):
             )
         return props
 
-    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_create(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> None:
         cluster_id = props["ClusterIdentifier"]
         guardrails = self.guardrails()
         try:
@@ -244,14 +257,14 @@ class ClusterResource(ReplaceableResource):
             # From here on a create may reach AWS even if its answer is lost (a timeout, a
             # throttle after AWS acted): every answer must carry this id so the rollback Delete
             # finds the cluster. A Delete of a cluster that is not there, or not ours, is harmless.
-            state["physical_id"] = cluster_id
+            state.physical_id = cluster_id
             try:
                 created, operation = self.create(provider, props, cfn_tags(request))
             except (InvalidRequest, ClusterAlreadyExists):
-                del state["physical_id"]  # refused before anything was made: the marker id says so
+                state.physical_id = None  # refused before anything was made: the marker id says so
                 raise
             if operation is not None:
-                state["op"] = operation.to_dict()
+                state.resource.op = operation.to_dict()
             elif not owned_by(created.tags, request):
                 # A twin delivery or another stack made it between the check above and the create.
                 raise ClusterAlreadyExists(
@@ -275,16 +288,16 @@ class ClusterResource(ReplaceableResource):
                     guardrail=violations[0][0],
                 )
             LOG.info("adopting existing cluster %s; it will never be deleted by this resource", cluster_id)
-            state["adopted"] = True
+            state.resource.adopted = True
         else:
             raise ClusterAlreadyExists(
                 f"{self.service} cluster '{cluster_id}' already exists and was not created by this resource. "
                 "Set AdoptExisting to true to manage it (the stack will then never delete it), or choose "
                 "another ClusterIdentifier."
             )
-        state["physical_id"] = cluster_id
+        state.physical_id = cluster_id
 
-    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> None:
         try:
             old = self.normalize(parse(self.schema, request.old_properties))
             guarded_old = old
@@ -303,39 +316,40 @@ class ClusterResource(ReplaceableResource):
         cluster = self.open(provider, cluster_id)
         update_tags(cluster, old.get("Tags") or {}, props.get("Tags") or {})
         if props["Autoscaled"] and old and all(old.get(n) == props.get(n) for n in self.size_properties):
-            state["keep_size"] = True
+            state.resource.keep_size = True
         changed = {name: props[name] for name in self.settings if old and old.get(name) != props.get(name)}
         if changed:
             # Applied as steps of the operation (_advance): AWS refuses them on a paused or busy cluster.
-            state["settings"] = changed
-        state["physical_id"] = cluster_id
+            state.resource.settings = changed
+        state.physical_id = cluster_id
 
-    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> Progress:
-        cluster_id = state["physical_id"]
-        if state.get("keep_size"):
+    def _advance(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> Progress:
+        cluster_id = str(state.physical_id)
+        steps = state.resource
+        if steps.keep_size:
             props = {**props, **dict.fromkeys(self.size_properties)}
         while True:
-            if state.get("op"):
-                operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+            if steps.op:
+                operation = Operation.from_dict(steps.op, session=provider.session, clock=provider.clock)
                 result = operation.poll()
-                state["op"] = operation.to_dict()
+                steps.op = operation.to_dict()
                 if result.failed:
                     raise OperationFailed(f"{self.service} cluster '{cluster_id}': {result.reason}")
                 if result.in_progress:
                     if not props["WaitForCompletion"]:
                         cluster = self.open(provider, cluster_id)
-                        data = self._with_plan(self.attributes(cluster, request), state)
+                        data = with_plan(self.attributes(cluster, request), steps)
                         data.update({"InProgress": "true", "Status": cluster.status})
                         return Progress(cluster_id, True, data, result.reason)
-                    if state.get("signal") and not state.get("answered"):
+                    if state.signal and not state.answered:
                         # AWS accepted the change: answer with the declared end state now, signal later.
-                        data = self._with_plan(self.attributes(self.open(provider, cluster_id), request), state)
-                        if not state.get("keep_size"):
+                        data = with_plan(self.attributes(self.open(provider, cluster_id), request), steps)
+                        if not steps.keep_size:
                             data.update(self.expected_attributes(props))
                         return Progress(cluster_id, False, data, result.reason, answer_early=True)
                     return Progress(cluster_id, False, detail=result.reason)
-                state["op"] = None
-            rounds = state.get("rounds", 0)
+                steps.op = None
+            rounds = steps.rounds
             if rounds >= MAX_CONVERGE_ROUNDS:
                 raise OperationFailed(
                     f"{self.service} cluster '{cluster_id}' did not reach the declared state after "
@@ -345,62 +359,22 @@ class ClusterResource(ReplaceableResource):
             if rounds == 0:
                 self._check_plan(provider, cluster, props, state)
             operation = self.converge(cluster, props)
-            if changed := state.pop("settings", None):
+            changed, steps.settings = steps.settings, None
+            if changed:
                 operation = self._with_settings(provider, cluster, changed, props, operation)
-            state["rounds"] = rounds + 1
+            steps.rounds = rounds + 1
             if not operation.steps:
-                data = self._with_plan(self.attributes(cluster, request), state)
+                data = with_plan(self.attributes(cluster, request), steps)
                 data["InProgress"] = "false"
                 return Progress(cluster_id, True, data)
-            state["op"] = operation.to_dict()
+            steps.op = operation.to_dict()
 
-    def _check_plan(self, provider: Provider, cluster: Any, props: dict[str, Any], state: dict[str, Any]) -> None:
-        """Log the rescale plan, keep it for the attributes, and refuse, before anything starts, a
-        change whose shortest expected duration (AWS's figures) exceeds what is left of the
-        ServiceTimeout when no completion signal will carry it."""
+    def _check_plan(self, provider: Provider, cluster: Any, props: dict[str, Any], state: ClusterState) -> None:
         try:
             plan = self.plan(cluster, props)
         except DbscaleError:
             return  # a busy cluster (a rollback over a running operation): it is planned once settled
-        if plan is None or not plan.changes:
-            return
-        low, high = plan.duration_minutes
-        state["plan"] = {"method": plan.method, "minutes": [low, high]}
-        summary = {k: v for k, v in plan.to_dict().items() if k != "operation_steps"}
-        LOG.info(json.dumps({"plan": summary}, default=str))
-        if not props["WaitForCompletion"] or "deadline" not in state:
-            return
-        if state.get("signal"):
-            # The completion signal carries the operation: it must fit in the wait condition's timeout.
-            end = float(state["started"]) + float(state.get("signal_timeout", 43_200)) - 60.0
-            left_minutes = (end - provider.clock.now()) / 60
-            if low > left_minutes:
-                raise InvalidRequest(
-                    f"{self.service} cluster '{plan.cluster_name}': the planned {plan.method} change "
-                    f"({plan.description}) takes {low:g} to {high:g} minutes by AWS's figures, more than the "
-                    f"{max(left_minutes, 0):.0f} minutes left of CompletionSignalTimeout "
-                    f"({state.get('signal_timeout')} s); nothing was started. Raise CompletionSignalTimeout "
-                    "(LongOperations(timeout=...), at most 43200 s) above the change's shortest duration.",
-                    field="CompletionSignalTimeout",
-                )
-            return
-        left_minutes = (state["deadline"] - provider.clock.now()) / 60
-        if low > left_minutes:
-            raise OperationTimeout(
-                f"{self.service} cluster '{plan.cluster_name}': the planned {plan.method} change ({plan.description}) "
-                f"takes {low:g} to {high:g} minutes by AWS's figures, more than the {max(left_minutes, 0):.0f} "
-                "minutes left of the ServiceTimeout; nothing was started. Add a completion signal "
-                "(CompletionSignalUrl with an AWS::CloudFormation::WaitConditionHandle, or "
-                "long_operations=LongOperations() on the construct), or set WaitForCompletion to false."
-            )
-
-    @staticmethod
-    def _with_plan(data: dict[str, str], state: dict[str, Any]) -> dict[str, str]:
-        plan = state.get("plan")
-        if plan:
-            data["PlanMethod"] = str(plan["method"])
-            data["PlanMinutes"] = f"{plan['minutes'][0]:g}-{plan['minutes'][1]:g}"
-        return data
+        check_plan(self.service, plan, props, state, provider.clock.now())
 
     def plan(self, cluster: Any, props: dict[str, Any]) -> Any:
         """The core's :class:`~dbscale.core.plan.RescalePlan` of what :meth:`converge` would do (None: no plan)."""
@@ -427,14 +401,14 @@ class ClusterResource(ReplaceableResource):
             clock=provider.clock,
         )
 
-    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def _delete(self, provider: Provider, request: Request, state: ClusterState) -> Progress:
         def final_snapshot() -> bool:
             return not parse(self.schema, request.properties)["SkipFinalSnapshot"]
 
         return delete_owned(
             provider,
             request,
-            state,
+            state.resource,
             open_cluster=lambda name: self.open(provider, name),
             final_snapshot=final_snapshot,
             label=f"{self.service} cluster",
@@ -452,7 +426,7 @@ def update_tags(cluster: Any, old_tags: dict[str, str], new_tags: dict[str, str]
 def delete_owned(
     provider: Provider,
     request: Request,
-    state: dict[str, Any],
+    steps: OperationSteps,
     *,
     open_cluster: Callable[[str], Any],
     final_snapshot: Callable[[], bool],
@@ -463,7 +437,7 @@ def delete_owned(
     A marker id (a Create that made nothing), a missing cluster, or one this stack and logical id
     did not create (adopted, foreign) is success without a change. ``final_snapshot()`` reads the
     request's properties; when they cannot be read, a final snapshot is taken (keep the data).
-    The deletion is started once and then polled across invocations (``state["op"]``).
+    The deletion is started once and then polled across invocations (``steps.op``).
     """
     cluster_id = request.physical_id or request.failed_create_id
     try:
@@ -471,7 +445,7 @@ def delete_owned(
     except DbscaleError:
         LOG.info("physical id %s names no cluster (an earlier Create failed); nothing to delete", cluster_id)
         return Progress(cluster_id, True)
-    if not state.get("op"):
+    if not steps.op:
         try:
             cluster = open_cluster(cluster_id)
         except ClusterNotFound:
@@ -483,10 +457,10 @@ def delete_owned(
             snapshot = bool(final_snapshot())
         except InvalidRequest:
             snapshot = True  # unreadable properties: keep the data
-        state["op"] = cluster.delete(final_snapshot=snapshot, wait=False).to_dict()
-    operation = Operation.from_dict(state["op"], session=provider.session, clock=provider.clock)
+        steps.op = cluster.delete(final_snapshot=snapshot, wait=False).to_dict()
+    operation = Operation.from_dict(steps.op, session=provider.session, clock=provider.clock)
     result = operation.poll()
-    state["op"] = operation.to_dict()
+    steps.op = operation.to_dict()
     if result.failed:
         raise OperationFailed(f"{label} '{cluster_id}': {result.reason}")
     return Progress(cluster_id, result.done, detail=result.reason)

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from dbscale.cfn import LOG, Progress, Prop, Provider, Request, ResourceType, parse
+from dbscale.cfn.state import OperationState, ResourceState
 from dbscale.core.bootstrap import Grant, Migration, UserSpec, bootstrap
 from dbscale.core.bootstrap.executors import RdsDataExecutor, RedshiftDataExecutor, StatementExecutor
 from dbscale.core.bootstrap.migrations import ordered
@@ -102,8 +103,9 @@ def _users(value: Any, dialect: str) -> list[UserSpec]:
     return users
 
 
-class DatabaseBootstrapResource(ResourceType):
+class DatabaseBootstrapResource(ResourceType[ResourceState]):
     resource_type = "Custom::DatabaseBootstrap"
+    state_type = ResourceState  # nothing of its own: each step runs every migration not yet applied
 
     def parse(self, request: Request) -> dict[str, Any]:
         props = parse(SCHEMA, request.properties)
@@ -158,14 +160,14 @@ class DatabaseBootstrapResource(ResourceType):
         if request.request_type != "Delete":
             self.parse(request)
 
-    def step(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def step(self, provider: Provider, request: Request, state: OperationState[ResourceState]) -> Progress:
         if request.request_type == "Delete":
             # Schemas, tables, rows and users are data: a bootstrap never removes them.
             LOG.info("Delete of %s leaves the database as it is", request.physical_id)
             return Progress(request.physical_id or request.failed_create_id, True)
         props = self.parse(request)
         physical_id = self.physical_id(props)
-        state["physical_id"] = physical_id
+        state.physical_id = physical_id
         users = [
             (user, read_user_secret(user.secret_arn, user.name, provider.session)["password"])
             for user in props["Users"]

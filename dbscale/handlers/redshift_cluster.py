@@ -45,7 +45,7 @@ from dbscale.core.validation import (
     validate_text,
 )
 
-from .cluster import ClusterResource, cfn_tags, owned_by, text_attributes
+from .cluster import ClusterResource, ClusterState, cfn_tags, owned_by, text_attributes
 
 SCHEMA: tuple[Prop, ...] = (
     Prop("ClusterIdentifier", required=True),
@@ -239,7 +239,7 @@ class RedshiftClusterResource(ClusterResource):
         return ("ClusterParameterGroupName", group, requires_tls(parameters))
 
     def open(self, provider: Provider, cluster_id: str) -> RedshiftProvisioning:
-        return RedshiftProvisioning(cluster_id, session=provider.session, clock=provider.clock)
+        return RedshiftProvisioning.open(cluster_id, session=provider.session, clock=provider.clock)
 
     def create(
         self, provider: Provider, props: dict[str, Any], tags: dict[str, str]
@@ -265,7 +265,7 @@ class RedshiftClusterResource(ClusterResource):
         if owned_group:
             ensure_tls_parameter_group(redshift, group, {**props["Tags"], **tags}, cluster_name=cluster_id)
         try:
-            cluster = RedshiftProvisioning(
+            cluster = RedshiftProvisioning.create(
                 cluster_id,
                 initial_instance_type=props["NodeType"],
                 initial_cluster_size=props["NumberOfNodes"],
@@ -302,9 +302,9 @@ class RedshiftClusterResource(ClusterResource):
                 field="SnapshotIdentifier",
             )
 
-    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: dict[str, Any]) -> None:
+    def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> None:
         super()._begin_update(provider, request, props, state)
-        changed = state.get("settings") or {}
+        changed = state.resource.settings or {}
         group = changed.get("ClusterParameterGroupName")
         if group is None:
             return
@@ -317,7 +317,7 @@ class RedshiftClusterResource(ClusterResource):
         else:
             changed[_FORMER_GROUP] = {"group": owned, "tags": cfn_tags(request)}
 
-    def _delete(self, provider: Provider, request: Request, state: dict[str, Any]) -> Progress:
+    def _delete(self, provider: Provider, request: Request, state: ClusterState) -> Progress:
         progress = super()._delete(provider, request, state)
         cluster_id = request.physical_id or request.failed_create_id
         if progress.done:

@@ -208,9 +208,9 @@ def test_the_seed_aurora_usage_runs_as_documented(slow_aws: SlowAws, default_clo
 
 def test_the_readme_core_examples_run(slow_aws: SlowAws, default_clock: FakeClock) -> None:
     try:
-        rd = RedshiftProvisioning(cluster_name="brad-cluster0")
+        rd = RedshiftProvisioning.open("brad-cluster0")
     except ClusterNotFound:
-        rd = RedshiftProvisioning("brad-cluster0", initial_instance_type="ra3.xlplus", initial_cluster_size=2)
+        rd = RedshiftProvisioning.create("brad-cluster0", initial_instance_type="ra3.xlplus", initial_cluster_size=2)
     rd.rescale(new_cluster_size=4, new_paused=False)
     rd.rescale(new_paused=True)
     assert rd.paused and rd.cluster_size == 4

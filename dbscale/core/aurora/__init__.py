@@ -1,9 +1,11 @@
 """Aurora clusters (PostgreSQL and MySQL, provisioned or Serverless v2): get-or-create, rolling
 instance-class changes, readers, ACU range, stop/start, delete.
 
-:class:`RdsProvisioning` (``provisioning``) is the cluster; :class:`AuroraSteps` (``steps``) runs the
-steps of its operations; ``plan_rescale`` (``rescale``) plans a rescale; ``describe`` reads clusters
-and instances; ``settings`` holds AWS's rules for cluster and instance settings.
+:class:`RdsProvisioning` (``provisioning``) is the cluster, made of ``state`` (reading it), ``changes``
+(rescale, settings) and ``provisioning`` (open, create, delete; the create call is in ``create``);
+:class:`AuroraSteps` (``steps``, on ``instance_steps`` for the instances) runs the steps of its
+operations; ``plan_rescale`` (``rescale``) plans a rescale; ``describe`` reads clusters and instances;
+``settings`` holds AWS's rules for cluster and instance settings.
 """
 
 from __future__ import annotations

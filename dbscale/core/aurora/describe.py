@@ -10,9 +10,9 @@ from ..limits import CLUSTER_IDENTIFIER_MAX_LENGTH, CREATED_BY_TAG_KEY
 from ..provisioning import describe_one
 
 # Cluster states a change may start from; anything else is an operation in flight.
-_SETTLED = frozenset({"available", "stopped"})
+SETTLED = frozenset({"available", "stopped"})
 # States where the cluster serves and accepts changes.
-_USABLE = frozenset({"available", "backing-up"})
+USABLE = frozenset({"available", "backing-up"})
 BROKEN = frozenset(
     {
         "inaccessible-encryption-credentials",
@@ -44,7 +44,8 @@ def instance_identifier(cluster_name: str, number: int) -> str:
     return base + suffix
 
 
-def _next_numbers(cluster_name: str, existing: list[str], count: int) -> list[str]:
+def next_instance_ids(cluster_name: str, existing: list[str], count: int) -> list[str]:
+    """``count`` new instance identifiers for the cluster (:func:`instance_identifier`), lowest free numbers first."""
     used = {int(m.group(1)) for name in existing if (m := _INSTANCE_SUFFIX.search(name))}
     ids: list[str] = []
     number = 1
@@ -56,7 +57,7 @@ def _next_numbers(cluster_name: str, existing: list[str], count: int) -> list[st
     return ids
 
 
-def _pending_reboot(cluster: dict[str, Any], instance: dict[str, Any]) -> bool:
+def instance_pending_reboot(cluster: dict[str, Any], instance: dict[str, Any]) -> bool:
     """True when a parameter group change of ``instance`` (its own or its cluster's) waits for a reboot."""
     member: dict[str, Any] = next(
         (
@@ -75,7 +76,7 @@ def pending_reboot(rds: Any, cluster: dict[str, Any]) -> bool:
     pages = rds.get_paginator("describe_db_instances").paginate(
         Filters=[{"Name": "db-cluster-id", "Values": [cluster["DBClusterIdentifier"]]}]
     )
-    return any(_pending_reboot(cluster, i) for page in pages for i in page["DBInstances"])
+    return any(instance_pending_reboot(cluster, i) for page in pages for i in page["DBInstances"])
 
 
 def acu_range(cluster: dict[str, Any]) -> tuple[float, float] | None:
@@ -102,7 +103,7 @@ def describe_db_instance(rds: Any, instance_id: str) -> dict[str, Any]:
     )
 
 
-def _members(rds: Any, cluster: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def cluster_members(rds: Any, cluster: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The writer instance (or None) and the reader instances, described."""
     writer = None
     readers = []

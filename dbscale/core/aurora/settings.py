@@ -119,6 +119,7 @@ def instance_settings_differ(instance: Mapping[str, Any], settings: Mapping[str,
 
 # --- validation (the windows: dbscale.core.windows) -------------------------------------------
 
+
 def validate_log_exports(engine: str, value: list[str], *, field: str = "EnableCloudwatchLogsExports") -> list[str]:
     """Log types ``engine`` can export, each at most once."""
     allowed = AURORA_LOG_TYPES[engine]

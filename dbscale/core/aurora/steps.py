@@ -2,43 +2,39 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Any
 
-from ..aws import InstanceAlreadyExists, aws_errors, tag_dict, tag_list
+from ..aws import aws_errors
 from ..errors import ClusterNotFound
 from ..operation import StepOutcome, step
-from ..provisioning import ClusterSteps
 from .describe import (
-    _SETTLED,
-    _USABLE,
     BROKEN,
-    INSTANCE_KIND_TAG_KEYS,
-    _pending_reboot,
+    SETTLED,
+    USABLE,
     acu_range,
-    describe_db_cluster,
-    describe_db_instance,
+    instance_pending_reboot,
 )
+from .instance_steps import AuroraInstanceSteps
 from .rescale import plan_rescale
-from .settings import for_instance_class, instance_settings_differ
+from .settings import instance_settings_differ
 
 # AWS's DB cluster snapshot identifier: 1-255 letters, digits or hyphens, starting with a letter.
 _SNAPSHOT_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,254}")
 
 
-class AuroraSteps(ClusterSteps):
+class AuroraSteps(AuroraInstanceSteps):
     """Runs the steps of Aurora operations. Each step checks the cluster before acting."""
 
     _client_service = "rds"
     _service_label = "Aurora"
     _fields_as_arguments = False
     _status_key = "Status"
-    _settled = _SETTLED
+    _settled = SETTLED
     _paused_status = "stopped"
     _resume_steps = ("start", "wait_available")
     _pause_steps = ("stop", "wait_stopped")
-    _modifiable = _USABLE
+    _modifiable = USABLE
     _setting_readers = {
         "EnableIAMDatabaseAuthentication": "IAMDatabaseAuthenticationEnabled",
         # The declared list of exports; sent as a CloudwatchLogsExportConfiguration (see _send_settings).
@@ -46,9 +42,6 @@ class AuroraSteps(ClusterSteps):
         "DBClusterParameterGroupName": "DBClusterParameterGroup",
         "VpcSecurityGroupIds": lambda c: [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
     }
-
-    def _cluster(self, name: str) -> dict[str, Any]:
-        return describe_db_cluster(self._client, name)
 
     def _send_settings(self, name: str, settings: dict[str, Any], step: dict[str, Any]) -> None:
         if "EnableCloudwatchLogsExports" in settings:
@@ -63,13 +56,6 @@ class AuroraSteps(ClusterSteps):
             self._client.modify_db_cluster(
                 DBClusterIdentifier=name, ApplyImmediately=step.get("apply_immediately", True), **settings
             )
-
-    def _instances(self, name: str) -> list[dict[str, Any]]:
-        with aws_errors(f"describe the instances of Aurora cluster '{name}'"):
-            pages = self._client.get_paginator("describe_db_instances").paginate(
-                Filters=[{"Name": "db-cluster-id", "Values": [name]}]
-            )
-            return [i for page in pages for i in page["DBInstances"]]
 
     @staticmethod
     def _broken(status: str, what: str) -> StepOutcome | None:
@@ -97,14 +83,14 @@ class AuroraSteps(ClusterSteps):
         c = self._cluster(name)
         if (broken := self._cluster_broken(name, c)) is not None:
             return broken
-        if c["Status"] not in _USABLE:
+        if c["Status"] not in USABLE:
             return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for 'available'")
         for instance in self._instances(name):
             status = instance["DBInstanceStatus"]
             what = f"instance '{instance['DBInstanceIdentifier']}'"
             if (broken := self._broken(status, what)) is not None:
                 return broken
-            if status not in _USABLE:
+            if status not in USABLE:
                 return StepOutcome.wait(f"{what} is '{status}', waiting for 'available'")
         return StepOutcome.next()
 
@@ -159,34 +145,6 @@ class AuroraSteps(ClusterSteps):
             )
         return StepOutcome.next()
 
-    @step("create_instance")
-    def _create_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        instance_id = step["instance_id"]
-        try:
-            describe_db_instance(self._client, instance_id)
-            return StepOutcome.next()  # created by an earlier, interrupted poll
-        except ClusterNotFound:
-            pass
-        # The instance carries its cluster's kind tags: the providers' IAM conditions read them.
-        cluster_tags = tag_dict(self._cluster(name).get("TagList"))
-        kind = {key: cluster_tags[key] for key in INSTANCE_KIND_TAG_KEYS if key in cluster_tags}
-        settings = for_instance_class(step.get("settings") or {}, step["engine"], step["instance_class"])
-        with (
-            contextlib.suppress(InstanceAlreadyExists),
-            aws_errors(f"add instance '{instance_id}' to Aurora cluster '{name}'"),
-        ):
-            self._client.create_db_instance(
-                DBInstanceIdentifier=instance_id,
-                DBClusterIdentifier=name,
-                DBInstanceClass=step["instance_class"],
-                Engine=step["engine"],
-                PromotionTier=step["promotion_tier"],
-                PubliclyAccessible=False,
-                **settings,
-                **({"Tags": tag_list(kind)} if kind else {}),
-            )
-        return StepOutcome.next()
-
     @step("protect")
     def _protect(self, name: str, step: dict[str, Any]) -> StepOutcome:
         if self._cluster(name).get("DeletionProtection"):
@@ -200,7 +158,7 @@ class AuroraSteps(ClusterSteps):
         # A restored cluster has no managed master secret of its own (it keeps the source's
         # password) and takes backup and maintenance settings only through ModifyDBCluster.
         c = self._cluster(name)
-        if c["Status"] not in _USABLE:
+        if c["Status"] not in USABLE:
             return StepOutcome.wait(f"cluster is '{c['Status']}', waiting to apply the settings a restore cannot take")
         settings = dict(step["settings"])
         if c.get("MasterUserSecret"):
@@ -224,100 +182,9 @@ class AuroraSteps(ClusterSteps):
                 {"action": "modify_instances", "settings": wanted, **extra},
                 {"action": "wait_available"},
             ]
-        if step.get("reboot") and (changes or any(_pending_reboot(cluster, i) for i in instances)):
+        if step.get("reboot") and (changes or any(instance_pending_reboot(cluster, i) for i in instances)):
             changes += [{"action": "reboot_pending"}, {"action": "wait_available"}]
         return changes
-
-    @step("modify_instances")
-    def _modify_instances(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        engine = self._cluster(name)["Engine"]
-        for instance in self._instances(name):
-            differ = instance_settings_differ(instance, step["settings"], engine)
-            if not differ:
-                continue
-            if instance["DBInstanceStatus"] not in _USABLE:
-                return StepOutcome.wait(
-                    f"instance '{instance['DBInstanceIdentifier']}' is '{instance['DBInstanceStatus']}'"
-                )
-            with aws_errors(f"change the settings of instance '{instance['DBInstanceIdentifier']}'"):
-                self._client.modify_db_instance(
-                    DBInstanceIdentifier=instance["DBInstanceIdentifier"],
-                    ApplyImmediately=step.get("apply_immediately", True),
-                    **differ,
-                )
-        return StepOutcome.next()
-
-    @step("reboot_pending")
-    def _reboot_pending(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        # One instance per poll, readers first, each once available again: the cluster keeps serving.
-        cluster = self._cluster(name)
-        writer = next(
-            (m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None
-        )
-        instances = sorted(self._instances(name), key=lambda i: i["DBInstanceIdentifier"] == writer)
-        for instance in instances:
-            if instance["DBInstanceStatus"] not in _USABLE:
-                return StepOutcome.wait(
-                    f"instance '{instance['DBInstanceIdentifier']}' is '{instance['DBInstanceStatus']}'"
-                )
-        for instance in instances:
-            if _pending_reboot(cluster, instance):
-                with aws_errors(f"reboot instance '{instance['DBInstanceIdentifier']}'"):
-                    self._client.reboot_db_instance(DBInstanceIdentifier=instance["DBInstanceIdentifier"])
-                return StepOutcome.wait(f"rebooted '{instance['DBInstanceIdentifier']}' to apply its parameter groups")
-        return StepOutcome.next()
-
-    @step("modify_instance")
-    def _modify_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        instance = describe_db_instance(self._client, step["instance_id"])
-        pending = (instance.get("PendingModifiedValues") or {}).get("DBInstanceClass")
-        if step["instance_class"] in (instance["DBInstanceClass"], pending):
-            return StepOutcome.next()
-        with aws_errors(f"change the class of instance '{step['instance_id']}'"):
-            self._client.modify_db_instance(
-                DBInstanceIdentifier=step["instance_id"],
-                DBInstanceClass=step["instance_class"],
-                ApplyImmediately=step["apply_immediately"],
-            )
-        return StepOutcome.next()
-
-    @step("failover")
-    def _failover(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
-        if writer and writer["DBInstanceIdentifier"] == step["instance_id"]:
-            return StepOutcome.next()
-        if c["Status"] == "failing-over":
-            return StepOutcome.next()
-        with aws_errors(f"fail Aurora cluster '{name}' over to '{step['instance_id']}'"):
-            self._client.failover_db_cluster(DBClusterIdentifier=name, TargetDBInstanceIdentifier=step["instance_id"])
-        return StepOutcome.next()
-
-    @step("wait_writer")
-    def _wait_writer(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        c = self._cluster(name)
-        writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
-        if c["Status"] in _USABLE and writer and writer["DBInstanceIdentifier"] == step["instance_id"]:
-            return StepOutcome.next()
-        return StepOutcome.wait(f"cluster is '{c['Status']}', waiting for '{step['instance_id']}' to become the writer")
-
-    @step("delete_instance")
-    def _delete_instance(self, name: str, step: dict[str, Any]) -> StepOutcome:
-        try:
-            instance = describe_db_instance(self._client, step["instance_id"])
-        except ClusterNotFound:
-            return StepOutcome.next()
-        if instance["DBInstanceStatus"] == "deleting":
-            return StepOutcome.next()
-        c = self._cluster(name)
-        writer = next((m for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
-        if writer and writer["DBInstanceIdentifier"] == step["instance_id"] and len(c["DBClusterMembers"]) > 1:
-            # Never delete the serving writer of a cluster that has others: that would force an
-            # unplanned failover. Wait for the planned one to land.
-            return StepOutcome.wait(f"'{step['instance_id']}' is still the writer; waiting for the failover")
-        with aws_errors(f"delete instance '{step['instance_id']}'"):
-            self._client.delete_db_instance(DBInstanceIdentifier=step["instance_id"])
-        return StepOutcome.next()
 
     @step("check_final_snapshot")
     def _check_final_snapshot(self, name: str, step: dict[str, Any]) -> StepOutcome:

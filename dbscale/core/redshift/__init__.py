@@ -4,6 +4,8 @@
 runs the steps of its operations; ``plan_rescale`` and ``choose_resize`` (``rescale``) plan a
 rescale by AWS's resize rules; ``describe`` reads clusters; ``settings`` holds AWS's rules for
 cluster settings (maintenance, snapshots, logging, IAM roles, the TLS parameter group).
+:class:`RedshiftProvisioning` is made of ``state`` (reading the cluster), ``changes`` (rescale and
+settings) and ``provisioning`` (open, create, the seed's get-or-create constructor).
 """
 
 from __future__ import annotations

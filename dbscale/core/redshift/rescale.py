@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, InvalidState
 from ..limits import REDSHIFT_NODE_TYPES
-from ..validation import validate_redshift_nodes, validate_resize_type
-
-if TYPE_CHECKING:
-    pass
+from ..validation import validate_redshift_node_type, validate_redshift_nodes, validate_resize_type
+from .describe import SETTLED
 
 
 @dataclass(frozen=True)
@@ -99,3 +97,77 @@ def plan_rescale(
     elif paused_now and not paused_after:
         steps += [{"action": "resume"}, {"action": "wait_available"}]
     return steps
+
+
+def validate_rescale(new_cluster_size: int | None, new_instance_type: str | None, resize_type: str) -> None:
+    """The checks of a rescale's arguments that need no AWS call (see ``RedshiftProvisioning.rescale``)."""
+    validate_resize_type(resize_type)
+    if new_instance_type is not None:
+        validate_redshift_node_type(new_instance_type, field="new_instance_type")
+    if new_cluster_size is not None:
+        if isinstance(new_cluster_size, bool) or not isinstance(new_cluster_size, int) or new_cluster_size < 1:
+            raise InvalidRequest(
+                f"new_cluster_size must be a whole number of at least 1, got {new_cluster_size!r}",
+                field="new_cluster_size",
+            )
+        if new_instance_type is not None:
+            validate_redshift_nodes(
+                new_instance_type,
+                new_cluster_size,
+                node_type_field="new_instance_type",
+                count_field="new_cluster_size",
+                elastic=resize_type != "classic",
+            )
+
+
+def rescale_steps(
+    cluster_name: str,
+    cluster: dict[str, Any],
+    new_cluster_size: int | None,
+    new_paused: bool | None,
+    new_instance_type: str | None,
+    resize_type: str,
+    after_pending: bool,
+) -> tuple[list[dict[str, Any]], str, bool]:
+    """The steps of a rescale of the described ``cluster`` named ``cluster_name``, its description, and
+    whether the cluster is paused now. A cluster mid-operation raises :class:`InvalidState` unless
+    ``after_pending``: then the steps wait for it to settle and plan from there (a ``replan`` step)."""
+    name = cluster_name
+    status = str(cluster["ClusterStatus"])
+    c: dict[str, Any] | None = cluster
+    steps: list[dict[str, Any]] = []
+    if status not in SETTLED:
+        if not after_pending:
+            raise InvalidState(
+                f"Redshift cluster '{name}' is '{status}'; wait until it is available or paused before changing it"
+            )
+        steps.append({"action": "wait_settled"})
+        c = None  # the settled state is unknown until then: plan on what is asked
+    target_type = new_instance_type if new_instance_type is not None else (str(c["NodeType"]) if c else None)
+    target_nodes = new_cluster_size if new_cluster_size is not None else (int(c["NumberOfNodes"]) if c else None)
+    if c is not None and target_type is not None and target_nodes is not None:
+        validate_redshift_nodes(
+            target_type,
+            target_nodes,
+            node_type_field="new_instance_type",
+            count_field="new_cluster_size",
+            elastic=resize_type != "classic",
+        )
+        steps += plan_rescale(c, target_type, target_nodes, new_paused, resize_type)
+    else:
+        steps.append(
+            {
+                "action": "replan",
+                "node_type": new_instance_type,
+                "number_of_nodes": new_cluster_size,
+                "paused": new_paused,
+                "resize_type": resize_type,
+            }
+        )
+    parts = []
+    if new_instance_type is not None or new_cluster_size is not None:
+        parts.append(f"resize to {target_nodes or '?'} x {target_type or '?'}")
+    if new_paused is not None:
+        parts.append("pause" if new_paused else "resume")
+    description = f"{' and '.join(parts) or 'no change'} for Redshift cluster '{name}'"
+    return steps, description, status == "paused"

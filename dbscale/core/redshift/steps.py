@@ -10,8 +10,8 @@ from ..errors import AwsError
 from ..operation import StepOutcome, step
 from ..provisioning import ClusterSteps
 from ..validation import validate_redshift_nodes
+from .changes import IAM_SETTINGS, LOGGING_SETTING
 from .describe import BROKEN, SETTLED, describe_cluster
-from .provisioning import IAM_SETTINGS, LOGGING_SETTING
 from .rescale import plan_rescale
 from .settings import delete_owned_parameter_group, logging_matches, send_logging
 
