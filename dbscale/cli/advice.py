@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ..core.errors import InvalidRequest
+from ..core.fleet import DEFAULT_ROLE_NAME, DEFAULT_WORKERS
+from . import errors
 from .clusters import AllRegions, Regions
-from .output import console, money, print_json, regions, session, tags, wants_json
+from .fleet import (
+    Accounts,
+    ExternalId,
+    MaxWorkers,
+    RoleName,
+    advice_json,
+    advice_totals,
+    merged_advice,
+    print_failures,
+    print_totals,
+)
+from .fleet import exit_code as fleet_exit_code
+from .fleet import options as fleet_options
+from .fleet import read as fleet_read
+from .output import console, money, print_json, regions, session, split_regions, tags, wants_json
 
 PricesFile = Annotated[
     Path | None,
@@ -21,6 +37,9 @@ PricesFile = Annotated[
         help="Prices from this file (dbscale prices refresh --out FILE), not the API or the cache.",
     ),
 ]
+
+if TYPE_CHECKING:
+    from ..core.advisor import FleetAdvice
 
 prices_app = typer.Typer(help="The prices dbscale uses (AWS Price List API, cache, shipped snapshot).")
 
@@ -50,10 +69,15 @@ def advise(
         ),
     ] = "UTC",
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json (as every read command).")] = False,
-) -> None:
+    accounts: Accounts = None,
+    role_name: RoleName = DEFAULT_ROLE_NAME,
+    external_id: ExternalId = None,
+    max_workers: MaxWorkers = DEFAULT_WORKERS,
+) -> int:
     """Utilization, idle hours and savings for every cluster, with the reasons in numbers, and the
     commands to act on each cluster's best recommendation (as printed: with --force where the cluster
-    was not created by dbscale, crontab times in --tz)."""
+    was not created by dbscale, crontab times in --tz); with --accounts, in every account, with totals
+    by account and the accounts or regions that failed."""
     from ..core.advisor import advise as run
     from ..core.advisor.schedule import time_zone
     from ..core.pricing import price_book
@@ -69,27 +93,54 @@ def advise(
     if out is not None and output_format is not Format.html:
         raise InvalidRequest("--out is for --format html", field="out")
     covered = regions(region, all_regions)
+    across = fleet_options(accounts, role_name, external_id, max_workers)
     prices = price_book(covered, session=session(covered[0]), use_api=not offline, file=prices_file)
-    fleet = run(covered, days=days, prices=prices, sessions=lambda r: session(r), tags=tags(tag), tz=tz)
+
+    def one(where: list[str], sessions: Any) -> FleetAdvice:
+        return run(where, days=days, prices=prices, sessions=sessions, tags=tags(tag), tz=tz)
+
+    read = None if across is None else fleet_read(across, covered, lambda t, made: one([t.region], lambda r: made))
+    fleet = one(covered, lambda r: session(r)) if read is None else merged_advice(read, covered, days, prices)
+    code = errors.OK if read is None else fleet_exit_code(read)
     if output_format is Format.json:
-        print_json(fleet.to_dict())
-        return
+        data = fleet.to_dict()
+        if read is not None:
+            data.update(advice_json(read, data["clusters"]))
+        print_json(data)
+        return code
     if output_format is Format.html:
         from ..core.advisor.report import write_html_report
 
-        path = write_html_report(fleet, out or Path("dbscale-advice.html"))
+        path = write_html_report(fleet, out or Path("dbscale-advice.html"), failures=read.failures if read else ())
         console.print(
             f"wrote {path}: {len(fleet.clusters)} clusters, {money(fleet.monthly_saving_usd)}/month to save. "
             f"Prices: {prices.summary()}"
         )
-        return
+    else:
+        _print_table(fleet, covered, days, accounts=read is not None)
+        _print_actions(fleet)
+        if read is not None and any(c.best for c in fleet.clusters):
+            console.print(
+                "The commands act in the account of the credentials they run with: run each with a --profile "
+                "for the cluster's account (dbscale changes no cluster across accounts).",
+                style="dim",
+            )
+    if read is not None:
+        print_totals("totals by account", ("clusters", "$/month now", "saves $/month"), advice_totals(read, fleet))
+        print_failures(read.failures)
+    return code
+
+
+def _print_table(fleet: FleetAdvice, covered: list[str], days: float, *, accounts: bool) -> None:
+    """The clusters' advice, one row each (with the account with ``--accounts``), and the total."""
     table = Table(title=f"dbscale advise: {', '.join(covered)}, last {days:g} days")
-    for column in ("cluster", "shape", "CPU mean/p95", "idle h/wk", "$/month now", "best", "saves $/month", "why"):
+    columns = ("cluster", "shape", "CPU mean/p95", "idle h/wk", "$/month now", "best", "saves $/month", "why")
+    for column in ("account", *columns) if accounts else columns:
         table.add_column(column, overflow="fold")
     for c in fleet.clusters:
         best = c.best
         cpu = c.usage.cpu
-        table.add_row(
+        cells = (
             f"{c.usage.cluster.name} ({c.usage.cluster.region})",
             c.usage.cluster.shape,
             "n/a" if cpu is None else f"{cpu.mean:.0f}% / {cpu.p95:.0f}%",
@@ -99,14 +150,15 @@ def advise(
             money(best.monthly_saving_usd if best else 0.0),
             best.reason if best else "",
         )
+        table.add_row(*((str(c.usage.cluster.account), *cells) if accounts else cells))
     console.print(table)
     console.print(
         f"total: {money(fleet.monthly_usd)}/month now, {money(fleet.monthly_saving_usd)}/month to save "
         f"(each cluster's best recommendation; --format json lists them all). "
-        f"{fleet.metrics_read} metrics in {fleet.cloudwatch_calls} GetMetricData calls. Prices: {prices.summary()}",
+        f"{fleet.metrics_read} metrics in {fleet.cloudwatch_calls} GetMetricData calls. "
+        f"Prices: {fleet.prices.summary()}",
         style="dim",
     )
-    _print_actions(fleet)
 
 
 def _print_actions(fleet: Any) -> None:
@@ -120,8 +172,9 @@ def _print_actions(fleet: Any) -> None:
             if not printed:
                 console.print("Commands, as printed (crontab lines: paste into crontab -e):")
                 printed = True
+            where = f"{cluster.account} {cluster.region}" if cluster.account else cluster.region
             console.print(
-                f"  {cluster.name} ({cluster.region}): {rec.title}, saves {money(rec.monthly_saving_usd)}/month",
+                f"  {cluster.name} ({where}): {rec.title}, saves {money(rec.monthly_saving_usd)}/month",
                 markup=False,
                 soft_wrap=True,
             )
@@ -149,7 +202,7 @@ def refresh(
     from ..core.pricing import refresh_snapshot, refreshed_path
 
     target = out or refreshed_path()
-    book = refresh_snapshot(region or None, session=session(None), out=target)
+    book = refresh_snapshot(split_regions(region), session=session(None), out=target)
     used = "advise and status use it when the API cannot answer" if out is None else f"use it with --prices {target}"
     console.print(
         f"wrote {target}: {', '.join(sorted(book.regions))}, {book.summary()}; {used}",

@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from ..core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest
+from ..core.fleet import DEFAULT_ROLE_NAME, DEFAULT_WORKERS
 from ..core.plan import RescalePlan
-from . import errors, progress
+from . import errors, fleet, progress
 from .output import age, console, minutes, money, print_json, regions, session, tags, wants_json
 
 if TYPE_CHECKING:
@@ -21,7 +22,10 @@ Region = Annotated[
     str | None,
     typer.Option("--region", help="AWS region (default: the global --region, AWS_DEFAULT_REGION or the profile's)."),
 ]
-Regions = Annotated[list[str] | None, typer.Option("--region", help="Region to cover; repeat for more.")]
+Regions = Annotated[
+    list[str] | None,
+    typer.Option("--region", "--regions", help="Region to cover; repeat for more, or give a comma list."),
+]
 AllRegions = Annotated[bool, typer.Option("--all-regions", help="Every region with Redshift and RDS.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Force = Annotated[bool, typer.Option("--force", help="Change a cluster dbscale did not create.")]
@@ -69,16 +73,24 @@ def status(
         Path | None, typer.Option("--prices", metavar="FILE", help="Prices from this file (prices refresh --out).")
     ] = None,
     json: Json = False,
-) -> None:
+    accounts: fleet.Accounts = None,
+    role_name: fleet.RoleName = DEFAULT_ROLE_NAME,
+    external_id: fleet.ExternalId = None,
+    max_workers: fleet.MaxWorkers = DEFAULT_WORKERS,
+) -> int | None:
     """Every Redshift provisioned cluster and Aurora cluster: engine, shape, state, hourly cost, owner,
-    and the long operation a dbscale custom resource runs on it (its Step Functions execution)."""
+    and the long operation a dbscale custom resource runs on it (its Step Functions execution); with
+    --accounts, in every account, with totals by account and the accounts or regions that failed."""
     from ..core.advisor import discover
     from ..core.operations_view import fleet_operations, state_machine_region
     from ..core.pricing import price_book
 
     for arn in state_machine or []:
         state_machine_region(arn)  # a mistyped ARN is refused before any AWS call
+    across = fleet.options(accounts, role_name, external_id, max_workers)
     covered = regions(region, all_regions)
+    if across is not None:
+        return fleet.status(across, covered, fleet.StatusShown(tags(tag), state_machine, prices_file, json, _in_flight))
     found = discover(covered, sessions=lambda r: session(r), tags=tags(tag))
     prices = price_book(covered, use_api=False, file=prices_file)
     pending = progress.unfinished()
@@ -86,13 +98,9 @@ def status(
     others = running.others((c.region, c.name) for c in found)
     now = time.time()
     if wants_json(json):
-        clusters = []
-        for c in found:
-            data = c.to_dict(prices)
-            data["dbscale_operation"] = pending.get((c.region, c.service, c.name))
-            long_operation = running.for_cluster(c.region, c.name)
-            data["long_operation"] = long_operation.to_dict(now) if long_operation else None
-            clusters.append(data)
+        clusters = [
+            _json_row(c.to_dict(prices), pending.get((c.region, c.service, c.name)), running, now) for c in found
+        ]
         print_json(
             {
                 "regions": covered,
@@ -101,7 +109,7 @@ def status(
                 "long_operations": {"other": [o.to_dict(now) for o in others], "notes": list(running.notes)},
             }
         )
-        return
+        return None
     table = Table(title=f"dbscale status ({', '.join(covered)})")
     for column in ("region", "cluster", "engine", "shape", "state", "$/hour", "managed by dbscale", "in flight"):
         table.add_column(column, justify="right" if column == "$/hour" else "left", overflow="fold")
@@ -135,6 +143,16 @@ def status(
             )
     for note in running.notes:
         console.print(f"note: {note}", style="dim", markup=False, soft_wrap=True)
+    return None
+
+
+def _json_row(data: dict[str, Any], operation: dict[str, Any] | None, running: Any, now: float) -> dict[str, Any]:
+    """A cluster's ``status --json`` row: ``data`` with dbscale's unfinished ``operation`` and the long
+    operation ``running`` has on it."""
+    long_operation = running.for_cluster(data["region"], data["name"])
+    data["dbscale_operation"] = operation
+    data["long_operation"] = long_operation.to_dict(now) if long_operation else None
+    return data
 
 
 def _in_flight(
@@ -242,7 +260,7 @@ def _existing(kind: Any, name: str, region: str | None) -> Any:
     """Provisioning for an existing cluster (the CLI never creates one)."""
     made = session(region)
     try:
-        return kind(name, session=made)
+        return kind.open(name, session=made)
     except ClusterNotFound:
         raise ClusterNotFound(f"no {kind._label} '{name}' in {made.region_name}") from None
 
@@ -360,13 +378,17 @@ def rescale_aurora(
 
 def provisioning_for(name: str, region: str | None) -> Any:
     """Redshift or Aurora provisioning for ``name``, whichever exists."""
+    return provisioning_in(name, session(region))
+
+
+def provisioning_in(name: str, made: Any) -> Any:
+    """Redshift or Aurora provisioning for ``name`` in the session ``made``, whichever exists."""
     from ..core.aurora import RdsProvisioning
     from ..core.redshift import RedshiftProvisioning
 
-    made = session(region)
     for kind in (RedshiftProvisioning, RdsProvisioning):
         try:
-            return kind(name, session=made)
+            return kind.open(name, session=made)
         except ClusterNotFound:
             continue
     raise ClusterNotFound(f"no Redshift or Aurora cluster '{name}' in {made.region_name}")

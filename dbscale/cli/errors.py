@@ -12,6 +12,7 @@
 | 7 | the operation did not finish in time; it may still be running (``dbscale wait FILE``) |
 | 8 | AWS error: credentials, region, endpoint, permissions, throttling |
 | 9 | conflict: the cluster already exists, or no clone slot is free |
+| 10 | partly read: some accounts or regions failed (listed under failures); the rest was printed |
 | 130 | interrupted (Ctrl-C); a started operation keeps running (``dbscale wait FILE``) |
 """
 
@@ -43,6 +44,7 @@ FAILED = 6
 TIMEOUT = 7
 AWS = 8
 CONFLICT = 9
+PARTIAL = 10
 INTERRUPTED = 130
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
@@ -56,6 +58,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (TIMEOUT, "not finished within --timeout; still running (dbscale wait FILE)"),
     (AWS, "AWS error: credentials, region, endpoint, permissions, throttling"),
     (CONFLICT, "conflict: the cluster already exists, or no clone slot is free"),
+    (PARTIAL, "partly read: some accounts or regions failed (listed under failures); the rest was printed"),
     (INTERRUPTED, "interrupted (Ctrl-C); a started operation keeps running"),
 )
 """Every exit code and its meaning, as ``dbscale --help`` lists them."""

@@ -143,7 +143,7 @@ def session(region: str | None) -> boto3.Session:
 
     made = boto3.Session(profile_name=settings.profile or None, region_name=region or settings.region or None)
     if settings.debug:
-        made.events.register("provide-client-params", _log_call)
+        made.events.register("provide-client-params", log_call)
     if not made.region_name:
         raise InvalidRequest(
             "no AWS region: pass --region or set AWS_DEFAULT_REGION (or a profile's region)", field="region"
@@ -151,14 +151,21 @@ def session(region: str | None) -> boto3.Session:
     return made
 
 
-def _log_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+def log_call(model: Any, params: dict[str, Any], **_: Any) -> None:
     """``--debug``: one line on stderr per AWS call (the call and its parameter names, no values)."""
     service = model.service_model.service_name
     sys.stderr.write(f"debug: AWS {service}.{model.name}({', '.join(sorted(params))})\n")
 
 
+def split_regions(given: list[str] | None) -> list[str] | None:
+    """``--region``/``--regions`` values, each one region or a comma list, as one list (None: none given)."""
+    return [r.strip() for value in given or [] for r in value.split(",") if r.strip()] or None
+
+
 def regions(given: list[str] | None, all_regions: bool) -> list[str]:
-    """The regions a fleet command covers: ``--all-regions``, the ``--region`` list, or the default one."""
+    """The regions a fleet command covers: ``--all-regions``, the ``--region``/``--regions`` list (each
+    value one region or a comma list), or the default one."""
+    given = split_regions(given)
     if all_regions:
         from ..core.advisor import all_regions as every
 

@@ -39,7 +39,8 @@ def all_regions(session: boto3.Session | None = None) -> list[str]:
 class ClusterInfo:
     """One cluster as found: shape, state, ownership. ``engine`` is ``redshift``, ``aurora-postgresql``
     or ``aurora-mysql``; ``node_type``/``nodes`` describe Redshift, ``instance_class``/``instances``
-    (writer first) and ``acu`` (Serverless v2 range) describe Aurora."""
+    (writer first) and ``acu`` (Serverless v2 range) describe Aurora. ``account`` is set when the
+    cluster was read across accounts (``--accounts``), else None."""
 
     service: str
     region: str
@@ -53,6 +54,7 @@ class ClusterInfo:
     instance_classes: tuple[str, ...] = ()
     acu: tuple[float, float] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    account: str | None = None
 
     @property
     def managed(self) -> bool:
@@ -147,7 +149,7 @@ class ClusterInfo:
             data["hourly_usd"] = hourly
             data["monthly_usd"] = None if hourly is None else hourly * HOURS_PER_MONTH
             data["price_source"] = str(prices.sources[self.region]) if self.region in prices.sources else None
-        return data
+        return data if self.account is None else {"account": self.account, **data}
 
 
 def _redshift_clusters(region: str, session: boto3.Session) -> list[ClusterInfo]:

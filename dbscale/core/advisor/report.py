@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..fleet import Failure
     from . import ClusterAdvice, FleetAdvice
 
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -35,13 +38,16 @@ def _money(value: float | None) -> str:
 
 def _summary(fleet: FleetAdvice) -> str:
     rows = []
+    # The account column only when the fleet spans accounts (advise --accounts).
+    accounts = len({c.usage.cluster.account for c in fleet.clusters}) > 1
     for i, c in enumerate(fleet.clusters):
         info = c.usage.cluster
         best = c.best
         cpu = c.usage.cpu
         rows.append(
             "<tr>"
-            f"<td><a href='#c{i}'>{html.escape(info.name)}</a></td><td>{html.escape(info.region)}</td>"
+            + (f"<td>{html.escape(str(info.account))}</td>" if accounts else "")
+            + f"<td><a href='#c{i}'>{html.escape(info.name)}</a></td><td>{html.escape(info.region)}</td>"
             f"<td>{html.escape(info.engine)}</td><td>{html.escape(info.shape)}</td><td>{html.escape(info.status)}</td>"
             f"<td class='num'>{'n/a' if cpu is None else f'{cpu.mean:.1f} / {cpu.p95:.1f}'}</td>"
             f"<td class='num'>{len(c.usage.idle_hours)}</td>"
@@ -51,7 +57,9 @@ def _summary(fleet: FleetAdvice) -> str:
             "</tr>"
         )
     return (
-        "<table id='summary'><thead><tr><th>cluster</th><th>region</th><th>engine</th><th>shape</th><th>status</th>"
+        "<table id='summary'><thead><tr>"
+        + ("<th>account</th>" if accounts else "")
+        + "<th>cluster</th><th>region</th><th>engine</th><th>shape</th><th>status</th>"
         "<th>CPU % mean / p95</th><th>idle h/week</th><th>cost/month now</th><th>best recommendation</th>"
         "<th>saving/month</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
@@ -135,8 +143,21 @@ def _cluster_section(index: int, advice: ClusterAdvice) -> tuple[str, list[tuple
     return body, figures
 
 
-def html_report(fleet: FleetAdvice) -> str:
-    """The report as one HTML document with plotly.js inline (usable offline)."""
+def _failures(failures: Sequence[Failure]) -> str:
+    """The accounts and regions that could not be read (advise --accounts), or nothing."""
+    if not failures:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(f.target.account)} {html.escape(f.target.region)}: {html.escape(f.kind)}: "
+        f"{html.escape(f.message)}</li>"
+        for f in failures
+    )
+    return f"<h2>Not read ({len(failures)})</h2><ul id='failures'>{items}</ul>"
+
+
+def html_report(fleet: FleetAdvice, failures: Sequence[Failure] = ()) -> str:
+    """The report as one HTML document with plotly.js inline (usable offline); ``failures`` lists the
+    accounts and regions that could not be read."""
     from plotly.offline import get_plotlyjs
     from plotly.utils import PlotlyJSONEncoder
 
@@ -163,6 +184,7 @@ def html_report(fleet: FleetAdvice) -> str:
         f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
         + header
         + _summary(fleet)
+        + _failures(failures)
         + "".join(sections)
         + f"<script id='figures' type='application/json'>{data}</script>"
         + "<script>for (const f of JSON.parse(document.getElementById('figures').textContent)) {"
@@ -171,8 +193,8 @@ def html_report(fleet: FleetAdvice) -> str:
     )
 
 
-def write_html_report(fleet: FleetAdvice, path: str | Path) -> Path:
+def write_html_report(fleet: FleetAdvice, path: str | Path, failures: Sequence[Failure] = ()) -> Path:
     """Write :func:`html_report` to ``path``; returns the path."""
     target = Path(path)
-    target.write_text(html_report(fleet), encoding="utf-8")
+    target.write_text(html_report(fleet, failures), encoding="utf-8")
     return target
