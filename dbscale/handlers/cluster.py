@@ -259,20 +259,21 @@ class ClusterResource(ReplaceableResource[ClusterSteps]):
             # finds the cluster. A Delete of a cluster that is not there, or not ours, is harmless.
             state.physical_id = cluster_id
             try:
-                created, operation = self.create(provider, props, cfn_tags(request))
-            except (InvalidRequest, ClusterAlreadyExists):
+                _, operation = self.create(provider, props, cfn_tags(request))
+            except InvalidRequest:
                 state.physical_id = None  # refused before anything was made: the marker id says so
                 raise
-            if operation is not None:
-                state.resource.op = operation.to_dict()
-            elif not owned_by(created.tags, request):
-                # A twin delivery or another stack made it between the check above and the create.
+            except ClusterAlreadyExists:
+                # Another stack made it between the check above and the create (a twin delivery of this
+                # request carries this request's tags, and the create goes on with it).
+                state.physical_id = None
                 raise ClusterAlreadyExists(
                     f"{self.service} cluster '{cluster_id}' was created by someone else while this resource "
-                    "was creating it; choose another ClusterIdentifier"
-                )
-            else:
-                LOG.info("cluster %s was created by a concurrent delivery of this request; continuing", cluster_id)
+                    "was creating it; choose another ClusterIdentifier",
+                    field="ClusterIdentifier",
+                ) from None
+            if operation is not None:
+                state.resource.op = operation.to_dict()
         elif owned_by(cluster.tags, request):
             LOG.info("cluster %s was created by an earlier attempt of this resource; continuing", cluster_id)
         elif props["AdoptExisting"]:
