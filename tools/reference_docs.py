@@ -37,6 +37,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -243,7 +244,21 @@ def computed_keys(cls: type, names: Iterable[str]) -> set[str]:
     return keys
 
 
-ATTRIBUTE_METHODS = ("attributes", "_with_plan", "_advance", "_early_attributes", "step")
+ATTRIBUTE_METHODS = ("attributes", "_advance", "_early_attributes", "step")
+ATTRIBUTE_FUNCTIONS = ("with_plan",)
+"""Module-level helpers that add attributes to an answer (followed where a resource's methods call them)."""
+
+
+def _module_functions(cls: type, names: Iterable[str]) -> Iterator[ast.FunctionDef]:
+    """The definitions of the functions ``names`` that the modules of ``cls``'s MRO hold (or import)."""
+    seen: set[int] = set()
+    for klass in cls.__mro__:
+        namespace = vars(sys.modules[klass.__module__]) if klass.__module__ in sys.modules else {}
+        for name in names:
+            function = namespace.get(name)
+            if callable(function) and id(function) not in seen and (node := _parsed(function)) is not None:
+                seen.add(id(function))
+                yield node
 
 
 def attribute_names(cls: type) -> list[str]:
@@ -256,7 +271,12 @@ def attribute_names(cls: type) -> list[str]:
         if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value not in names:
             names.append(key.value)
 
-    for function in _functions(cls, ATTRIBUTE_METHODS):
+    methods = list(_functions(cls, ATTRIBUTE_METHODS))
+    called = {
+        n.func.id for m in methods for n in ast.walk(m) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    helpers = _module_functions(cls, [name for name in ATTRIBUTE_FUNCTIONS if name in called])
+    for function in [*methods, *helpers]:
         for node in ast.walk(function):
             if isinstance(node, ast.Call):
                 callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
@@ -550,14 +570,27 @@ class ConstructDoc:
 _CONTAINERS = (ast.Dict, ast.List, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.Tuple, ast.Set)
 
 
-def _names_in(node: ast.AST) -> set[str]:
+def _self_method(node: ast.AST) -> str | None:
+    """``m`` for a call ``self.m(...)``: a call of one of the construct's own methods."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = node.func.value
+        if isinstance(receiver, ast.Name) and receiver.id == "self":
+            return node.func.attr
+    return None
+
+
+def _names_in(node: ast.AST, followed: Iterable[str] = ()) -> set[str]:
     """Variables an expression's value depends on. Left out: the test of ``a if test else b`` (it
     decides whether a value is sent, not which), and the arguments of a class instantiation
     (``CfnSubnetGroup(...)``, ``Secret(...)``): the resource made has an identity of its own, which
-    an update of those arguments changes in place, not through this value."""
+    an update of those arguments changes in place, not through this value. A call of a method in
+    ``followed`` stands for what that method returns (``m()``); any other call depends on all its
+    arguments."""
     if isinstance(node, ast.IfExp):
-        return _names_in(node.body) | _names_in(node.orelse)
+        return _names_in(node.body, followed) | _names_in(node.orelse, followed)
     if isinstance(node, ast.Call):
+        if (method := _self_method(node)) is not None and method in followed:
+            return {f"{method}()"}
         callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if callee[:1].isupper():
             return set()
@@ -565,7 +598,7 @@ def _names_in(node: ast.AST) -> set[str]:
         return {name}
     names: set[str] = set()
     for child in ast.iter_child_nodes(node):
-        names |= _names_in(child)
+        names |= _names_in(child, followed)
     return names
 
 
@@ -600,35 +633,125 @@ def _property_values(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
                     yield target.slice.value, node.value
 
 
-def parameter_properties(cls: type, parameters: set[str], properties: set[str]) -> dict[str, list[str]]:
-    """Construct parameter -> the custom resource properties its value flows into, read from the
-    class's source: the dict literals (and ``props["X"] = ...``) it builds the properties with,
-    following local variables back to the parameters they are computed from."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    assigned: dict[str, list[ast.AST]] = {}
-    for function in ast.walk(tree):
-        if isinstance(function, ast.FunctionDef):
-            for name, values in _assigned_names(function).items():
-                assigned.setdefault(name, []).extend(values)
+def _method(cls: type, name: str) -> tuple[ast.FunctionDef, bool] | None:
+    """The syntax tree of method ``name`` of ``cls`` (found along its MRO, in dbscale's own code) and
+    whether it takes ``self``; None for what is not a method of dbscale's (a CDK base's, a property)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            member = vars(klass)[name]
+            if not klass.__module__.startswith("dbscale.") or not isinstance(member, (FunctionType, staticmethod)):
+                return None
+            function = member.__func__ if isinstance(member, staticmethod) else member
+            node = _parsed(function)
+            return (node, not isinstance(member, staticmethod)) if node is not None else None
+    return None
 
-    def sources(expression: ast.AST) -> set[str]:
-        found: set[str] = set()
-        todo, seen = list(_names_in(expression)), set()
-        while todo:
-            name = todo.pop()
-            if name in seen:
+
+def _returned(function: ast.FunctionDef) -> list[ast.AST]:
+    """What ``function``'s value depends on: its ``return`` expressions and the tests of the ``if``
+    statements that decide which of them is returned (``return True`` under ``if policy == ...``)."""
+    found: list[ast.AST] = []
+
+    def visit(node: ast.AST, tests: list[ast.AST]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 continue
-            seen.add(name)
-            if name in parameters:
-                found.add(name)
-            for value in assigned.get(name, []):
-                todo.extend(_names_in(value))
+            if isinstance(child, ast.Return) and child.value is not None:
+                found.extend([child.value, *tests])
+            elif isinstance(child, (ast.If, ast.While)):
+                visit(child, [*tests, child.test])
+            else:
+                visit(child, tests)
+
+    visit(function, [])
+    return found
+
+
+@dataclass
+class _Flow:
+    """How values move through a construct's code, for :func:`parameter_properties`.
+
+    Every function of the class's source is read, and every method of the construct's (along its
+    bases, in dbscale's code) that they call on ``self``, with the methods those call: a call binds
+    the method's parameters to the call's arguments, and stands for what the method returns. Local
+    variables belong to their function; ``self.x`` to the construct. A call of anything else (a
+    module function, a CDK method) is a black box whose value depends on all of its arguments."""
+
+    cls: type
+    scopes: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    values: dict[tuple[str, str], list[tuple[str, ast.AST]]] = field(default_factory=dict)
+
+    def key(self, scope: str, name: str) -> tuple[str, str]:
+        """Where variable ``name`` of function ``scope`` is kept (``self.x`` and ``m()`` by the construct)."""
+        return ("", name) if name.startswith("self.") or name.endswith("()") else (scope, name)
+
+    def names(self, expression: ast.AST) -> set[str]:
+        return _names_in(expression, self.scopes)
+
+    def read(self) -> list[tuple[str, str, ast.AST]]:
+        """Read the class and the methods it calls; (key, scope, value) of every property value, the
+        class's own first, in the order of its source's dict literals."""
+        tree = ast.parse(textwrap.dedent(inspect.getsource(self.cls)))
+        body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+        owner = {id(n): f.name for f in body if isinstance(f, ast.FunctionDef) for n in ast.walk(f)}
+        self.scopes = {f.name: f for f in body if isinstance(f, ast.FunctionDef)}
+        todo = list(self.scopes)
+        while todo:
+            for call in ast.walk(self.scopes[todo.pop()]):
+                name = _self_method(call)
+                if name is not None and name not in self.scopes and (found := _method(self.cls, name)):
+                    self.scopes[name] = found[0]
+                    todo.append(name)
+        found_values = [(key, owner.get(id(value), "__init__"), value) for key, value in _property_values(tree)]
+        for scope, function in self.scopes.items():
+            if scope not in owner.values():
+                found_values += [(key, scope, value) for key, value in _property_values(function)]
+            for name, values in _assigned_names(function).items():
+                self.values.setdefault(self.key(scope, name), []).extend((scope, v) for v in values)
+            self.values.setdefault(self.key(scope, f"{scope}()"), []).extend((scope, v) for v in _returned(function))
+            for call in ast.walk(function):
+                if (name := _self_method(call)) in self.scopes:
+                    self.bind(scope, name, call)
+        return found_values
+
+    def bind(self, scope: str, method: str, call: ast.Call) -> None:
+        """The parameters of ``method`` take the arguments of ``call`` (made in ``scope``)."""
+        found = _method(self.cls, method)
+        arguments = self.scopes[method].args
+        positional = [*arguments.posonlyargs, *arguments.args][1 if found is None or found[1] else 0 :]
+        for parameter, value in zip(positional, call.args, strict=False):
+            if not isinstance(value, ast.Starred):
+                self.values.setdefault((method, parameter.arg), []).append((scope, value))
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                self.values.setdefault((method, keyword.arg), []).append((scope, keyword.value))
+
+    def sources(self, scope: str, expression: ast.AST, parameters: set[str]) -> set[str]:
+        """The constructor parameters (of ``__init__``) that ``expression``, in ``scope``, is computed from."""
+        found: set[str] = set()
+        todo = [self.key(scope, name) for name in self.names(expression)]
+        seen: set[tuple[str, str]] = set()
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            if key[0] == "__init__" and key[1] in parameters:
+                found.add(key[1])
+            for where, value in self.values.get(key, []):
+                todo.extend(self.key(where, name) for name in self.names(value))
         return found
 
+
+def parameter_properties(cls: type, parameters: set[str], properties: set[str]) -> dict[str, list[str]]:
+    """Construct parameter -> the custom resource properties its value flows into, read from the
+    construct's code (:class:`_Flow`): the dict literals (and ``props["X"] = ...``) it builds the
+    properties with, following variables and method calls back to the parameters they come from."""
+    flow = _Flow(cls)
     mapping: dict[str, list[str]] = {}
-    for key, value in _property_values(tree):
+    for key, scope, value in flow.read():
         if key in properties:
-            for parameter in sources(value):
+            for parameter in flow.sources(scope, value, parameters):
                 if key not in mapping.setdefault(parameter, []):
                     mapping[parameter].append(key)
     return mapping

@@ -1,8 +1,10 @@
-"""What RedshiftCluster and AuroraCluster have in common: the custom resource, tags, connections, metrics."""
+"""What RedshiftCluster and AuroraCluster have in common: the custom resource, tags, network and key,
+connections, metrics."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import jsii
 from aws_cdk import (
@@ -22,15 +24,20 @@ from aws_cdk import (
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
 from dbscale.cfn.schema import Prop, parse
+from dbscale.core.guardrails import Guardrails
 
-from ._support import SERVICE_TIMEOUT_SECONDS, checked, fail, is_token, retained
+from . import _support as support
+from ._support import SERVICE_TIMEOUT_SECONDS, checked, fail, is_token, private_subnets, retained
 from .long_operations import Completion, LongOperations
 from .providers import ClusterProvider
+
+P = TypeVar("P", bound=ClusterProvider)
 
 # The handlers' own schema entry for Tags: the same checks (no 'aws:' or 'dbscale:' keys, lengths,
 # duplicates) with the same words, here at synth time instead of at deploy time.
@@ -103,14 +110,69 @@ class ClusterBase(Construct):
         """Tags applied to the cluster (and copied to its snapshots); ``Tags.of(scope).add`` fills them."""
         return self._tags
 
+    # --- network, key and provider (the clusters that make their own; a clone uses its source's) ---
+
+    def _set_up_network(
+        self,
+        service: str,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: list[ec2.ISecurityGroup] | None,
+        encryption_key: kms.IKey | None,
+    ) -> list[IConstruct]:
+        """Where the cluster lives and what encrypts it: the selected private subnets of ``vpc`` in a
+        subnet group of its own, the given security groups (or one new group with no rules) and the
+        given key (or a new one, retained). Sets ``subnet_group``, ``security_groups`` and
+        ``encryption_key``; returns what it made that a retained cluster keeps using."""
+        subnets = private_subnets(self, vpc, vpc_subnets)
+        description = f"dbscale {service} cluster {self._path}"
+        self.subnet_group = self._subnet_group(description, subnets.subnet_ids)
+        self.security_groups = support.security_groups(self, vpc, security_groups, description)
+        self.encryption_key = support.encryption_key(self, encryption_key, description)
+        # Read once: each read of a jsii attribute is a round trip to node.
+        self._subnet_group_name, self._key_arn = self.subnet_group.ref, self.encryption_key.key_arn
+        return [self.subnet_group, *[g for g in self.security_groups if g not in (security_groups or [])]]
+
+    def _subnet_group(self, description: str, subnet_ids: list[str]) -> CfnResource:
+        """The service's subnet group of ``subnet_ids`` (made by the subclasses that set up a network)."""
+        raise NotImplementedError(f"{type(self).__name__} makes no subnet group")
+
+    def _widened_provider(self, kind: type[P], *, adopt_existing: bool, tls_off: bool = False) -> P:
+        """The stack's provider of ``kind``, widened by what this construct is explicitly given, and only
+        that: adopting an existing cluster of its identifier, a parameter group without TLS."""
+        provider = kind.of(self._provider_scope)
+        if adopt_existing or tls_off:
+            provider.allow(
+                Guardrails(
+                    allow_tls_off=tls_off,
+                    adopt_prefixes=(self._cluster_identifier,) if adopt_existing else (),
+                )
+            )
+        return provider
+
+    def _finish(
+        self, provider: ClusterProvider, resource: CustomResource, port: int, *, parameter_group_name: str | None
+    ) -> None:
+        """Register the cluster with its provider (the cluster's own grants), then its secret and connections."""
+        # The resource is in the provider's stack (of() found the provider from this construct).
+        provider._register(
+            resource,
+            self._cluster_identifier,
+            key_arn=self._key_arn,
+            subnet_group_name=self._subnet_group_name,
+            parameter_group_name=parameter_group_name,
+            same_stack=True,
+        )
+        self._secret = self._managed_secret()
+        self._connections_value = self._connections(self.security_groups, port)
+
     def _create_resource(
         self,
         provider: ClusterProvider,
         properties: dict[str, Any],
-        *,
         removal_policy: RemovalPolicy,
-        retain_with_cluster: list[IConstruct],
         long_operations: LongOperations | None = None,
+        retain_with_cluster: Sequence[IConstruct] = (),
     ) -> CustomResource:
         # Only set properties are sent: the handler fails on unknown ones and defaults the rest.
         rendered = {k: v for k, v in properties.items() if v is not None}

@@ -4,40 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct, IConstruct
 
-from dbscale.core.aurora.settings import (
-    validate_log_exports,
-    validate_performance_insights_retention,
-)
+from dbscale.core.aurora.settings import validate_performance_insights_retention
 from dbscale.core.engine_versions import parameter_group_family
-from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
-    AURORA_AUDIT_PARAMETERS,
     AURORA_DEFAULT_PORT,
     AURORA_MONITORING_INTERVALS,
     AURORA_SERVERLESS_INSTANCE_CLASS,
 )
-from dbscale.core.validation import (
-    validate_aurora_cluster,
-    validate_aurora_db_name,
-    validate_aurora_engine,
-    validate_aurora_master_username,
-    validate_auto_pause,
-    validate_backup_retention,
-    validate_engine_version,
-)
-from dbscale.core.windows import check_windows_apart, validate_backup_window, validate_maintenance_window
+from dbscale.core.validation import validate_backup_retention
 
 from . import _support as support
 from ._cluster import ClusterBase
-from ._support import checked, fail, private_subnets, retained, skip_final_snapshot, unresolved, warn
+from ._support import checked, fail, retained, skip_final_snapshot, unresolved, warn
+from .aurora_checks import check_log_exports, check_names, check_shape, check_windows
+from .aurora_resources import monitoring_role, tls_parameter_group
 from .long_operations import LongOperations
 from .providers import AuroraClusterProvider
 
@@ -52,12 +39,6 @@ do. The minor is not pinned: a pinned minor stops being offered for new clusters
 two, so the provider resolves the major to the newest version AWS offers when it creates the
 cluster (:func:`dbscale.core.engine_versions.resolve_engine_version`). An ``engine_version`` with
 a minor (``16.6``) is used exactly as given."""
-
-# The parameter that makes the engine refuse unencrypted connections.
-_TLS_PARAMETERS: dict[str, dict[str, str]] = {
-    "aurora-postgresql": {"rds.force_ssl": "1"},
-    "aurora-mysql": {"require_secure_transport": "ON"},
-}
 
 _SEVEN_DAYS = Duration.days(7)
 _ONE_MINUTE = Duration.minutes(1)
@@ -229,142 +210,158 @@ class AuroraCluster(AuroraBase):
         use_latest_restorable_time: bool = False,
     ) -> None:
         super().__init__(scope, id, AuroraClusterProvider.resource_type)
-        self.autoscaled = autoscaled
-        self._validate(engine, instance_class, reader_count, serverless_v2_min_capacity, serverless_v2_max_capacity)
-        if not unresolved(serverless_v2_seconds_until_auto_pause, serverless_v2_min_capacity):
-            checked(
-                self,
-                validate_auto_pause,
-                serverless_v2_seconds_until_auto_pause,
-                serverless_v2_min_capacity,
-                min_field="serverless_v2_min_capacity",
-            )
-        self.engine = engine
-        self._data_api = data_api
-        retention_days = self._backup_days(backup_retention)
-        for check, value, name, kwargs in (
-            (validate_aurora_db_name, database_name, "database_name", {"engine": engine}),
-            (validate_aurora_master_username, master_username, "master_username", {"engine": engine}),
-            (validate_engine_version, engine_version, "engine_version", {}),
-        ):
-            if value is not None and not unresolved(value, engine):
-                checked(self, check, value, field=name, **kwargs)
+        self.autoscaled, self.engine, self._data_api = autoscaled, engine, data_api
+        min_acu, max_acu = serverless_v2_min_capacity, serverless_v2_max_capacity
+        pause = serverless_v2_seconds_until_auto_pause
+        check_shape(self, engine, instance_class, reader_count, min_acu, max_acu, pause)
+        retention_days = _backup_days(self, backup_retention)
+        check_names(self, engine, engine_version, database_name, master_username)
         version = engine_version if engine_version is not None else DEFAULT_ENGINE_VERSIONS.get(engine)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
-
-        subnets = private_subnets(self, vpc, vpc_subnets)
-        description = f"dbscale Aurora cluster {self._path}"
-        subnet_group = rds.CfnDBSubnetGroup(
-            self,
-            "SubnetGroup",
-            db_subnet_group_description=description,
-            subnet_ids=subnets.subnet_ids,
-        )
-        groups = support.security_groups(self, vpc, security_groups, description)
-        key = support.encryption_key(self, encryption_key, description)
-        parameter_group = self._tls_parameter_group(engine, version) if require_tls else None
-        if not require_tls:
-            warn(self, "tlsNotRequired", "require_tls is False: clients may connect without encryption")
-        pi_days = self._performance_insights_days(performance_insights_retention) if performance_insights else None
-        interval = self._monitoring_seconds(monitoring_interval)
-        self._check_settings(engine, cloudwatch_logs_exports, preferred_backup_window, preferred_maintenance_window)
-        monitoring_role = self._monitoring_role() if interval else None
-        if deletion_protection is None:
-            deletion_protection = retained(removal_policy)
-        self.security_groups = groups
-        self.encryption_key = key
-        self.subnet_group = subnet_group
-        self.parameter_group = parameter_group
-
-        serverless = instance_class == AURORA_SERVERLESS_INSTANCE_CLASS
-        provider = AuroraClusterProvider.of(self._provider_scope)
+        made = self._set_up_network("Aurora", vpc, vpc_subnets, security_groups, encryption_key)
+        group_name = self._parameter_group(engine, version, require_tls, made)
+        # Built in the order of the properties; each part checks its values (in the order the parts come).
+        properties = {
+            **self._shape(version, instance_class, min_acu, max_acu, pause, reader_count, paused),
+            **self._access(
+                database_name, master_username, group_name, iam_authentication, copy_tags_to_snapshot, retention_days
+            ),
+            **self._lifecycle(removal_policy, adopt_existing, wait_for_completion, autoscaled, deletion_protection),
+            **self._monitoring(
+                cloudwatch_logs_exports, performance_insights, performance_insights_retention, monitoring_interval
+            ),
+            **self._maintenance(preferred_backup_window, preferred_maintenance_window, auto_minor_version_upgrade),
+            "DBInstanceParameterGroupName": instance_parameter_group_name,
+            "RebootForParameterChanges": reboot_for_parameter_changes or None,
+            "MasterUserSecretKmsKeyId": self._key_arn,
+            **self._restore(snapshot_identifier, restore_source_cluster, restore_to_time, use_latest_restorable_time),
+        }
+        provider = self._widened_provider(AuroraClusterProvider, adopt_existing=adopt_existing, tls_off=not require_tls)
         self.provider = provider
-        # What this construct is explicitly given widens its stack's provider, and only that.
-        if adopt_existing or not require_tls:
-            provider.allow(
-                Guardrails(
-                    allow_tls_off=not require_tls,
-                    adopt_prefixes=(self._cluster_identifier,) if adopt_existing else (),
-                )
-            )
-        created: list[IConstruct] = [subnet_group]
-        created += [g for g in groups if g not in (security_groups or [])]
-        if parameter_group is not None:
-            created.append(parameter_group)
-        # Read once: each read of a jsii attribute is a round trip to node.
-        subnet_group_name, key_arn = subnet_group.ref, key.key_arn
-        parameter_group_name = parameter_group.ref if parameter_group is not None else None
-        if parameter_group is None and not unresolved(engine, version) and version is not None:
-            # TLS off, explicitly: the engine's default group (the handler would otherwise make one
-            # that requires TLS); the provider was widened with allow_tls_off above.
-            parameter_group_name = f"default.{parameter_group_family(engine, version)}"
-        monitoring_role_arn = monitoring_role.role_arn if monitoring_role is not None else None
-        resource = self._create_resource(
-            provider,
-            {
-                "ClusterIdentifier": self._cluster_identifier,
-                "Engine": engine,
-                "EngineVersion": version,
-                "InstanceClass": instance_class,
-                "ServerlessV2MinCapacity": serverless_v2_min_capacity if serverless else None,
-                "ServerlessV2MaxCapacity": serverless_v2_max_capacity if serverless else None,
-                "ServerlessV2SecondsUntilAutoPause": serverless_v2_seconds_until_auto_pause if serverless else None,
-                "ReaderCount": reader_count,
-                "Paused": paused,
-                "DatabaseName": database_name,
-                "MasterUsername": master_username,
-                "DBSubnetGroupName": subnet_group_name,
-                "VpcSecurityGroupIds": [g.security_group_id for g in groups],
-                "DBClusterParameterGroupName": parameter_group_name,
-                "StorageEncrypted": True,
-                "KmsKeyId": key_arn,
-                "EnableIAMDatabaseAuthentication": iam_authentication,
-                "EnableHttpEndpoint": data_api or None,
-                "CopyTagsToSnapshot": copy_tags_to_snapshot,
-                "BackupRetentionPeriod": retention_days,
-                "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
-                "AdoptExisting": adopt_existing,
-                "WaitForCompletion": wait_for_completion,
-                "Autoscaled": autoscaled,
-                "DeletionProtection": deletion_protection,
-                "EnableCloudwatchLogsExports": cloudwatch_logs_exports,
-                "PerformanceInsightsEnabled": performance_insights,
-                "PerformanceInsightsKmsKeyId": key_arn if performance_insights else None,
-                "PerformanceInsightsRetentionPeriod": pi_days,
-                "MonitoringInterval": interval,
-                "MonitoringRoleArn": monitoring_role_arn,
-                "PreferredBackupWindow": preferred_backup_window,
-                "PreferredMaintenanceWindow": preferred_maintenance_window,
-                "AutoMinorVersionUpgrade": auto_minor_version_upgrade,
-                "DBInstanceParameterGroupName": instance_parameter_group_name,
-                "RebootForParameterChanges": reboot_for_parameter_changes or None,
-                "MasterUserSecretKmsKeyId": key_arn,
-                "SnapshotIdentifier": snapshot_identifier,
-                "SourceDBClusterIdentifier": restore_source_cluster,
-                "RestoreToTime": restore_to_time,
-                "UseLatestRestorableTime": use_latest_restorable_time or None,
-            },
-            removal_policy=removal_policy,
-            long_operations=long_operations,
-            retain_with_cluster=created,
-        )
-        # The resource is in the provider's stack (of() found the provider from this construct).
-        provider._register(
-            resource,
-            self._cluster_identifier,
-            key_arn=key_arn,
-            subnet_group_name=subnet_group_name,
-            parameter_group_name=parameter_group_name if parameter_group is not None else None,
-            same_stack=True,
-        )
+        resource = self._create_resource(provider, properties, removal_policy, long_operations, made)
+        own_group = group_name if self.parameter_group is not None else None
+        self._finish(provider, resource, AURORA_DEFAULT_PORT.get(engine, 5432), parameter_group_name=own_group)
         provider.grant_instance_options(
-            instance_parameter_group_name=instance_parameter_group_name, monitoring_role_arn=monitoring_role_arn
+            instance_parameter_group_name=instance_parameter_group_name, monitoring_role_arn=self._monitoring_role_arn
         )
-        self.monitoring_role = monitoring_role
 
-        port = AURORA_DEFAULT_PORT.get(engine, 5432)
-        self._secret = self._managed_secret()
-        self._connections_value = self._connections(groups, port)
+    def _subnet_group(self, description: str, subnet_ids: list[str]) -> CfnResource:
+        return rds.CfnDBSubnetGroup(self, "SubnetGroup", db_subnet_group_description=description, subnet_ids=subnet_ids)
+
+    def _parameter_group(self, engine: str, version: str | None, require_tls: bool, made: list[IConstruct]) -> Any:
+        """The cluster parameter group's name: dbscale's TLS group (kept with a retained cluster), or
+        with TLS off, explicitly, the engine's default group (warned; the handler would otherwise
+        make one that requires TLS). Sets ``parameter_group`` (None with TLS off)."""
+        self.parameter_group = tls_parameter_group(self, self._path, engine, version) if require_tls else None
+        if self.parameter_group is not None:
+            made.append(self.parameter_group)
+            return self.parameter_group.ref
+        warn(self, "tlsNotRequired", "require_tls is False: clients may connect without encryption")
+        if not unresolved(engine, version) and version is not None:
+            return f"default.{parameter_group_family(engine, version)}"
+        return None
+
+    def _shape(
+        self,
+        version: str | None,
+        instance_class: str,
+        min_capacity: float | None,
+        max_capacity: float | None,
+        seconds_until_auto_pause: int | None,
+        reader_count: int,
+        paused: bool,
+    ) -> dict[str, Any]:
+        """Engine, instance class (Serverless v2 capacity only with ``db.serverless``), readers, state."""
+        serverless = instance_class == AURORA_SERVERLESS_INSTANCE_CLASS
+        return {
+            "ClusterIdentifier": self._cluster_identifier,
+            "Engine": self.engine,
+            "EngineVersion": version,
+            "InstanceClass": instance_class,
+            "ServerlessV2MinCapacity": min_capacity if serverless else None,
+            "ServerlessV2MaxCapacity": max_capacity if serverless else None,
+            "ServerlessV2SecondsUntilAutoPause": seconds_until_auto_pause if serverless else None,
+            "ReaderCount": reader_count,
+            "Paused": paused,
+        }
+
+    def _access(
+        self,
+        database_name: str | None,
+        master_username: str | None,
+        parameter_group_name: str | None,
+        iam_authentication: bool,
+        copy_tags_to_snapshot: bool,
+        retention_days: Any,
+    ) -> dict[str, Any]:
+        """The first database, admin user, network, parameter group, encryption, access and backups."""
+        return {
+            "DatabaseName": database_name,
+            "MasterUsername": master_username,
+            "DBSubnetGroupName": self._subnet_group_name,
+            "VpcSecurityGroupIds": [g.security_group_id for g in self.security_groups],
+            "DBClusterParameterGroupName": parameter_group_name,
+            "StorageEncrypted": True,
+            "KmsKeyId": self._key_arn,
+            "EnableIAMDatabaseAuthentication": iam_authentication,
+            "EnableHttpEndpoint": self._data_api or None,
+            "CopyTagsToSnapshot": copy_tags_to_snapshot,
+            "BackupRetentionPeriod": retention_days,
+        }
+
+    def _lifecycle(
+        self, policy: RemovalPolicy, adopt: bool, wait: bool, autoscaled: bool, protection: bool | None
+    ) -> dict[str, Any]:
+        """How the handler deletes, adopts and waits (DESTROY warned); deletion protection by CDK's rule."""
+        return {
+            "SkipFinalSnapshot": skip_final_snapshot(self, policy),
+            "AdoptExisting": adopt,
+            "WaitForCompletion": wait,
+            "Autoscaled": autoscaled,
+            "DeletionProtection": retained(policy) if protection is None else protection,
+        }
+
+    def _monitoring(
+        self,
+        cloudwatch_logs_exports: list[str] | None,
+        performance_insights: bool,
+        performance_insights_retention: Duration,
+        monitoring_interval: Duration,
+    ) -> dict[str, Any]:
+        """Log exports, Performance Insights (with the cluster's key) and Enhanced Monitoring (with a
+        role made here). Sets ``monitoring_role``."""
+        pi_days = _performance_insights_days(self, performance_insights_retention) if performance_insights else None
+        interval = _monitoring_seconds(self, monitoring_interval)
+        check_log_exports(self, self.engine, cloudwatch_logs_exports)
+        self.monitoring_role = monitoring_role(self, self._path) if interval else None
+        # Read once: each read of a jsii attribute is a round trip to node.
+        self._monitoring_role_arn = self.monitoring_role.role_arn if self.monitoring_role is not None else None
+        return {
+            "EnableCloudwatchLogsExports": cloudwatch_logs_exports,
+            "PerformanceInsightsEnabled": performance_insights,
+            "PerformanceInsightsKmsKeyId": self._key_arn if performance_insights else None,
+            "PerformanceInsightsRetentionPeriod": pi_days,
+            "MonitoringInterval": interval,
+            "MonitoringRoleArn": self._monitoring_role_arn,
+        }
+
+    def _maintenance(self, backup: str | None, maintenance: str | None, minor_upgrades: bool) -> dict[str, Any]:
+        """The backup and maintenance windows (apart) and minor version upgrades."""
+        check_windows(self, backup, maintenance)
+        return {
+            "PreferredBackupWindow": backup,
+            "PreferredMaintenanceWindow": maintenance,
+            "AutoMinorVersionUpgrade": minor_upgrades,
+        }
+
+    def _restore(self, snapshot: str | None, source: str | None, to_time: str | None, latest: bool) -> dict[str, Any]:
+        """What the cluster is created from: a snapshot, or a point in time of another cluster."""
+        return {
+            "SnapshotIdentifier": snapshot,
+            "SourceDBClusterIdentifier": source,
+            "RestoreToTime": to_time,
+            "UseLatestRestorableTime": latest or None,
+        }
 
     @property
     def data_api_enabled(self) -> bool:
@@ -378,97 +375,27 @@ class AuroraCluster(AuroraBase):
             self._cfn.add_property_override("EnableHttpEndpoint", True)
             self._data_api = True
 
-    # --- validation ---------------------------------------------------------------------------
 
-    def _validate(
-        self,
-        engine: str,
-        instance_class: str,
-        reader_count: int,
-        min_capacity: float | None,
-        max_capacity: float | None,
-    ) -> None:
-        if unresolved(engine, instance_class, reader_count, min_capacity, max_capacity):
-            if not unresolved(engine):
-                checked(self, validate_aurora_engine, engine)
-            return
-        checked(
-            self,
-            validate_aurora_cluster,
-            engine=engine,
-            instance_class=instance_class,
-            reader_count=reader_count,
-            serverless_v2_min_acu=min_capacity,
-            serverless_v2_max_acu=max_capacity,
-            fields={
-                "serverless_v2_min_acu": "serverless_v2_min_capacity",
-                "serverless_v2_max_acu": "serverless_v2_max_capacity",
-            },
-        )
+def _backup_days(owner: Construct, retention: Duration) -> Any:
+    """``backup_retention`` in days, checked (1-35) where known."""
+    days = 7 if retention is _SEVEN_DAYS else retention.to_days()  # the default: no round trip
+    if unresolved(days):
+        return days
+    return checked(owner, validate_backup_retention, days)
 
-    def _backup_days(self, retention: Duration) -> Any:
-        days = 7 if retention is _SEVEN_DAYS else retention.to_days()  # the default: no round trip
-        if unresolved(days):
-            return days
-        return checked(self, validate_backup_retention, days)
 
-    def _performance_insights_days(self, retention: Duration) -> Any:
-        days = 7 if retention is _SEVEN_DAYS else retention.to_days()
-        if unresolved(days):
-            return days
-        return checked(self, validate_performance_insights_retention, days, field="performance_insights_retention")
+def _performance_insights_days(owner: Construct, retention: Duration) -> Any:
+    """``performance_insights_retention`` in days, checked where known."""
+    days = 7 if retention is _SEVEN_DAYS else retention.to_days()
+    if unresolved(days):
+        return days
+    return checked(owner, validate_performance_insights_retention, days, field="performance_insights_retention")
 
-    def _monitoring_seconds(self, interval: Duration) -> Any:
-        seconds = 60 if interval is _ONE_MINUTE else interval.to_seconds()
-        if not unresolved(seconds) and seconds not in AURORA_MONITORING_INTERVALS:
-            allowed = ", ".join(str(i) for i in AURORA_MONITORING_INTERVALS)
-            raise fail(self, f"monitoring_interval must be one of {allowed} seconds", field="monitoring_interval")
-        return seconds
 
-    def _check_settings(
-        self, engine: str, exports: list[str] | None, backup: str | None, maintenance: str | None
-    ) -> None:
-        if exports is not None and not unresolved(engine, *exports):
-            checked(self, validate_log_exports, engine, list(exports), field="cloudwatch_logs_exports")
-        if backup is not None and not unresolved(backup):
-            checked(self, validate_backup_window, backup, field="preferred_backup_window")
-        if maintenance is not None and not unresolved(maintenance):
-            checked(self, validate_maintenance_window, maintenance, field="preferred_maintenance_window")
-        if backup is not None and maintenance is not None and not unresolved(backup, maintenance):
-            checked(self, check_windows_apart, backup, maintenance, field="preferred_backup_window")
-
-    def _monitoring_role(self) -> iam.Role:
-        """The role RDS Enhanced Monitoring publishes OS metrics with (AWS's managed policy for it)."""
-        role = iam.Role(
-            self,
-            "MonitoringRole",
-            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
-            ],
-            description=f"RDS Enhanced Monitoring for dbscale Aurora cluster {self._path}",
-        )
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
-                reason="AWS's managed policy for RDS Enhanced Monitoring: it only lets RDS write OS metrics to "
-                "the RDSOSMetrics log group, and AWS keeps it current with the service",
-            )
-        )
-        return role
-
-    def _tls_parameter_group(self, engine: str, version: str | None) -> rds.CfnDBClusterParameterGroup:
-        if version is None or unresolved(engine, version):
-            raise fail(
-                self,
-                "require_tls needs a literal engine and engine_version to choose the parameter group family",
-                field="engine_version",
-            )
-        return rds.CfnDBClusterParameterGroup(
-            self,
-            "ParameterGroup",
-            description=f"dbscale Aurora cluster {self._path}: TLS required",
-            family=parameter_group_family(engine, version),
-            # Audit logging too (Aurora MySQL), so the exported audit log has content.
-            parameters={**_TLS_PARAMETERS[engine], **dict(AURORA_AUDIT_PARAMETERS[engine])},
-        )
+def _monitoring_seconds(owner: Construct, interval: Duration) -> Any:
+    """``monitoring_interval`` in seconds, one of the intervals Enhanced Monitoring offers (0: off)."""
+    seconds = 60 if interval is _ONE_MINUTE else interval.to_seconds()
+    if not unresolved(seconds) and seconds not in AURORA_MONITORING_INTERVALS:
+        allowed = ", ".join(str(i) for i in AURORA_MONITORING_INTERVALS)
+        raise fail(owner, f"monitoring_interval must be one of {allowed} seconds", field="monitoring_interval")
+    return seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -14,37 +14,24 @@ from aws_cdk import aws_redshift as redshift
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
     REDSHIFT_DEFAULT_AUTOMATED_SNAPSHOT_RETENTION_DAYS,
     REDSHIFT_DEFAULT_PORT,
-    REDSHIFT_LOG_EXPORTS,
-)
-from dbscale.core.redshift.settings import (
-    normalize_logging,
-    validate_account_id,
-    validate_automated_snapshot_retention,
-    validate_maintenance_track,
-    validate_maintenance_window,
-    validate_manual_snapshot_retention,
-    validate_multi_az,
-)
-from dbscale.core.validation import (
-    validate_cluster_identifier,
-    validate_parameter_group_name,
-    validate_port,
-    validate_redshift_db_name,
-    validate_redshift_master_username,
-    validate_redshift_node_type,
-    validate_redshift_nodes,
-    validate_resize_type,
 )
 
 from . import _support as support
 from ._cluster import ClusterBase
-from ._support import checked, private_subnets, skip_final_snapshot, unresolved, warn
+from ._support import skip_final_snapshot
 from .long_operations import LongOperations
 from .providers import RedshiftClusterProvider
+from .redshift_checks import (
+    check_cluster,
+    check_maintenance,
+    check_multi_az,
+    check_restore,
+    check_tls,
+    logging_properties,
+)
 
 
 class RedshiftCluster(ClusterBase):
@@ -176,194 +163,129 @@ class RedshiftCluster(ClusterBase):
         super().__init__(scope, id, RedshiftClusterProvider.resource_type)
         self.autoscaled = autoscaled
         self.database_name = database_name
-        self._validate(node_type, number_of_nodes, port, resize_type)
-        for check, value, name in (
-            (validate_redshift_db_name, database_name, "database_name"),
-            (validate_redshift_master_username, master_username, "master_username"),
-        ):
-            if not unresolved(value):
-                checked(self, check, value, field=name)
+        check_cluster(self, node_type, number_of_nodes, port, resize_type, database_name, master_username)
         self._cluster_identifier = support.cluster_identifier(self, cluster_identifier)
-
-        subnets = private_subnets(self, vpc, vpc_subnets)
-        description = f"dbscale Redshift cluster {self._path}"
-        subnet_group = redshift.CfnClusterSubnetGroup(
-            self,
-            "SubnetGroup",
-            description=description,
-            subnet_ids=subnets.subnet_ids,
-        )
-        groups = support.security_groups(self, vpc, security_groups, description)
-        key = support.encryption_key(self, encryption_key, description)
-        self.security_groups = groups
-        self.encryption_key = key
-        self.subnet_group = subnet_group
-
-        provider = RedshiftClusterProvider.of(self._provider_scope)
-        self.provider = provider
-        if adopt_existing:
-            # Explicitly asked for: the stack's provider may adopt exactly this identifier.
-            provider.allow(Guardrails(adopt_prefixes=(self._cluster_identifier,)))
-        # Read once: each read of a jsii attribute is a round trip to node.
-        subnet_group_name, key_arn = subnet_group.ref, key.key_arn
-        secret_key_arn = master_password_secret_key.key_arn if master_password_secret_key else key_arn
-        settings = self._settings(
-            provider,
-            node_type=node_type,
-            number_of_nodes=number_of_nodes,
-            parameter_group_name=parameter_group_name,
-            require_tls=require_tls,
-            reboot_for_parameter_changes=reboot_for_parameter_changes,
-            log_exports=log_exports,
-            log_bucket=log_bucket,
-            log_key_prefix=log_key_prefix,
-            automated_snapshot_retention_days=automated_snapshot_retention_days,
-            manual_snapshot_retention_days=manual_snapshot_retention_days,
-            preferred_maintenance_window=preferred_maintenance_window,
-            maintenance_track_name=maintenance_track_name,
-            allow_version_upgrade=allow_version_upgrade,
-            enhanced_vpc_routing=enhanced_vpc_routing,
-            iam_roles=iam_roles,
-            default_iam_role=default_iam_role,
-            multi_az=multi_az,
-            secret_key_arn=secret_key_arn,
-            snapshot_identifier=snapshot_identifier,
-            snapshot_cluster_identifier=snapshot_cluster_identifier,
-            owner_account=owner_account,
-        )
+        made = self._set_up_network("Redshift", vpc, vpc_subnets, security_groups, encryption_key)
+        self.provider = provider = self._widened_provider(RedshiftClusterProvider, adopt_existing=adopt_existing)
+        secret_key_arn = master_password_secret_key.key_arn if master_password_secret_key else self._key_arn
+        # Built in the order of the properties; each part checks its values and grants the provider
+        # what they need (checks, warnings and grants in the order the parts come).
+        properties = {
+            **self._cluster(node_type, number_of_nodes, paused, database_name, master_username, port),
+            **self._lifecycle(resize_type, removal_policy, adopt_existing, wait_for_completion, autoscaled),
+            **self._tls(provider, parameter_group_name, require_tls, reboot_for_parameter_changes),
+            "LoggingProperties": logging_properties(self, log_exports, log_bucket, log_key_prefix),
+            **self._maintenance(
+                node_type,
+                automated_snapshot_retention_days,
+                manual_snapshot_retention_days,
+                preferred_maintenance_window,
+                maintenance_track_name,
+            ),
+            "AllowVersionUpgrade": allow_version_upgrade,
+            "EnhancedVpcRouting": enhanced_vpc_routing,
+            **self._access(provider, node_type, number_of_nodes, multi_az, iam_roles, default_iam_role, secret_key_arn),
+            **self._restore(provider, snapshot_identifier, snapshot_cluster_identifier, owner_account),
+        }
         resource = self._create_resource(
             provider,
-            {
-                "ClusterIdentifier": self._cluster_identifier,
-                "NodeType": node_type,
-                "NumberOfNodes": number_of_nodes,
-                "Paused": paused,
-                "DBName": database_name,
-                "MasterUsername": master_username,
-                "ClusterSubnetGroupName": subnet_group_name,
-                "VpcSecurityGroupIds": [g.security_group_id for g in groups],
-                "Encrypted": True,
-                "KmsKeyId": key_arn,
-                "Port": port,
-                "PubliclyAccessible": False,
-                "ResizeType": resize_type,
-                "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
-                "AdoptExisting": adopt_existing,
-                "WaitForCompletion": wait_for_completion,
-                "Autoscaled": autoscaled,
-                **settings,
-            },
+            properties,
             removal_policy=removal_policy,
             long_operations=long_operations,
-            retain_with_cluster=[subnet_group, *[g for g in groups if g not in (security_groups or [])]],
+            retain_with_cluster=made,
         )
-        # The resource is in the provider's stack (of() found the provider from this construct).
-        provider._register(
-            resource,
-            self._cluster_identifier,
-            key_arn=key_arn,
-            subnet_group_name=subnet_group_name,
-            parameter_group_name=parameter_group_name,
-            same_stack=True,
-        )
+        self._finish(provider, resource, port, parameter_group_name=parameter_group_name)
 
-        self._secret = self._managed_secret()
-        self._connections_value = self._connections(groups, port)
+    def _subnet_group(self, description: str, subnet_ids: list[str]) -> CfnResource:
+        return redshift.CfnClusterSubnetGroup(self, "SubnetGroup", description=description, subnet_ids=subnet_ids)
 
-    def _settings(
+    def _cluster(
+        self, node_type: str, number_of_nodes: int, paused: bool, database_name: str, master_username: str, port: int
+    ) -> dict[str, Any]:
+        """The cluster's size, state, first database and place: always private and encrypted."""
+        return {
+            "ClusterIdentifier": self._cluster_identifier,
+            "NodeType": node_type,
+            "NumberOfNodes": number_of_nodes,
+            "Paused": paused,
+            "DBName": database_name,
+            "MasterUsername": master_username,
+            "ClusterSubnetGroupName": self._subnet_group_name,
+            "VpcSecurityGroupIds": [g.security_group_id for g in self.security_groups],
+            "Encrypted": True,
+            "KmsKeyId": self._key_arn,
+            "Port": port,
+            "PubliclyAccessible": False,
+        }
+
+    def _lifecycle(
+        self,
+        resize_type: str,
+        removal_policy: RemovalPolicy,
+        adopt_existing: bool,
+        wait_for_completion: bool,
+        autoscaled: bool,
+    ) -> dict[str, Any]:
+        """How the handler resizes, deletes, adopts and waits (DESTROY warned)."""
+        return {
+            "ResizeType": resize_type,
+            "SkipFinalSnapshot": skip_final_snapshot(self, removal_policy),
+            "AdoptExisting": adopt_existing,
+            "WaitForCompletion": wait_for_completion,
+            "Autoscaled": autoscaled,
+        }
+
+    def _tls(
         self,
         provider: RedshiftClusterProvider,
-        *,
-        node_type: str,
-        number_of_nodes: int,
         parameter_group_name: str | None,
         require_tls: bool,
         reboot_for_parameter_changes: bool,
-        log_exports: Sequence[str] | None,
-        log_bucket: s3.IBucket | None,
-        log_key_prefix: str | None,
+    ) -> dict[str, Any]:
+        """The parameter group; TLS off (only with a group of one's own) widens the provider, warned."""
+        check_tls(self, provider, parameter_group_name, require_tls)
+        return {
+            "ClusterParameterGroupName": parameter_group_name,
+            "RebootForParameterChanges": reboot_for_parameter_changes or None,
+        }
+
+    def _maintenance(
+        self,
+        node_type: str,
         automated_snapshot_retention_days: int,
         manual_snapshot_retention_days: int | None,
         preferred_maintenance_window: str | None,
         maintenance_track_name: str | None,
-        allow_version_upgrade: bool,
-        enhanced_vpc_routing: bool,
+    ) -> dict[str, Any]:
+        """Snapshot retention, the maintenance window and track."""
+        check_maintenance(
+            self,
+            node_type,
+            automated_snapshot_retention_days,
+            manual_snapshot_retention_days,
+            preferred_maintenance_window,
+            maintenance_track_name,
+        )
+        return {
+            "AutomatedSnapshotRetentionPeriod": automated_snapshot_retention_days,
+            "ManualSnapshotRetentionPeriod": manual_snapshot_retention_days,
+            "PreferredMaintenanceWindow": preferred_maintenance_window,
+            "MaintenanceTrackName": maintenance_track_name,
+        }
+
+    def _access(
+        self,
+        provider: RedshiftClusterProvider,
+        node_type: str,
+        number_of_nodes: int,
+        multi_az: bool,
         iam_roles: Sequence[iam.IRole] | None,
         default_iam_role: iam.IRole | None,
-        multi_az: bool,
         secret_key_arn: str,
-        snapshot_identifier: str | None,
-        snapshot_cluster_identifier: str | None,
-        owner_account: str | None,
     ) -> dict[str, Any]:
-        """The handler properties of the settings beyond size and state, checked at synth time
-        where they are known; the provider is granted (and widened) for exactly what is given."""
-        if parameter_group_name is not None and not unresolved(parameter_group_name):
-            checked(self, validate_parameter_group_name, parameter_group_name, field="parameter_group_name")
-        if not require_tls:
-            if parameter_group_name is None:
-                raise support.fail(
-                    self,
-                    "require_tls=False needs a parameter_group_name: dbscale's own parameter group always requires TLS",
-                    field="require_tls",
-                )
-            provider.allow(Guardrails(allow_tls_off=True))
-            warn(
-                self,
-                "tlsOff",
-                f"require_tls is False: parameter group {parameter_group_name} may let clients connect without "
-                "TLS, and this stack's Redshift provider now allows that for every cluster it serves",
-            )
-        logging: dict[str, Any] = {"LogExports": list(REDSHIFT_LOG_EXPORTS if log_exports is None else log_exports)}
-        if log_bucket is not None:
-            logging.update(LogDestinationType="s3", BucketName=log_bucket.bucket_name)
-            if log_key_prefix:
-                logging["S3KeyPrefix"] = log_key_prefix
-            log_bucket.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="RedshiftAuditLogging",
-                    principals=[iam.ServicePrincipal("redshift.amazonaws.com")],
-                    actions=["s3:PutObject", "s3:GetBucketAcl"],
-                    resources=[log_bucket.bucket_arn, log_bucket.arn_for_objects("*")],
-                )
-            )
-        else:
-            if log_key_prefix:
-                raise support.fail(self, "log_key_prefix goes only with log_bucket", field="log_key_prefix")
-            logging["LogDestinationType"] = "cloudwatch"
-        if not unresolved(*logging.values(), *logging.get("LogExports", [])):
-            checked(self, normalize_logging, {**logging, "BucketName": "checked-at-deploy"} if log_bucket else logging)
-        if not unresolved(automated_snapshot_retention_days, node_type):
-            checked(
-                self,
-                validate_automated_snapshot_retention,
-                automated_snapshot_retention_days,
-                node_type=node_type,
-                field="automated_snapshot_retention_days",
-            )
-        if manual_snapshot_retention_days is not None and not unresolved(manual_snapshot_retention_days):
-            checked(
-                self,
-                validate_manual_snapshot_retention,
-                manual_snapshot_retention_days,
-                field="manual_snapshot_retention_days",
-            )
-        if preferred_maintenance_window is not None and not unresolved(preferred_maintenance_window):
-            checked(
-                self, validate_maintenance_window, preferred_maintenance_window, field="preferred_maintenance_window"
-            )
-        if maintenance_track_name is not None and not unresolved(maintenance_track_name):
-            checked(self, validate_maintenance_track, maintenance_track_name, field="maintenance_track_name")
-        if not unresolved(node_type, number_of_nodes):
-            checked(
-                self,
-                validate_multi_az,
-                multi_az,
-                node_type=node_type,
-                number_of_nodes=number_of_nodes,
-                encrypted=True,
-                field="multi_az",
-            )
+        """Multi-AZ (RA3, two nodes or more), the roles the cluster may assume (the provider may pass
+        exactly these) and the key of the admin secret (the provider may use it)."""
+        check_multi_az(self, multi_az, node_type, number_of_nodes)
         role_arns = [role.role_arn for role in iam_roles or []]
         default_role_arn = default_iam_role.role_arn if default_iam_role is not None else None
         if default_iam_role is not None and not any(role is default_iam_role for role in iam_roles or []):
@@ -371,21 +293,23 @@ class RedshiftCluster(ClusterBase):
         if role_arns:
             provider.grant_pass_roles(role_arns)
         provider.grant_secret_key(secret_key_arn)
-        if snapshot_identifier is None:
-            if snapshot_cluster_identifier is not None or owner_account is not None:
-                raise support.fail(
-                    self, "snapshot_cluster_identifier and owner_account go only with snapshot_identifier"
-                )
-        else:
-            if snapshot_cluster_identifier is not None and not unresolved(snapshot_cluster_identifier):
-                checked(
-                    self,
-                    validate_cluster_identifier,
-                    snapshot_cluster_identifier,
-                    field="snapshot_cluster_identifier",
-                )
-            if owner_account is not None and not unresolved(owner_account):
-                checked(self, validate_account_id, owner_account, field="owner_account")
+        return {
+            "IamRoles": role_arns or None,
+            "DefaultIamRoleArn": default_role_arn,
+            "MultiAZ": multi_az or None,
+            "MasterPasswordSecretKmsKeyId": secret_key_arn,
+        }
+
+    def _restore(
+        self,
+        provider: RedshiftClusterProvider,
+        snapshot_identifier: str | None,
+        snapshot_cluster_identifier: str | None,
+        owner_account: str | None,
+    ) -> dict[str, Any]:
+        """The snapshot the cluster is restored from; the provider may restore exactly that one."""
+        check_restore(self, snapshot_identifier, snapshot_cluster_identifier, owner_account)
+        if snapshot_identifier is not None:
             account = owner_account or provider._account
             provider.grant_restore(
                 self._cluster_identifier,
@@ -393,40 +317,10 @@ class RedshiftCluster(ClusterBase):
                 f"{snapshot_cluster_identifier or '*'}/{snapshot_identifier}",
             )
         return {
-            "ClusterParameterGroupName": parameter_group_name,
-            "RebootForParameterChanges": reboot_for_parameter_changes or None,
-            "LoggingProperties": logging,
-            "AutomatedSnapshotRetentionPeriod": automated_snapshot_retention_days,
-            "ManualSnapshotRetentionPeriod": manual_snapshot_retention_days,
-            "PreferredMaintenanceWindow": preferred_maintenance_window,
-            "MaintenanceTrackName": maintenance_track_name,
-            "AllowVersionUpgrade": allow_version_upgrade,
-            "EnhancedVpcRouting": enhanced_vpc_routing,
-            "IamRoles": role_arns or None,
-            "DefaultIamRoleArn": default_role_arn,
-            "MultiAZ": multi_az or None,
-            "MasterPasswordSecretKmsKeyId": secret_key_arn,
             "SnapshotIdentifier": snapshot_identifier,
             "SnapshotClusterIdentifier": snapshot_cluster_identifier,
             "OwnerAccount": owner_account,
         }
-
-    def _validate(self, node_type: str, number_of_nodes: int, port: int, resize_type: str) -> None:
-        if not unresolved(node_type, number_of_nodes):
-            checked(self, validate_redshift_nodes, node_type, number_of_nodes)
-            if number_of_nodes == 1:
-                warn(
-                    self,
-                    "singleNode",
-                    "number_of_nodes is 1: a single-node cluster keeps no second copy of its data on "
-                    "another node and cannot be resized elastically (resizes are classic, with downtime)",
-                )
-        elif not unresolved(node_type):
-            checked(self, validate_redshift_node_type, node_type)
-        if not unresolved(port):
-            checked(self, validate_port, port)
-        if not unresolved(resize_type):
-            checked(self, validate_resize_type, resize_type)
 
     def metric_percentage_disk_space_used(self, **props: object) -> cloudwatch.Metric:
         """Percentage of disk space used (Average over 5 minutes)."""

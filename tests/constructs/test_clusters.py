@@ -370,7 +370,7 @@ def test_errors_come_from_the_core_validators(scratch: Any, monkeypatch: pytest.
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise InvalidRequest("refused by the core", field="node_type")
 
-    import dbscale.constructs.redshift as module
+    import dbscale.constructs.redshift_checks as module  # RedshiftCluster's synth-time checks
 
     monkeypatch.setattr(module, "validate_redshift_nodes", refuse)
     assert validation.validate_redshift_nodes is not refuse

@@ -135,3 +135,26 @@ def test_readme_names_every_exception_of_the_hierarchy() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in names if f"`{name}`" not in readme]
     assert not missing, f"README.md's exception hierarchy (dbscale/core/errors.py) does not name {', '.join(missing)}"
+
+
+def test_parameter_links_follow_the_constructs_helper_methods(reference: ModuleType) -> None:
+    """The properties are built by helper methods (``self._restore(...)``, ``self._set_up_network(...)``)
+    whose parameters are named otherwise: a call binds them to its arguments, what a method returns
+    stands for its call, and a resource made on the way (the subnet group) cuts the link."""
+    from dbscale.constructs import AuroraCluster, RedshiftCluster
+
+    def links(cls: type) -> dict[str, list[str]]:
+        parameters = {p.name for p, _ in reference._parameters(cls)}
+        resource_type = f"Custom::{cls.__name__}"
+        resource = next(r for r in reference.resource_docs() if r.resource_type == resource_type)
+        return reference.parameter_properties(cls, parameters, {row[0].strip("`") for row in resource.rows})
+
+    aurora = links(AuroraCluster)
+    assert aurora["restore_source_cluster"] == ["SourceDBClusterIdentifier"]  # _restore(self, snapshot, source, ...)
+    assert aurora["removal_policy"] == ["SkipFinalSnapshot", "DeletionProtection"]  # _lifecycle(self, policy, ...)
+    assert aurora["engine_version"] == ["EngineVersion", "DBClusterParameterGroupName"]  # _parameter_group's return
+    assert sorted(aurora["encryption_key"]) == ["KmsKeyId", "MasterUserSecretKmsKeyId", "PerformanceInsightsKmsKeyId"]
+    redshift = links(RedshiftCluster)
+    assert redshift["security_groups"] == redshift["vpc"] == ["VpcSecurityGroupIds"]  # ClusterBase._set_up_network
+    assert "vpc_subnets" not in redshift  # only into the subnet group, a resource of its own
+    assert redshift["log_key_prefix"] == ["LoggingProperties"]
