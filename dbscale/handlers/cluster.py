@@ -269,8 +269,7 @@ class ClusterResource(ReplaceableResource[ClusterSteps]):
                 state.physical_id = None
                 raise ClusterAlreadyExists(
                     f"{self.service} cluster '{cluster_id}' was created by someone else while this resource "
-                    "was creating it; choose another ClusterIdentifier",
-                    field="ClusterIdentifier",
+                    "was creating it; choose another ClusterIdentifier"
                 ) from None
             if operation is not None:
                 state.resource.op = operation.to_dict()
