@@ -22,7 +22,9 @@ table and what every table shares), ``redshift_rules``/``redshift_case`` and ``a
 (how it decides: ``REDSHIFT_RULES`` and ``AURORA_RULES``, read top to bottom), ``schedules`` (:class:`Period`),
 ``forecasts`` (:class:`Forecast`), ``guide`` (what schedule and forecast say at one evaluation), ``changes``
 (starting and advancing a change), ``report`` (log lines and metrics), ``runner`` (:class:`Autoscaler`),
-``simulate`` and ``strategies`` (a queueing model of a cluster, and the baselines to compare with).
+``simulate`` and ``strategies`` (a queueing model of a cluster, and the baselines to compare with),
+``tagged`` and ``tagged_run`` (autoscaling every cluster tagged ``dbscale:autoscale=<policy>``:
+:func:`run_tagged`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ from .report import CHECKS_NAMESPACE, DECISION_METRIC, DRY_RUN_DECISION_METRIC, 
 from .rules import AURORA_AUTO_START_SECONDS
 from .runner import Autoscaler
 from .schedules import Period
+from .tagged import (
+    DRY_RUN_ENV,
+    POLICIES_PARAMETER_ENV,
+    SKIP_METRIC,
+    SKIP_REASONS,
+    TAG_KEY,
+    TAG_KEY_ENV,
+    TAGGED_STATE_PREFIX,
+    TaggedCluster,
+    discover,
+    load_policies,
+    parse_policies,
+    policies_document,
+)
+from .tagged_run import TaggedRun, run_tagged
 
 __all__ = [
     "ACTIONS",
@@ -46,10 +63,17 @@ __all__ = [
     "DECISION_METRIC",
     "DECISION_NAMESPACE",
     "DRY_RUN_DECISION_METRIC",
+    "DRY_RUN_ENV",
+    "POLICIES_PARAMETER_ENV",
     "SERVICES",
+    "SKIP_METRIC",
+    "SKIP_REASONS",
     "SLOW_QUERY_METRIC",
     "SPILL_METRIC",
     "STATE_PARAMETER_PREFIX",
+    "TAGGED_STATE_PREFIX",
+    "TAG_KEY",
+    "TAG_KEY_ENV",
     "AutoscalePolicy",
     "Autoscaler",
     "AutoscalerConfig",
@@ -61,6 +85,13 @@ __all__ = [
     "Period",
     "SsmStateStore",
     "StateStore",
+    "TaggedCluster",
+    "TaggedRun",
     "Thresholds",
+    "discover",
+    "load_policies",
+    "parse_policies",
+    "policies_document",
+    "run_tagged",
     "supports_auto_pause",
 ]
