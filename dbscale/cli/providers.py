@@ -11,10 +11,22 @@ from rich.table import Table
 
 from ..core.errors import InvalidRequest
 from .output import console, duration, err_console, minutes, print_json, session, settings, wants_json
+from .providers_stackset import (
+    FailureTolerance,
+    MaxConcurrent,
+    Ous,
+    Regions,
+    RetainStacks,
+    StackSetName,
+    delete_stackset,
+    deploy_stackset,
+)
+from .providers_stackset import stage as stage_code
 
 if TYPE_CHECKING:
     from ..core.guardrails import Guardrails
     from ..deploy.events import Change, StackEvent
+    from ..deploy.stack import DeployResult
 
 providers_app = typer.Typer(
     help="The custom resource providers as a CloudFormation stack for plain templates: no repository, no CDK.",
@@ -44,6 +56,12 @@ Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (def
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Timeout = Annotated[
     str, typer.Option("--timeout", help="Stop watching after this long (e.g. 30m); CloudFormation goes on.")
+]
+CallAs = Annotated[
+    str,
+    typer.Option(
+        "--call-as", help="SELF (the management account) or DELEGATED_ADMIN (the StackSets delegated administrator)."
+    ),
 ]
 
 
@@ -109,15 +127,43 @@ def deploy(
     no_execute: Annotated[
         bool, typer.Option("--no-execute", help="Make the change set and show it; do not execute it.")
     ] = False,
+    stackset: StackSetName = None,
+    ous: Ous = None,
+    regions: Regions = None,
+    call_as: CallAs = "SELF",
+    failure_tolerance: FailureTolerance = 0,
+    max_concurrent: MaxConcurrent = 25,
+    retain_stacks: RetainStacks = True,
     region: Region = None,
     profile: Profile = None,
     timeout: Timeout = "30m",
     json: Json = False,
 ) -> None:
     """Create or update the providers' stack through a change set, with live progress; prints the
-    ServiceToken exports."""
+    ServiceToken exports. With --stackset: the providers in every account and region of --ous and
+    --regions (exit 6 listing the instances that failed)."""
     policy = _guardrails(guardrails)
     limit = minutes(timeout, option="timeout") * 60
+    if stackset is None and (ous or regions):
+        raise InvalidRequest("--ous and --regions go with --stackset NAME", field="stackset")
+    if stackset is not None:
+        if bucket is not None or no_execute:
+            raise InvalidRequest(
+                "--stackset makes its own buckets and has no change set: drop --bucket and --no-execute"
+            )
+        return deploy_stackset(
+            stackset,
+            ous=ous,
+            regions=regions,
+            call_as=call_as,
+            prefix=prefix,
+            guardrails=policy,
+            preferences=(failure_tolerance, max_concurrent),
+            retain_stacks=retain_stacks,
+            location=(region, profile),
+            timeout_seconds=limit,
+            json=json,
+        )
     deployment = _deployment(region, profile, stack_name)
     settings.interrupted = (
         f"stack {stack_name} may go on changing in CloudFormation: watch it with "
@@ -136,6 +182,10 @@ def deploy(
         on_changes=_changes,
     )
     settings.interrupted = None
+    _print_deployed(result, time.monotonic() - started, json)
+
+
+def _print_deployed(result: DeployResult, seconds: float, json: bool) -> None:
     if wants_json(json):
         print_json(
             {
@@ -156,7 +206,7 @@ def deploy(
     for note in result.notes:
         console.print(note, markup=False)
     if result.exports:
-        console.print(f"stack {result.stack_name}: {result.status} in {duration(time.monotonic() - started)}")
+        console.print(f"stack {result.stack_name}: {result.status} in {duration(seconds)}")
         exports = Table("export", "value", title="ServiceTokens (use with !ImportValue)")
         for name, value in sorted(result.exports.items()):
             exports.add_row(name, value)
@@ -197,6 +247,10 @@ def package(
 @providers_app.command("delete")
 def delete(
     stack_name: StackName = "dbscale-providers",
+    stackset: Annotated[
+        str | None, typer.Option("--stackset", help="Delete this StackSet's instances (their stacks) and the StackSet.")
+    ] = None,
+    call_as: CallAs = "SELF",
     region: Region = None,
     profile: Profile = None,
     timeout: Timeout = "30m",
@@ -204,6 +258,8 @@ def delete(
 ) -> None:
     """Delete the providers' stack (refused while a stack imports its ServiceTokens); keeps logs and the code bucket."""
     limit = minutes(timeout, option="timeout") * 60
+    if stackset is not None:
+        return delete_stackset(stackset, call_as=call_as, location=(region, profile), timeout_seconds=limit, json=json)
     deployment = _deployment(region, profile, stack_name)
     settings.interrupted = (
         f"the delete of stack {stack_name} may go on in CloudFormation: watch it with "
@@ -218,6 +274,20 @@ def delete(
         console.print(f"no stack {stack_name}: nothing to delete", markup=False)
         return
     console.print(f"deleted stack {stack_name}; kept: {'; '.join(result.kept)}", markup=False)
+
+
+@providers_app.command("stage")
+def stage(
+    regions: Annotated[
+        list[str], typer.Option("--regions", help="The regions to put the code bundle in (comma list).")
+    ],
+    region: Region = None,
+    profile: Profile = None,
+    json: Json = False,
+) -> None:
+    """Put the code bundle into an organization-readable bucket in each region, for the
+    ProvidersStackSet construct (dbscale-providers-ACCOUNT-REGION)."""
+    stage_code(regions, location=(region, profile), json=json)
 
 
 @providers_app.command("template")

@@ -36,8 +36,10 @@ from .providers import (
     RedshiftClusterProvider,
 )
 from .providers_stack import ProvidersStack
+from .providers_stackset import ProvidersStackSet
 from .redshift import RedshiftCluster
 from .scaling_alarms import ALARM_SPECS, ScalingAlarms
+from .tag_autoscaler import TagAutoscaler
 
 __all__ = [
     "ALARM_SPECS",
@@ -57,7 +59,9 @@ __all__ = [
     "InvalidConstructProps",
     "LongOperations",
     "ProvidersStack",
+    "ProvidersStackSet",
     "RedshiftCluster",
     "RedshiftClusterProvider",
     "ScalingAlarms",
+    "TagAutoscaler",
 ]

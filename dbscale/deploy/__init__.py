@@ -6,11 +6,15 @@
 * :mod:`.template` — the providers' template (synthesized from the constructs when the package is
   built, shipped as package data) rendered for a name prefix, guardrails and a code location.
 * :mod:`.stack` — the S3 bucket for the code, the change set, live stack events, delete.
+* :mod:`.stackset` — the same providers in every account and region of some organizational units
+  (a service-managed StackSet; :mod:`.stackset_template` is what it shares with ``ProvidersStackSet``).
 """
 
 from .bundle import Bundle, build_bundle, source_files
 from .events import StackEvent
 from .stack import DeleteResult, DeployResult, PackageResult, ProvidersDeployment
+from .stackset import InstanceProblem, StackSetDeleteResult, StackSetDeployment, StackSetResult
+from .stackset_template import OperationPreferences
 from .template import DEFAULT_PREFIX, DEFAULT_STACK_NAME, EXPORT_NAMES, render_template
 
 __all__ = [
@@ -20,9 +24,14 @@ __all__ = [
     "Bundle",
     "DeleteResult",
     "DeployResult",
+    "InstanceProblem",
+    "OperationPreferences",
     "PackageResult",
     "ProvidersDeployment",
     "StackEvent",
+    "StackSetDeleteResult",
+    "StackSetDeployment",
+    "StackSetResult",
     "build_bundle",
     "render_template",
     "source_files",

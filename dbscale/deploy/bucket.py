@@ -174,6 +174,28 @@ class CodeBucket:
                 Tagging={"TagSet": [{"Key": BUCKET_TAG[0], "Value": BUCKET_TAG[1]}]},
             )
 
+    def allow_organization_read(self, bucket: str, statement: dict[str, Any]) -> bool:
+        """Put ``statement`` (an organization-read grant, identified by its ``Sid``) into the policy of
+        ``bucket``, replacing a statement of that Sid and keeping every other; True when it changed."""
+        from botocore.exceptions import ClientError
+
+        try:
+            text = self._s3.get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=self.account)["Policy"]
+            policy: dict[str, Any] = json.loads(text)
+        except ClientError as err:
+            if _code(err) != "NoSuchBucketPolicy":
+                with aws_errors(f"read the policy of the code bucket '{bucket}' (s3:GetBucketPolicy)"):
+                    raise
+            policy = {"Version": "2012-10-17", "Statement": []}
+        statements = policy.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else list(statements)
+        if statement in statements:
+            return False
+        policy["Statement"] = [s for s in statements if s.get("Sid") != statement.get("Sid")] + [statement]
+        with aws_errors(f"let the organization read the code bucket '{bucket}' (s3:PutBucketPolicy)"):
+            self._s3.put_bucket_policy(Bucket=bucket, ExpectedBucketOwner=self.account, Policy=json.dumps(policy))
+        return True
+
     def upload(self, bucket: str, key: str, data: bytes, content_type: str) -> bool:
         """Put ``data`` at ``key`` unless it is there already (keys are content hashes); True when uploaded."""
         from botocore.exceptions import ClientError

@@ -26,11 +26,12 @@ from typing import Any
 
 from dbscale.core.aws import aws_errors, client
 from dbscale.core.clock import SYSTEM_CLOCK, Clock, utc_stamp
-from dbscale.core.errors import InvalidRequest, InvalidState, OperationFailed, OperationTimeout
+from dbscale.core.errors import InvalidState, OperationFailed, OperationTimeout
 from dbscale.core.guardrails import Guardrails
 
 from .bucket import BUCKET_TAG, CodeBucket
 from .bundle import Bundle, build_bundle
+from .caller import account_of, region_of
 from .events import Change, StackEvent, StackWatcher
 from .exports import check_exports_free, exports_of, importers
 from .template import (
@@ -130,17 +131,13 @@ class ProvidersDeployment:
     @property
     def region(self) -> str:
         """The region the stack is deployed in (the session's); InvalidRequest when none is configured."""
-        region = self._client("cloudformation").meta.region_name
-        if not region:
-            raise InvalidRequest("no AWS region: pass --region or set AWS_DEFAULT_REGION", field="region")
-        return str(region)
+        return region_of(self._session)
 
     @property
     def account(self) -> str:
         """The caller's account id (one STS call, then cached)."""
         if self._account is None:
-            with aws_errors("find the caller's account (sts:GetCallerIdentity)"):
-                self._account = str(self._client("sts").get_caller_identity()["Account"])
+            self._account = account_of(self._session)
         return self._account
 
     @property
