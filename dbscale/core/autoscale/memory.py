@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..aws import aws_errors, client
@@ -47,7 +47,8 @@ class Memory:
     last_load: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The JSON kept in the store (field by field: every field but the two mappings is a scalar)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["operation"] = dict(self.operation) if self.operation is not None else None
         data["forecast_miss"] = dict(self.forecast_miss) if self.forecast_miss is not None else None
         return data
