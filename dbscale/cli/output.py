@@ -139,9 +139,9 @@ def minutes(text: str, *, option: str) -> float:
 def session(region: str | None) -> boto3.Session:
     """A boto3 session for ``region``: the command's ``--region``, else the global one, else the
     environment's or the profile's; with the global ``--profile``. ``--debug`` logs each AWS call."""
-    import boto3
+    from ..core.aws import new_session
 
-    made = boto3.Session(profile_name=settings.profile or None, region_name=region or settings.region or None)
+    made = new_session(profile_name=settings.profile or None, region_name=region or settings.region or None)
     if settings.debug:
         made.events.register("provide-client-params", log_call)
     if not made.region_name:

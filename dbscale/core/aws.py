@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import boto3
 
 _RETRY_CONFIG: Any = None
+_MODEL_LOADER: Any = None
 _CLIENTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 # AWS error codes that mean "no such cluster/instance"; they become ClusterNotFound.
@@ -260,6 +261,31 @@ def limit_call_time(*, connect_timeout: float, read_timeout: float, total_max_at
         _CALL_LIMITS.update(limits)
         _RETRY_CONFIG = None
         _CLIENTS.clear()
+
+
+def share_model_loader(core: Any) -> Any:
+    """Give the botocore session ``core`` this process's loader of AWS service models; returns ``core``.
+
+    Each botocore session otherwise parses the service models again (about 0.1 s per service for
+    Redshift, RDS and CloudWatch): a fleet read makes a session per account and region, the CLI one
+    per command. The loader only reads files and caches them: sharing it between threads is safe.
+    """
+    global _MODEL_LOADER
+    if _MODEL_LOADER is None:
+        _MODEL_LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _MODEL_LOADER)
+    return core
+
+
+def new_session(*, region_name: str | None = None, profile_name: str | None = None) -> boto3.Session:
+    """A new boto3 session (as ``boto3.Session(region_name=, profile_name=)``) sharing the process's
+    service models (:func:`share_model_loader`)."""
+    import boto3
+    import botocore.session
+
+    core = share_model_loader(botocore.session.get_session())
+    return boto3.Session(botocore_session=core, region_name=region_name, profile_name=profile_name)
 
 
 def client(service: str, session: boto3.Session | None = None) -> Any:

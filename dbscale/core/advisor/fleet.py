@@ -22,9 +22,9 @@ _AURORA_SETTLED = frozenset({"available", "stopped"})
 
 def region_session(region: str) -> boto3.Session:
     """A session for ``region`` from the standard AWS environment (profile, credentials, endpoint)."""
-    import boto3
+    from ..aws import new_session
 
-    return boto3.Session(region_name=region)
+    return new_session(region_name=region)
 
 
 def all_regions(session: boto3.Session | None = None) -> list[str]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import getpass
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..aws import aws_errors, client
+from ..aws import aws_errors, client, share_model_loader
 from ..errors import AwsError, DbscaleError, InvalidRequest
 
 if TYPE_CHECKING:
@@ -97,7 +98,6 @@ class AccountSessions:
         self.refusals: dict[str, DbscaleError] = {}
         self.account_locks: dict[str, threading.Lock] = {}
         self.sessions: dict[tuple[str, str], boto3.Session] = {}
-        self.loader: Any = None
 
     def start(self) -> str:
         """Ask STS who the caller is (once); returns the caller's account id. Call before the workers."""
@@ -144,12 +144,7 @@ class AccountSessions:
         import botocore.session
 
         credentials = self.role_credentials(account)
-        core = botocore.session.get_session()
-        with self.lock:
-            # One loader of service models for all the sessions: each loading its own takes ~0.1 s
-            # per service (boto3 adds its data path to it once per session: harmless repeats).
-            self.loader = self.loader or core.get_component("data_loader")
-        core.register_component("data_loader", self.loader)
+        core = share_model_loader(botocore.session.get_session())
         core.get_component("credential_provider").insert_before("env", _Provided(credentials))
         return boto3.Session(botocore_session=core, region_name=region)
 
@@ -164,8 +159,15 @@ class AccountSessions:
             if account not in self.credentials:
                 from botocore.credentials import RefreshableCredentials
 
+                # Weakly: the credentials live in the sessions made, which dbscale.core.aws caches
+                # clients for in a WeakKeyDictionary; a strong reference back to self (which holds
+                # those sessions) would keep every session, client and service model alive forever.
+                owner = weakref.ref(self)
+                sts, request = self.sts, self.assume_request(account)
+
                 def fetch() -> dict[str, str]:
-                    return self.assume(account)
+                    sessions = owner()
+                    return sessions.assume(account) if sessions is not None else assume_role(sts, request)
 
                 try:
                     self.credentials[account] = RefreshableCredentials.create_from_metadata(
@@ -176,25 +178,35 @@ class AccountSessions:
                     raise
             return self.credentials[account]
 
-    def assume(self, account: str) -> dict[str, str]:
-        """One STS AssumeRole into ``account``, as botocore's credential metadata."""
-        arn = self.role_arn(account)
+    def assume_request(self, account: str) -> dict[str, Any]:
+        """The AssumeRole parameters for ``account``."""
         params: dict[str, Any] = {
-            "RoleArn": arn,
+            "RoleArn": self.role_arn(account),
             "RoleSessionName": self.role_session_name,
             "DurationSeconds": ROLE_SECONDS,
         }
         if self.external_id is not None:
             params["ExternalId"] = self.external_id
-        try:
-            with aws_errors(f"assume role {arn}"):
-                answer = self.sts.assume_role(**params)["Credentials"]
-        except AwsError as err:
-            raise RoleNotAssumed(str(err), code=err.code, operation_name=err.operation_name) from None
-        expiry = answer.get("Expiration") or datetime.now(timezone.utc) + timedelta(seconds=ROLE_SECONDS)
-        return {
-            "access_key": str(answer["AccessKeyId"]),
-            "secret_key": str(answer["SecretAccessKey"]),
-            "token": str(answer["SessionToken"]),
-            "expiry_time": expiry.isoformat() if isinstance(expiry, datetime) else str(expiry),
-        }
+        return params
+
+    def assume(self, account: str) -> dict[str, str]:
+        """One STS AssumeRole into ``account``, as botocore's credential metadata."""
+        return assume_role(self.sts, self.assume_request(account))
+
+
+def assume_role(sts: Any, params: dict[str, Any]) -> dict[str, str]:
+    """One STS AssumeRole (``params``: its parameters) with the ``sts`` client, as botocore's
+    credential metadata; a refusal is :class:`RoleNotAssumed`."""
+    arn = params["RoleArn"]
+    try:
+        with aws_errors(f"assume role {arn}"):
+            answer = sts.assume_role(**params)["Credentials"]
+    except AwsError as err:
+        raise RoleNotAssumed(str(err), code=err.code, operation_name=err.operation_name) from None
+    expiry = answer.get("Expiration") or datetime.now(timezone.utc) + timedelta(seconds=ROLE_SECONDS)
+    return {
+        "access_key": str(answer["AccessKeyId"]),
+        "secret_key": str(answer["SecretAccessKey"]),
+        "token": str(answer["SessionToken"]),
+        "expiry_time": expiry.isoformat() if isinstance(expiry, datetime) else str(expiry),
+    }
