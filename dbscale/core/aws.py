@@ -197,9 +197,7 @@ def _after_call_error(event_name: str = "", **_: Any) -> None:
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 """An unparseable answer with one of these is a proxy or gateway's: transient, like AWS's own 5xx."""
 
-# Codes (and botocore exception names) that mean "try again later": the request may not have been
-# handled. Steps are idempotent, so an operation retries the step at its next poll instead of failing.
-TRANSIENT_CODES = frozenset(
+THROTTLING_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
@@ -209,6 +207,15 @@ TRANSIENT_CODES = frozenset(
         "RequestLimitExceeded",
         "TooManyRequestsException",
         "SlowDown",
+    }
+)
+"""The error codes AWS services throttle with."""
+
+# Codes (and botocore exception names) that mean "try again later": the request may not have been
+# handled. Steps are idempotent, so an operation retries the step at its next poll instead of failing.
+TRANSIENT_CODES = frozenset(
+    {
+        *THROTTLING_CODES,
         "ServiceUnavailable",
         "ServiceUnavailableException",
         "InternalFailure",

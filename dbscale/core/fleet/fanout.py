@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ..aws import translate
+from ..aws import THROTTLING_CODES, translate
 from ..errors import AwsError, DbscaleError, InvalidRequest
 from .sessions import AccountSessions, RoleNotAssumed
 
@@ -42,19 +42,6 @@ DENIED_CODES = frozenset(
 # An opt-in region the account has not enabled rejects its (valid) credentials with these.
 REGION_DISABLED_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
-)
-# Throttling that outlasted botocore's retries (standard mode, 10 attempts).
-THROTTLED_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "SlowDown",
-    }
 )
 
 
@@ -126,7 +113,7 @@ def classify(target: Target, err: BaseException) -> Failure:
     translated = err if isinstance(err, DbscaleError) else translate(err)
     code = translated.code if isinstance(translated, AwsError) else type(err).__name__
     message = " ".join(str(translated if translated is not None else err).split()) or type(err).__name__
-    if code in THROTTLED_CODES:
+    if code in THROTTLING_CODES:  # still throttled after botocore's retries
         kind = THROTTLED
     elif isinstance(translated, RoleNotAssumed) or code in DENIED_CODES:
         kind = DENIED
