@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -86,3 +87,30 @@ class DatabaseResuming(DbscaleError):
 
 class MigrationChanged(DbscaleError):
     """An applied migration file no longer matches the checksum recorded when it ran."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a request refers to that does not exist or does not fit, found before anything
+    was created: ``property`` names it, ``message`` says what is wrong, ``hint`` what to do."""
+
+    property: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class PreflightFailed(InvalidRequest):
+    """The preflight (:mod:`dbscale.core.preflight`) found ``problems`` in what the request refers
+    to; nothing was created or changed. One problem keeps its property as ``field``; several are
+    listed together, each with its property."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            super().__init__(str(problems[0]), field=problems[0].property)
+        else:
+            listed = "; ".join(f"{p.property}: {p}" for p in problems)
+            super().__init__(f"{len(problems)} problems, nothing was created or changed: {listed}")

@@ -170,6 +170,7 @@ class AuroraCloneResource(ReplaceableResource[CloneSteps]):
                 "CloneClusterIdentifier (or leave it out: dbscale then derives one from the stack and logical id)"
             )
         if existing is None:  # a clone this resource made was checked when it was made
+            self.preflight(provider, props, None)
             self._check_source_guardrails(provider, props["SourceClusterId"])
         # A clone (or its seed copy) may be created from here on: answers carry the clone's id.
         state.physical_id = clone_id

@@ -81,31 +81,6 @@ class AuroraClusterResource(ClusterResource):
     def validate(self, props: dict[str, Any], request: Request) -> None:
         validate_properties(props)
 
-    @staticmethod
-    def _check_restore_encryption(provider: Provider, props: dict[str, Any], source: dict[str, str]) -> None:
-        """A restore keeps its source's encryption: refuse an unencrypted source unless KmsKeyId
-        encrypts the copy or StorageEncrypted is false (which the guardrail has then allowed)."""
-        if not props["StorageEncrypted"] or props["KmsKeyId"]:
-            return
-        rds = client("rds", provider.session)
-        name, value = next(iter(source.items()))
-        with aws_errors(f"describe the restore source '{value}'"):
-            if name == "SnapshotIdentifier":
-                # Shared and public snapshots are listed only when asked for.
-                found = rds.describe_db_cluster_snapshots(
-                    DBClusterSnapshotIdentifier=value, IncludeShared=True, IncludePublic=True
-                )["DBClusterSnapshots"]
-            else:
-                found = rds.describe_db_clusters(DBClusterIdentifier=value)["DBClusters"]
-        if not found:
-            raise InvalidRequest(f"{name} '{value}' names nothing this account can restore from", field=name)
-        if not found[0].get("StorageEncrypted"):
-            raise InvalidRequest(
-                f"{name} '{value}' is not encrypted, so the restored cluster would not be either; give KmsKeyId to "
-                "encrypt it (StorageEncrypted is true)",
-                field=name,
-            )
-
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> None:
         try:
             old = self.normalize(parse(self.schema, request.old_properties))
@@ -167,8 +142,6 @@ class AuroraClusterResource(ClusterResource):
             if props[name]:
                 options[name] = props[name]
         restore = None
-        if restore_props := {k: props[k] for k in ("SnapshotIdentifier", "SourceDBClusterIdentifier") if props[k]}:
-            self._check_restore_encryption(provider, props, restore_props)
         if props["SnapshotIdentifier"]:
             restore = {"SnapshotIdentifier": props["SnapshotIdentifier"]}
         elif props["SourceDBClusterIdentifier"]:

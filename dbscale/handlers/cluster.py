@@ -25,6 +25,7 @@ from dbscale.core.errors import (
 from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import CREATED_BY_TAG_KEY, CREATED_BY_TAG_VALUE
 from dbscale.core.operation import Operation
+from dbscale.core.preflight import check_preflight
 from dbscale.core.validation import renamed, validate_cluster_identifier
 
 from .plan_check import check_plan, with_plan
@@ -94,6 +95,11 @@ class ReplaceableResource(ResourceType[S]):
 
     def parse(self, request: Request) -> dict[str, Any]:
         raise NotImplementedError
+
+    def preflight(self, provider: Provider, props: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """Check in AWS what the properties refer to before anything is created or changed (on an
+        Update, ``old``, only what changed); one PreflightFailed lists every problem."""
+        check_preflight(self.resource_type, props, provider.session, old=old)
 
     def _begin_create(
         self, provider: Provider, request: Request, props: dict[str, Any], state: OperationState[S]
@@ -249,6 +255,7 @@ class ClusterResource(ReplaceableResource[ClusterSteps]):
             cluster = self.open(provider, cluster_id)
         except ClusterNotFound:
             cluster = None
+            self.preflight(provider, props, None)  # before the guardrails: they read a named parameter group
         if cluster is None or not owned_by(cluster.tags, request):
             # A cluster this resource made was checked when it was made: a retry, or the rollback of
             # a replacement back to it, must not be refused because the policy changed since.
@@ -311,6 +318,7 @@ class ClusterResource(ReplaceableResource[ClusterSteps]):
                 "deletes the old one (after a final snapshot unless SkipFinalSnapshot is true).",
                 field=name,
             )
+        self.preflight(provider, props, old or None)
         self.check_guardrails(provider, props, guarded_old, self.guardrails())
         cluster_id = props["ClusterIdentifier"]
         cluster = self.open(provider, cluster_id)

@@ -26,6 +26,7 @@ from dbscale.core.bootstrap.executors import RdsDataExecutor, RedshiftDataExecut
 from dbscale.core.bootstrap.migrations import ordered
 from dbscale.core.bootstrap.users import read_user_secret
 from dbscale.core.errors import DatabaseResuming, InvalidRequest
+from dbscale.core.preflight import check_preflight
 from dbscale.core.validation import validate_cluster_identifier
 
 ENGINE_DIALECTS = {"aurora-mysql": "mysql", "aurora-postgresql": "postgresql", "redshift": "redshift"}
@@ -107,8 +108,8 @@ class DatabaseBootstrapResource(ResourceType[ResourceState]):
     resource_type = "Custom::DatabaseBootstrap"
     state_type = ResourceState  # nothing of its own: each step runs every migration not yet applied
 
-    def parse(self, request: Request) -> dict[str, Any]:
-        props = parse(SCHEMA, request.properties)
+    def parse(self, request: Request, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+        props = parse(SCHEMA, request.properties if raw is None else raw)
         dialect = ENGINE_DIALECTS[props["Engine"]]
         if dialect == "redshift":
             if not props["ClusterIdentifier"] or props["ClusterArn"]:
@@ -160,12 +161,25 @@ class DatabaseBootstrapResource(ResourceType[ResourceState]):
         if request.request_type != "Delete":
             self.parse(request)
 
+    def preflight(self, provider: Provider, request: Request, props: dict[str, Any]) -> None:
+        """The cluster and the secret, checked before the first statement (on an Update, only when
+        they changed); one PreflightFailed lists every problem."""
+        old = None
+        if request.request_type == "Update":
+            try:
+                old = self.parse(request, request.old_properties or {})
+            except InvalidRequest:
+                old = None  # old properties of an older schema: check everything
+        check_preflight(self.resource_type, props, provider.session, old=old)
+
     def step(self, provider: Provider, request: Request, state: OperationState[ResourceState]) -> Progress:
         if request.request_type == "Delete":
             # Schemas, tables, rows and users are data: a bootstrap never removes them.
             LOG.info("Delete of %s leaves the database as it is", request.physical_id)
             return Progress(request.physical_id or request.failed_create_id, True)
         props = self.parse(request)
+        if state.physical_id is None:  # the request's first step: nothing has run yet
+            self.preflight(provider, request, props)
         physical_id = self.physical_id(props)
         state.physical_id = physical_id
         users = [

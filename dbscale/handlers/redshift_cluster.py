@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dbscale.cfn import LOG, Progress, Prop, Provider, Request
-from dbscale.core.aws import aws_errors, client, tag_dict, tag_list
-from dbscale.core.errors import ClusterNotFound, DbscaleError, InvalidRequest
+from dbscale.core.aws import client, tag_dict, tag_list
+from dbscale.core.errors import DbscaleError, InvalidRequest
 from dbscale.core.guardrails import Guardrails
 from dbscale.core.limits import (
     REDSHIFT_DEFAULT_AUTOMATED_SNAPSHOT_RETENTION_DAYS,
@@ -16,6 +16,7 @@ from dbscale.core.limits import (
     SNAPSHOT_IDENTIFIER_MAX_LENGTH,
 )
 from dbscale.core.operation import Operation
+from dbscale.core.preflight import check_preflight
 from dbscale.core.redshift import RESIZE_TYPES, RedshiftProvisioning
 from dbscale.core.redshift.settings import (
     delete_owned_parameter_group,
@@ -238,6 +239,10 @@ class RedshiftClusterResource(ClusterResource):
         parameters = parameter_values(client("redshift", provider.session), group)
         return ("ClusterParameterGroupName", group, requires_tls(parameters))
 
+    def preflight(self, provider: Provider, props: dict[str, Any], old: dict[str, Any] | None) -> None:
+        owned = owned_parameter_group_name(props["ClusterIdentifier"])  # made by dbscale: nothing to check
+        check_preflight(self.resource_type, props, provider.session, old=old, owned_parameter_group=owned)
+
     def open(self, provider: Provider, cluster_id: str) -> RedshiftProvisioning:
         return RedshiftProvisioning.open(cluster_id, session=provider.session, clock=provider.clock)
 
@@ -257,8 +262,6 @@ class RedshiftClusterResource(ClusterResource):
                 options[name] = props[name]
         restore_from = {name: props[name] for name in _RESTORE_PROPERTIES if props[name]}
         redshift = client("redshift", provider.session)
-        if restore_from:
-            self._check_snapshot(redshift, restore_from)
         cluster_id = props["ClusterIdentifier"]
         group = props["ClusterParameterGroupName"]
         owned_group = group == owned_parameter_group_name(cluster_id)
@@ -281,26 +284,6 @@ class RedshiftClusterResource(ClusterResource):
                 LOG.info("parameter group %s is in use; kept for the cluster that uses it", group)
             raise
         return cluster, cluster.pending_operation
-
-    @staticmethod
-    def _check_snapshot(redshift: Any, restore_from: dict[str, str]) -> None:
-        """Refuse, before anything is made, a restore from a snapshot this account cannot see."""
-        query = {"SnapshotIdentifier": restore_from["SnapshotIdentifier"]}
-        if "SnapshotClusterIdentifier" in restore_from:
-            query["ClusterIdentifier"] = restore_from["SnapshotClusterIdentifier"]
-        if "OwnerAccount" in restore_from:
-            query["OwnerAccount"] = restore_from["OwnerAccount"]
-        try:
-            with aws_errors(f"find snapshot '{restore_from['SnapshotIdentifier']}'"):
-                found = redshift.describe_cluster_snapshots(**query)["Snapshots"]
-        except ClusterNotFound:
-            found = []
-        if not found:
-            raise InvalidRequest(
-                f"SnapshotIdentifier '{restore_from['SnapshotIdentifier']}' names no snapshot this account can restore"
-                + (f" (of cluster '{query['ClusterIdentifier']}')" if "ClusterIdentifier" in query else ""),
-                field="SnapshotIdentifier",
-            )
 
     def _begin_update(self, provider: Provider, request: Request, props: dict[str, Any], state: ClusterState) -> None:
         super()._begin_update(provider, request, props, state)

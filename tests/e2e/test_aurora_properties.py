@@ -11,6 +11,7 @@ import pytest
 from moto.rds.models import rds_backends
 
 from tests.e2e.harness import CloudFormation
+from tests.fakes.preflight import create_key, create_role
 
 TYPE = "Custom::AuroraCluster"
 PROPS: dict[str, Any] = {"ClusterIdentifier": "orders", "InstanceClass": "db.r6g.large", "ReaderCount": 1}
@@ -87,6 +88,9 @@ def test_declared_settings_round_trip_and_change_in_place_on_a_stopped_cluster(a
         rds().create_db_parameter_group(
             DBParameterGroupName=name, DBParameterGroupFamily="aurora-postgresql16", Description=name
         )
+    for alias in ("alias/pi", "alias/secrets"):
+        create_key(alias)  # the preflight reads them (and the role)
+    create_role(ROLE, "monitoring.rds.amazonaws.com")
     declared = {
         **PROPS,
         "Paused": "true",
@@ -336,6 +340,7 @@ def test_tls_off_as_the_default_group_needs_the_guardrail(aurora_cfn: CloudForma
 
 
 def test_a_key_set_once_cannot_change(aurora_cfn: CloudFormation) -> None:
+    create_key("alias/pi")
     keyed = {**PROPS, "PerformanceInsightsKmsKeyId": "alias/pi"}
     assert aurora_cfn.send(aurora_cfn.event("Create", TYPE, keyed)).status == "SUCCESS"
     refused = update(aurora_cfn, keyed, {**keyed, "PerformanceInsightsKmsKeyId": "alias/other"})

@@ -271,13 +271,18 @@ def test_a_check_that_times_out_is_retried_and_answers_with_the_cluster_id(
 # --- 8. no size cliff ----------------------------------------------------------------------------------
 
 
+REDSHIFT_TRUST = json.dumps(
+    {"Statement": [{"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+)  # the preflight checks that Redshift may assume each role
+
+
 def test_fifty_roles_of_the_longest_names_on_a_busy_cluster(created: CloudFormation, slow_aws: SlowAws) -> None:
     path = "/" + "/".join(["p" * 60] * 8) + "/"
     roles = [f"arn:aws:iam::123456789012:role{path}{i:02d}" + "r" * 62 for i in range(50)]
     iam = boto3.client("iam")
     for arn in roles:
         name = arn.rsplit("/", 1)[1]
-        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument="{}")
+        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=REDSHIFT_TRUST)
     slow_aws.set_duration("redshift", "elastic_resize", 1800)
     busy = created.event(
         "Update",

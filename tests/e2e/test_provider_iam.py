@@ -28,6 +28,7 @@ from tests.e2e.harness import CloudFormation, ResponseServer
 from tests.fakes import AwsCallRecorder, FakeClock, SlowAws
 from tests.fakes.clones import AuroraCloneFake
 from tests.fakes.engine_versions import EngineVersionCatalog
+from tests.fakes.preflight import create_role
 
 pytestmark = pytest.mark.slow
 
@@ -272,6 +273,7 @@ def _redshift_settings_lifecycle(cfn: CloudFormation, kind: str, props: dict[str
     """Issue 12's settings on 'dbscale-wh2': roles, a named TLS group with a reboot, logging off,
     then a restore from its snapshot. Returns the last properties of 'dbscale-wh2'."""
     redshift = boto3.client("redshift")
+    create_role(COPY_ROLE, "redshift.amazonaws.com")  # the preflight reads it
     redshift.create_cluster_parameter_group(
         ParameterGroupName="dbscale-team", ParameterGroupFamily="redshift-1.0", Description="team"
     )
@@ -308,6 +310,7 @@ def test_aurora_handler_calls_only_what_its_role_grants(
         "EngineVersion": "16",
     }  # a major version: resolved through DescribeDBEngineVersions
     rds = boto3.client("rds")
+    create_role("arn:aws:iam::123456789012:role/dbscale-monitoring", "monitoring.rds.amazonaws.com")
     rds.create_db_parameter_group(
         DBParameterGroupName="dbscale-tuned", DBParameterGroupFamily="aurora-postgresql16", Description="tuned"
     )

@@ -13,6 +13,7 @@ import pytest
 from dbscale.core.redshift.settings import owned_parameter_group_name
 from tests.e2e.harness import CloudFormation
 from tests.fakes import FailingCalls, redshift_settings
+from tests.fakes.preflight import create_role
 
 KIND = "Custom::RedshiftCluster"
 WAREHOUSE = {"ClusterIdentifier": "warehouse", "NodeType": "ra3.xlplus", "NumberOfNodes": 2, "SkipFinalSnapshot": True}
@@ -83,6 +84,8 @@ def test_a_new_cluster_is_secure_by_default_and_its_parameter_group_goes_with_it
 
 
 def test_every_property_is_sent_on_create(redshift_cfn: CloudFormation) -> None:
+    for role in (ROLE_A, ROLE_B):
+        create_role(role, "redshift.amazonaws.com")  # the preflight reads them
     named_group("team-tls", require_ssl="true")
     boto3.client("s3").create_bucket(Bucket="warehouse-audit-logs")
     key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
@@ -124,6 +127,8 @@ def test_every_property_is_sent_on_create(redshift_cfn: CloudFormation) -> None:
 
 
 def test_settings_of_a_paused_cluster_change_in_place_and_it_is_paused_again(redshift_cfn: CloudFormation) -> None:
+    for role in (ROLE_A, ROLE_B):
+        create_role(role, "redshift.amazonaws.com")  # the preflight reads them
     paused = {**WAREHOUSE, "Paused": True, "IamRoles": [ROLE_A]}
     assert send(redshift_cfn, "Create", paused).status == "SUCCESS"
     named_group("team-tls", require_ssl="true")

@@ -53,8 +53,9 @@ from moto.redshift.models import Cluster, RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 from moto.secretsmanager.models import secretsmanager_backends
 
-from .redshift_settings import check_redshift_settings_gaps, install_redshift_settings_shims
+from .preflight import install_preflight_shims
 from .rds_settings import install_rds_settings
+from .redshift_settings import check_redshift_settings_gaps, install_redshift_settings_shims
 
 RESIZE_ATTRIBUTE = "dbscale_fake_resize"
 """Where the shim keeps a Redshift cluster's last resize (a :class:`ResizeRecord`)."""
@@ -417,4 +418,5 @@ def install_moto_shims() -> None:
     RDSResponse.delete_db_cluster = _strict_delete_db_cluster(RDSResponse.delete_db_cluster)  # type: ignore[method-assign]
     install_redshift_settings_shims()  # Redshift settings: tests/fakes/redshift_settings.py
     install_rds_settings()
+    install_preflight_shims()  # what the preflight reads: tests/fakes/preflight.py
     _installed = True
