@@ -21,6 +21,7 @@ NO_RESOURCE_TYPE = {
     "redshift:DescribeClusters",
     "redshift:DescribeClusterParameterGroups",
     "rds:DescribeDBEngineVersions",
+    "rds:DescribeAccountAttributes",
 }
 
 

@@ -84,13 +84,12 @@ class AuroraClusterProvider(RdsProvider):
         """Let the role give instances the DB parameter group ``instance_parameter_group_name`` and
         pass ``monitoring_role_arn`` to RDS Enhanced Monitoring (a construct's own choices)."""
         if instance_parameter_group_name is not None:
-            self._allow(
-                "InstanceParameterGroups",
-                self._REFERENCE_ACTIONS,
-                [self._arn("rds", f"pg:{instance_parameter_group_name}")],
-            )
+            group = self._arn("rds", f"pg:{instance_parameter_group_name}")
+            self._allow("InstanceParameterGroups", self._REFERENCE_ACTIONS, [group])
+            self._allow("ReadInstanceParameterGroups", ["rds:DescribeDBParameterGroups"], [group])  # preflight
         if monitoring_role_arn is not None:
             self._allow("PassMonitoringRole", ["iam:PassRole"], [monitoring_role_arn], PASSED_TO_MONITORING)
+            self._allow("ReadMonitoringRole", ["iam:GetRole"], [monitoring_role_arn])  # preflight: its trust
 
     def _grant_cluster(self, identifier: str, *, subnet_group_name: str, parameter_group_name: str | None) -> None:
         instances = instance_prefix(identifier)
@@ -161,12 +160,11 @@ class AuroraClusterProvider(RdsProvider):
         )
         # Templates name their own instance parameter groups, and Enhanced Monitoring roles.
         self._allow("InstanceParameterGroups", self._REFERENCE_ACTIONS, [self._arn("rds", "pg:*")])
-        self._allow(
-            "PassMonitoringRole",
-            ["iam:PassRole"],
-            [f"arn:{self._partition}:iam::{self._account}:role/*"],
-            PASSED_TO_MONITORING,
-        )
+        # The preflight reads the groups and roles a request names before the first create.
+        self._allow("ReadInstanceParameterGroups", ["rds:DescribeDBParameterGroups"], [self._arn("rds", "pg:*")])
+        roles = f"arn:{self._partition}:iam::{self._account}:role/*"
+        self._allow("PassMonitoringRole", ["iam:PassRole"], [roles], PASSED_TO_MONITORING)
+        self._allow("ReadMonitoringRoles", ["iam:GetRole"], [roles])
         self._allow("FinalSnapshots", self._FINAL_SNAPSHOT_ACTIONS, [self._arn("rds", f"cluster-snapshot:{prefix}*")])
         # Templates name their own subnet and cluster parameter groups: referenced, never changed.
         self._allow(

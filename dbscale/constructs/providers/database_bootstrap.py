@@ -34,6 +34,9 @@ class DatabaseBootstrapProvider(ClusterProvider):
 
     def _grant_prefix(self, prefix: str) -> None:
         self._allow("RdsDataApi", ["rds-data:ExecuteStatement"], [self._arn("rds", f"cluster:{prefix}*")])
+        # The preflight finds the cluster (and that its Data API is on) before the first statement.
+        self._allow("FindRdsClusters", ["rds:DescribeDBClusters"], [self._arn("rds", f"cluster:{prefix}*")])
+        self._allow("FindRedshiftClusters", ["redshift:DescribeClusters"], ["*"])  # no resource type in IAM
         self._allow(
             "RedshiftDataApi", ["redshift-data:ExecuteStatement"], [self._arn("redshift", f"cluster:{prefix}*")]
         )
@@ -74,7 +77,8 @@ class DatabaseBootstrapProvider(ClusterProvider):
             f"a standalone provider serves templates unknown here: statements only on clusters under the '{prefix}' "
             "prefix; their managed master secrets (rds!cluster-<uuid> only when tagged with such a cluster's ARN, "
             "redshift!<cluster>-...); users' secrets under the prefix (never a master secret: the handler refuses "
-            "one); redshift-data statement actions support no resource-level permissions",
+            "one); redshift-data statement actions and redshift:DescribeClusters (read only) support no "
+            "resource-level permissions",
         )
 
     def grant_bootstrap(
@@ -88,23 +92,27 @@ class DatabaseBootstrapProvider(ClusterProvider):
         """Let the role run SQL on one cluster with ``secret_arns``; ``resource`` waits for the grant."""
         if cluster_arn is not None:
             self._allow("RdsDataApi", ["rds-data:ExecuteStatement"], [cluster_arn])
+            self._allow("FindRdsClusters", ["rds:DescribeDBClusters"], [cluster_arn])  # the preflight
         if redshift_cluster is not None:
             cluster = self._arn("redshift", f"cluster:{redshift_cluster}")
             self._allow("RedshiftDataApi", ["redshift-data:ExecuteStatement"], [cluster])
-            # Statement ids are the caller's own: these actions have no resource type in IAM.
+            # Statement ids are the caller's own: these actions have no resource type in IAM, nor has
+            # redshift:DescribeClusters (the preflight finds the cluster before the first statement).
             self._allow(
                 "RedshiftDataApiStatements",
                 [
                     "redshift-data:DescribeStatement",
                     "redshift-data:GetStatementResult",
                     "redshift-data:CancelStatement",
+                    "redshift:DescribeClusters",
                 ],
                 ["*"],
             )
             self._acknowledge(
                 ["Resource::*"],
                 "redshift-data DescribeStatement, GetStatementResult and CancelStatement support no resource-level "
-                "permissions; they only ever reach the statements this role ran",
+                "permissions; they only ever reach the statements this role ran; redshift:DescribeClusters "
+                "(read only) has no resource type",
             )
         # The Data APIs read the secret as the caller.
         self._allow("DatabaseSecrets", ["secretsmanager:GetSecretValue"], secret_arns)

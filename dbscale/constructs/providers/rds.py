@@ -97,10 +97,14 @@ class RdsProvider(ClusterProvider):
             MANAGED_SECRET_ACTIONS,
             [self._arn("secretsmanager", "secret:rds!*")],
         )
-        self._allow("NoResourceLevelActions", ["secretsmanager:GetRandomPassword"], ["*"])
+        # The preflight reads the account's quotas (DBClusters, DBInstances) before a create.
+        self._allow(
+            "NoResourceLevelActions", ["secretsmanager:GetRandomPassword", "rds:DescribeAccountAttributes"], ["*"]
+        )
         self._grant_service_linked_role("rds.amazonaws.com", "AWSServiceRoleForRDS")
         self._acknowledge(
             [f"Resource::{self._nag_arn('secretsmanager', 'secret:rds!*')}", *findings, "Resource::*"],
             "the master user secret is created by RDS under the 'rds!' prefix with a generated name; "
-            f"secretsmanager:GetRandomPassword supports no resource-level permissions; {reason}",
+            "secretsmanager:GetRandomPassword and rds:DescribeAccountAttributes (read only) support no "
+            f"resource-level permissions; {reason}",
         )

@@ -157,6 +157,7 @@ class RedshiftClusterProvider(ClusterProvider):
             role_arns,
             {"StringEquals": {"iam:PassedToService": "redshift.amazonaws.com"}},
         )
+        self._allow("ReadRoles", ["iam:GetRole"], role_arns)  # the preflight: each exists and trusts Redshift
 
     def grant_restore(self, identifier: str, snapshot_arn: str) -> None:
         """Let the provider restore cluster ``identifier`` from the snapshot ``snapshot_arn``."""
