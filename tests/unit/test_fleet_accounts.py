@@ -113,3 +113,20 @@ def test_roles_are_assumed_once_per_account_and_renewed_before_they_expire(boto_
     started = time.monotonic()
     sessions.session(B, "us-east-1").get_credentials().get_frozen_credentials()
     assert asked[-1] == B and time.monotonic() - started < 5
+
+
+def test_sessions_and_their_clients_are_freed_with_the_account_sessions(boto_session):
+    # dbscale.core.aws caches clients per session weakly: the role's credentials (held by the
+    # session) must not hold the AccountSessions (which holds the session), or nothing is ever freed.
+    import gc
+    import weakref
+
+    from dbscale.core.aws import client
+
+    sessions = AccountSessions(lambda region: boto3.Session(region_name=region), role_name="Reader")
+    made = sessions.session(A, "us-east-1")
+    assert client("sts", made).get_caller_identity()["Account"] == A
+    gone = weakref.ref(made), weakref.ref(sessions)
+    del made, sessions
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None]

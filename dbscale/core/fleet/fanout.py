@@ -166,7 +166,9 @@ def fan_out(
 
 class CallCounter:
     """Counts the AWS calls of the sessions it is attached to, by API (``service:Operation``) and by
-    account: pass :meth:`attach` as :class:`AccountSessions`' ``prepare`` (the fleet benchmark does)."""
+    account: pass :meth:`attach` as :class:`AccountSessions`' ``prepare``. The STS calls
+    (GetCallerIdentity, AssumeRole) go through the ``home`` factory's session: attach it there too to
+    count them (``bench/fleet.py`` does, as the caller's)."""
 
     def __init__(self) -> None:
         import threading
