@@ -202,7 +202,9 @@ class _Resolver:
                 )
             values = {"Ref": name}
         elif kind == "AWS::IAM::Role":
-            arn = boto3.client("iam", region_name=REGION).create_role(RoleName=name, AssumeRolePolicyDocument="{}")[
+            # The trust policy as synthesized: the handler's preflight checks the service may assume the role.
+            trust = json.dumps(self.resolve(resource["Properties"].get("AssumeRolePolicyDocument", {})))
+            arn = boto3.client("iam", region_name=REGION).create_role(RoleName=name, AssumeRolePolicyDocument=trust)[
                 "Role"
             ]["Arn"]
             values = {"Ref": name, "Arn": arn}

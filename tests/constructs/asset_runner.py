@@ -78,7 +78,7 @@ class Context:
         return 900_000  # a full Lambda timeout: the handler finishes within one invocation
 
 
-def make_references(kinds: dict[str, str]) -> dict[str, dict[str, str]]:
+def make_references(kinds: dict[str, str], trusts: dict[str, Any]) -> dict[str, dict[str, str]]:
     """Create in moto what the template references; return logical id -> {"Ref"|attribute: value}."""
     import boto3
 
@@ -121,8 +121,9 @@ def make_references(kinds: dict[str, str]) -> dict[str, dict[str, str]]:
             )
             values[logical_id] = {"Ref": name}
         elif kind == "role":
+            trust = trusts.get(logical_id, {"Version": "2012-10-17", "Statement": []})
             role = boto3.client("iam", region_name=REGION).create_role(
-                RoleName=logical_id[:64], AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+                RoleName=logical_id[:64], AssumeRolePolicyDocument=json.dumps(trust)
             )["Role"]
             values[logical_id] = {"Ref": role["RoleName"], "Arn": role["Arn"]}
         elif kind == "function":
@@ -229,7 +230,7 @@ def main() -> None:
     with mock_aws(), EngineVersionCatalog():
         import importlib
 
-        refs = make_references(spec["references"])
+        refs = make_references(spec["references"], spec.get("trust", {}))
         if spec.get("source_cluster"):
             make_source_cluster(spec["source_cluster"])
         report["state_machine"] = make_state_machine(spec["operations"])

@@ -71,6 +71,12 @@ def run_in_asset(
         "logical_id": logical_id,
         "properties": resource["Properties"],
         "references": references(template, resource["Properties"]),
+        # The roles' trust policies as synthesized (the preflight checks that the service may assume them).
+        "trust": {
+            ref: template["Resources"][ref]["Properties"]["AssumeRolePolicyDocument"]
+            for ref, kind in references(template, resource["Properties"]).items()
+            if kind == "role"
+        },
         "handler_module": module,
         "describe": service,
         "source_cluster": source_cluster,
