@@ -116,7 +116,9 @@ audit: $(STAMP) node_modules/.bin/cdk $(CHECKOV)
 	$(PY) -m tests.audit.checkov_summary cdk.out=$(AUDIT_DIR)/checkov/cdk.out.json \
 		rendered=$(AUDIT_DIR)/checkov/native.json
 
-# The providers' template shipped in the package (dbscale/deploy/data/), synthesized from ProvidersStack;
-# tests/constructs/test_providers_stack.py fails when it is out of date.
+# The providers' template shipped in the package (dbscale/deploy/data/), synthesized from ProvidersStack,
+# and the tag autoscaler's the StackSet adds with --autoscale-policies (from TagAutoscaler);
+# tests/constructs/test_providers_stack.py and test_tag_autoscaler_template.py fail when one is out of date.
 providers-template: $(STAMP)
 	$(PY) -m dbscale.constructs.providers_stack
+	$(PY) -m dbscale.constructs.tag_autoscaler_template

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..core.errors import InvalidRequest
 from .output import console, duration, err_console, minutes, print_json, session, settings, wants_json
 from .providers_stackset import (
+    AutoscalePoliciesFile,
     FailureTolerance,
     MaxConcurrent,
     Ous,
@@ -134,6 +135,7 @@ def deploy(
     failure_tolerance: FailureTolerance = 0,
     max_concurrent: MaxConcurrent = 25,
     retain_stacks: RetainStacks = True,
+    autoscale_policies: AutoscalePoliciesFile = None,
     region: Region = None,
     profile: Profile = None,
     timeout: Timeout = "30m",
@@ -141,11 +143,11 @@ def deploy(
 ) -> None:
     """Create or update the providers' stack through a change set, with live progress; prints the
     ServiceToken exports. With --stackset: the providers in every account and region of --ous and
-    --regions (exit 6 listing the instances that failed)."""
+    --regions (exit 6 listing the instances that failed), with --autoscale-policies the tag autoscaler too."""
     policy = _guardrails(guardrails)
     limit = minutes(timeout, option="timeout") * 60
-    if stackset is None and (ous or regions):
-        raise InvalidRequest("--ous and --regions go with --stackset NAME", field="stackset")
+    if stackset is None and (ous or regions or autoscale_policies):
+        raise InvalidRequest("--ous, --regions and --autoscale-policies go with --stackset NAME", field="stackset")
     if stackset is not None:
         if bucket is not None or no_execute:
             raise InvalidRequest(
@@ -163,6 +165,7 @@ def deploy(
             location=(region, profile),
             timeout_seconds=limit,
             json=json,
+            autoscale_policies=autoscale_policies,
         )
     deployment = _deployment(region, profile, stack_name)
     settings.interrupted = (

@@ -3,6 +3,7 @@ every account and region of some organizational units (a service-managed StackSe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,6 +13,7 @@ from . import errors
 from .output import console, err_console, print_json, session, settings, split_regions, wants_json
 
 if TYPE_CHECKING:
+    from ..core.autoscale import AutoscalePolicy
     from ..core.guardrails import Guardrails
     from ..deploy.stackset import InstanceProblem
 
@@ -43,6 +45,14 @@ RetainStacks = Annotated[
         help="With --stackset: keep an account's providers stack when it leaves the OUs.",
     ),
 ]
+AutoscalePoliciesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--autoscale-policies",
+        help="With --stackset: also a tag autoscaler in every account and region, under the policies of this "
+        'JSON file ({"<policy>": {<AutoscalePolicy fields>}}; clusters join with the tag dbscale:autoscale=<policy>).',
+    ),
+]
 Location = tuple[str | None, str | None]
 """(--region, --profile)."""
 
@@ -72,6 +82,23 @@ def _problems(failed: list[InstanceProblem]) -> None:
     err_console.print(table)
 
 
+def read_autoscale_policies(path: Path) -> dict[str, AutoscalePolicy]:
+    """The policies of the JSON file ``path``, checked as the tag autoscaler's handler checks its
+    document (InvalidRequest naming the file and the policy key), before any AWS call."""
+    from ..core.errors import InvalidRequest
+    from ..deploy.autoscaler_template import check_autoscale_policies
+
+    where = f"--autoscale-policies {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidRequest(f"{where}: cannot read it: {err}", field="autoscale_policies") from None
+    try:
+        return check_autoscale_policies(text, where=where)
+    except InvalidRequest as err:  # the field is the option; the message names the file and the key
+        raise InvalidRequest(str(err), field="autoscale_policies") from None
+
+
 def deploy_stackset(
     name: str,
     *,
@@ -85,11 +112,14 @@ def deploy_stackset(
     location: Location,
     timeout_seconds: float,
     json: bool,
+    autoscale_policies: Path | None = None,
 ) -> None:
     """Deploy the StackSet; exit FAILED (6) listing the instances that are not CURRENT.
-    ``preferences``: (failure tolerance %, max concurrent %)."""
+    ``preferences``: (failure tolerance %, max concurrent %); ``autoscale_policies``: a policy file
+    (the tag autoscaler is deployed too)."""
     from ..deploy.stackset_template import OperationPreferences
 
+    policies = read_autoscale_policies(autoscale_policies) if autoscale_policies is not None else None
     deployment = stackset_deployment(name, call_as, location)
     settings.interrupted = (
         f"StackSet {name}'s operation goes on in CloudFormation: run `dbscale providers deploy --stackset {name} ...` "
@@ -106,6 +136,7 @@ def deploy_stackset(
         retain_stacks_on_account_removal=retain_stacks,
         timeout_seconds=timeout_seconds,
         on_step=_step,
+        autoscale_policies=policies,
     )
     settings.interrupted = None
     if wants_json(json):

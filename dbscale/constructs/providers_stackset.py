@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from dbscale.core.autoscale import AutoscalePolicy
 from dbscale.core.guardrails import Guardrails
+from dbscale.deploy.autoscaler_template import check_autoscale_policies
 from dbscale.deploy.bucket import BUCKET_TAG
 from dbscale.deploy.stackset_template import (
     DEFAULT_STACKSET_NAME,
@@ -66,6 +68,12 @@ class ProvidersStackSet(Construct):
         kept stack is the account's to delete (``dbscale providers delete --stack-name ...``).
     :param operation_preferences: how operations roll out. Default ``OperationPreferences()``: 25 %
         of the accounts per region at once, every region in parallel, the first failure stops it.
+    :param autoscale_policies: also a tag autoscaler (as ``TagAutoscaler``) in every account and
+        region, under these policies by name (``{"standard": AutoscalePolicy(...)}``): the document is
+        a StackSet parameter value, kept in an SSM parameter in each account (standard tier up to
+        4,096 bytes, advanced up to 8,192). Checked as the handler checks the document;
+        ``redshift_query_checks`` is refused (a tag cannot grant a cluster's secret). Default None:
+        the providers only.
     """
 
     def __init__(
@@ -83,6 +91,7 @@ class ProvidersStackSet(Construct):
         call_as: str = "SELF",
         retain_stacks_on_account_removal: bool = True,
         operation_preferences: OperationPreferences | None = None,
+        autoscale_policies: Mapping[str, AutoscalePolicy] | None = None,
     ) -> None:
         super().__init__(scope, id)
         ous = list(organizational_unit_ids)
@@ -99,7 +108,16 @@ class ProvidersStackSet(Construct):
             raise fail(
                 self, f"operation_preferences: {'; '.join(preferences.problems())}", field="operation_preferences"
             )
-        template = checked(self, stackset_template, prefix=cluster_identifier_prefix, guardrails=guardrails)
+        policies = None
+        if autoscale_policies is not None:
+            policies = checked(self, check_autoscale_policies, autoscale_policies, where="autoscale_policies")
+        template = checked(
+            self,
+            stackset_template,
+            prefix=cluster_identifier_prefix,
+            guardrails=guardrails,
+            autoscale_policies=policies,
+        )
         self.template_asset = s3_assets.Asset(self, "Template", path=str(_write(template)))
         if code_key is None:
             from dbscale.deploy.bundle import build_bundle
@@ -116,7 +134,7 @@ class ProvidersStackSet(Construct):
             template_url=self.template_asset.http_url,
             parameters=[
                 cfn.CfnStackSet.ParameterProperty(parameter_key=p["ParameterKey"], parameter_value=p["ParameterValue"])
-                for p in stackset_parameters(bucket_prefix, code_key)
+                for p in stackset_parameters(bucket_prefix, code_key, policies)
             ],
             capabilities=["CAPABILITY_IAM"],
             auto_deployment=cfn.CfnStackSet.AutoDeploymentProperty(
@@ -134,6 +152,7 @@ class ProvidersStackSet(Construct):
         )
         self.code_key = code_key
         self.code_bucket_prefix = bucket_prefix
+        self.autoscale_policies = policies
 
 
 def _preferences(given: OperationPreferences) -> cfn.CfnStackSet.OperationPreferencesProperty:

@@ -7,7 +7,8 @@
   built, shipped as package data) rendered for a name prefix, guardrails and a code location.
 * :mod:`.stack` — the S3 bucket for the code, the change set, live stack events, delete.
 * :mod:`.stackset` — the same providers in every account and region of some organizational units
-  (a service-managed StackSet; :mod:`.stackset_template` is what it shares with ``ProvidersStackSet``).
+  (a service-managed StackSet; :mod:`.stackset_template` is what it shares with ``ProvidersStackSet``),
+  optionally with the tag autoscaler (:mod:`.autoscaler_template`).
 """
 
 from .bundle import Bundle, build_bundle, source_files

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbscale.core.autoscale import AutoscalePolicy
 from dbscale.core.aws import aws_errors, client
 from dbscale.core.clock import SYSTEM_CLOCK, Clock
 from dbscale.core.errors import InvalidRequest, InvalidState, OperationFailed
 from dbscale.core.guardrails import Guardrails
 
+from .autoscaler_template import TIER_PARAMETER, check_autoscale_policies
 from .bucket import BUCKET_TAG, CodeBucket, partition_of
 from .bundle import Bundle, build_bundle
 from .caller import account_of, region_of
@@ -88,6 +90,13 @@ class StackSetDeleteResult:
     deleted: bool = False
     operations: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+
+
+def _autoscaler_tier(stack_set: dict[str, Any] | None) -> str | None:
+    """The SSM tier of the StackSet's tag autoscaler policy document (None: no autoscaler). Once
+    ``Advanced`` it stays so: SSM cannot turn an advanced parameter back into a standard one."""
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in (stack_set or {}).get("Parameters", [])}
+    return parameters.get(TIER_PARAMETER)
 
 
 def _default_regional(session: Any) -> Callable[[str], Any]:
@@ -182,16 +191,20 @@ class StackSetDeployment:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         on_step: StepCallback = _ignore,
         bundle: Bundle | None = None,
+        autoscale_policies: Mapping[str, AutoscalePolicy] | None = None,
     ) -> StackSetResult:
         """Create or update the StackSet and its instances in every account of ``ous`` and every
         region of ``regions``; see the module's docstring. Instances that end up not ``CURRENT`` are
         in ``failed``. Raises InvalidRequest (before any AWS call) for bad input, InvalidState for a
         StackSet not made by dbscale, OperationTimeout after ``timeout_seconds`` (default 1 h; the
-        operation goes on in CloudFormation)."""
+        operation goes on in CloudFormation). ``autoscale_policies``: the tag autoscaler too, under
+        these policies (see :mod:`.autoscaler_template`)."""
         check_name(self.name)
         check_call_as(self.call_as)
         ous, regions = check_ous(ous), check_regions(regions)
-        template = stackset_template(prefix=prefix, guardrails=guardrails)
+        if autoscale_policies is not None:
+            autoscale_policies = check_autoscale_policies(autoscale_policies, where="autoscale_policies")
+        template = stackset_template(prefix=prefix, guardrails=guardrails, autoscale_policies=autoscale_policies)
         operation_preferences = (preferences or OperationPreferences()).to_api()
         org_id = self.organization_id()
         code = bundle or build_bundle()
@@ -199,20 +212,14 @@ class StackSetDeployment:
         for region in dict.fromkeys([*regions, self.region]):
             result.buckets[region] = self._stage(region, org_id, code if region in regions else None, on_step)
         body = template_body(template)
-        key = f"{TEMPLATE_KEY_PREFIX}{hashlib.sha256(body.encode()).hexdigest()[:32]}.json"
-        home = self._bucket(self.region)
-        home.upload(result.buckets[self.region], key, body.encode(), "application/json")
-        settings: dict[str, Any] = {
-            "TemplateURL": home.template_url(result.buckets[self.region], key),
-            "Parameters": stackset_parameters(self.bucket_prefix(), code.s3_key),
-            "Capabilities": _CAPABILITIES,
-            "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": retain_stacks_on_account_removal},
-            "ManagedExecution": {"Active": True},
-            "Tags": [{"Key": BUCKET_TAG[0], "Value": BUCKET_TAG[1]}],
-            "Description": DESCRIPTION,
-            "CallAs": self.call_as,
-        }
         existing = self.calls.describe()
+        tier = _autoscaler_tier(existing)
+        parameters = stackset_parameters(
+            self.bucket_prefix(), code.s3_key, autoscale_policies, advanced=tier == "Advanced"
+        )
+        if tier is not None and autoscale_policies is None:
+            result.notes.append("the tag autoscaler is removed from every instance (give its policies to keep it)")
+        settings = self._settings(result.buckets[self.region], body, parameters, retain_stacks_on_account_removal)
         if existing is None:
             result.stack_set_id = self._create(settings, body, on_step)
             result.created = True
@@ -264,6 +271,25 @@ class StackSetDeployment:
         if code is not None and store.upload(bucket, code.s3_key, code.data, "application/zip"):
             on_step(f"uploaded the provider code ({len(code.data) / 1024:.0f} KiB) to s3://{bucket}/{code.s3_key}")
         return bucket
+
+    def _settings(
+        self, bucket: str, body: str, parameters: list[dict[str, str]], retain_stacks: bool
+    ) -> dict[str, Any]:
+        """The StackSet's settings, its template uploaded to ``bucket`` (under its hash: the StackSet
+        template is over the 51,200 bytes of an inline body)."""
+        key = f"{TEMPLATE_KEY_PREFIX}{hashlib.sha256(body.encode()).hexdigest()[:32]}.json"
+        home = self._bucket(self.region)
+        home.upload(bucket, key, body.encode(), "application/json")
+        return {
+            "TemplateURL": home.template_url(bucket, key),
+            "Parameters": parameters,
+            "Capabilities": _CAPABILITIES,
+            "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": retain_stacks},
+            "ManagedExecution": {"Active": True},
+            "Tags": [{"Key": BUCKET_TAG[0], "Value": BUCKET_TAG[1]}],
+            "Description": DESCRIPTION,
+            "CallAs": self.call_as,
+        }
 
     def _create(self, settings: dict[str, Any], body: str, on_step: StepCallback) -> str:
         on_step(f"making StackSet {self.name} (service-managed, automatic deployment)")

@@ -14,13 +14,15 @@ The export names are those of the single-account stack: templates stay the same 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dbscale.core.autoscale import AutoscalePolicy
 from dbscale.core.errors import InvalidRequest
 from dbscale.core.guardrails import Guardrails
 
+from .autoscaler_template import autoscaler_parameters, merge_autoscaler
 from .template import CODE_PARAMETERS, DEFAULT_PREFIX, render_template
 
 DEFAULT_STACKSET_NAME = "dbscale-providers"
@@ -41,9 +43,16 @@ STACKSET_NAME = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 
 
-def stackset_template(*, prefix: str = DEFAULT_PREFIX, guardrails: Guardrails | None = None) -> dict[str, Any]:
+def stackset_template(
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    guardrails: Guardrails | None = None,
+    autoscale_policies: Mapping[str, AutoscalePolicy] | None = None,
+) -> dict[str, Any]:
     """The providers' template for ``prefix`` and ``guardrails`` (default strict), each function's
-    code read from ``${CodeBucketPrefix}-${AWS::Region}``/``${CodeKey}`` (see the module's docstring)."""
+    code read from ``${CodeBucketPrefix}-${AWS::Region}``/``${CodeKey}`` (see the module's docstring).
+    With ``autoscale_policies`` (checked with ``check_autoscale_policies``), the tag autoscaler too
+    (:mod:`.autoscaler_template`); without, exactly the providers."""
     template = render_template(prefix=prefix, guardrails=guardrails)
     template["Parameters"] = {
         STACKSET_CODE_PARAMETERS[0]: {
@@ -53,6 +62,8 @@ def stackset_template(*, prefix: str = DEFAULT_PREFIX, guardrails: Guardrails | 
         },
         STACKSET_CODE_PARAMETERS[1]: {"Type": "String", "Description": "S3 key of the providers' code bundle (a .zip)"},
     }
+    if autoscale_policies is not None:
+        template = merge_autoscaler(template, autoscale_policies)
     bucket = {"Fn::Sub": f"${{{STACKSET_CODE_PARAMETERS[0]}}}-${{AWS::Region}}"}
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Lambda::Function":
@@ -62,12 +73,22 @@ def stackset_template(*, prefix: str = DEFAULT_PREFIX, guardrails: Guardrails | 
     return template
 
 
-def stackset_parameters(bucket_prefix: str, code_key: str) -> list[dict[str, str]]:
-    """The StackSet's parameter values: where each region's functions read the bundle."""
-    return [
+def stackset_parameters(
+    bucket_prefix: str,
+    code_key: str,
+    autoscale_policies: Mapping[str, AutoscalePolicy] | None = None,
+    *,
+    advanced: bool = False,
+) -> list[dict[str, str]]:
+    """The StackSet's parameter values: where each region's functions read the bundle, and with
+    ``autoscale_policies`` the tag autoscaler's (``advanced``: keep the document's SSM tier advanced)."""
+    code = [
         {"ParameterKey": STACKSET_CODE_PARAMETERS[0], "ParameterValue": bucket_prefix},
         {"ParameterKey": STACKSET_CODE_PARAMETERS[1], "ParameterValue": code_key},
     ]
+    if autoscale_policies is None:
+        return code
+    return code + autoscaler_parameters(autoscale_policies, advanced=advanced)
 
 
 def check_name(name: str) -> str:

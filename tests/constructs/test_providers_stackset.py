@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dbscale.constructs import InvalidConstructProps, ProvidersStackSet
+from dbscale.core.autoscale import AutoscalePolicy, parse_policies
 from dbscale.deploy import EXPORT_NAMES, build_bundle
 from dbscale.deploy.stackset_template import OperationPreferences
 
@@ -26,6 +27,7 @@ NAG_PACKS = (
     "PCIDSS321Checks",
     "ServerlessChecks",
 )
+POLICIES = {"standard": AutoscalePolicy(redshift_max_nodes=8, resume_catalog="sales", evaluation_interval_minutes=10)}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,10 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             operation_preferences=OperationPreferences(
                 failure_tolerance_percentage=10, region_concurrency="SEQUENTIAL"
             ),
+        )
+        autoscaled = Stack(app, "Autoscaled", env=Environment(account="111111111111", region="us-east-1"))
+        ProvidersStackSet(
+            autoscaled, "Providers", organizational_unit_ids=OUS, regions=REGIONS, autoscale_policies=POLICIES
         )
 
     return synthesize(tmp_path_factory.mktemp("stackset"), build)
@@ -105,9 +111,25 @@ def test_the_stack_set_template_exports_the_names_of_providers_stack_and_reads_c
         }
 
 
+def test_the_tag_autoscaler_is_in_the_template_only_when_asked_its_policies_a_parameter(synth: Synthesized) -> None:
+    _, plain = _asset_template(synth, "Org")
+    _, template = _asset_template(synth, "Autoscaled")
+    handlers = [
+        r["Properties"]["Handler"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert "dbscale.handlers.tag_autoscaler.handler" in handlers and len(handlers) == 5
+    assert not [r for r in plain["Resources"].values() if r["Type"] in ("AWS::Events::Rule", "AWS::SSM::Parameter")]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in _stack_set(synth.template("Autoscaled"))["Parameters"]}
+    document = values["AutoscalePolicies"] + values["AutoscalePoliciesMore"]
+    assert parse_policies(document, parameter="p") == POLICIES
+    assert values["AutoscalePoliciesTier"] == "Standard" and values["AutoscaleSchedule"] == "rate(10 minutes)"
+    assert set(template["Parameters"]) == set(values)
+
+
 def test_both_templates_lint_clean(synth: Synthesized) -> None:
     path, _ = _asset_template(synth, "Org")
-    assert cfn_lint([*synth.template_paths(), path]) == []
+    autoscaled, _ = _asset_template(synth, "Autoscaled")
+    assert cfn_lint([*synth.template_paths(), path, autoscaled]) == []
 
 
 def test_every_cdk_nag_pack_is_clean(synth: Synthesized) -> None:
@@ -129,6 +151,9 @@ def test_every_cdk_nag_pack_is_clean(synth: Synthesized) -> None:
         ({"call_as": "ADMIN"}, "--call-as"),
         ({"cluster_identifier_prefix": "Bad_"}, "prefix"),
         ({"operation_preferences": OperationPreferences(failure_tolerance_percentage=101)}, "failure_tolerance"),
+        ({"autoscale_policies": {"q": AutoscalePolicy(redshift_query_checks=True)}}, r"autoscale_policies\['q'\] sets"),
+        ({"autoscale_policies": {"bad,name": AutoscalePolicy()}}, "autoscale_policies.*tag value"),
+        ({"autoscale_policies": {}}, "autoscale_policies must be a non-empty"),
     ],
 )
 def test_bad_props_are_refused_at_synth_time(kwargs: dict[str, Any], message: str) -> None:

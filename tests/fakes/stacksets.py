@@ -23,6 +23,9 @@ resources in the member account (reading Lambda code from the member's own S3). 
   the member account. ``fail(account, region, reason)`` makes one fail for a reason of the test's;
 * an operation fails when more accounts fail in a region than ``FailureTolerancePercentage`` allows
   (rounded down); the first ``DescribeStackSetOperation`` of each shows it ``RUNNING``;
+* an instance's parameters are checked as CloudFormation checks a stack's: every template parameter
+  without a ``Default`` has a value, at most 4,096 bytes, within ``AllowedValues``/``AllowedPattern``;
+  a current instance records its template's resources (logical id -> type) in ``resources``;
 * ``DeleteStackInstances`` needs ``RetainStacks``; an instance whose export is imported in its account
   stays, failed; ``DeleteStackSet`` of a StackSet with instances is ``StackSetNotEmptyException``.
 """
@@ -57,6 +60,7 @@ class FakeInstance:
     detailed: str = "SUCCEEDED"
     reason: str = ""
     exports: list[str] = field(default_factory=list)
+    resources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,8 +150,10 @@ class StackSets:
         from moto.cloudformation.models import cloudformation_backends
         from moto.cloudformation.parsing import Export
 
-        reason = self.failures.get((instance.account, instance.region)) or self.code_problem(
-            stack_set, instance.region, org_id
+        reason = (
+            self.failures.get((instance.account, instance.region))
+            or parameter_problem(stack_set)
+            or self.code_problem(stack_set, instance.region, org_id)
         )
         backend = cloudformation_backends[instance.account][instance.region]
         stack_id = instance_stack_id(stack_set, instance.account, instance.region)
@@ -166,6 +172,7 @@ class StackSets:
             value = f"arn:aws:lambda:{instance.region}:{instance.account}:function:StackSet-{name}"
             backend.exports[name] = Export(exporting_stack_id=stack_id, name=name, value=value)
         instance.exports = names
+        instance.resources = {k: r["Type"] for k, r in stack_set.template.get("Resources", {}).items()}
         instance.status, instance.detailed, instance.reason = "CURRENT", "SUCCEEDED", ""
         return ""
 
@@ -228,6 +235,23 @@ class StackSets:
         made.answer = {"OperationPreferences": prefs}
         self.operations[operation_id] = made
         return made
+
+
+def parameter_problem(stack_set: FakeStackSet) -> str:
+    """Why CloudFormation would refuse the StackSet's parameter values for its template ('' if it would not)."""
+    import re
+
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack_set.settings.get("Parameters", [])}
+    for name, declared in stack_set.template.get("Parameters", {}).items():
+        value = values.get(name, declared.get("Default"))
+        if value is None:
+            return f"Parameters: [{name}] must have values"
+        allowed, pattern = declared.get("AllowedValues"), declared.get("AllowedPattern")
+        if len(value.encode()) > 4096 or (allowed and value not in allowed):
+            return f"Parameter '{name}' must be one of AllowedValues, at most 4096 bytes"
+        if pattern and not re.fullmatch(pattern, value):
+            return f"Parameter '{name}' must match pattern {pattern}"
+    return ""
 
 
 def instance_stack_id(stack_set: FakeStackSet, account: str, region: str) -> str:
