@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from . import advice, checks, clones, clusters, errors, operations, providers
+from . import advice, checks, clones, clusters, errors, operations, providers, validate
 from .output import configure, err_console, settings
 
 
@@ -64,6 +64,7 @@ _NOTHING_CHANGED = (
     "resume",
     "pool status",
     "completion",
+    "validate",
 )
 
 
@@ -170,6 +171,7 @@ clones.register(app)
 advice.register(app)
 operations.register(app)
 providers.register(app)
+validate.register(app)
 app.command()(completion)
 
 

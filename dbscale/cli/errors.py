@@ -81,6 +81,7 @@ _OPTIONS: dict[str, str] = {
     "source_cluster_id": "SOURCE",
     "clone_cluster_id": "CLONE",
     "operation_file": "OPERATION-FILE",
+    "template": "TEMPLATE",
     "query_timeout": "--query-timeout",
     "max_copy_age": "--max-copy-age",
     "min_acu": "--min-acu",
