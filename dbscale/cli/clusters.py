@@ -12,8 +12,9 @@ from rich.table import Table
 from ..core.errors import ClusterNotFound, ClusterNotOwned, InvalidRequest
 from ..core.fleet import DEFAULT_ROLE_NAME, DEFAULT_WORKERS
 from ..core.plan import RescalePlan
-from . import errors, fleet, progress
+from . import dry_run, errors, fleet, fleet_changes, progress
 from .output import age, console, minutes, money, print_json, regions, session, tags, wants_json
+from .plan_view import print_plan
 
 if TYPE_CHECKING:
     from ..core.operations_view import RunningOperation
@@ -175,32 +176,6 @@ def _describe(operation: RunningOperation, now: float) -> str:
     return text + ("" if seconds is None else f", started {age(seconds)} ago")
 
 
-def _print_plan(plan: RescalePlan, json: bool) -> None:
-    """The plan as a table and its windows, or as JSON."""
-    if wants_json(json):
-        print_json(plan.to_dict())
-        return
-    low, high = plan.duration_minutes
-    ro = plan.read_only_minutes
-    wu = plan.write_unavailable_minutes
-    console.print(f"[bold]{plan.description}[/bold]: {plan.method} ({plan.reason})")
-    table = Table()
-    for column in ("#", "step", "minutes", "database meanwhile"):
-        table.add_column(column)
-    for i, step in enumerate(plan.steps, 1):
-        table.add_row(str(i), step.description, f"{step.min_minutes:g}-{step.max_minutes:g}", step.availability)
-    if plan.steps:
-        console.print(table)
-    console.print(
-        f"expected duration {low:g}-{high:g} min; read-only {ro[0]:g}-{ro[1]:g} min; "
-        f"writes unavailable {wu[0]:g}-{wu[1]:g} min (AWS's documented figures; --json names each step's source)"
-    )
-    for note in plan.notes:
-        console.print(f"note: {note}", style="dim")
-    if not plan.changes:
-        console.print("nothing to change")
-
-
 @plan_app.command("redshift")
 def plan_redshift(
     name: Name,
@@ -217,7 +192,7 @@ def plan_redshift(
     if nodes is None and node_type is None:
         raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
     prov = _existing(RedshiftProvisioning, name, region)
-    _print_plan(prov.plan_rescale(nodes, new_instance_type=node_type, resize_type=resize_type), json)
+    print_plan(prov.plan_rescale(nodes, new_instance_type=node_type, resize_type=resize_type), json)
 
 
 def _acu(min_acu: float | None, max_acu: float | None) -> tuple[float, float] | None:
@@ -253,7 +228,7 @@ def plan_aurora(
     plan = prov.plan_rescale(
         not deferred, new_instance_type=instance_class, new_reader_count=readers, new_serverless_v2_capacity=acu
     )
-    _print_plan(plan, json)
+    print_plan(plan, json)
 
 
 def _existing(kind: Any, name: str, region: str | None) -> Any:
@@ -272,13 +247,18 @@ def _owned(prov: Any, force: bool) -> None:
         )
 
 
-def _dry_run(plan: RescalePlan, json: bool) -> None:
-    """``--dry-run``: the plan, and that nothing was changed."""
+def _dry_run(plan: RescalePlan, json: bool, region: str | None, option: str = "") -> None:
+    """``--dry-run``: the plan, what the preflight finds in it (exit 2 if anything), and that nothing
+    was changed."""
+    problems = dry_run.plan_problems(plan, session(region), option)
     if wants_json(json):
-        print_json({**plan.to_dict(), "dry_run": True})
-        return
-    _print_plan(plan, False)
-    console.print("dry run: nothing was changed (run it without --dry-run to do it)")
+        print_json({**plan.to_dict(), "dry_run": True, "problems": [vars(p) for p in problems]})
+    else:
+        print_plan(plan, False)
+        dry_run.print_problems(problems)
+        console.print("dry run: nothing was changed (run it without --dry-run to do it)")
+    if problems:
+        raise typer.Exit(errors.INVALID)
 
 
 def _run(op: Any, region: str | None, no_wait: bool, timeout: str, poll: float, save: Path | None) -> None:
@@ -310,18 +290,26 @@ def rescale_redshift(
     save: Save = None,
     dry_run: DryRun = False,
     json: PlanJson = False,
+    accounts: fleet_changes.Accounts = None,
+    role_name: fleet.RoleName = DEFAULT_ROLE_NAME,
+    external_id: fleet.ExternalId = None,
+    regions: fleet_changes.Regions = None,
+    yes: fleet_changes.Yes = False,
 ) -> None:
-    """Resize a Redshift cluster (elastic when AWS allows it)."""
+    """Resize a Redshift cluster (elastic when AWS allows it); with --accounts, in every account (--yes)."""
     from ..core.redshift import RedshiftProvisioning
 
     errors.name_options(REDSHIFT_OPTIONS)
     if nodes is None and node_type is None:
         raise InvalidRequest("pass --nodes and/or --node-type", field="nodes")
     minutes(timeout, option="timeout")  # a bad --timeout is refused before anything else
+    across = fleet_changes.Across(accounts, role_name, external_id, regions, yes, force, dry_run, json, region, save)
+    wanted = {"new_instance_type": node_type, "resize_type": resize_type}
+    across.apply(name, fleet_changes.Change(fleet_changes.opener(RedshiftProvisioning), (nodes,), wanted))
     prov = _existing(RedshiftProvisioning, name, region)
     _owned(prov, force)
     if dry_run:
-        _dry_run(prov.plan_rescale(nodes, new_instance_type=node_type, resize_type=resize_type), json)
+        _dry_run(prov.plan_rescale(nodes, new_instance_type=node_type, resize_type=resize_type), json, region)
         return
     _run(
         prov.rescale(nodes, new_instance_type=node_type, resize_type=resize_type, wait=False),
@@ -349,8 +337,14 @@ def rescale_aurora(
     save: Save = None,
     dry_run: DryRun = False,
     json: PlanJson = False,
+    accounts: fleet_changes.Accounts = None,
+    role_name: fleet.RoleName = DEFAULT_ROLE_NAME,
+    external_id: fleet.ExternalId = None,
+    regions: fleet_changes.Regions = None,
+    yes: fleet_changes.Yes = False,
 ) -> None:
-    """Change an Aurora cluster's instance class (one failover), readers or ACU range."""
+    """Change an Aurora cluster's instance class (one failover), readers or ACU range; with --accounts, in
+    every account (--yes)."""
     from ..core.aurora import RdsProvisioning
 
     errors.name_options(AURORA_OPTIONS)
@@ -358,13 +352,16 @@ def rescale_aurora(
     if instance_class is None and readers is None and acu is None:
         raise InvalidRequest("pass --instance-class, --readers or --min-acu/--max-acu", field="instance_class")
     minutes(timeout, option="timeout")  # a bad --timeout is refused before anything else
+    wanted = {"new_instance_type": instance_class, "new_reader_count": readers, "new_serverless_v2_capacity": acu}
+    across = fleet_changes.Across(accounts, role_name, external_id, regions, yes, force, dry_run, json, region, save)
+    across.apply(name, fleet_changes.Change(fleet_changes.opener(RdsProvisioning), (not deferred,), wanted))
     prov = _existing(RdsProvisioning, name, region)
     _owned(prov, force)
     if dry_run:
         plan = prov.plan_rescale(
             not deferred, new_instance_type=instance_class, new_reader_count=readers, new_serverless_v2_capacity=acu
         )
-        _dry_run(plan, json)
+        _dry_run(plan, json, region, "--readers" if readers is not None else "--instance-class")
         return
     op = prov.rescale(
         not deferred,
@@ -411,7 +408,7 @@ def _pause(
     prov = provisioning_for(name, region)
     _owned(prov, force)
     if dry_run:
-        _dry_run(prov.plan_rescale(new_paused=paused), json)
+        _dry_run(prov.plan_rescale(new_paused=paused), json, region)
         return
     _run(prov.rescale(new_paused=paused, wait=False), region, no_wait, timeout, poll, save)
 
@@ -426,8 +423,15 @@ def pause(
     save: Save = None,
     dry_run: DryRun = False,
     json: PlanJson = False,
+    accounts: fleet_changes.Accounts = None,
+    role_name: fleet.RoleName = DEFAULT_ROLE_NAME,
+    external_id: fleet.ExternalId = None,
+    regions: fleet_changes.Regions = None,
+    yes: fleet_changes.Yes = False,
 ) -> None:
-    """Pause a Redshift cluster or stop an Aurora cluster."""
+    """Pause a Redshift cluster or stop an Aurora cluster; with --accounts, in every account (--yes)."""
+    across = fleet_changes.Across(accounts, role_name, external_id, regions, yes, force, dry_run, json, region, save)
+    across.apply(name, fleet_changes.Change(provisioning_in, kwargs={"new_paused": True}))
     _pause(name, True, region, force, no_wait, timeout, poll, save, dry_run, json)
 
 
@@ -441,8 +445,16 @@ def resume(
     save: Save = None,
     dry_run: DryRun = False,
     json: PlanJson = False,
+    accounts: fleet_changes.Accounts = None,
+    role_name: fleet.RoleName = DEFAULT_ROLE_NAME,
+    external_id: fleet.ExternalId = None,
+    regions: fleet_changes.Regions = None,
+    yes: fleet_changes.Yes = False,
 ) -> None:
-    """Resume a paused Redshift cluster or start a stopped Aurora cluster."""
+    """Resume a paused Redshift cluster or start a stopped Aurora cluster; with --accounts, in every
+    account (--yes)."""
+    across = fleet_changes.Across(accounts, role_name, external_id, regions, yes, force, dry_run, json, region, save)
+    across.apply(name, fleet_changes.Change(provisioning_in, kwargs={"new_paused": False}))
     _pause(name, False, region, force, no_wait, timeout, poll, save, dry_run, json)
 
 

@@ -58,7 +58,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (TIMEOUT, "not finished within --timeout; still running (dbscale wait FILE)"),
     (AWS, "AWS error: credentials, region, endpoint, permissions, throttling"),
     (CONFLICT, "conflict: the cluster already exists, or no clone slot is free"),
-    (PARTIAL, "partly read: some accounts or regions failed (listed under failures); the rest was printed"),
+    (PARTIAL, "partly done: some accounts or regions were not read or changed (listed under failures)"),
     (INTERRUPTED, "interrupted (Ctrl-C); a started operation keeps running"),
 )
 """Every exit code and its meaning, as ``dbscale --help`` lists them."""

@@ -1,8 +1,9 @@
 """``--accounts``: ``status``, ``advise`` and ``check`` across accounts and regions, read from this
 one process by a bounded pool of workers (docs/fleet.md). A target (an account in a region) that
 fails is listed under failures and makes the exit code :data:`~dbscale.cli.errors.PARTIAL`; the
-others are printed. Only read commands take ``--accounts``: the commands that change a cluster act on
-one cluster in the caller's own account."""
+others are printed. These read commands never change anything; ``rescale|pause|resume --accounts``
+(:mod:`dbscale.cli.fleet_changes`) use the same reading to find the cluster, then change it only
+with ``--yes``."""
 
 from __future__ import annotations
 

@@ -46,6 +46,8 @@ class OperationFile:
     state: str
     started: float
     failure: str | None
+    account: str | None = None
+    """The account of a change across accounts (``--accounts``); None: the caller's own (not recorded)."""
 
     @property
     def engine(self) -> str:
@@ -60,6 +62,7 @@ class OperationFile:
         """The JSON of ``dbscale operations --json``; ``now`` (epoch seconds) gives ``age_seconds``."""
         return {
             "path": str(self.path),
+            "account": self.account,
             "region": self.region,
             "cluster": self.cluster,
             "engine": self.engine,
@@ -101,6 +104,7 @@ def read(path: Path) -> OperationFile | None:
             state=state,
             started=float(op["started_at"]),
             failure=None if failure is None else str(failure),
+            account=str(data["account"]["id"]) if data.get("account") else None,
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
@@ -147,10 +151,12 @@ def show(json_output: bool) -> None:
         console.print(f"no operation files in {folder()}", markup=False, soft_wrap=True)
         return
     table = Table(title=f"dbscale operation files ({folder()})")
-    for column in ("cluster", "engine", "region", "step", "state", "age", "path"):
+    accounts = any(f.account for f in files)  # the column only when a change across accounts saved a file
+    for column in ("cluster", "engine", *(["account"] if accounts else []), "region", "step", "state", "age", "path"):
         table.add_column(column, overflow="fold")
     for f in files:
-        table.add_row(f.cluster, f.engine, f.region, f.step, f.state, age(f.age_seconds(now)), str(f.path))
+        where = [f.account or "(yours)"] if accounts else []
+        table.add_row(f.cluster, f.engine, *where, f.region, f.step, f.state, age(f.age_seconds(now)), str(f.path))
     console.print(table)
     pending = sum(1 for f in files if f.state == "in flight")
     console.print(

@@ -28,8 +28,10 @@ from .output import console, duration, err_console, on_terminal, print_json, ses
 FILE_FORMAT = "dbscale-operation/1"
 
 
-def save(op: Operation, region: str, path: Path) -> None:
-    """Write the operation file atomically; from now on Ctrl-C says how to resume watching it."""
+def save(op: Operation, region: str, path: Path, account: dict[str, Any] | None = None) -> None:
+    """Write the operation file atomically; from now on Ctrl-C says how to resume watching it.
+    ``account`` (a change across accounts: ``{"id", "role_name", "external_id"}``, ``role_name`` None
+    in the caller's own account) is kept in the file, so that ``dbscale wait`` acts in that account."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "format": FILE_FORMAT,
@@ -37,6 +39,8 @@ def save(op: Operation, region: str, path: Path) -> None:
         "saved_at": datetime.now(tz=timezone.utc).isoformat(timespec="seconds"),
         "operation": op.to_dict(),
     }
+    if account is not None:
+        data["account"] = account
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
@@ -70,10 +74,23 @@ def load(path: Path) -> tuple[Operation, str]:
         raise InvalidRequest(f"{path} is not a dbscale operation file", field="operation_file")
     region = str(data["region"])
     try:
-        op = Operation.from_dict(data["operation"], session=session(region))
+        op = Operation.from_dict(data["operation"], session=account_session(data.get("account"), region))
     except (KeyError, TypeError, ValueError) as err:
         raise InvalidRequest(f"{path} holds a damaged operation ({err})", field="operation_file") from None
     return op, region
+
+
+def account_session(account: Any, region: str) -> Any:
+    """The session an operation file's ``account`` record acts in: the caller's own without one (or
+    without a role), else the role it names assumed again in that account (STS AssumeRole)."""
+    if not account or not account.get("role_name"):
+        return session(region)
+    from ..core.fleet import AccountSessions
+
+    sessions = AccountSessions(
+        session, role_name=str(account["role_name"]), external_id=account.get("external_id"), sts_region=region
+    )
+    return sessions.session(str(account["id"]), region)
 
 
 def start(
@@ -90,22 +107,42 @@ def start(
     An operation that fails before any change could reach AWS (``Operation.may_have_changed_aws``)
     leaves no operation file: there is nothing to follow."""
     path = save_to or default_path(op)
-    save(op, region, path)
-    try:
-        if wait:
-            return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
-        result = op.poll()
+    if not wait:
+        result = begin(op, region, path)
+    else:
         save(op, region, path)
-        if result.failed:
-            raise OperationFailed(result.reason)
-    except BaseException as err:
-        if not isinstance(err, OperationTimeout) and not op.may_have_changed_aws:
-            path.unlink(missing_ok=True)  # it ended before any change could reach AWS: nothing to follow
-        raise
+        try:
+            return follow(op, region, path, timeout_minutes=timeout_minutes, poll_seconds=poll_seconds)
+        except BaseException as err:
+            forget_unchanged(op, path, err)
+            raise
     print_json(
         {"operation_file": str(path), "region": region, "status": result.status.value, "operation": op.to_dict()}
     )
     return errors.OK
+
+
+def begin(op: Operation, region: str, path: Path, account: dict[str, Any] | None = None) -> PollResult:
+    """Save ``op`` to ``path`` (with its ``account``, see :func:`save`), poll it once (AWS accepts
+    the first change) and save it again, without following it: what ``--no-wait`` does. Raises
+    :class:`OperationFailed` when the first poll fails."""
+    save(op, region, path, account)
+    try:
+        result = op.poll()
+        save(op, region, path, account)
+        if result.failed:
+            raise OperationFailed(result.reason)
+    except BaseException as err:
+        forget_unchanged(op, path, err)
+        raise
+    return result
+
+
+def forget_unchanged(op: Operation, path: Path, err: BaseException) -> None:
+    """Remove the file of an operation that ended (``err``) before any change could reach AWS:
+    there is nothing to follow."""
+    if not isinstance(err, OperationTimeout) and not op.may_have_changed_aws:
+        path.unlink(missing_ok=True)
 
 
 def _elapsed(seconds: float) -> str:
@@ -244,6 +281,8 @@ def unfinished() -> dict[tuple[str, str, str], dict[str, Any]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             op = data["operation"]
+            if (data.get("account") or {}).get("role_name"):
+                continue  # another account's (a change across accounts): not the caller's same-named cluster
             finished = op.get("failure") is not None or int(op["index"]) >= len(op["steps"])
             service = "aurora" if op["service"] == "clones" else str(op["service"])
             key = (str(data["region"]), service, str(op["cluster_name"]))

@@ -145,7 +145,10 @@ def test_bad_fleet_options_name_the_option_before_any_aws_call(capsys, args, opt
     assert code == errors.INVALID and option in err, err
 
 
-def test_commands_that_change_a_cluster_take_no_accounts(capsys):
+def test_commands_that_change_a_cluster_take_accounts_only_with_yes_to_change(accounts, capsys):
+    """Without --yes they print the plans and change nothing (tests/unit/test_fleet_changes.py has the rest)."""
     for args in (["pause", "app"], ["resume", "app"], ["rescale", "redshift", "wh-1", "--nodes", "3"]):
-        code, _, err = dbscale(capsys, *args, "--accounts", A, "--yes")
-        assert code == 2 and "No such option: --accounts" in err
+        code, _, err = dbscale(capsys, *args, "--accounts", A, "--regions", REGIONS, "--force")
+        assert code in (errors.INVALID, errors.NOT_FOUND) and "No such option" not in err, err
+        if code == errors.INVALID:
+            assert "nothing was changed: add --yes" in err
