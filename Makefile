@@ -60,8 +60,9 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 	$(PY) examples/demo_cli.py
 
+# The bench scripts' quick-mode checks (marker "bench") run with `make bench`, not here.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not bench" $(PYTEST_ARGS)
 
 # The suite on the newest releases the registry offers (no lock), in $(LATEST_VENV); not run by CI.
 test-latest: $(UV)
@@ -71,13 +72,14 @@ test-latest: $(UV)
 		-e '.[dev]'
 	$(LATEST_VENV)/bin/python -c "from importlib.metadata import version as v; \
 		print('test-latest:', ', '.join(f'{p} {v(p)}' for p in ('boto3', 'botocore', 'moto', 'aws-cdk-lib', 'jsii')))"
-	$(LATEST_VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(LATEST_VENV)/bin/python -m pytest -q -n 2 --dist loadfile -m "not bench" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dbscale
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
+	$(PY) -m pytest -q -m bench
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 synth: $(STAMP) node_modules/.bin/cdk

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.bench
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS, REGIONS = 2, 2  # --quick's fleet
