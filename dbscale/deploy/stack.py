@@ -31,7 +31,7 @@ from dbscale.core.guardrails import Guardrails
 
 from .bucket import BUCKET_TAG, CodeBucket
 from .bundle import Bundle, build_bundle
-from .caller import account_of, region_of
+from .caller import OnSession
 from .events import Change, StackEvent, StackWatcher
 from .exports import check_exports_free, exports_of, importers
 from .template import (
@@ -100,7 +100,7 @@ def _ignore(_: Any) -> None:
     return None
 
 
-class ProvidersDeployment:
+class ProvidersDeployment(OnSession):
     """The providers' stack in one account and region (those of ``session``; default session).
 
     :param stack_name: the stack's name. Default ``dbscale-providers``.
@@ -120,25 +120,12 @@ class ProvidersDeployment:
         self.stack_name = stack_name
         self._clock = clock
         self._poll_seconds = poll_seconds
-        self._account: str | None = None
         self._watcher = StackWatcher(lambda: self._client("cloudformation"), stack_name, clock, poll_seconds)
 
     # --- clients and identity ----------------------------------------------------------------
 
     def _client(self, service: str) -> Any:
         return client(service, self._session)
-
-    @property
-    def region(self) -> str:
-        """The region the stack is deployed in (the session's); InvalidRequest when none is configured."""
-        return region_of(self._session)
-
-    @property
-    def account(self) -> str:
-        """The caller's account id (one STS call, then cached)."""
-        if self._account is None:
-            self._account = account_of(self._session)
-        return self._account
 
     @property
     def bucket(self) -> CodeBucket:

@@ -36,7 +36,7 @@ from dbscale.core.guardrails import Guardrails
 from .autoscaler_template import TIER_PARAMETER, check_autoscale_policies
 from .bucket import BUCKET_TAG, CodeBucket, partition_of
 from .bundle import Bundle, build_bundle
-from .caller import account_of, region_of
+from .caller import OnSession
 from .stackset_calls import InstanceProblem, StackSetCalls, instance_problem
 from .stackset_template import (
     DEFAULT_STACKSET_NAME,
@@ -106,7 +106,7 @@ def _default_regional(session: Any) -> Callable[[str], Any]:
     return lambda region: boto3.Session(profile_name=profile, region_name=region)
 
 
-class StackSetDeployment:
+class StackSetDeployment(OnSession):
     """The providers' StackSet ``name``, administered from ``session``'s account and region.
 
     :param call_as: ``SELF`` (the organization's management account, default) or ``DELEGATED_ADMIN``
@@ -133,23 +133,10 @@ class StackSetDeployment:
         self._sessions: dict[str, Any] = {}
         self._clock = clock
         self._poll_seconds = poll_seconds
-        self._account: str | None = None
         self.calls = StackSetCalls(self._cfn, name, call_as, clock, poll_seconds)
 
     def _cfn(self) -> Any:
         return client("cloudformation", self._session)
-
-    @property
-    def region(self) -> str:
-        """The region the StackSet is administered from (the session's)."""
-        return region_of(self._session)
-
-    @property
-    def account(self) -> str:
-        """The administrator's account id (one STS call, then cached)."""
-        if self._account is None:
-            self._account = account_of(self._session)
-        return self._account
 
     def bucket_prefix(self) -> str:
         """The code buckets' names without the region: ``dbscale-providers-<account>``."""
