@@ -3,37 +3,21 @@ CloudWatch read in as few GetMetricData calls as the API allows, STS asked once 
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.bench_runner import quick_figures
+
 pytestmark = pytest.mark.bench
 
-ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS, REGIONS = 2, 2  # --quick's fleet
 
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "fleet.py"), "--quick", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return found
+    return quick_figures("fleet.py", timeout=300)
 
 
 def test_every_cluster_appears_once_in_status_and_advise(figures: dict[str, Any]) -> None:

@@ -4,35 +4,21 @@ Update that changes nothing referential costs none, and the pool beats one worke
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.bench_runner import quick_figures
+
 pytestmark = pytest.mark.bench
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "preflight.py"), "--quick", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    found = quick_figures("preflight.py", timeout=120)
     found["seconds"] = time.monotonic() - started
     return found
 
